@@ -1,0 +1,11 @@
+// Tests are compiled by tsc (npm test builds first) and run as native ESM,
+// so what jest runs is exactly what ships in dist/.
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/dist/test'],
+  testMatch: ['**/*.test.js'],
+  transform: {},
+  testTimeout: 60000,
+  // integration tests start real sshd processes; two workers suit a 2-core machine
+  maxWorkers: 2,
+};

@@ -1,0 +1,86 @@
+// vps-provision check: preflight on every host: reachability, auth, sudo, OS, disk, RAM.
+// One round trip per host after connecting; nothing is changed.
+import type { CommandModule } from 'yargs';
+import pLimit from 'p-limit';
+import { loadInventory, selectHosts } from '../../config/inventory.js';
+import { createSshConnector } from '../../transport/ssh-connector.js';
+import { ProvisionError } from '../../errors.js';
+import { Secret } from '../../commands/secret.js';
+import type { CommonArgs } from '../run-context.js';
+import { SUDO_PASSWORD_ENV } from '../execute-run.js';
+import { makePaint, colorWanted } from '../ui/color.js';
+import { EXIT } from '../exit-codes.js';
+
+const SUPPORTED = [/^debian 1[23]/, /^ubuntu 24\./];
+const PROBE = [
+  `. /etc/os-release 2>/dev/null; echo "os=$ID $VERSION_ID"`,
+  `echo "pretty=$PRETTY_NAME"`,
+  `echo "user=$(id -un)"`,
+  `awk '/^MemTotal:/{print "mem_mb=" int($2/1024)}' /proc/meminfo`,
+  `df -Pk / | awk 'NR==2{print "disk_free_mb=" int($4/1024)}'`,
+  `echo "cpus=$(nproc 2>/dev/null || echo 1)"`,
+  `command -v systemctl >/dev/null && echo systemd=yes || echo systemd=no`,
+].join('; ');
+
+export interface CheckResult {
+  host: string;
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: number; minMemMb: number }> = {
+  command: 'check',
+  describe: 'Preflight: reachability, authentication, sudo, OS, disk and memory of each host',
+  builder: (y) => y
+    .option('min-disk-gb', { type: 'number', default: 10, describe: 'free disk needed on /' })
+    .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' }) as never,
+  handler: async (args) => {
+    const inv = loadInventory(args.inventory);
+    const hosts = selectHosts(inv, args.limit);
+    const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
+    const limit = pLimit(Math.max(1, args.concurrency));
+    const sudo = process.env[SUDO_PASSWORD_ENV];
+    const results = await Promise.all(hosts.map((h) => limit(async (): Promise<CheckResult> => {
+      const checks: CheckResult['checks'] = [];
+      const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+      const started = performance.now();
+      let conn;
+      try {
+        conn = await connector.connect(h.name);
+      } catch (err) {
+        add('connect', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
+        return { host: h.name, ok: false, checks };
+      }
+      try {
+        add('connect', true, `authenticated in ${Math.round(performance.now() - started)} ms`);
+        const shell = await conn.openShell({ become: h.become, sudoPassword: h.become && sudo ? new Secret(sudo) : undefined });
+        add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
+        const lines: string[] = [];
+        await shell.run(PROBE, (l) => lines.push(l));
+        shell.close();
+        const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+        add('os', SUPPORTED.some((re) => re.test(f.os ?? '')), `${f.pretty ?? f.os} (supported: Debian 12/13, Ubuntu 24.04)`);
+        add('systemd', f.systemd === 'yes', f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail');
+        const disk = Number(f.disk_free_mb);
+        add('disk', disk >= args.minDiskGb * 1024, `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`);
+        const mem = Number(f.mem_mb);
+        add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
+      } catch (err) {
+        add('privileges', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
+      } finally {
+        conn.close();
+      }
+      return { host: h.name, ok: checks.every((c) => c.ok), checks };
+    })));
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ hosts: results }, null, 2)}\n`);
+    } else {
+      const paint = makePaint(colorWanted(args.color, process.stdout));
+      for (const r of results) {
+        process.stdout.write(`${paint.bold(r.host)} ${r.ok ? paint.green('ready') : paint.red('not ready')}\n`);
+        for (const c of r.checks) process.stdout.write(`  ${c.ok ? paint.green('ok  ') : paint.red('FAIL')} ${c.name}: ${c.detail}\n`);
+      }
+    }
+    process.exitCode = results.every((r) => r.ok) ? EXIT.ok : EXIT.preflight;
+  },
+};

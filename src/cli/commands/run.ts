@@ -1,0 +1,20 @@
+// vps-provision run <phase>: re-run one phase now, ignoring its checkpoint.
+import type { CommandModule } from 'yargs';
+import { loadRunContext, type CommonArgs } from '../run-context.js';
+import { executeRun, confirm } from '../execute-run.js';
+
+interface Args extends CommonArgs { phase: string; yes: boolean }
+
+export const runCommand: CommandModule<CommonArgs, Args> = {
+  command: 'run <phase>',
+  describe: 'Re-run one phase now, ignoring its checkpoint',
+  builder: (y) => y
+    .positional('phase', { type: 'string', demandOption: true, describe: 'phase name (see site.yml)' })
+    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+    .example('$0 run rdp --limit droplet-1 --yes', 'only the rdp phase on droplet-1') as never,
+  handler: async (args) => {
+    const ctx = loadRunContext(args, { only: [args.phase] });
+    await confirm(`run phase ${args.phase} on ${ctx.hosts.length} host(s) (${ctx.hosts.map((h) => h.host.name).join(', ')})`, args.yes);
+    process.exitCode = (await executeRun(args, ctx, 'apply', true)).code;
+  },
+};

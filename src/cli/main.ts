@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// vps-provision command line. The only place that prints errors and picks exit codes.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ProvisionError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
+import type { CommonArgs } from './run-context.js';
+import { provisionCommand } from './commands/provision.js';
+import { runCommand } from './commands/run.js';
+import { planCommand } from './commands/plan.js';
+import { checkCommand } from './commands/check.js';
+import { hostsCommand } from './commands/hosts.js';
+
+function exitCodeOf(err: ProvisionError): number {
+  switch (err.kind) {
+    case 'config': return EXIT.config;
+    case 'interrupted': return EXIT.interrupted;
+    case 'connect': return EXIT.preflight;
+    default: return EXIT.failed;
+  }
+}
+
+function report(err: unknown, verbose: boolean): number {
+  if (err instanceof ProvisionError) {
+    process.stderr.write(`error: ${err.message}\nhint: ${err.hint}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return exitCodeOf(err);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message}\nhint: this is unexpected; run again with --verbose and report it\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return EXIT.failed;
+}
+
+const verbose = process.argv.includes('--verbose');
+
+try {
+  await yargs(hideBin(process.argv))
+    .scriptName('vps-provision')
+    .usage('$0 <command> [options]\n\nProvision droplets over SSH into developer workstations, and measure it.')
+    .option('inventory', { alias: 'i', type: 'string', default: 'inventory/hosts.yml', describe: 'inventory YAML file' })
+    .option('playbooks', { type: 'string', default: 'playbooks', describe: 'folder with site.yml and <phase>.yml files' })
+    .option('limit', { alias: 'l', type: 'string', array: true, describe: 'hosts or groups (names or comma lists)' })
+    .option('concurrency', { type: 'number', default: 10, describe: 'hosts worked on at once' })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
+    .option('color', { type: 'boolean', describe: 'colour output (--no-color or NO_COLOR turn it off)' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
+    .option('host-key-policy', { type: 'string', choices: ['accept-new', 'strict', 'off'] as const, describe: 'override the inventory: how unknown host keys are treated' })
+    .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' })
+    .command(provisionCommand as never)
+    .command(runCommand as never)
+    .command(planCommand as never)
+    .command(checkCommand as never)
+    .command(hostsCommand as never)
+    .demandCommand(1, 'name a command (see --help)')
+    .strict()
+    .example('$0 check', 'can every host be reached and provisioned?')
+    .example('$0 plan --limit droplet-1', 'what would change on droplet-1')
+    .example('$0 provision --yes', 'provision every host in inventory/hosts.yml')
+    .example('$0 run rdp --limit droplet-1 --yes', 're-run the rdp phase on droplet-1')
+    .completion('completion', 'print a shell completion script (bash/zsh)')
+    .epilogue('Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.')
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`error: ${msg}\nhint: see vps-provision --help\n`);
+      process.exit(EXIT.config);
+    })
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .parseAsync();
+} catch (err) {
+  process.exitCode = report(err, verbose);
+}

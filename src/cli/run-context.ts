@@ -1,0 +1,54 @@
+// Everything a command needs before the first byte goes to a host: inventory,
+// playbooks, the selected hosts and phases, each phase rendered for each host.
+import { resolve } from 'node:path';
+import { loadInventory, selectHosts, type Inventory, type HostSpec } from '../config/inventory.js';
+import { loadPlaybook, instantiatePhase, type Playbook, type PhaseInstance } from '../config/playbook.js';
+import { ConfigError } from '../errors.js';
+
+export interface CommonArgs {
+  inventory: string;
+  playbooks: string;
+  limit?: string[];
+  concurrency: number;
+  json: boolean;
+  color?: boolean;
+  verbose: boolean;
+  hostKeyPolicy?: 'accept-new' | 'strict' | 'off';
+  sshConfig?: string;
+}
+
+export interface PhaseSelection {
+  only?: string[];
+  skip?: string[];
+}
+
+export interface RunContext {
+  inventory: Inventory;
+  playbook: Playbook;
+  hosts: { host: HostSpec; phases: PhaseInstance[] }[];
+}
+
+function checkPhaseNames(pb: Playbook, names: readonly string[], option: string): void {
+  const known = pb.phases.map((p) => p.name);
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new ConfigError(`${option}: unknown phase "${n}"`, `phases in ${resolve(pb.dir, 'site.yml')}: ${known.join(', ')}`, resolve(pb.dir, 'site.yml'));
+    }
+  }
+}
+
+export function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}): RunContext {
+  const inventory = loadInventory(args.inventory);
+  const playbook = loadPlaybook(args.playbooks);
+  const only = (sel.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+  const skip = (sel.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+  checkPhaseNames(playbook, only, '--only-phase');
+  checkPhaseNames(playbook, skip, '--skip-phase');
+  const phases = playbook.phases.filter((p) => (!only.length || only.includes(p.name)) && !skip.includes(p.name));
+  const hosts = selectHosts(inventory, args.limit).map((host) => ({
+    host,
+    // the playbooks' own vars are defaults; the inventory's win
+    phases: phases.map((p) => instantiatePhase(playbook, p, { ...playbook.vars, ...host.vars }, host.name)),
+  }));
+  return { inventory, playbook, hosts };
+}

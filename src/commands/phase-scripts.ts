@@ -1,0 +1,117 @@
+// Pure builders of the scripts a phase sends to the host's long-lived shell.
+// - probe script: reads every step's state in one round trip (DESIGN §2);
+// - apply script: for each step, re-reads its state right before acting and stops
+//   with STALE when it differs from what the decision was based on (an earlier step
+//   changed it), acts, and reports each step as it goes; timing rows and the
+//   checkpoint are written on the host itself, so they survive a dropped connection.
+import { shQuote } from './shell-quote.js';
+import { csvField } from './csv-field.js';
+import type { Decision } from '../steps/step-type.js';
+
+export interface ScriptStep {
+  index: number;
+  name: string;
+  probe: string | null;
+}
+
+export interface RunFiles {
+  stateDir: string;
+  runId: string;
+  host: string;
+  phase: string;
+}
+
+/** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
+export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
+
+export function probeScript(nonce: string, steps: readonly ScriptStep[]): string {
+  // U: the host's clock (centiseconds of uptime) when the phase began
+  const lines = [`N=${nonce}; read u _ </proc/uptime; printf '\\036%s U %s\\n' "$N" "\${u%.*}\${u#*.}"`];
+  for (const s of steps) {
+    if (!s.probe) continue;
+    lines.push(`o=$( { ${s.probe}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${s.index} "$?" "$o" "$N" ${s.index}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface ApplyStep extends ScriptStep {
+  decision: Decision;
+  /** What the probe printed when the decision was made: acted on only if still so. */
+  expected: string | null;
+}
+
+export function timingFile(f: RunFiles): string {
+  return `${f.stateDir}/runs/${f.runId}/timing.csv`;
+}
+
+export const TIMING_HEADER = 'timestamp,run_id,host,phase,step,start_epoch_s,duration_s,status';
+
+/** Shell text that appends one timing row; start/end are centisecond variables. */
+function timingRow(f: RunFiles, step: string, startVar: string, endVar: string, statusExpr: string): string {
+  const fixed = [f.runId, f.host, f.phase, step].map(csvField).join(',');
+  return `d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); ` +
+    `printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${shQuote(fixed)} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`;
+}
+
+export function applyScript(
+  nonce: string,
+  files: RunFiles,
+  steps: readonly ApplyStep[],
+  changedBefore: ReadonlySet<number>,
+  checkpoint: { hash: string } | null,
+  phaseStartCs: number | null,
+): string {
+  const now = `read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
+  const lines = [
+    `N=${nonce}; T=\${0%/*}; TF=${shQuote(timingFile(files))}`,
+    `printf '\\036%s PID %s\\n' "$N" "$$"`,
+    `read U0 _ </proc/uptime; U0=\${U0%.*}\${U0#*.}; E0=$(date +%s%2N)`,
+    `[ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
+    `P0=${phaseStartCs ?? '$U0'}; PC=${changedBefore.size ? 'changed' : 'ok'}`,
+    ...[...changedBefore].map((i) => `C_${i}=1`),
+  ];
+  steps.forEach((s, n) => {
+    const d = s.decision;
+    lines.push(`# step ${s.index}`, `${now}; A=$u; st=ok; cs=ok`);
+    // the first step's state was read in the round trip just before: no re-check
+    if (n > 0 && s.probe !== null) {
+      lines.push(`o=$( { ${s.probe}\n} 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
+    }
+    const act = (script: string, status: string) =>
+      `( ${script}\n) >"$T/out" 2>&1; rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
+      `printf '\\036%s F %s %s\\n' "$N" ${s.index} $rc; tail -c 2000 "$T/out"; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
+      `C_${s.index}=1; PC=changed; st=${status}; cs=changed`;
+    if (d.status === 'change') lines.push(act(d.script, 'changed'));
+    if (d.onChanged) {
+      const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('');
+      lines.push(`if [ -n "${trigger}" ] && [ "$st" = ok ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
+    }
+    lines.push(`${now}; ${timingRow(files, s.name, 'A', 'u', '$cs')}`);
+    lines.push(`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
+  });
+  lines.push(now);
+  if (checkpoint) {
+    const ck = `${files.stateDir}/checkpoints/${files.phase}`;
+    lines.push(`printf '%s %s %s\\n' ${shQuote(checkpoint.hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}`);
+    lines.push(timingRow(files, '', 'P0', 'u', '$PC'));
+  }
+  lines.push(`printf '\\036%s END\\n' "$N"`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * For a phase found already satisfied by its probe: record the checkpoint and the
+ * timing rows without a round trip of its own (sent ahead of the next script).
+ */
+export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string[], hash: string, durationMs: number): string {
+  const ck = `${files.stateDir}/checkpoints/${files.phase}`;
+  const dur = (durationMs / 1000).toFixed(2);
+  const rows = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
+    .map(([step, d]) => `${[files.runId, files.host, files.phase, step!].map(csvField).join(',')},%s,${d},ok`);
+  return [
+    `TF=${shQuote(timingFile(files))}; [ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
+    `ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
+    `printf ${shQuote(rows.map((r) => `%s,${r}\n`).join(''))} ${rows.map(() => '"$ts" "$ep"').join(' ')} >> "$TF"`,
+    `printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}`,
+  ].join('\n') + '\n';
+}

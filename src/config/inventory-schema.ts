@@ -1,0 +1,49 @@
+// The inventory's YAML shape (SPEC §2), as zod schemas; keys are snake_case as users write them.
+import { z } from 'zod';
+
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const varValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a variable must be a string, number or boolean' });
+export const varsSchema = z.record(z.string().regex(VAR_NAME, 'variable names are letters, digits and _'), varValue);
+
+export const hostKeyPolicySchema = z.enum(['accept-new', 'strict', 'off']);
+
+const stateDir = z.string().regex(/^\/[^\s'"`;$\\]*$/, 'state_dir is an absolute path without spaces or quotes');
+
+const connectionFields = {
+  state_dir: stateDir.optional(),
+  user: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  identity_file: z.string().min(1).optional(),
+  become: z.boolean().optional(),
+  vars: varsSchema.optional(),
+};
+
+export const hostSchema = z.strictObject({
+  address: z.string().min(1).regex(/^[^\s'"`;$]+$/, 'an address is a host name, IP or ssh_config alias').optional(),
+  ...connectionFields,
+});
+
+export const alertsSchema = z.strictObject({
+  mem_available_mb: z.number().positive().optional(),
+  disk_free_gb: z.number().positive().optional(),
+  cpu_pct: z.number().positive().max(100).optional(),
+  cpu_sustained_s: z.number().positive().optional(),
+  phase_warning_pct: z.number().positive().optional(),
+  phase_critical_pct: z.number().positive().optional(),
+});
+
+export const inventorySchema = z.strictObject({
+  defaults: z.strictObject({
+    ...connectionFields,
+    host_key_policy: hostKeyPolicySchema.optional(),
+  }).optional(),
+  hosts: z.record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), hostSchema.nullable()),
+  groups: z.record(z.string().regex(HOST_NAME, 'group names are letters, digits, ".", "_" and "-"'), z.array(z.string())).optional(),
+  host_key_policy: hostKeyPolicySchema.optional(),
+  known_hosts_file: z.string().min(1).optional(),
+  alerts: alertsSchema.optional(),
+});
+
+export type InventoryYaml = z.infer<typeof inventorySchema>;

@@ -1,0 +1,131 @@
+// Inventory: YAML -> validated, resolved hosts (SPEC §2). Reading only; no host is contacted.
+import { homedir } from 'node:os';
+import { resolve, dirname } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { readYamlFile, validate, configErrorAt, type YamlFile } from './yaml-file.js';
+import { inventorySchema, type InventoryYaml } from './inventory-schema.js';
+import type { Vars } from './template.js';
+
+export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
+
+export interface AlertThresholds {
+  memAvailableMb: number;
+  diskFreeGb: number;
+  cpuPct: number;
+  cpuSustainedS: number;
+  phaseWarningPct: number;
+  phaseCriticalPct: number;
+}
+
+export const DEFAULT_THRESHOLDS: AlertThresholds = {
+  memAvailableMb: 500, diskFreeGb: 5, cpuPct: 95, cpuSustainedS: 60, phaseWarningPct: 150, phaseCriticalPct: 200,
+};
+
+export const DEFAULT_STATE_DIR = '/var/lib/vps-provision';
+
+export interface HostSpec {
+  name: string;
+  /** What to connect to: the inventory address, else the name (may be an ssh_config alias). */
+  address: string;
+  /** Values set on the host itself: they win over ~/.ssh/config. */
+  explicit: { user?: string; port?: number; identityFile?: string };
+  /** Values from the inventory's defaults: ~/.ssh/config wins over them. */
+  fallback: { user: string; port: number; identityFile?: string };
+  become: boolean;
+  vars: Vars;
+  stateDir: string;
+  /** Line of the host's entry, for messages. */
+  line?: number;
+}
+
+export interface Inventory {
+  path: string;
+  hosts: HostSpec[];
+  groups: Record<string, string[]>;
+  hostKeyPolicy: HostKeyPolicy;
+  /** known_hosts to use instead of ~/.ssh/config's UserKnownHostsFile / ~/.ssh/known_hosts */
+  knownHostsFile?: string;
+  thresholds: AlertThresholds;
+}
+
+export function expandHome(path: string): string {
+  return path === '~' ? homedir() : path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
+}
+
+export function loadInventory(path: string): Inventory {
+  const file = readYamlFile(path, 'inventory');
+  if (file.data === null || typeof file.data !== 'object') {
+    throw new ConfigError(`${path}: the inventory is empty or not a mapping`, 'it needs at least a "hosts:" mapping (see the README)', path, 1);
+  }
+  const inv = validate(file, inventorySchema, file.data);
+  return resolveInventory(file, inv);
+}
+
+function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
+  const d = inv.defaults ?? {};
+  const baseDir = dirname(resolve(file.path));
+  const fromFile = (p: string) => resolve(baseDir, expandHome(p));
+  const hosts: HostSpec[] = Object.entries(inv.hosts).map(([name, h]) => {
+    const host = h ?? {};
+    return {
+      name,
+      address: host.address ?? name,
+      explicit: {
+        user: host.user,
+        port: host.port,
+        identityFile: host.identity_file ? fromFile(host.identity_file) : undefined,
+      },
+      fallback: { user: d.user ?? 'root', port: d.port ?? 22, identityFile: d.identity_file ? fromFile(d.identity_file) : undefined },
+      become: host.become ?? d.become ?? false,
+      vars: { inventory_hostname: name, ...(d.vars ?? {}), ...(host.vars ?? {}) },
+      stateDir: host.state_dir ?? d.state_dir ?? DEFAULT_STATE_DIR,
+      line: file.lineOf(['hosts', name]),
+    };
+  });
+  if (hosts.length === 0) throw configErrorAt(file, ['hosts'], 'no hosts defined', 'add at least one host under "hosts:"');
+
+  const names = new Set(hosts.map((h) => h.name));
+  const groups = inv.groups ?? {};
+  for (const [group, members] of Object.entries(groups)) {
+    if (names.has(group)) throw configErrorAt(file, ['groups', group], `group "${group}" has the name of a host`, 'rename the group or the host');
+    members.forEach((m, i) => {
+      if (!names.has(m)) throw configErrorAt(file, ['groups', group, i], `group "${group}" names unknown host "${m}"`, `known hosts: ${[...names].join(', ')}`);
+    });
+  }
+  const a = inv.alerts ?? {};
+  return {
+    path: file.path,
+    hosts,
+    groups,
+    hostKeyPolicy: inv.host_key_policy ?? d.host_key_policy ?? 'accept-new',
+    knownHostsFile: inv.known_hosts_file ? fromFile(inv.known_hosts_file) : undefined,
+    thresholds: {
+      memAvailableMb: a.mem_available_mb ?? DEFAULT_THRESHOLDS.memAvailableMb,
+      diskFreeGb: a.disk_free_gb ?? DEFAULT_THRESHOLDS.diskFreeGb,
+      cpuPct: a.cpu_pct ?? DEFAULT_THRESHOLDS.cpuPct,
+      cpuSustainedS: a.cpu_sustained_s ?? DEFAULT_THRESHOLDS.cpuSustainedS,
+      phaseWarningPct: a.phase_warning_pct ?? DEFAULT_THRESHOLDS.phaseWarningPct,
+      phaseCriticalPct: a.phase_critical_pct ?? DEFAULT_THRESHOLDS.phaseCriticalPct,
+    },
+  };
+}
+
+/** --limit: host names, group names, or comma lists of them (repeatable). */
+export function selectHosts(inv: Inventory, limits: readonly string[] | undefined): HostSpec[] {
+  const wanted = (limits ?? []).flatMap((l) => l.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) return inv.hosts;
+  const byName = new Map(inv.hosts.map((h) => [h.name, h]));
+  const chosen = new Set<string>();
+  for (const w of wanted) {
+    if (byName.has(w)) chosen.add(w);
+    else if (inv.groups[w]) inv.groups[w]!.forEach((m) => chosen.add(m));
+    else {
+      throw new ConfigError(
+        `--limit: "${w}" is neither a host nor a group of ${inv.path}`,
+        `known hosts: ${[...byName.keys()].join(', ')}; groups: ${Object.keys(inv.groups).join(', ') || 'none'}`,
+        inv.path,
+      );
+    }
+  }
+  return inv.hosts.filter((h) => chosen.has(h.name));
+}

@@ -1,0 +1,191 @@
+// Playbooks folder: site.yml (phase order, default vars) + one <phase>.yml each (SPEC §3).
+// Loading is in two stages: the structure once, then per host the {{ var }} rendering and
+// the step arguments' validation, so every host is checked before anything is sent.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve, isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { STEP_TYPES } from '../steps/registry.js';
+import type { AnyStepType } from '../steps/step-type.js';
+import { readYamlFile, validate, configErrorAt, formatPath, type YamlFile } from './yaml-file.js';
+import { varsSchema } from './inventory-schema.js';
+import { render, TemplateError, type Vars, type InsertMode } from './template.js';
+
+const PHASE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+const siteSchema = z.strictObject({
+  phases: z.array(z.string().regex(PHASE_NAME, 'phase names are lowercase letters, digits, - and _')).min(1),
+  vars: varsSchema.optional(),
+});
+
+const stepShape = z.object({ name: z.string().min(1) }).catchall(z.unknown());
+
+const phaseSchema = z.strictObject({
+  name: z.string().regex(PHASE_NAME),
+  description: z.string().optional(),
+  estimate_s: z.number().positive(),
+  critical: z.boolean().optional(),
+  needs: z.array(z.string()).optional(),
+  become: z.boolean().optional(),
+  steps: z.array(stepShape).min(1),
+});
+
+export interface RawStep {
+  name: string;
+  type: AnyStepType;
+  args: unknown;
+  index: number;
+  line?: number;
+}
+
+export interface PhaseDef {
+  name: string;
+  file: string;
+  yaml: YamlFile;
+  description: string;
+  estimateS: number;
+  critical: boolean;
+  needs: string[];
+  become?: boolean;
+  steps: RawStep[];
+}
+
+export interface Playbook {
+  dir: string;
+  phases: PhaseDef[];
+  /** Default values of the playbooks' variables; the inventory overrides them. */
+  vars: Vars;
+}
+
+export interface StepInstance {
+  name: string;
+  type: AnyStepType;
+  args: unknown;
+  index: number;
+}
+
+/** A phase rendered for one host. */
+export interface PhaseInstance {
+  def: PhaseDef;
+  steps: StepInstance[];
+  /** Changes when the rendered phase changes: a checkpoint of another hash is not trusted. */
+  hash: string;
+}
+
+export function loadPlaybook(dir: string): Playbook {
+  const sitePath = join(dir, 'site.yml');
+  const site = readYamlFile(sitePath, 'playbook list');
+  const siteData = validate(site, siteSchema, site.data ?? {});
+  const seen = new Set<string>();
+  const phases = siteData.phases.map((name, i) => {
+    if (seen.has(name)) throw configErrorAt(site, ['phases', i], `phase "${name}" is listed twice`, 'list each phase once');
+    seen.add(name);
+    return loadPhase(dir, name);
+  });
+  phases.forEach((p, i) => {
+    const earlier = new Set(phases.slice(0, i).map((q) => q.name));
+    p.needs.forEach((n, j) => {
+      if (!earlier.has(n)) {
+        throw configErrorAt(p.yaml, ['needs', j], `phase "${p.name}" needs "${n}", which is not listed before it in site.yml`, `phases in order: ${siteData.phases.join(', ')}`);
+      }
+    });
+  });
+  return { dir, phases, vars: siteData.vars ?? {} };
+}
+
+function loadPhase(dir: string, name: string): PhaseDef {
+  const file = join(dir, `${name}.yml`);
+  const yaml = readYamlFile(file, `phase "${name}"`);
+  const data = validate(yaml, phaseSchema, yaml.data ?? {});
+  if (data.name !== name) throw configErrorAt(yaml, ['name'], `name "${data.name}" differs from the file name "${name}.yml"`, `set name: ${name}`);
+  const names = new Set<string>();
+  const steps = data.steps.map((raw, index): RawStep => {
+    const at = ['steps', index];
+    const keys = Object.keys(raw).filter((k) => k !== 'name');
+    if (keys.length !== 1) {
+      throw configErrorAt(yaml, at, `step "${raw.name}" must have exactly one step type key (has ${keys.length ? keys.join(', ') : 'none'})`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
+    }
+    const typeKey = keys[0]!;
+    const type = STEP_TYPES.get(typeKey);
+    if (!type) throw configErrorAt(yaml, [...at, typeKey], `unknown step type "${typeKey}"`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
+    if (names.has(raw.name)) throw configErrorAt(yaml, [...at, 'name'], `step name "${raw.name}" is used twice in this phase`, 'give each step its own name');
+    const args = raw[typeKey];
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+      throw configErrorAt(yaml, [...at, typeKey], `the arguments of "${typeKey}" must be a mapping`, `e.g. ${typeKey}: { ... } (see the README)`);
+    }
+    const restartOn = (args as { restart_on?: unknown }).restart_on;
+    if (Array.isArray(restartOn)) {
+      restartOn.forEach((n, j) => {
+        if (!names.has(String(n))) throw configErrorAt(yaml, [...at, typeKey, 'restart_on', j], `restart_on names "${n}", which is not an earlier step of this phase`, `earlier steps: ${[...names].join(', ') || 'none'}`);
+      });
+    }
+    names.add(raw.name);
+    return { name: raw.name, type, args, index, line: yaml.lineOf(at) };
+  });
+  return {
+    name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s, critical: data.critical ?? false,
+    needs: data.needs ?? [], become: data.become, steps,
+  };
+}
+
+/** Render and validate a phase for one host's vars. */
+export function instantiatePhase(pb: Playbook, phase: PhaseDef, vars: Vars, hostName: string): PhaseInstance {
+  const steps = phase.steps.map((step): StepInstance => {
+    const typeKey = step.type.id;
+    const base = ['steps', step.index, typeKey];
+    const rendered = renderArgs(step.args as Record<string, unknown>, step.type.fieldModes, vars, (path, err) => {
+      const where = configErrorAt(phase.yaml, [...base, ...path], `${err.message} (host ${hostName})`, err.hint);
+      return where;
+    });
+    if (typeof rendered.template === 'string') {
+      const tplPath = isAbsolute(rendered.template) ? rendered.template : resolve(pb.dir, rendered.template);
+      let text: string;
+      try {
+        text = readFileSync(tplPath, 'utf8');
+      } catch {
+        throw configErrorAt(phase.yaml, [...base, 'template'], `template ${tplPath} cannot be read`, 'the path is relative to the playbooks folder');
+      }
+      try {
+        rendered.content = render(text, vars, 'text');
+      } catch (err) {
+        if (err instanceof TemplateError) throw new ConfigError(`${tplPath}: ${err.message} (host ${hostName})`, err.hint, tplPath);
+        throw err;
+      }
+      delete rendered.template;
+    }
+    const args = validate(phase.yaml, step.type.schema, rendered, base);
+    return { name: step.name, type: step.type, args, index: step.index };
+  });
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ become: phase.become, steps: steps.map((s) => [s.name, s.type.id, s.args]) }))
+    .digest('hex')
+    .slice(0, 16);
+  return { def: phase, steps, hash };
+}
+
+function renderArgs(
+  args: Record<string, unknown>,
+  modes: Readonly<Record<string, InsertMode>>,
+  vars: Vars,
+  fail: (path: (string | number)[], err: TemplateError) => ConfigError,
+): Record<string, unknown> {
+  const walk = (value: unknown, mode: InsertMode, path: (string | number)[]): unknown => {
+    if (typeof value === 'string') {
+      try {
+        return render(value, vars, mode);
+      } catch (err) {
+        if (err instanceof TemplateError) throw fail(path, err);
+        throw err;
+      }
+    }
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, mode, [...path, i]));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, mode, [...path, k])]));
+    }
+    return value;
+  };
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, walk(v, modes[k] ?? 'text', [k])]));
+}
+
+export { formatPath };

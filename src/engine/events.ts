@@ -1,0 +1,57 @@
+// Typed engine events and results. The UI (cli/ui) renders events; --json prints results.
+export type StepStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface StepResult {
+  name: string;
+  type: string;
+  status: StepStatus;
+  reason: string;
+  durationMs: number;
+  /** plan: the exact commands that would run; apply: those that ran */
+  commands?: string[];
+  /** tail of the output of a failed step */
+  output?: string;
+}
+
+export interface PhaseResult {
+  name: string;
+  status: StepStatus;
+  reason: string;
+  durationMs: number;
+  estimateS: number;
+  critical: boolean;
+  startedAt?: string;
+  steps: StepResult[];
+}
+
+export type HostStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted';
+
+export interface HostResult {
+  host: string;
+  address: string;
+  status: HostStatus;
+  error?: { kind: string; message: string; hint: string };
+  durationMs: number;
+  /** scripts and commands sent to the host: each costs one network round trip or more */
+  roundTrips: number;
+  phases: PhaseResult[];
+}
+
+export interface RunResult {
+  runId: string;
+  mode: 'apply' | 'plan';
+  startedAt: string;
+  endedAt: string;
+  hosts: HostResult[];
+}
+
+export type EngineEvent =
+  | { type: 'host-start'; host: string }
+  | { type: 'host-connected'; host: string; durationMs: number; os: string }
+  | { type: 'phase-start'; host: string; phase: string; index: number; total: number }
+  | { type: 'step'; host: string; phase: string; step: StepResult }
+  | { type: 'phase-end'; host: string; phase: PhaseResult }
+  | { type: 'host-end'; host: string; result: HostResult }
+  | { type: 'warning'; host: string; message: string };
+
+export type EventSink = (event: EngineEvent) => void;

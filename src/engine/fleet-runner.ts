@@ -1,0 +1,25 @@
+// Hosts in parallel, capped with p-limit; one failing host never stops the others.
+import pLimit from 'p-limit';
+import { randomBytes } from 'node:crypto';
+import type { Connector } from '../transport/connection.js';
+import type { HostSpec } from '../config/inventory.js';
+import type { PhaseInstance } from '../config/playbook.js';
+import { runHost, type HostRunOptions } from './host-runner.js';
+import type { RunResult } from './events.js';
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export interface FleetRunOptions extends Omit<HostRunOptions, 'phases'> {
+  hosts: { host: HostSpec; phases: PhaseInstance[] }[];
+  concurrency: number;
+}
+
+export async function runFleet(connector: Connector, opts: FleetRunOptions): Promise<RunResult> {
+  const startedAt = new Date().toISOString();
+  const limit = pLimit(Math.max(1, opts.concurrency));
+  const hosts = await Promise.all(opts.hosts.map(({ host, phases }) => limit(() => runHost(connector, host, { ...opts, phases }))));
+  return { runId: opts.runId, mode: opts.mode, startedAt, endedAt: new Date().toISOString(), hosts };
+}

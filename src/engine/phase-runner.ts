@@ -1,0 +1,157 @@
+// Runs one phase on one host through its long-lived shell: read (probe script),
+// decide (pure, steps/), act (apply script). Round trips: 1 when every step is
+// already satisfied, 2 when steps change and nothing goes stale in between.
+import { randomBytes } from 'node:crypto';
+import type { RemoteShell } from '../transport/connection.js';
+import type { PhaseInstance, StepInstance } from '../config/playbook.js';
+import type { Decision, ProbeOutput, StepContext } from '../steps/step-type.js';
+import { probeScript, applyScript, satisfiedPhaseScript, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
+import { CommandError } from '../errors.js';
+import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
+import type { PhaseResult, StepResult, EventSink } from './events.js';
+
+export interface PhaseRun {
+  shell: RemoteShell;
+  phase: PhaseInstance;
+  mode: 'apply' | 'plan';
+  files: RunFiles;
+  ctx: StepContext;
+  emit: EventSink;
+  host: string;
+  /** shell text to run ahead of the first script (deferred records of an earlier phase) */
+  prefix?: string;
+  /** the PID of the script running now, for an interrupt to stop it */
+  onScriptPid?: (pid: number | null) => void;
+}
+
+const nonce = () => randomBytes(6).toString('hex');
+
+async function runScript(shell: RemoteShell, n: string, script: string, onRecord: (r: ScriptRecord) => void): Promise<string[]> {
+  const stray: string[] = [];
+  const res = await shell.run(script, recordReader(n, onRecord, (l) => stray.push(l)));
+  if (res.exitCode !== 0) {
+    throw new CommandError(`script exited ${res.exitCode}: ${stray.slice(-3).join(' | ')}`, 'run with --verbose to see the host output');
+  }
+  return stray;
+}
+
+/** One round trip: the state of each step from `from` on. */
+async function probe(shell: RemoteShell, steps: readonly StepInstance[], prefix = ''): Promise<{ facts: Map<number, ProbeOutput>; startCs: number | null }> {
+  const n = nonce();
+  const facts = new Map<number, ProbeOutput>();
+  let startCs: number | null = null;
+  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args) })));
+  await runScript(shell, n, script, (r) => {
+    if (r.tag === 'U') startCs = Number(r.args[0]);
+    if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+  });
+  return { facts, startCs };
+}
+
+function decide(step: StepInstance, facts: Map<number, ProbeOutput>, ctx: StepContext): Decision {
+  const probed = step.type.probe(step.args) === null ? null : facts.get(step.index) ?? { text: '', exitCode: 1 };
+  return step.type.decide(step.args, probed, ctx);
+}
+
+export interface PhaseOutcome {
+  result: PhaseResult;
+  /** shell text to send ahead of the next script (checkpoint and timing of a satisfied phase) */
+  deferred: string | null;
+}
+
+export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
+  const { shell, phase, mode, files, ctx, emit, host } = run;
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const steps = phase.steps;
+  const byName = new Map(steps.map((s) => [s.name, s.index]));
+  const results = new Map<number, StepResult>();
+  const record = (r: StepResult, index: number) => {
+    results.set(index, r);
+    emit({ type: 'step', host, phase: phase.def.name, step: r });
+  };
+  const finish = (status: PhaseResult['status'], reason: string): PhaseResult => {
+    for (const s of steps) {
+      if (!results.has(s.index)) results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
+    }
+    const stepResults = steps.map((s) => results.get(s.index)!);
+    const anyChanged = stepResults.some((r) => r.status === 'changed');
+    const final = status === 'ok' && anyChanged ? 'changed' : status;
+    return {
+      name: phase.def.name, status: final, reason: final === 'failed' ? reason : anyChanged ? `${stepResults.filter((r) => r.status === 'changed').length} step(s) changed` : 'every step already satisfied',
+      durationMs: performance.now() - started, estimateS: phase.def.estimateS, critical: phase.def.critical, startedAt, steps: stepResults,
+    };
+  };
+
+  let { facts, startCs } = await probe(shell, steps, run.prefix);
+  let from = 0;
+  const changed = new Set<number>();
+  // each STALE restarts at a later step or at the same step with fresh facts acted on
+  // without re-check, so the loop ends; the bound is a guard, not a path
+  for (let round = 0; round <= steps.length + 1 && from < steps.length; round++) {
+    const rest = steps.slice(from);
+    const decisions = rest.map((s) => decide(s, facts, ctx));
+    const withIndex = (d: Decision) => (d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(byName.get(n))) } } : d);
+
+    if (mode === 'plan') {
+      rest.forEach((s, i) => {
+        const d = decisions[i]!;
+        const conditional = d.onChanged ? [`if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`] : [];
+        record({
+          name: s.name, type: s.type.id, status: d.status === 'change' ? 'changed' : 'ok', reason: d.reason, durationMs: 0,
+          commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
+        }, s.index);
+      });
+      return { result: finish('ok', ''), deferred: null };
+    }
+
+    const triggers = (d: Decision) => d.onChanged?.steps.some((n) => changed.has(byName.get(n)!)) ?? false;
+    const noWork = decisions.every((d) => d.status === 'ok' && !triggers(d) && !d.onChanged);
+    if (noWork && changed.size === 0) {
+      // nothing to do: no second round trip; the checkpoint and timing rows go with the next script
+      rest.forEach((s, i) => record({ name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 }, s.index));
+      const result = finish('ok', '');
+      return { result, deferred: satisfiedPhaseScript(files, steps.map((s) => s.name), phase.hash, result.durationMs) };
+    }
+
+    const apply: ApplyStep[] = rest.map((s, i) => ({
+      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null,
+    }));
+    const n = nonce();
+    let stale: number | undefined;
+    let failed: { index: number; code: number; output: string } | undefined;
+    let lastMark = performance.now();
+    await runScript(shell, n, applyScript(n, files, apply, changed, { hash: phase.hash }, startCs), (r) => {
+      if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
+      if (r.tag === 'STALE') stale = Number(r.args[0]);
+      if (r.tag === 'S') {
+        const index = Number(r.args[0]);
+        const st = r.args[1]!;
+        const s = steps[index]!;
+        const d = apply.find((a) => a.index === index)!.decision;
+        const now = performance.now();
+        const reason = st === 'restarted' ? d.onChanged!.reason : d.reason;
+        const commands = st === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
+        if (st !== 'ok') changed.add(index);
+        record({ name: s.name, type: s.type.id, status: st === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - lastMark), commands }, index);
+        lastMark = now;
+      }
+      if (r.tag === 'F') failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? '') };
+    });
+    run.onScriptPid?.(null);
+    if (failed) {
+      const s = steps[failed.index]!;
+      const d = apply.find((a) => a.index === failed!.index)!.decision;
+      const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';
+      record({
+        name: s.name, type: s.type.id, status: 'failed', reason: `exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
+        durationMs: Math.round(performance.now() - lastMark), commands: d.status === 'change' ? d.display : undefined, output: failed.output,
+      }, failed.index);
+      return { result: finish('failed', `step "${s.name}" failed (exit ${failed.code})`), deferred: null };
+    }
+    if (stale === undefined) return { result: finish('ok', ''), deferred: null };
+    from = steps.findIndex((s) => s.index === stale);
+    ({ facts } = await probe(shell, steps.slice(from)));
+  }
+  throw new CommandError(`${phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
+}

@@ -1,0 +1,32 @@
+// command: the command has run, unless a guard (creates / unless) says it is not needed.
+import { z } from 'zod';
+import { shQuote } from '../commands/shell-quote.js';
+import type { StepType } from './step-type.js';
+
+const schema = z.strictObject({
+  run: z.string().min(1),
+  creates: z.string().min(1).optional(),
+  unless: z.string().min(1).optional(),
+});
+type Args = z.infer<typeof schema>;
+
+export const commandStep: StepType<Args> = {
+  id: 'command',
+  schema,
+  // run and unless are shell written by the playbook author: values are quoted into them
+  fieldModes: { run: 'shell', unless: 'shell', creates: 'path' },
+  probe(a) {
+    const checks: string[] = [];
+    if (a.creates) checks.push(`if [ -e ${shQuote(a.creates)} ]; then echo creates=yes; else echo creates=no; fi`);
+    if (a.unless) checks.push(`if ( ${a.unless}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
+    return checks.length ? checks.join('; ') : null;
+  },
+  decide(a, probed) {
+    const script = a.run;
+    if (!probed) return { status: 'change', reason: 'unguarded command: runs every time', script, display: [a.run] };
+    if (probed.text.includes('creates=yes')) return { status: 'ok', reason: `${a.creates} exists` };
+    if (probed.text.includes('unless=0')) return { status: 'ok', reason: `guard succeeded: ${a.unless}` };
+    const why = [a.creates && `${a.creates} is missing`, a.unless && 'guard failed'].filter(Boolean).join(', ');
+    return { status: 'change', reason: why, script, display: [a.run] };
+  },
+};

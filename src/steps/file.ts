@@ -1,0 +1,57 @@
+// file: the file has this content, mode and owner. `template` is read and rendered
+// at load time (config/), so here it has become `content`.
+import { z } from 'zod';
+import { atomicWrite, sha256, chownSpec } from '../commands/file-commands.js';
+import { shQuote } from '../commands/shell-quote.js';
+import { pathStateProbe, parsePathState } from '../facts/path-state.js';
+import type { StepType } from './step-type.js';
+
+const name = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, 'a user or group name');
+const schema = z.strictObject({
+  path: z.string().regex(/^\//, 'an absolute path'),
+  content: z.string().optional(),
+  template: z.string().optional(),
+  mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode such as "0644"').optional(),
+  owner: name.optional(),
+  group: name.optional(),
+}).refine((a) => (a.content === undefined) !== (a.template === undefined), 'give exactly one of content or template');
+type Args = z.infer<typeof schema>;
+
+/** "0644" and "644" are the same mode; stat prints the short form. */
+export function normaliseMode(mode: string): string {
+  return mode.replace(/^0+(?=[0-7]{3})/, '');
+}
+
+export const fileStep: StepType<Args> = {
+  id: 'file',
+  schema,
+  fieldModes: { path: 'path' },
+  probe: (a) => pathStateProbe(a.path),
+  decide(a, probed) {
+    const state = parsePathState(probed?.text ?? '');
+    const content = a.content ?? '';
+    const want = sha256(content);
+    if (state.exists && state.kind !== 'regular file') {
+      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: `echo ${shQuote(`${a.path} is a ${state.kind}; remove it first`)} >&2; exit 1`, display: ['(refuses: not a regular file)'] };
+    }
+    if (!state.exists || state.sha256 !== want) {
+      const w = atomicWrite(a.path, content, { mode: a.mode, owner: a.owner, group: a.group });
+      const reason = state.exists ? `content differs (sha256 ${state.sha256?.slice(0, 12)} -> ${want.slice(0, 12)})` : `${a.path} is absent`;
+      return { status: 'change', reason, ...w };
+    }
+    const fixes: string[] = [];
+    const why: string[] = [];
+    if (a.mode && normaliseMode(a.mode) !== state.mode) {
+      fixes.push(`chmod ${shQuote(a.mode)} ${shQuote(a.path)}`);
+      why.push(`mode ${state.mode} -> ${normaliseMode(a.mode)}`);
+    }
+    const ownerWrong = a.owner && a.owner !== state.owner;
+    const groupWrong = a.group && a.group !== state.group;
+    if (ownerWrong || groupWrong) {
+      fixes.push(`chown ${shQuote(chownSpec(a.owner, a.group)!)} ${shQuote(a.path)}`);
+      why.push(`owner ${state.owner}:${state.group} -> ${a.owner ?? state.owner}:${a.group ?? state.group}`);
+    }
+    if (fixes.length) return { status: 'change', reason: why.join(', '), script: fixes.join(' && '), display: fixes };
+    return { status: 'ok', reason: `content (sha256 ${want.slice(0, 12)}), mode ${state.mode} and owner ${state.owner}:${state.group} match` };
+  },
+};

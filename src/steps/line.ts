@@ -1,0 +1,56 @@
+// line: the line is present in the file, replacing the first match of regexp.
+import { z } from 'zod';
+import { shQuote } from '../commands/shell-quote.js';
+import { lineEnv, lineStateProbe, parseLineState } from '../facts/line-state.js';
+import type { StepType } from './step-type.js';
+
+const schema = z.strictObject({
+  path: z.string().regex(/^\//, 'an absolute path'),
+  line: z.string().refine((l) => !/[\n\r]/.test(l), 'a single line (no newline)'),
+  regexp: z.string().min(1).refine(validRegexp, 'a valid extended regular expression').optional(),
+  create: z.boolean().optional(),
+});
+type Args = z.infer<typeof schema>;
+
+function validRegexp(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** awk rewrite of the file (replace the first match, or append), then temp file + rename. */
+function rewrite(a: Args, replaceAt: number): string {
+  const p = shQuote(a.path);
+  const prog = replaceAt > 0
+    ? `NR==${replaceAt}{print ENVIRON["VPSP_LINE"]; next} {print}`
+    : `{print} END{print ENVIRON["VPSP_LINE"]}`;
+  return `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && ${lineEnv(a.line, a.regexp)} awk ${shQuote(prog)} ${p} > "$t" && ` +
+    `chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
+}
+
+export const lineStep: StepType<Args> = {
+  id: 'line',
+  schema,
+  fieldModes: { path: 'path' },
+  probe: (a) => lineStateProbe(a.path, a.line, a.regexp),
+  decide(a, probed) {
+    const s = parseLineState(probed?.text ?? 'missing');
+    const p = shQuote(a.path);
+    if (!s.fileExists) {
+      if (a.create === false) {
+        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: `echo ${shQuote(`${a.path} does not exist`)} >&2; exit 1`, display: ['(fails: file missing)'] };
+      }
+      const script = `mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${shQuote(a.line)} > ${p}`;
+      return { status: 'change', reason: `${a.path} is missing: create it with the line`, script, display: [script] };
+    }
+    if (a.regexp && s.matchAt > 0) {
+      if (s.matchText === a.line) return { status: 'ok', reason: `line present at ${a.path}:${s.matchAt}` };
+      return { status: 'change', reason: `replace line ${s.matchAt} (${JSON.stringify(s.matchText)})`, script: rewrite(a, s.matchAt), display: [`replace ${a.path}:${s.matchAt} with ${JSON.stringify(a.line)}`] };
+    }
+    if (s.presentAt > 0) return { status: 'ok', reason: `line present at ${a.path}:${s.presentAt}` };
+    return { status: 'change', reason: 'line absent: append it', script: rewrite(a, 0), display: [`append ${JSON.stringify(a.line)} to ${a.path}`] };
+  },
+};

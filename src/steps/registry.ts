@@ -1,0 +1,12 @@
+// Step types by their YAML key. A step type id equals its YAML key and its file name.
+import type { AnyStepType } from './step-type.js';
+import { commandStep } from './command.js';
+import { fileStep } from './file.js';
+import { lineStep } from './line.js';
+import { aptStep } from './apt.js';
+import { serviceStep } from './service.js';
+import { userStep } from './user.js';
+
+export const STEP_TYPES: ReadonlyMap<string, AnyStepType> = new Map(
+  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep].map((t) => [t.id, t]),
+);

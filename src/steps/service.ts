@@ -1,0 +1,42 @@
+// service: a systemd unit enabled and running (or stopped); restarted when a named step changed.
+import { z } from 'zod';
+import { shJoin } from '../commands/shell-quote.js';
+import { serviceStateProbe, parseServiceState } from '../facts/service-state.js';
+import type { StepType, Decision } from './step-type.js';
+
+const schema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9@._:-]+$/, 'a systemd unit name'),
+  enabled: z.boolean().optional(),
+  state: z.enum(['started', 'stopped']).optional(),
+  restart_on: z.array(z.string().min(1)).optional(),
+});
+type Args = z.infer<typeof schema>;
+
+export const serviceStep: StepType<Args> = {
+  id: 'service',
+  schema,
+  fieldModes: {},
+  probe: (a) => serviceStateProbe(a.name),
+  decide(a, probed): Decision {
+    const s = parseServiceState(probed?.text ?? 'no-systemd');
+    const restart = a.restart_on?.length
+      ? { steps: a.restart_on, reason: `restart: ${a.restart_on.join(', ')} changed`, script: shJoin(['systemctl', 'restart', a.name]), display: [shJoin(['systemctl', 'restart', a.name])] }
+      : undefined;
+    if (!s.systemd) {
+      const msg = `echo 'systemctl not found: this host does not run systemd' >&2; exit 1`;
+      return { status: 'change', reason: 'no systemd on this host', script: msg, display: ['(fails: no systemd)'] };
+    }
+    const cmds: string[] = [];
+    const why: string[] = [];
+    const isEnabled = s.enabled === 'enabled' || s.enabled === 'static' || s.enabled === 'alias' || s.enabled === 'indirect';
+    if (a.enabled === true && !isEnabled) { cmds.push(shJoin(['systemctl', 'enable', a.name])); why.push(`${s.enabled} -> enabled`); }
+    if (a.enabled === false && s.enabled === 'enabled') { cmds.push(shJoin(['systemctl', 'disable', a.name])); why.push('enabled -> disabled'); }
+    const running = s.active === 'active' || s.active === 'activating' || s.active === 'reloading';
+    if (a.state === 'started' && !running) { cmds.push(shJoin(['systemctl', 'start', a.name])); why.push(`${s.active} -> started`); }
+    if (a.state === 'stopped' && running) { cmds.push(shJoin(['systemctl', 'stop', a.name])); why.push(`${s.active} -> stopped`); }
+    if (!cmds.length) return { status: 'ok', reason: `${a.name} is ${s.enabled} and ${s.active}`, onChanged: restart };
+    // a unit just started does not also need the restart
+    const onChanged = a.state === 'started' && !running ? undefined : restart;
+    return { status: 'change', reason: why.join(', '), script: cmds.join(' && '), display: cmds, onChanged };
+  },
+};

@@ -1,0 +1,42 @@
+// A step type is one definition shared by plan and apply (DESIGN §1.1):
+// a probe (what to read, from src/facts), then a pure decision on what was read.
+import type { z } from 'zod';
+import type { InsertMode } from '../config/template.js';
+
+/** What a probe printed, trailing newlines trimmed (as sh's $( ) does), and its exit code. */
+export interface ProbeOutput {
+  text: string;
+  exitCode: number;
+}
+
+export interface StepContext {
+  /** Name of the login user, as the probe found it (root when become is on). */
+  remoteUser: string;
+}
+
+export type Decision =
+  | { status: 'ok'; reason: string; onChanged?: ConditionalAction }
+  | { status: 'change'; reason: string; script: string; display: string[]; onChanged?: ConditionalAction };
+
+/** Something to do only when named earlier steps changed in this run (service restart_on). */
+export interface ConditionalAction {
+  steps: string[];
+  reason: string;
+  script: string;
+  display: string[];
+}
+
+export interface StepType<A> {
+  id: string;
+  /** Argument schema: unknown keys are refused. */
+  schema: z.ZodType<A>;
+  /** How {{ var }} is inserted in each string argument (default 'text'). */
+  fieldModes: Readonly<Record<string, InsertMode>>;
+  /** Shell text printing what decide() needs; null when there is nothing to read. */
+  probe(args: A): string | null;
+  decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
+}
+
+// Each type is registered with its own args type; the engine treats args as opaque.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStepType = StepType<any>;

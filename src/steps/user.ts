@@ -1,0 +1,79 @@
+// user: the account, its shell and groups, its authorized keys and a checked sudo drop-in.
+import { z } from 'zod';
+import { shJoin, shQuote } from '../commands/shell-quote.js';
+import { atomicWrite, sha256 } from '../commands/file-commands.js';
+import { userStateProbe, parseUserState, sudoersPath } from '../facts/user-state.js';
+import type { StepType } from './step-type.js';
+
+/** Debian's adduser default NAME_REGEX, without the trailing '$' of machine accounts. */
+export const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
+
+const schema = z.strictObject({
+  name: z.string().regex(LINUX_USER, 'a Linux user name: lowercase letter first, then lowercase letters, digits, - or _, at most 32'),
+  shell: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, 'an absolute path to a shell').optional(),
+  groups: z.array(z.string().regex(LINUX_USER, 'a group name')).optional(),
+  authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)[^\n]+$/, 'an OpenSSH public key line')).optional(),
+  sudo: z.enum(['nopasswd', 'password']).or(z.boolean()).optional(),
+});
+type Args = z.infer<typeof schema>;
+
+function keysText(a: Args): string {
+  return (a.authorized_keys ?? []).map((k) => k.trim()).join('\n') + '\n';
+}
+
+function sudoersText(a: Args): string {
+  const rule = a.sudo === 'password' ? 'ALL=(ALL:ALL) ALL' : 'ALL=(ALL:ALL) NOPASSWD: ALL';
+  return `# managed by vps-provision\n${a.name} ${rule}\n`;
+}
+
+export const userStep: StepType<Args> = {
+  id: 'user',
+  schema,
+  fieldModes: {},
+  probe: (a) => userStateProbe(a.name),
+  decide(a, probed) {
+    const s = parseUserState(probed?.text ?? 'absent');
+    const cmds: string[] = [];
+    const display: string[] = [];
+    const why: string[] = [];
+    const add = (script: string, shown: string[] = [script]) => { cmds.push(script); display.push(...shown); };
+    const wantGroups = a.groups ?? [];
+    const missingGroups = wantGroups.filter((g) => !s.groups.includes(g));
+    if (!s.exists) {
+      why.push('account absent');
+      // groups are created when missing so the account can join them
+      for (const g of wantGroups) add(`getent group ${shQuote(g)} >/dev/null || groupadd ${shQuote(g)}`);
+      add(shJoin(['useradd', '--create-home', '--user-group', ...(a.shell ? ['--shell', a.shell] : []), ...(wantGroups.length ? ['--groups', wantGroups.join(',')] : []), a.name]));
+    } else {
+      if (a.shell && a.shell !== s.shell) { why.push(`shell ${s.shell} -> ${a.shell}`); add(shJoin(['usermod', '--shell', a.shell, a.name])); }
+      if (missingGroups.length) {
+        why.push(`join ${missingGroups.join(', ')}`);
+        for (const g of missingGroups) add(`getent group ${shQuote(g)} >/dev/null || groupadd ${shQuote(g)}`);
+        add(shJoin(['usermod', '--append', '--groups', missingGroups.join(','), a.name]));
+      }
+    }
+    if (a.authorized_keys) {
+      const text = keysText(a);
+      if (s.authorizedKeysSha256 !== sha256(text)) {
+        why.push('authorized_keys differ');
+        const home = `"$(getent passwd ${shQuote(a.name)} | cut -d: -f6)"`;
+        add(
+          `h=${home} && install -d -m 0700 -o ${shQuote(a.name)} -g "$(id -gn ${shQuote(a.name)})" "$h/.ssh" && ` +
+          `t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${shQuote(text)} > "$t" && chmod 0600 "$t" && ` +
+          `chown ${shQuote(a.name)} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
+          [`write ${a.authorized_keys.length} key(s) to ~${a.name}/.ssh/authorized_keys (0600)`],
+        );
+      }
+    }
+    if (a.sudo) {
+      const text = sudoersText(a);
+      if (s.sudoersSha256 !== sha256(text)) {
+        why.push('sudo drop-in differs');
+        const w = atomicWrite(sudoersPath(a.name), text, { mode: '0440', owner: 'root', group: 'root', validate: ['visudo', '-c', '-q', '-f'] });
+        add(w.script, w.display);
+      }
+    }
+    if (!cmds.length) return { status: 'ok', reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}` };
+    return { status: 'change', reason: why.join(', '), script: cmds.join(' &&\n'), display };
+  },
+};

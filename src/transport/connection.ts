@@ -1,0 +1,44 @@
+// The narrow connector the engine is handed (DESIGN §1.3). A non-zero exit is data;
+// only transport failures throw (as ConnectError).
+import type { Secret } from '../commands/secret.js';
+
+export interface ExecResult {
+  /** null when the command was killed by a signal */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** One line of a remote script's stdout, as it arrives. */
+export type LineHandler = (line: string) => void;
+
+export interface ShellResult {
+  exitCode: number;
+  durationMs: number;
+}
+
+/** A long-lived remote sh reading scripts on stdin: one round trip per script. */
+export interface RemoteShell {
+  /** The remote driver's PID (used to mark the run's lock as alive). */
+  readonly pid: number;
+  readonly user: string;
+  run(script: string, onLine?: LineHandler): Promise<ShellResult>;
+  close(): void;
+}
+
+export interface Connection {
+  readonly host: string;
+  exec(command: string, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
+  openShell(opts?: { become?: boolean; sudoPassword?: Secret }): Promise<RemoteShell>;
+  put(data: Buffer, remotePath: string, mode?: number): Promise<void>;
+  get(remotePath: string): Promise<Buffer>;
+  close(): void;
+  /** Resolves when the connection is gone (closed by us or dropped). */
+  readonly closed: Promise<void>;
+}
+
+export interface Connector {
+  connect(hostName: string): Promise<Connection>;
+}

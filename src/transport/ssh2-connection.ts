@@ -1,0 +1,293 @@
+// ssh2 implementation of the connector: one connection per host, TCP_NODELAY on,
+// channels multiplexed on it; ProxyJump through bastions.
+import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
+import { randomBytes } from 'node:crypto';
+import { ConnectError, CommandError, type ConnectFailure } from '../errors.js';
+import { shQuote } from '../commands/shell-quote.js';
+import type { Secret } from '../commands/secret.js';
+import type { Connection, ExecResult, RemoteShell, ShellResult, LineHandler } from './connection.js';
+import { DRIVER, RECORD } from './remote-shell-driver.js';
+
+export interface HostKeyCheck {
+  (keyBlob: Buffer): { ok: true } | { ok: false; message: string; hint: string };
+}
+
+export interface SshTarget {
+  /** Inventory name, for messages. */
+  name: string;
+  hostName: string;
+  port: number;
+  user: string;
+  privateKeys: { path: string; key: Buffer | string; passphrase?: string }[];
+  agent?: string;
+  verifyHostKey: HostKeyCheck;
+  /** Bastions to go through first, outermost first (ProxyJump). */
+  jumps?: SshTarget[];
+  readyTimeoutMs?: number;
+}
+
+export async function openSsh2Connection(target: SshTarget): Promise<Connection> {
+  let sock: NodeJS.ReadableStream | undefined;
+  const bastions: Client[] = [];
+  try {
+    for (const jump of target.jumps ?? []) {
+      const client = await handshake(jump, sock);
+      bastions.push(client);
+      sock = await new Promise<ClientChannel>((resolve, reject) =>
+        client.forwardOut('127.0.0.1', 0, nextHop(target, jump).hostName, nextHop(target, jump).port, (err, stream) =>
+          err ? reject(new ConnectError(target.name, 'unreachable', `${jump.name}: cannot open a tunnel to ${target.hostName}:${target.port}: ${err.message}`, 'check the ProxyJump host can reach the target')) : resolve(stream)));
+    }
+    const client = await handshake(target, sock);
+    return new Ssh2Connection(target, client, bastions);
+  } catch (err) {
+    bastions.forEach((b) => b.end());
+    throw err;
+  }
+}
+
+function nextHop(target: SshTarget, jump: SshTarget): SshTarget {
+  const jumps = target.jumps ?? [];
+  const i = jumps.indexOf(jump);
+  return jumps[i + 1] ?? target;
+}
+
+function handshake(t: SshTarget, sock?: NodeJS.ReadableStream): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let hostKeyRefusal: { message: string; hint: string } | undefined;
+    const keys = [...t.privateKeys];
+    let agentTried = !t.agent;
+    const cfg: ConnectConfig = {
+      host: t.hostName,
+      port: t.port,
+      username: t.user,
+      sock: sock as ConnectConfig['sock'],
+      readyTimeout: t.readyTimeoutMs ?? 20_000,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        const v = t.verifyHostKey(key);
+        if (!v.ok) hostKeyRefusal = v;
+        return v.ok;
+      },
+      // offer the agent first, then each key file, like OpenSSH
+      authHandler: (_methods, _partial, next) => {
+        if (!agentTried) {
+          agentTried = true;
+          return next({ type: 'agent', username: t.user, agent: t.agent! } as AnyAuthMethod);
+        }
+        const k = keys.shift();
+        if (!k) return next(false as unknown as AnyAuthMethod);
+        return next({ type: 'publickey', username: t.user, key: k.key, passphrase: k.passphrase } as AnyAuthMethod);
+      },
+    };
+    client.once('ready', () => {
+      client.removeAllListeners('error');
+      client.on('error', () => undefined); // later errors surface through 'close' and failed channels
+      resolve(client);
+    });
+    client.once('error', (err: Error & { level?: string; code?: string }) => {
+      client.end();
+      if (hostKeyRefusal) {
+        reject(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
+        return;
+      }
+      const [reason, message, hint] = classify(t, err);
+      reject(new ConnectError(t.name, reason, message, hint, { cause: err }));
+    });
+    client.connect(cfg);
+    // ssh2 leaves Nagle on: every exchange would wait ~40 ms for a delayed ACK
+    client.setNoDelay(true);
+  });
+}
+
+function classify(t: SshTarget, err: Error & { level?: string; code?: string }): [ConnectFailure, string, string] {
+  const where = `${t.name} (${t.user}@${t.hostName}:${t.port})`;
+  if (err.level === 'client-authentication') {
+    const tried = [t.agent ? 'ssh-agent' : '', ...t.privateKeys.map((k) => k.path)].filter(Boolean).join(', ') || 'no key';
+    return ['auth', `${where}: authentication refused (tried ${tried})`, 'check the user and that your public key is in its ~/.ssh/authorized_keys'];
+  }
+  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') return ['timeout', `${where}: timed out connecting`, 'check the address and that port is open (firewall)'];
+  if (err.code === 'ECONNREFUSED') return ['refused', `${where}: connection refused`, 'is sshd running and listening on that port?'];
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return ['unreachable', `${where}: host name not found`, 'check the address in the inventory or ~/.ssh/config'];
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return ['unreachable', `${where}: host unreachable`, 'check the address and your network'];
+  return ['other', `${where}: ${err.message}`, 'run again with --verbose for details'];
+}
+
+class Ssh2Connection implements Connection {
+  readonly closed: Promise<void>;
+  #dropped = false;
+  constructor(private readonly target: SshTarget, private readonly client: Client, private readonly bastions: Client[]) {
+    this.closed = new Promise((resolve) => client.once('close', () => {
+      this.#dropped = true;
+      bastions.forEach((b) => b.end());
+      resolve();
+    }));
+  }
+
+  get host(): string {
+    return this.target.name;
+  }
+
+  #dropError(what: string, cause?: unknown): ConnectError {
+    return new ConnectError(this.target.name, 'dropped', `${this.target.name}: connection lost during ${what}`, 'the host may have rebooted or the network dropped; re-run to continue', { cause });
+  }
+
+  #channel(command: string): Promise<ClientChannel> {
+    if (this.#dropped) return Promise.reject(this.#dropError(command.slice(0, 40)));
+    return new Promise((resolve, reject) =>
+      this.client.exec(command, (err, ch) => (err ? reject(this.#dropError('opening a channel', err)) : resolve(ch))));
+  }
+
+  async exec(command: string, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const started = performance.now();
+    const ch = await this.#channel(command);
+    return new Promise((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      const timer = opts.timeoutMs ? setTimeout(() => { ch.close(); reject(new CommandError(`${this.target.name}: command timed out after ${opts.timeoutMs} ms`, 'the host is slow or the command hangs')); }, opts.timeoutMs) : undefined;
+      ch.on('data', (d: Buffer) => { stdout += d.toString(); });
+      ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      ch.on('exit', (code: number | null, sig?: string) => { exitCode = code ?? null; signal = sig ?? null; });
+      ch.on('close', () => {
+        clearTimeout(timer);
+        if (exitCode === null && signal === null && this.#dropped) return reject(this.#dropError('a command'));
+        resolve({ exitCode, signal, stdout, stderr, durationMs: performance.now() - started });
+      });
+      ch.end(opts.stdin ?? undefined);
+    });
+  }
+
+  async openShell(opts: { become?: boolean; sudoPassword?: Secret } = {}): Promise<RemoteShell> {
+    const driver = `sh -c ${shQuote(DRIVER)}`;
+    const command = !opts.become ? `exec ${driver}`
+      : opts.sudoPassword ? `exec sudo -S -p '' -- ${driver}` : `exec sudo -n -- ${driver}`;
+    const ch = await this.#channel(command);
+    if (opts.become && opts.sudoPassword) ch.write(`${opts.sudoPassword.reveal()}\n`);
+    return Ssh2RemoteShell.start(this.target.name, ch, () => this.#dropped);
+  }
+
+  async put(data: Buffer, remotePath: string, mode = 0o600): Promise<void> {
+    const sftp = await this.#sftp();
+    const tmp = `${remotePath}.vpsp-${randomBytes(4).toString('hex')}`;
+    try {
+      await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, remotePath, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      sftp.unlink(tmp, () => undefined);
+      throw new CommandError(`${this.target.name}: cannot upload ${remotePath}: ${(err as Error).message}`, 'check the folder exists and is writable by the login user', { cause: err });
+    } finally {
+      sftp.end();
+    }
+  }
+
+  async get(remotePath: string): Promise<Buffer> {
+    const sftp = await this.#sftp();
+    try {
+      return await new Promise<Buffer>((resolve, reject) => sftp.readFile(remotePath, (err: Error | undefined, buf: Buffer) => (err ? reject(err) : resolve(buf))));
+    } catch (err) {
+      throw new CommandError(`${this.target.name}: cannot download ${remotePath}: ${(err as Error).message}`, 'check the file exists and is readable by the login user', { cause: err });
+    } finally {
+      sftp.end();
+    }
+  }
+
+  #sftp() {
+    return new Promise<import('ssh2').SFTPWrapper>((resolve, reject) =>
+      this.client.sftp((err, sftp) => (err ? reject(this.#dropError('opening SFTP', err)) : resolve(sftp))));
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}
+
+interface Pending {
+  id: number;
+  started: number;
+  onLine?: LineHandler;
+  resolve: (r: ShellResult) => void;
+  reject: (e: Error) => void;
+}
+
+class Ssh2RemoteShell implements RemoteShell {
+  #buf = '';
+  #queue: Pending[] = [];
+  #nextId = 1;
+  #dead: Error | undefined;
+  pid = 0;
+  user = '';
+
+  private constructor(private readonly host: string, private readonly ch: ClientChannel, private readonly dropped: () => boolean) {}
+
+  static start(host: string, ch: ClientChannel, dropped: () => boolean): Promise<Ssh2RemoteShell> {
+    const shell = new Ssh2RemoteShell(host, ch, dropped);
+    return new Promise((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => { ch.close(); reject(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); }, 30_000);
+      ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const onReady = (d: Buffer) => {
+        shell.#buf += d.toString();
+        const m = new RegExp(`${RECORD}READY (\\d+) (\\S+)\\n`).exec(shell.#buf);
+        if (!m) return;
+        clearTimeout(timer);
+        shell.pid = Number(m[1]);
+        shell.user = m[2]!;
+        shell.#buf = shell.#buf.slice(m.index + m[0].length);
+        ch.off('data', onReady);
+        ch.on('data', (chunk: Buffer) => shell.#onData(chunk));
+        resolve(shell);
+      };
+      ch.on('data', onReady);
+      ch.on('close', () => {
+        clearTimeout(timer);
+        const reason = stderr.includes('password is required') || stderr.includes('incorrect password')
+          ? new CommandError(`${host}: sudo refused (${stderr.trim().split('\n')[0]})`, 'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD')
+          : dropped() ? new ConnectError(host, 'dropped', `${host}: connection lost`, 're-run to continue where it stopped')
+          : new CommandError(`${host}: the remote shell ended${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host');
+        shell.#fail(reason);
+        reject(reason);
+      });
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buf += chunk.toString();
+    let nl: number;
+    while ((nl = this.#buf.indexOf('\n')) >= 0) {
+      const line = this.#buf.slice(0, nl);
+      this.#buf = this.#buf.slice(nl + 1);
+      const head = this.#queue[0];
+      if (!head) continue;
+      const done = line.startsWith(`${RECORD}DONE `) ? line.slice(6).split(' ') : undefined;
+      if (done && Number(done[0]) === head.id) {
+        this.#queue.shift();
+        head.resolve({ exitCode: Number(done[1]), durationMs: performance.now() - head.started });
+      } else {
+        head.onLine?.(line);
+      }
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#dead = err;
+    for (const p of this.#queue.splice(0)) p.reject(err);
+  }
+
+  run(script: string, onLine?: LineHandler): Promise<ShellResult> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const body = Buffer.from(script.endsWith('\n') ? script : `${script}\n`);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id, started: performance.now(), onLine, resolve, reject });
+      this.ch.write(`${id} ${body.length}\n`);
+      this.ch.write(body);
+    });
+  }
+
+  close(): void {
+    this.ch.end();
+  }
+}

@@ -1,0 +1,263 @@
+// ~/.ssh/config resolution: table-driven cases, plus a cross-check of the same configs
+// against what OpenSSH itself resolves (`ssh -G`, which prints the settings and exits).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import {
+  globFiles,
+  loadSshConfig,
+  parseProxyJump,
+  resolveSshConfig,
+  type SshSettings,
+} from '../../src/config/ssh-config-resolver.js';
+
+const HOME = '/home/ana';
+const opts = { localUser: 'ana', homeDir: HOME, configPath: '/home/ana/.ssh/config', env: { AGENT_DIR: '/run/agent' } };
+
+function resolve(alias: string, lines: string[]): SshSettings {
+  return resolveSshConfig(alias, lines.join('\n'), opts);
+}
+
+describe('resolveSshConfig', () => {
+  const base = { identityFiles: [], identitiesOnly: false };
+  test.each<[string, string, string[], SshSettings]>([
+    ['no config: the alias is the host name', 'Web1', [], { ...base, hostName: 'web1' }],
+    [
+      'alias with HostName, User, Port',
+      'web',
+      ['Host web', '  HostName 203.0.113.10', '  User deploy', '  Port 2222'],
+      { ...base, hostName: '203.0.113.10', user: 'deploy', port: 2222 },
+    ],
+    [
+      'first obtained value wins, IdentityFile accumulates in order',
+      'web',
+      ['User first', 'Host web', '  User second', '  IdentityFile ~/.ssh/a', 'Host *', '  User third', '  Port 2200', '  IdentityFile ~/.ssh/b'],
+      { ...base, hostName: 'web', user: 'first', port: 2200, identityFiles: [`${HOME}/.ssh/a`, `${HOME}/.ssh/b`] },
+    ],
+    ['? matches exactly one character', 'web-10', ['Host web-?', '  User one'], { ...base, hostName: 'web-10' }],
+    ['? matches one', 'web-1', ['Host web-?', '  User one'], { ...base, hostName: 'web-1', user: 'one' }],
+    ['negation vetoes the line', 'bastion', ['Host * !bastion', '  User x'], { ...base, hostName: 'bastion' }],
+    ['negation lets others through', 'web', ['Host * !bastion', '  User x'], { ...base, hostName: 'web', user: 'x' }],
+    ['several patterns on one Host line', 'db', ['Host web db', '  Port 2201'], { ...base, hostName: 'db', port: 2201 }],
+    ['Host patterns are case-sensitive, like ssh', 'WEB', ['Host web', '  Port 2201'], { ...base, hostName: 'web' }],
+    [
+      'HostName %h, lowercased; keywords case-insensitive; = separator',
+      'Web1',
+      ['host=Web*', '  hostname=%h.Example.COM', '  PORT 2200'],
+      { ...base, hostName: 'web1.example.com', port: 2200 },
+    ],
+    [
+      'tokens and ${VAR} in paths',
+      'web',
+      [
+        'Host web',
+        '  HostName web.example.com',
+        '  User deploy',
+        '  IdentityFile ~/.ssh/%r@%h-%u-%p-%n-%%',
+        '  IdentityFile %d/keys/id',
+        '  IdentityAgent ${AGENT_DIR}/%h.sock',
+        '  UserKnownHostsFile ~/.ssh/kh_%h "/tmp/with space"',
+      ],
+      {
+        ...base,
+        hostName: 'web.example.com',
+        user: 'deploy',
+        identityFiles: [`${HOME}/.ssh/deploy@web.example.com-ana-22-web-%`, `${HOME}/keys/id`],
+        identityAgent: '/run/agent/web.example.com.sock',
+        userKnownHostsFiles: [`${HOME}/.ssh/kh_web.example.com`, '/tmp/with space'],
+      },
+    ],
+    ['%r is the local user when no User is set', 'w', ['IdentityFile /k/%r'], { ...base, hostName: 'w', identityFiles: ['/k/ana'] }],
+    ['quoted IdentityFile with a space', 'w', ['IdentityFile "~/my key"'], { ...base, hostName: 'w', identityFiles: [`${HOME}/my key`] }],
+    [
+      'IdentitiesOnly, IdentityAgent none, StrictHostKeyChecking, ConnectTimeout',
+      'w',
+      ['IdentitiesOnly yes', 'IdentityAgent none', 'StrictHostKeyChecking accept-new', 'ConnectTimeout 1m30s'],
+      { ...base, hostName: 'w', identitiesOnly: true, identityAgent: 'none', strictHostKeyChecking: 'accept-new', connectTimeoutS: 90 },
+    ],
+    ['IdentityAgent SSH_AUTH_SOCK kept literally', 'w', ['IdentityAgent SSH_AUTH_SOCK'], { ...base, hostName: 'w', identityAgent: 'SSH_AUTH_SOCK' }],
+    ['StrictHostKeyChecking true means yes', 'w', ['StrictHostKeyChecking true'], { ...base, hostName: 'w', strictHostKeyChecking: 'yes' }],
+    ['StrictHostKeyChecking off', 'w', ['StrictHostKeyChecking OFF'], { ...base, hostName: 'w', strictHostKeyChecking: 'off' }],
+    ['UserKnownHostsFile none', 'w', ['UserKnownHostsFile none'], { ...base, hostName: 'w', userKnownHostsFiles: [] }],
+    ['ProxyJump raw', 'w', ['ProxyJump user@bastion:2222,other'], { ...base, hostName: 'w', proxyJump: 'user@bastion:2222,other' }],
+    ['ProxyJump none obtained first disables a later one', 'w', ['Host w', '  ProxyJump none', 'Host *', '  ProxyJump b'], { ...base, hostName: 'w' }],
+    [
+      'Match blocks are ignored (out of scope), up to the next Host',
+      'w',
+      ['Match host w', '  User matched', '  Port 1', 'Host *', '  User hosted'],
+      { ...base, hostName: 'w', user: 'hosted' },
+    ],
+    [
+      'Match exec is never run',
+      'w',
+      ['Match exec "touch /tmp/vps-provision-must-not-exist"', '  User x'],
+      { ...base, hostName: 'w' },
+    ],
+    ['comments and blank lines', 'w', ['# comment', '', 'Host w # trailing', '  User u # trailing'], { ...base, hostName: 'w', user: 'u' }],
+  ])('%s', (_name, alias, lines, expected) => {
+    expect(resolve(alias, lines)).toEqual(expected);
+  });
+
+  test.each([
+    ['unclosed quote', ['Host w', '  IdentityFile "~/.ssh/a'], 2],
+    ['bad port', ['Host w', '', '  Port 22x'], 3],
+    ['bad port in a block that does not apply (ssh checks every line)', ['Host other', '  Port 0'], 2],
+    ['missing value', ['Port'], 1],
+    ['Host without pattern', ['Host'], 1],
+    ['extra arguments', ['User a b'], 1],
+    ['bad yes/no', ['IdentitiesOnly maybe'], 1],
+    ['bad StrictHostKeyChecking', ['StrictHostKeyChecking sometimes'], 1],
+    ['bad time', ['ConnectTimeout soon'], 1],
+    ['unsupported token', ['IdentityFile ~/.ssh/%C'], 1],
+    ['unset environment variable', ['IdentityFile ${NOPE}/id'], 1],
+    ['~user path', ['IdentityFile ~bob/id'], 1],
+  ])('%s: ConfigError naming file and line', (_name, lines, line) => {
+    let error: unknown;
+    try {
+      resolve('w', lines);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ file: opts.configPath, line });
+    expect((error as ConfigError).message).toContain(`${opts.configPath} line ${line}`);
+    expect((error as ConfigError).hint).not.toBe('');
+  });
+});
+
+describe('parseProxyJump', () => {
+  test.each([
+    ['bastion', [{ host: 'bastion' }]],
+    ['user@bastion:2222,other', [{ user: 'user', host: 'bastion', port: 2222 }, { host: 'other' }]],
+    ['ssh://u@b:23/', [{ user: 'u', host: 'b', port: 23 }]],
+    ['me@corp@bastion', [{ user: 'me@corp', host: 'bastion' }]],
+    ['[2001:db8::1]:2222', [{ host: '2001:db8::1', port: 2222 }]],
+    ['2001:db8::1', [{ host: '2001:db8::1' }]],
+    ['none', []],
+  ])('%s', (spec, hops) => {
+    expect(parseProxyJump(spec)).toEqual(hops);
+  });
+
+  test.each(['bastion:99999', 'bastion:', '@bastion', 'a,,b'])('%s is a ConfigError', (spec) => {
+    expect(() => parseProxyJump(spec)).toThrow(ConfigError);
+  });
+});
+
+describe('loadSshConfig with Include', () => {
+  let home: string;
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'ssh-config-test-'));
+    mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'conf.d', '20-web.conf'), 'Host web\n  User from-20\n');
+    writeFileSync(join(home, '.ssh', 'conf.d', '10-web.conf'), 'Host web\n  HostName web.internal\n  User from-10\n');
+    writeFileSync(join(home, '.ssh', 'conf.d', '.hidden.conf'), 'Host web\n  Port 1\n');
+    writeFileSync(join(home, '.ssh', 'inner'), 'Port 2022\nHost nomatch\n  User never\n');
+    writeFileSync(join(home, '.ssh', 'bad'), 'User ok\nHost\n');
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  function load(config: string[]) {
+    const path = join(home, '.ssh', 'config');
+    writeFileSync(path, config.join('\n'));
+    const loaded = loadSshConfig(path, home);
+    return (alias: string) => resolveSshConfig(alias, loaded.text, { localUser: 'ana', homeDir: home, configPath: path, includes: loaded.includes });
+  }
+
+  test('relative to ~/.ssh, glob sorted, dotfiles skipped, first value wins', () => {
+    const settings = load(['Include conf.d/*.conf', 'Host *', '  User last'])('web');
+    expect(settings).toMatchObject({ hostName: 'web.internal', user: 'from-10' });
+    expect(settings.port).toBeUndefined();
+  });
+
+  test('Include inside a Host block applies only to that block; state is restored after it', () => {
+    const resolveFor = load(['Host web', '  Include inner', '  User web-user', 'Host *', '  User star']);
+    // inner's "Host nomatch" closes its block, but after the Include the web block goes on.
+    expect(resolveFor('web')).toMatchObject({ port: 2022, user: 'web-user' });
+    expect(resolveFor('db')).toMatchObject({ user: 'star' });
+    expect(resolveFor('db').port).toBeUndefined();
+  });
+
+  test('~ paths and missing files', () => {
+    expect(load(['Include ~/.ssh/inner ~/.ssh/none-such'])('x')).toMatchObject({ port: 2022 });
+  });
+
+  test('a syntax error in an included file names that file and line', () => {
+    expect(() => load(['Include bad'])).toThrow(expect.objectContaining({ file: join(home, '.ssh', 'bad'), line: 2 }));
+  });
+
+  test('a file including itself stops with a ConfigError', () => {
+    writeFileSync(join(home, '.ssh', 'loop'), 'Include loop\n');
+    expect(() => load(['Include loop'])('x')).toThrow(/nested too deeply/);
+  });
+
+  test('missing config file reads as empty', () => {
+    expect(loadSshConfig(join(home, 'nope'), home)).toMatchObject({ text: '' });
+  });
+
+  test('globFiles', () => {
+    expect(globFiles(join(home, '.ssh', 'conf.d', '?0-*.conf')).map((p) => p.slice(home.length))).toEqual([
+      '/.ssh/conf.d/10-web.conf',
+      '/.ssh/conf.d/20-web.conf',
+    ]);
+  });
+});
+
+// The same answers as OpenSSH: `ssh -G -F file alias` prints what ssh would use.
+describe('cross-check with ssh -G', () => {
+  const me = userInfo(); // ssh takes the user and home from the password database
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ssh-g-test-'));
+    writeFileSync(join(dir, 'included'), 'Host inc*\n  User included\n  Port 2300\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const configs: [string, string[]][] = [
+    ['web', ['Host web', '  HostName 203.0.113.10', '  User deploy', '  Port 2222', '  IdentityFile ~/.ssh/a', 'Host *', '  IdentityFile ~/.ssh/b']],
+    ['Web1', ['Host Web* !Webx', '  HostName %h.Example.COM', '  StrictHostKeyChecking yes', '  ConnectTimeout 1m30s', 'Host *', '  Port 2200', '  StrictHostKeyChecking no']],
+    ['Webx', ['Host Web* !Webx', '  HostName %h.Example.COM', 'Host *', '  Port 2200']],
+    ['web-10', ['Host web-?', '  User one', 'Host web-??', '  User two']],
+    ['w', ['User first', 'Host w', '  User second', '  ProxyJump ana@bastion:2222,other', '  UserKnownHostsFile ~/kh_%h %d/kh2']],
+    ['w', ['Host w', '  ProxyJump none', '  IdentitiesOnly yes', '  IdentityAgent ~/agent-%h.sock', '  StrictHostKeyChecking accept-new', 'Host *', '  ProxyJump b']],
+    ['w', ['hostname=10.0.0.1', 'PORT=2201', 'StrictHostKeyChecking off', 'UserKnownHostsFile none']],
+    ['include-me', ['Include INCLUDED', 'Host *', '  User star']],
+    ['other', ['Include INCLUDED', 'Host *', '  User star']],
+  ];
+
+  test.each(configs)('%s', (alias, lines) => {
+    const path = join(dir, 'config');
+    writeFileSync(path, lines.join('\n').replace('INCLUDED', join(dir, 'included')) + '\n');
+    const ssh = sshG(path, alias);
+    const loaded = loadSshConfig(path, me.homedir);
+    const ours = resolveSshConfig(alias, loaded.text, { localUser: me.username, homeDir: me.homedir, configPath: path, includes: loaded.includes, env: {} });
+
+    expect(ours.hostName).toBe(ssh.hostname);
+    expect(ours.user ?? me.username).toBe(ssh.user);
+    expect(String(ours.port ?? 22)).toBe(ssh.port);
+    expect(ours.identitiesOnly ? 'yes' : 'no').toBe(ssh.identitiesonly);
+    expect(ours.proxyJump).toBe(ssh.proxyjump);
+    expect(ours.identityAgent).toBe(ssh.identityagent);
+    expect(String(ours.connectTimeoutS ?? 'none')).toBe(ssh.connecttimeout);
+    const strict = { yes: 'true', no: 'false', off: 'false', ask: 'ask', 'accept-new': 'accept-new' };
+    expect(strict[ours.strictHostKeyChecking ?? 'ask']).toBe(ssh.stricthostkeychecking);
+    if (ours.userKnownHostsFiles) expect(ours.userKnownHostsFiles.join(' ') || 'none').toBe(ssh.userknownhostsfile);
+    // ssh -G prints IdentityFile unexpanded and adds its defaults when none is set.
+    if (ours.identityFiles.length > 0) expect(ours.identityFiles.length).toBe(ssh.identityfileCount);
+  });
+
+  function sshG(path: string, alias: string): Record<string, string> & { identityfileCount: number } {
+    const out = execFileSync('ssh', ['-G', '-F', path, alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const result: Record<string, string> = {};
+    let identityfileCount = 0;
+    for (const line of out.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space < 0) continue;
+      const key = line.slice(0, space);
+      if (key === 'identityfile') identityfileCount++;
+      result[key] ??= line.slice(space + 1);
+    }
+    return Object.assign(result, { identityfileCount });
+  }
+});
