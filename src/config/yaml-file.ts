@@ -54,11 +54,13 @@ export function validate<T>(file: YamlFile, schema: z.ZodType<T>, data: unknown,
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  // a bad record key (host or var name) carries the useful message one level down
+  const message = issue.code === 'invalid_key' && issue.issues[0] ? `${issue.issues[0].message} ("${String(issue.path.at(-1))}" is not)` : issue.message;
   const path = [...base, ...(issue.path as (string | number)[])];
   const line = file.lineOf(path);
   const where = path.length ? ` at ${formatPath(path)}` : '';
   throw new ConfigError(
-    `${file.path}${line ? `:${line}` : ''}: ${issue.message}${where}`,
+    `${file.path}${line ? `:${line}` : ''}: ${message}${where}`,
     hintFor(issue),
     file.path,
     line,

@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadInventory, selectHosts } from '../../src/config/inventory.js';
+import { ConfigError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'inv-unit-'));
+let n = 0;
+const write = (text: string) => {
+  const p = join(dir, `hosts-${n++}.yml`);
+  writeFileSync(p, text);
+  return p;
+};
+
+const SPEC_EXAMPLE = `defaults:
+  user: root
+  port: 22
+  identity_file: ~/.ssh/id_ed25519
+  become: false
+  vars: { developer_user: devuser }
+hosts:
+  droplet-1: { address: 203.0.113.10 }
+  droplet-2: { address: 203.0.113.11, port: 2222, vars: { developer_user: ana } }
+  droplet-3:
+groups:
+  workstations: [droplet-1, droplet-2]
+`;
+
+test('the SPEC example resolves: defaults, per-host overrides, name as address', () => {
+  const inv = loadInventory(write(SPEC_EXAMPLE));
+  const [a, b, c] = inv.hosts;
+  expect(a).toMatchObject({ name: 'droplet-1', address: '203.0.113.10', fallback: { user: 'root', port: 22 }, explicit: {}, become: false, line: 8 });
+  expect(a!.vars).toEqual({ inventory_hostname: 'droplet-1', developer_user: 'devuser' });
+  expect(b).toMatchObject({ explicit: { port: 2222 }, vars: { developer_user: 'ana' } });
+  expect(c!.address).toBe('droplet-3');
+  expect(inv.hostKeyPolicy).toBe('accept-new');
+  expect(inv.thresholds.memAvailableMb).toBe(500);
+});
+
+test.each([
+  [['workstations'], ['droplet-1', 'droplet-2']],
+  [['droplet-3,droplet-1'], ['droplet-1', 'droplet-3']],
+  [['droplet-2', 'droplet-3'], ['droplet-2', 'droplet-3']],
+  [[], ['droplet-1', 'droplet-2', 'droplet-3']],
+])('--limit %j', (limit, names) => {
+  const inv = loadInventory(write(SPEC_EXAMPLE));
+  expect(selectHosts(inv, limit).map((h) => h.name)).toEqual(names);
+});
+
+test.each([
+  ['hosts:\n  bad name!: {}\n', 2, 'host names are letters'],
+  ['hosts:\n  a:\n    vars: { x: [1] }\n', 3, 'a variable must be'],
+  ['hosts:\n  a: { become: yes please }\n', 2, 'expected boolean'],
+  ['defaults: { host_key_policy: maybe }\nhosts: { a: {} }\n', 1, 'host_key_policy'],
+  ['hosts:\n  a: { address: "1.2.3.4; reboot" }\n', 2, 'an address is a host name'],
+])('errors name file and line: %j', (text, line, message) => {
+  const p = write(text);
+  let err: unknown;
+  try { loadInventory(p); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).line).toBe(line);
+  expect((err as ConfigError).message).toContain(`${p}:${line}:`);
+  expect((err as ConfigError).message).toContain(message);
+});
+
+test('a missing inventory file says so', () => {
+  expect(() => loadInventory(join(dir, 'nope.yml'))).toThrow(/nope\.yml: file not found/);
+});
