@@ -44,6 +44,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     sshConfigPath: args.sshConfig,
     onWarning: (host, message) => emit({ type: 'warning', host, message }),
   });
+  await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const sudo = process.env[SUDO_PASSWORD_ENV];
   const abort = new AbortController();
   let interrupts = 0;

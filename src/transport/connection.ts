@@ -40,5 +40,7 @@ export interface Connection {
 }
 
 export interface Connector {
+  /** Resolve every host's settings and keys (asking passphrases) before any connection. */
+  prepare(hostNames: readonly string[]): Promise<void>;
   connect(hostName: string): Promise<Connection>;
 }

@@ -68,11 +68,22 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
     };
   }
 
+  const targets = new Map<string, Promise<SshTarget>>();
+  const targetOf = (hostName: string) => {
+    const host = hosts.get(hostName);
+    if (!host) throw new ConfigError(`unknown host ${hostName}`, 'check --limit', opts.inventory.path);
+    let t = targets.get(hostName);
+    if (!t) targets.set(hostName, (t = target(host.name, host.address, host.explicit, host.fallback)));
+    return t;
+  };
+
   return {
+    async prepare(hostNames) {
+      // one after another: a passphrase prompt is asked once, not raced
+      for (const h of hostNames) await targetOf(h);
+    },
     async connect(hostName: string): Promise<Connection> {
-      const host = hosts.get(hostName);
-      if (!host) throw new ConfigError(`unknown host ${hostName}`, 'check --limit', opts.inventory.path);
-      return openSsh2Connection(await target(host.name, host.address, host.explicit, host.fallback));
+      return openSsh2Connection(await targetOf(hostName));
     },
   };
 }

@@ -38,6 +38,7 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
     const inv = loadInventory(args.inventory);
     const hosts = selectHosts(inv, args.limit);
     const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
+    await connector.prepare(hosts.map((h) => h.name));
     const limit = pLimit(Math.max(1, args.concurrency));
     const sudo = process.env[SUDO_PASSWORD_ENV];
     const results = await Promise.all(hosts.map((h) => limit(async (): Promise<CheckResult> => {

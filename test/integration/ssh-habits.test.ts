@@ -1,0 +1,115 @@
+// The SSH set-up users already have: ~/.ssh/config aliases, encrypted keys, ssh-agent,
+// become through sudo.
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { stringify } from 'yaml';
+import { startSshd, makeClientKey, type LocalSshd, type ClientKey } from '../support/local-sshd.js';
+import { runCli, REPO } from '../support/cli.js';
+import type { RunResult } from '../../src/engine/events.js';
+
+let dir: string;
+let home: string;
+let sshd: LocalSshd;
+let plain: ClientKey;
+let encrypted: ClientKey;
+let agentKey: ClientKey;
+let agent: ChildProcess | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vps-habits-'));
+  home = join(dir, 'home');
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  plain = makeClientKey(dir, 'plain');
+  encrypted = makeClientKey(dir, 'encrypted', 'correct horse');
+  agentKey = makeClientKey(dir, 'agent-only');
+  sshd = await startSshd({ authorizedKeys: [plain.publicKey, encrypted.publicKey, agentKey.publicKey] });
+  writeFileSync(join(dir, 'known_hosts'), `${sshd.knownHostsLine}\n`);
+});
+afterAll(async () => {
+  if (agent?.pid) agent.kill('SIGTERM');
+  await sshd?.stop();
+});
+
+function inventory(hosts: Record<string, unknown>, defaults: Record<string, unknown> = {}): string {
+  const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+  writeFileSync(p, stringify({ known_hosts_file: join(dir, 'known_hosts'), host_key_policy: 'strict', defaults: { state_dir: join(dir, 'state'), ...defaults }, hosts }));
+  return p;
+}
+// HOME points at an empty folder: no default keys, no ~/.ssh/config of this machine
+const env = (extra: NodeJS.ProcessEnv = {}) => ({ HOME: home, SSH_AUTH_SOCK: '', ...extra });
+
+test('a ~/.ssh/config alias gives HostName, Port, User and IdentityFile', async () => {
+  writeFileSync(join(home, '.ssh/config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  IdentityFile ${plain.privateKeyPath}\n`);
+  const inv = inventory({ box: null });
+  const r = await runCli(['check', '-i', inv, '--json'], { env: env() });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout) as { hosts: { host: string; ok: boolean }[] };
+  expect(out.hosts).toEqual([expect.objectContaining({ host: 'box', ok: true })]);
+  // the inventory's own port wins over ~/.ssh/config
+  const wrong = inventory({ box: { port: 1 } });
+  const refused = await runCli(['check', '-i', wrong], { env: env() });
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain('box (root@127.0.0.1:1): connection refused');
+  writeFileSync(join(home, '.ssh/config'), '');
+});
+
+test('an encrypted key: passphrase from the environment, a clear error otherwise', async () => {
+  const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port } }, { identity_file: encrypted.privateKeyPath, user: 'root' });
+  const none = await runCli(['check', '-i', inv], { env: env() });
+  expect(none.code).toBe(5);
+  expect(none.stderr).toContain(`private key ${encrypted.privateKeyPath} is encrypted`);
+  expect(none.stderr).toContain('VPS_PROVISION_KEY_PASSPHRASE');
+  const wrong = await runCli(['check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'wrong' }) });
+  expect(wrong.code).toBe(5);
+  expect(wrong.stderr).toContain(`wrong passphrase for private key ${encrypted.privateKeyPath}`);
+  expect(wrong.stderr + wrong.stdout).not.toContain('wrong\n');
+  const right = await runCli(['check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'correct horse' }) });
+  expect(right.code).toBe(0);
+  expect(right.stdout + right.stderr).not.toContain('correct horse');
+});
+
+test('ssh-agent: a key only the agent holds', async () => {
+  const sock = join(dir, 'agent.sock');
+  agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try { execFileSync('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' }); break; } catch (e) {
+      if ((e as { status?: number }).status === 1) break; // agent up, no keys yet
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  execFileSync('ssh-add', [agentKey.privateKeyPath], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+  const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port } }, { user: 'root' });
+  const without = await runCli(['check', '-i', inv], { env: env() });
+  expect(without.code).toBe(5);
+  expect(without.stderr).toContain('no SSH key to offer');
+  const r = await runCli(['check', '-i', inv], { env: env({ SSH_AUTH_SOCK: sock }) });
+  expect(r.code).toBe(0);
+  agent.kill('SIGTERM');
+  agent = undefined;
+});
+
+test('become: steps run through sudo -n', async () => {
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [who]\n');
+  writeFileSync(join(pb, 'who.yml'), `name: who\nestimate_s: 1\nsteps:\n  - name: Record the user\n    command: { run: "id -un > {{ out }}; echo $SUDO_USER >> {{ out }}", creates: "{{ out }}" }\n`);
+  const out = join(dir, 'who.txt');
+  const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port, become: true, vars: { out } } }, { user: 'root', identity_file: plain.privateKeyPath });
+  const r = await runCli(['provision', '-i', inv, '--playbooks', pb, '--yes', '--json'], { env: env() });
+  expect(r.code).toBe(0);
+  expect((JSON.parse(r.stdout) as RunResult).hosts[0]!.status).toBe('ok');
+  // SUDO_USER is set only when the command went through sudo
+  expect(readFileSync(out, 'utf8')).toBe('root\nroot\n');
+});
+
+test('hosts shows the inventory as resolved', async () => {
+  const inv = inventory({ a: { address: '10.9.9.9', vars: { x: 1 } }, b: null }, { user: 'dev', port: 2200 });
+  const r = await runCli(['hosts', '-i', inv, '--json'], { env: env() });
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout) as { hosts: { name: string; address: string; user: string; port: number; vars: Record<string, unknown> }[] };
+  expect(out.hosts.map((h) => [h.name, h.address, h.user, h.port])).toEqual([['a', '10.9.9.9', 'dev', 2200], ['b', 'b', 'dev', 2200]]);
+  expect(out.hosts[0]!.vars).toEqual({ inventory_hostname: 'a', x: 1 });
+  void REPO;
+});
