@@ -35,7 +35,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const live = !json && mode === 'apply' && Boolean(process.stdout.isTTY) && !process.env.CI;
   const renderer = live
     ? listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => p.def.name) })), paint)
-    : { sink: lineRenderer(out, paint, args.verbose), done: Promise.resolve() };
+    : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve() };
   const emit = (e: EngineEvent) => renderer.sink(e);
 
   const connector = createSshConnector({

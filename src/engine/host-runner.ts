@@ -96,6 +96,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   let lockTaken = false;
   let pending = '';
   let scriptPid: number | null = null;
+  let current: { phase: PhaseInstance; started: number } | undefined;
   const onAbort = () => {
     // stop the running script and everything it started (its own process group)
     if (scriptPid) void conn.exec(`kill -TERM -- -${scriptPid} 2>/dev/null; true`).catch(() => undefined);
@@ -143,6 +144,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
         pr = skip(`needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed');
       } else {
         opts.emit({ type: 'phase-start', host: host.name, phase: name, index: i, total: opts.phases.length });
+        current = { phase, started: performance.now() };
         const shell = await shellFor(phase.def.become ?? host.become);
         const outcome = await runPhase({
           shell, phase, mode: opts.mode, host: host.name, emit: opts.emit,
@@ -151,6 +153,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
           prefix: pending,
           onScriptPid: (pid) => { scriptPid = pid; },
         });
+        current = undefined;
         pending = outcome.deferred ?? '';
         pr = outcome.result;
         if (ck && ck.hash !== phase.hash && pr.status !== 'failed') pr.reason += ' (the phase changed since its last checkpoint)';
@@ -163,8 +166,20 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
     }
     if (result.status === 'ok' && result.phases.some((p) => p.status === 'failed')) result.status = 'failed';
   } catch (err) {
-    result.status = opts.signal?.aborted ? 'interrupted' : 'failed';
-    result.error = errorInfo(err);
+    const aborted = opts.signal?.aborted === true;
+    result.status = aborted ? 'interrupted' : 'failed';
+    result.error = aborted
+      ? { kind: 'interrupted', message: `interrupted${current ? ` during phase ${current.phase.def.name}` : ''}`, hint: 'the running step was stopped; re-run to continue (steps are idempotent)' }
+      : errorInfo(err);
+    if (current) {
+      // the phase that was running when it broke is reported, not lost
+      const reason = aborted ? 'interrupted' : result.error.message;
+      result.phases.push({
+        name: current.phase.def.name, status: 'failed', reason, durationMs: performance.now() - current.started,
+        estimateS: current.phase.def.estimateS, critical: current.phase.def.critical,
+        steps: current.phase.steps.map((s) => ({ name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 })),
+      });
+    }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     const main = shells.get(host.become);

@@ -3,7 +3,9 @@ import type { EngineEvent } from '../../engine/events.js';
 import type { Paint } from './color.js';
 import { statusWord, seconds } from './format.js';
 
-export function lineRenderer(out: NodeJS.WritableStream, paint: Paint, verbose: boolean) {
+export function lineRenderer(out: NodeJS.WritableStream, paint: Paint, verbose: boolean, mode: 'apply' | 'plan' = 'apply') {
+  // in a plan nothing changes: say what would
+  const word = (s: string) => (mode === 'plan' && s === 'changed' ? paint.yellow('would change') : statusWord(s, paint));
   return (e: EngineEvent): void => {
     const line = (s: string) => out.write(`${s}\n`);
     switch (e.type) {
@@ -11,9 +13,9 @@ export function lineRenderer(out: NodeJS.WritableStream, paint: Paint, verbose: 
       case 'host-connected': line(`${e.host}: connected (${e.os}) in ${seconds(e.durationMs)}`); break;
       case 'phase-start': line(`${e.host}: phase ${e.phase} (${e.index + 1}/${e.total})`); break;
       case 'step':
-        if (verbose || e.step.status !== 'ok') line(`${e.host}: ${e.phase} / ${e.step.name}: ${statusWord(e.step.status, paint)} - ${e.step.reason}`);
+        if (verbose || e.step.status !== 'ok') line(`${e.host}: ${e.phase} / ${e.step.name}: ${word(e.step.status)} - ${e.step.reason}`);
         break;
-      case 'phase-end': line(`${e.host}: phase ${e.phase.name} ${statusWord(e.phase.status, paint)} in ${seconds(e.phase.durationMs)} (${e.phase.reason})`); break;
+      case 'phase-end': line(`${e.host}: phase ${e.phase.name} ${word(e.phase.status)} in ${seconds(e.phase.durationMs)} (${e.phase.reason})`); break;
       case 'host-end': line(`${e.host}: ${statusWord(e.result.status, paint)} in ${seconds(e.result.durationMs)}${e.result.error ? `: ${e.result.error.message}` : ''}`); break;
       case 'warning': line(`${e.host}: ${paint.yellow('warning')}: ${e.message}`); break;
     }
