@@ -44,3 +44,8 @@ export function releaseLockScript(stateDir: string, runId: string): string {
   // only our own lock: a lock taken over by someone else stays theirs
   return `grep -qx ${shQuote(`run=${runId}`)} ${L}/owner 2>/dev/null && rm -rf ${L}; true\n`;
 }
+
+/** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */
+export function waitForScriptScript(pid: number, maxSeconds: number): string {
+  return `i=0; while [ -d /proc/${Math.trunc(pid)} ] && [ $i -lt ${maxSeconds * 5} ]; do sleep 0.2; i=$((i+1)); done; true\n`;
+}

@@ -10,7 +10,9 @@ export const DRIVER = [
   'umask 077',
   'T=$(mktemp -d "${TMPDIR:-/tmp}/vpsp.XXXXXXXX") || exit 97',
   `trap 'rm -rf "$T"' EXIT`,
+  // on these signals exit through the EXIT trap, so the temp folder goes too
   `trap 'exit 129' HUP`,
+  `trap 'exit 141' PIPE`,
   `trap 'exit 143' TERM`,
   `printf '\\036READY %s %s\\n' "$$" "$(id -un)"`,
   'while IFS=" " read -r id n; do',

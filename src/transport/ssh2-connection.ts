@@ -81,7 +81,11 @@ function handshake(t: SshTarget, sock?: NodeJS.ReadableStream): Promise<Client> 
         return next({ type: 'publickey', username: t.user, key: k.key, passphrase: k.passphrase } as AnyAuthMethod);
       },
     };
+    // a connection cut during the handshake may close without an error
+    const onEarlyClose = () => reject(new ConnectError(t.name, 'dropped', `${t.name} (${t.hostName}:${t.port}): connection closed during the SSH handshake`, 'the host or the network dropped it; it is retried'));
+    client.once('close', onEarlyClose);
     client.once('ready', () => {
+      client.off('close', onEarlyClose);
       client.removeAllListeners('error');
       client.on('error', () => undefined); // later errors surface through 'close' and failed channels
       resolve(client);
@@ -217,6 +221,7 @@ class Ssh2RemoteShell implements RemoteShell {
   #queue: Pending[] = [];
   #nextId = 1;
   #dead: Error | undefined;
+  #closing = false;
   pid = 0;
   user = '';
 
@@ -241,12 +246,16 @@ class Ssh2RemoteShell implements RemoteShell {
         resolve(shell);
       };
       ch.on('data', onReady);
+      let ended = '';
+      ch.on('exit', (code: number | null, sig?: string) => { ended = sig ? `killed by ${sig}` : `exit ${code}`; });
       ch.on('close', () => {
         clearTimeout(timer);
-        const reason = stderr.includes('password is required') || stderr.includes('incorrect password')
+        const reason = shell.#closing ? new CommandError(`${host}: the remote shell was closed`, 'nothing more can be sent on it')
+          : stderr.includes('password is required') || stderr.includes('incorrect password')
           ? new CommandError(`${host}: sudo refused (${stderr.trim().split('\n')[0]})`, 'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD')
-          : dropped() ? new ConnectError(host, 'dropped', `${host}: connection lost`, 're-run to continue where it stopped')
-          : new CommandError(`${host}: the remote shell ended${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host');
+          : shell.pid === 0 && !dropped() ? new CommandError(`${host}: the remote shell did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host')
+          // a shell we did not close went away with its connection (or was killed on the host)
+          : new ConnectError(host, 'dropped', `${host}: connection lost${ended ? ` (remote shell ${ended}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''})` : ''}`, 're-run to continue where it stopped');
         shell.#fail(reason);
         reject(reason);
       });
@@ -288,6 +297,7 @@ class Ssh2RemoteShell implements RemoteShell {
   }
 
   close(): void {
+    this.#closing = true;
     this.ch.end();
   }
 }

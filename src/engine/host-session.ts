@@ -1,0 +1,178 @@
+// One host's connection, its long-lived shells, its lock; and getting them back after
+// the connection drops (backoff, the lock re-taken under the same run id, the script
+// that was running when it dropped waited for, so nothing runs twice at once).
+import { randomBytes } from 'node:crypto';
+import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
+import type { HostSpec } from '../config/inventory.js';
+import type { Secret } from '../commands/secret.js';
+import { openSessionScript, releaseLockScript, waitForScriptScript, type LockOwner } from '../commands/host-scripts.js';
+import { CommandError, ConnectError } from '../errors.js';
+import { recordReader } from './records.js';
+import { parse } from 'csv-parse/sync';
+import { shQuote } from '../commands/shell-quote.js';
+import { timingFile } from '../commands/phase-scripts.js';
+
+export interface SessionFacts {
+  os: { id: string; version: string; pretty: string; arch: string; user: string };
+  diskFreeKb: number;
+  checkpoints: Map<string, { hash: string; at: string; runId: string }>;
+  lock?: { state: 'acquired' | 'held' | 'stale'; since: string; runId: string; holder: string };
+}
+
+/** One round trip: state folders, OS facts, checkpoints, and (apply) the lock. */
+async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwner | null): Promise<SessionFacts> {
+  const n = randomBytes(6).toString('hex');
+  const facts: SessionFacts = { os: { id: 'unknown', version: '', pretty: '', arch: '', user: '' }, diskFreeKb: 0, checkpoints: new Map() };
+  let error: string | undefined;
+  await shell.run(openSessionScript(n, stateDir, owner), recordReader(n, (r) => {
+    if (r.tag === 'ERR') error = r.rest;
+    if (r.tag === 'OS') {
+      const [id = '', version = '', pretty = '', arch = '', user = ''] = r.rest.split('|');
+      facts.os = { id, version, pretty, arch, user };
+    }
+    if (r.tag === 'DF') facts.diskFreeKb = Number(r.args[0]);
+    if (r.tag === 'CK') facts.checkpoints.set(r.args[0]!, { hash: r.args[1] ?? '', at: r.args[2] ?? '', runId: r.args[3] ?? '' });
+    if (r.tag === 'LOCK') {
+      const [since = '', runId = '', holder = ''] = r.args.slice(1).join(' ').split('|');
+      facts.lock = { state: r.args[0] as 'acquired' | 'held' | 'stale', since, runId, holder };
+    }
+  }));
+  if (error) throw new CommandError(error, 'check state_dir in the inventory and that the login user may write there (or use become: true)');
+  return facts;
+}
+
+export interface HostSessionOptions {
+  mode: 'apply' | 'plan';
+  runId: string;
+  holder: string;
+  sudoPassword?: Secret;
+  signal?: AbortSignal;
+  onWarning: (message: string) => void;
+}
+
+export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
+
+export class HostSession {
+  roundTrips = 0;
+  /** the PID (and process group) of the script running now */
+  scriptPid: number | null = null;
+  #conn!: Connection;
+  #shells = new Map<boolean, RemoteShell>();
+  #lockTaken = false;
+
+  private constructor(private readonly connector: Connector, private readonly host: HostSpec, private readonly opts: HostSessionOptions) {}
+
+  /** Connect, start the main shell, read facts and take the lock (one round trip after the shell). */
+  static async open(connector: Connector, host: HostSpec, opts: HostSessionOptions): Promise<{ session: HostSession; facts: SessionFacts }> {
+    const session = new HostSession(connector, host, opts);
+    // a connection that drops while starting is tried again; refusals are final
+    for (let attempt = 0; ; attempt++) {
+      try {
+        session.#conn = await connector.connect(host.name);
+        const facts = await session.#start();
+        if (facts.lock?.state === 'stale' && facts.lock.runId !== opts.runId) {
+          opts.onWarning(`took over a stale lock of ${facts.lock.holder} (since ${facts.lock.since})`);
+        }
+        return { session, facts };
+      } catch (err) {
+        session.#conn?.close();
+        session.#shells.clear();
+        const retry = err instanceof ConnectError && err.reason === 'dropped' && attempt < RECONNECT_DELAYS_MS.length && !opts.signal?.aborted;
+        if (!retry) throw err;
+        opts.onWarning(`connection dropped while connecting (${err.message}); trying again`);
+        await new Promise((r) => setTimeout(r, RECONNECT_DELAYS_MS[attempt]));
+      }
+    }
+  }
+
+  async #start(): Promise<SessionFacts> {
+    const main = await this.shell(this.host.become);
+    const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder, pid: main.pid } : null;
+    const facts = await readSession(main, this.host.stateDir, owner);
+    if (facts.lock?.state === 'held') {
+      const l = facts.lock;
+      throw new CommandError(
+        `${this.host.name}: another vps-provision run holds the lock: ${l.holder} since ${l.since} (run ${l.runId})`,
+        'wait for it to finish; a lock whose controller has gone is taken over automatically',
+      );
+    }
+    this.#lockTaken = this.opts.mode === 'apply';
+    return facts;
+  }
+
+  async shell(become: boolean): Promise<RemoteShell> {
+    let sh = this.#shells.get(become);
+    if (!sh) {
+      const real = await this.#conn.openShell({ become, sudoPassword: become ? this.opts.sudoPassword : undefined });
+      this.roundTrips++;
+      sh = {
+        pid: real.pid,
+        user: real.user,
+        run: (script, onLine) => { this.roundTrips++; return real.run(script, onLine); },
+        close: () => real.close(),
+      };
+      this.#shells.set(become, sh);
+    }
+    return sh;
+  }
+
+  /** After a drop: connect again with backoff, re-take the lock, wait for the orphaned script. */
+  async reconnect(cause: ConnectError): Promise<void> {
+    this.#shells.clear();
+    this.#conn.close();
+    let last: unknown = cause;
+    for (const delay of RECONNECT_DELAYS_MS) {
+      if (this.opts.signal?.aborted) break;
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        this.#conn = await this.connector.connect(this.host.name);
+        await this.#start();
+        if (this.scriptPid) {
+          // the script that was running when the connection dropped finishes its step on its own
+          await (await this.shell(this.host.become)).run(waitForScriptScript(this.scriptPid, 600));
+          this.scriptPid = null;
+        }
+        return;
+      } catch (err) {
+        last = err;
+        if (!(err instanceof ConnectError)) throw err;
+        this.opts.onWarning(`reconnect failed (${err.message}); trying again`);
+      }
+    }
+    throw last;
+  }
+
+  /** Steps of a phase that the host's timing.csv records as changed in this run. */
+  async changedSteps(stateDir: string, runId: string, phase: string): Promise<string[]> {
+    const lines: string[] = [];
+    await (await this.shell(this.host.become)).run(`cat ${shQuote(timingFile({ stateDir, runId, host: this.host.name, phase }))} 2>/dev/null; true`, (l) => lines.push(l));
+    const rows = parse(lines.join('\n'), { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
+    return rows.filter((r) => r.run_id === runId && r.phase === phase && r.step && r.status === 'changed').map((r) => r.step!);
+  }
+
+  /** Stop the running script and everything it started (its own process group). */
+  stopRunningScript(): void {
+    if (this.scriptPid) void this.#conn.exec(`kill -TERM -- -${this.scriptPid} 2>/dev/null; true`).catch(() => undefined);
+  }
+
+  /** Send what is pending, release the lock, close everything. */
+  async close(pending: string): Promise<void> {
+    const main = this.#shells.get(this.host.become);
+    if (main && (this.#lockTaken || pending)) {
+      const release = this.#lockTaken ? releaseLockScript(this.host.stateDir, this.opts.runId) : '';
+      // bounded: a connection that died silently must not hold the run open
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        main.run(pending + release).catch(() => undefined),
+        new Promise((r) => { timer = setTimeout(r, 15_000); }),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const sh of this.#shells.values()) sh.close();
+    this.#conn.close();
+  }
+
+  get connection(): Connection {
+    return this.#conn;
+  }
+}
