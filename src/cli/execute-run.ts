@@ -12,6 +12,9 @@ import { lineRenderer } from './ui/line-renderer.js';
 import { listrRenderer } from './ui/listr-renderer.js';
 import { summaryText, planText } from './ui/summary.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
+import { controllerChecks } from './controller-checks.js';
+import { attachGeneratedPasswords } from './credentials.js';
+import { connectInfo, bannerText } from './ui/banner.js';
 
 export const SUDO_PASSWORD_ENV = 'VPS_PROVISION_SUDO_PASSWORD';
 
@@ -28,6 +31,7 @@ export async function confirm(what: string, yes: boolean): Promise<void> {
 }
 
 export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean): Promise<{ code: number; run: RunResult }> {
+  const credentials = attachGeneratedPasswords(ctx, mode === 'apply');
   const json = args.json;
   // stdout carries the result (JSON, or the plan); progress goes to stderr then
   const out = json || mode === 'plan' ? process.stderr : process.stdout;
@@ -59,13 +63,15 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   try {
     const run = await runFleet(connector, {
       mode, runId: newRunId(), holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
-      force, emit, signal: abort.signal, concurrency: args.concurrency,
+      force, emit, signal: abort.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
       sudoPassword: sudo ? new Secret(sudo) : undefined,
+      localChecks: controllerChecks,
       hosts: ctx.hosts,
     });
     await renderer.done;
-    if (json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-    else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint));
+    const connect = mode === 'apply' ? connectInfo(ctx, run, credentials) : [];
+    if (json) process.stdout.write(`${JSON.stringify(connect.length ? { ...run, connect } : run, null, 2)}\n`);
+    else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint) + bannerText(connect, paint));
     let code = exitCodeFor(run);
     // plan exits 0 whether or not changes are pending; an unreachable host is a failure
     if (mode === 'plan' && code !== EXIT.interrupted) code = run.hosts.every((h) => h.status === 'ok') ? EXIT.ok : EXIT.failed;

@@ -42,6 +42,7 @@ try {
     .option('playbooks', { type: 'string', default: 'playbooks', describe: 'folder with site.yml and <phase>.yml files' })
     .option('limit', { alias: 'l', type: 'string', array: true, describe: 'hosts or groups (names or comma lists)' })
     .option('concurrency', { type: 'number', default: 10, describe: 'hosts worked on at once' })
+    .option('ide-concurrency', { type: 'number', default: 3, describe: 'phases of one parallel group (the IDEs) run at once on a host' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
     .option('color', { type: 'boolean', describe: 'colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })

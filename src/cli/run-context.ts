@@ -10,6 +10,7 @@ export interface CommonArgs {
   playbooks: string;
   limit?: string[];
   concurrency: number;
+  ideConcurrency?: number;
   json: boolean;
   color?: boolean;
   verbose: boolean;

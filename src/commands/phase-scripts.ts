@@ -103,8 +103,7 @@ export function applyScript(
  * For a phase found already satisfied by its probe: record the checkpoint and the
  * timing rows without a round trip of its own (sent ahead of the next script).
  */
-export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string[], hash: string, durationMs: number): string {
-  const ck = `${files.stateDir}/checkpoints/${files.phase}`;
+export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string[], hash: string | null, durationMs: number): string {
   const dur = (durationMs / 1000).toFixed(2);
   const rows = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
     .map(([step, d]) => `${[files.runId, files.host, files.phase, step!].map(csvField).join(',')},%s,${d},ok`);
@@ -112,6 +111,11 @@ export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string
     `TF=${shQuote(timingFile(files))}; [ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
     `ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
     `printf ${shQuote(rows.map((r) => `%s,${r}\n`).join(''))} ${rows.map(() => '"$ts" "$ep"').join(' ')} >> "$TF"`,
-    `printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}`,
-  ].join('\n') + '\n';
+  ].join('\n') + '\n' + (hash ? checkpointScript(files, hash) : '');
+}
+
+/** Records a phase as completed (temp file + rename). */
+export function checkpointScript(files: RunFiles, hash: string): string {
+  const ck = `${files.stateDir}/checkpoints/${files.phase}`;
+  return `printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}\n`;
 }

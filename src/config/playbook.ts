@@ -28,6 +28,7 @@ const phaseSchema = z.strictObject({
   critical: z.boolean().optional(),
   needs: z.array(z.string()).optional(),
   become: z.boolean().optional(),
+  parallel: z.string().regex(PHASE_NAME, 'a group name').optional(),
   steps: z.array(stepShape).min(1),
 });
 
@@ -48,6 +49,8 @@ export interface PhaseDef {
   critical: boolean;
   needs: string[];
   become?: boolean;
+  /** adjacent phases with the same group run at the same time on a host */
+  parallel?: string;
   steps: RawStep[];
 }
 
@@ -84,7 +87,8 @@ export function loadPlaybook(dir: string): Playbook {
     return loadPhase(dir, name);
   });
   phases.forEach((p, i) => {
-    const earlier = new Set(phases.slice(0, i).map((q) => q.name));
+    // phases of one parallel group start together: none of them can wait for another
+    const earlier = new Set(phases.slice(0, i).filter((q) => !p.parallel || q.parallel !== p.parallel).map((q) => q.name));
     p.needs.forEach((n, j) => {
       if (!earlier.has(n)) {
         throw configErrorAt(p.yaml, ['needs', j], `phase "${p.name}" needs "${n}", which is not listed before it in site.yml`, `phases in order: ${siteData.phases.join(', ')}`);
@@ -121,11 +125,14 @@ function loadPhase(dir: string, name: string): PhaseDef {
       });
     }
     names.add(raw.name);
+    if (!type.local && index > 0 && data.steps.slice(0, index).some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => k !== 'name') ?? '')?.local)) {
+      throw configErrorAt(yaml, at, `step "${raw.name}" comes after a check run from the controller`, 'put controller-side checks (rdp_check) at the end of the phase');
+    }
     return { name: raw.name, type, args, index, line: yaml.lineOf(at) };
   });
   return {
     name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s, critical: data.critical ?? false,
-    needs: data.needs ?? [], become: data.become, steps,
+    needs: data.needs ?? [], become: data.become, parallel: data.parallel, steps,
   };
 }
 

@@ -1,12 +1,13 @@
 // Runs the selected phases, in order, on one host: one connection, one long-lived
 // shell (a second one only for a phase whose `become` differs), the lock, checkpoints,
 // and resuming a phase after the connection drops.
+import pLimit from 'p-limit';
 import type { Connector } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
-import { runPhase, type PhaseOutcome } from './phase-runner.js';
+import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
 import { HostSession, type SessionFacts } from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
 
@@ -22,6 +23,10 @@ export interface HostRunOptions {
   emit: EventSink;
   signal?: AbortSignal;
   sudoPassword?: Secret;
+  /** phases of one `parallel` group running at once on a host (--ide-concurrency) */
+  groupConcurrency?: number;
+  /** controller-side checks (rdp_check) against an address */
+  localChecks?: (remoteHost: string) => LocalChecks;
 }
 
 /** Drops survived per host before giving up on it. */
@@ -71,87 +76,124 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   const onAbort = () => session.stopRunningScript();
   opts.signal?.addEventListener('abort', onAbort);
   let pending = '';
-  let current: { phase: PhaseInstance; started: number } | undefined;
+  const running = new Map<string, { phase: PhaseInstance; started: number }>();
+  let resumes = 0;
+
+  /** One phase, resumed after dropped connections; `shared` phases run on a shell of their own. */
+  async function execute(phase: PhaseInstance, index: number, prefix: string, ownShell: boolean): Promise<PhaseOutcome> {
+    const name = phase.def.name;
+    opts.emit({ type: 'phase-start', host: host.name, phase: name, index, total: opts.phases.length });
+    running.set(name, { phase, started: performance.now() });
+    // what each step did in earlier attempts, when the connection dropped mid-phase
+    const earlier = new Map<string, StepResult>();
+    let outcome: PhaseOutcome;
+    let resumed = false;
+    for (;;) {
+      const become = phase.def.become ?? host.become;
+      const shell = ownShell ? await session.extraShell(become) : await session.shell(become);
+      let scriptPid: number | null = null;
+      try {
+        outcome = await runPhase({
+          shell, phase, mode: opts.mode, host: host.name,
+          emit: (e) => { if (e.type === 'step') earlier.set(e.step.name, e.step); opts.emit(e); },
+          files: { stateDir: host.stateDir, runId: opts.runId, host: host.name, phase: name },
+          ctx: { remoteUser: shell.user },
+          prefix: resumed ? '' : prefix,
+          localChecks: opts.localChecks?.(session.connection.remoteHost),
+          onScriptPid: (pid) => {
+            if (scriptPid) session.scriptPids.delete(scriptPid);
+            scriptPid = pid;
+            if (pid) session.scriptPids.add(pid);
+          },
+        });
+        if (scriptPid) session.scriptPids.delete(scriptPid);
+        if (ownShell) shell.close();
+        break;
+      } catch (err) {
+        if (!(err instanceof ConnectError) || err.reason !== 'dropped' || opts.signal?.aborted || ++resumes > MAX_RESUMES) throw err;
+        warn(`connection lost during phase ${name}; reconnecting to resume it`);
+        resumed = true;
+        await session.reconnect(err);
+      }
+    }
+    running.delete(name);
+    const pr = outcome.result;
+    if (resumed) {
+      // steps whose report was lost with the connection: the host's own timing rows say what they did
+      for (const stepName of await session.changedSteps(host.stateDir, opts.runId, name)) {
+        if (earlier.get(stepName)?.status !== 'changed') earlier.set(stepName, { ...pr.steps.find((x) => x.name === stepName)!, status: 'changed', reason: 'changed' });
+      }
+    }
+    // a step that changed before a drop and was found in place after it did change
+    pr.steps = pr.steps.map((s) => {
+      const before = earlier.get(s.name);
+      return s.status === 'ok' && before?.status === 'changed' ? { ...before, reason: `${before.reason} (before the connection dropped)` } : s;
+    });
+    if (pr.status === 'ok' && pr.steps.some((s) => s.status === 'changed')) pr.status = 'changed';
+    return outcome;
+  }
+
   try {
     const completed = completedPhases(facts, opts.phases);
     let stopReason: string | undefined;
-    let resumes = 0;
-    for (const [i, phase] of opts.phases.entries()) {
-      const name = phase.def.name;
-      const ck = facts.checkpoints.get(name);
-      const unmet = phase.def.needs.filter((n) => !completed.has(n));
-      let pr: PhaseResult;
-      if (opts.signal?.aborted) {
-        pr = skipped(phase, 'interrupted');
-        result.status = 'interrupted';
-      } else if (stopReason) {
-        pr = skipped(phase, stopReason);
-      } else if (!opts.force && ck && ck.hash === phase.hash) {
-        pr = skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`);
-      } else if (unmet.length) {
-        pr = skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed');
-      } else {
-        opts.emit({ type: 'phase-start', host: host.name, phase: name, index: i, total: opts.phases.length });
-        current = { phase, started: performance.now() };
-        // what each step did in earlier attempts, when the connection dropped mid-phase
-        const earlier = new Map<string, StepResult>();
-        let outcome: PhaseOutcome;
-        let resumed = false;
-        for (;;) {
-          try {
-            const shell = await session.shell(phase.def.become ?? host.become);
-            outcome = await runPhase({
-              shell, phase, mode: opts.mode, host: host.name,
-              emit: (e) => { if (e.type === 'step') earlier.set(e.step.name, e.step); opts.emit(e); },
-              files: { stateDir: host.stateDir, runId: opts.runId, host: host.name, phase: name },
-              ctx: { remoteUser: shell.user },
-              prefix: pending,
-              onScriptPid: (pid) => { if (pid) session.scriptPid = pid; },
-            });
-            break;
-          } catch (err) {
-            if (!(err instanceof ConnectError) || err.reason !== 'dropped' || opts.signal?.aborted || ++resumes > MAX_RESUMES) throw err;
-            warn(`connection lost during phase ${name}; reconnecting to resume it`);
-            resumed = true;
-            await session.reconnect(err);
-          }
-        }
-        session.scriptPid = null;
-        current = undefined;
-        pending = outcome.deferred ?? '';
-        pr = outcome.result;
-        if (resumed) {
-          // steps whose report was lost with the connection: the host's own timing rows say what they did
-          const changedOnHost = await session.changedSteps(host.stateDir, opts.runId, name);
-          for (const stepName of changedOnHost) {
-            if (earlier.get(stepName)?.status !== 'changed') earlier.set(stepName, { ...pr.steps.find((x) => x.name === stepName)!, status: 'changed', reason: 'changed' });
-          }
-        }
-        // a step that changed before a drop and was found in place after it did change
-        pr.steps = pr.steps.map((s) => {
-          const before = earlier.get(s.name);
-          return s.status === 'ok' && before?.status === 'changed' ? { ...before, reason: `${before.reason} (before the connection dropped)` } : s;
-        });
-        if (pr.status === 'ok' && pr.steps.some((s) => s.status === 'changed')) pr.status = 'changed';
-        if (ck && ck.hash !== phase.hash && pr.status !== 'failed') pr.reason += ' (the phase changed since its last checkpoint)';
-        if (pr.status !== 'failed' || opts.mode === 'plan') completed.add(name);
-        if (opts.signal?.aborted) result.status = 'interrupted';
+    for (let i = 0; i < opts.phases.length;) {
+      // adjacent phases of one `parallel` group run together, each on its own shell
+      const group = opts.phases[i]!.def.parallel;
+      let end = i + 1;
+      while (group && end < opts.phases.length && opts.phases[end]!.def.parallel === group) end++;
+      const batch = opts.phases.slice(i, end).map((phase, k) => ({ phase, index: i + k }));
+      i = end;
+
+      const results = new Map<PhaseInstance, PhaseResult>();
+      const toRun: typeof batch = [];
+      for (const { phase, index } of batch) {
+        const name = phase.def.name;
+        const ck = facts.checkpoints.get(name);
+        const unmet = phase.def.needs.filter((n) => !completed.has(n));
+        if (opts.signal?.aborted) {
+          results.set(phase, skipped(phase, 'interrupted'));
+          result.status = 'interrupted';
+        } else if (stopReason) results.set(phase, skipped(phase, stopReason));
+        else if (!opts.force && ck && ck.hash === phase.hash) results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
+        else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
+        else toRun.push({ phase, index });
       }
-      result.phases.push(pr);
-      if (pr.status !== 'skipped') opts.emit({ type: 'phase-end', host: host.name, phase: pr });
-      if (pr.status === 'failed' && phase.def.critical) stopReason = `critical phase ${name} failed`;
+      const limit = pLimit(toRun.length > 1 ? Math.max(1, opts.groupConcurrency ?? 3) : 1);
+      const prefix = pending;
+      pending = '';
+      const outcomes = await Promise.allSettled(toRun.map(({ phase, index }, k) =>
+        limit(() => execute(phase, index, k === 0 ? prefix : '', toRun.length > 1))));
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
+      outcomes.forEach((o, k) => {
+        const { phase } = toRun[k]!;
+        const outcome = (o as PromiseFulfilledResult<PhaseOutcome>).value;
+        pending += outcome.deferred ?? '';
+        const ck = facts.checkpoints.get(phase.def.name);
+        if (ck && ck.hash !== phase.hash && outcome.result.status !== 'failed') outcome.result.reason += ' (the phase changed since its last checkpoint)';
+        results.set(phase, outcome.result);
+      });
+      if (opts.signal?.aborted && toRun.length) result.status = 'interrupted';
+      for (const { phase } of batch) {
+        const pr = results.get(phase)!;
+        if (pr.status !== 'failed' || opts.mode === 'plan') completed.add(phase.def.name);
+        result.phases.push(pr);
+        if (toRun.some((t) => t.phase === phase)) opts.emit({ type: 'phase-end', host: host.name, phase: pr });
+        if (pr.status === 'failed' && phase.def.critical) stopReason = `critical phase ${phase.def.name} failed`;
+      }
     }
     if (result.status === 'ok' && result.phases.some((p) => p.status === 'failed')) result.status = 'failed';
   } catch (err) {
     const aborted = opts.signal?.aborted === true;
+    const names = [...running.keys()].join(', ');
     result.status = aborted ? 'interrupted' : 'failed';
     result.error = aborted
-      ? { kind: 'interrupted', message: `interrupted${current ? ` during phase ${current.phase.def.name}` : ''}`, hint: 'the running step was stopped; re-run to continue (steps are idempotent)' }
+      ? { kind: 'interrupted', message: `interrupted${names ? ` during phase ${names}` : ''}`, hint: 'the running step was stopped; re-run to continue (steps are idempotent)' }
       : errorInfo(err);
-    if (current) {
-      // the phase that was running when it broke is reported, not lost
+    // the phases that were running when it broke are reported, not lost
+    for (const cur of running.values()) {
       const reason = aborted ? 'interrupted' : result.error.message;
-      result.phases.push({ ...skipped(current.phase, reason, 'failed'), durationMs: performance.now() - current.started });
+      result.phases.push({ ...skipped(cur.phase, reason, 'failed'), durationMs: performance.now() - cur.started });
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

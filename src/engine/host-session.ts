@@ -54,8 +54,9 @@ export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000
 
 export class HostSession {
   roundTrips = 0;
-  /** the PID (and process group) of the script running now */
-  scriptPid: number | null = null;
+  /** the PIDs (and process groups) of the scripts running now */
+  readonly scriptPids = new Set<number>();
+  #reconnecting: Promise<void> | undefined;
   #conn!: Connection;
   #shells = new Map<boolean, RemoteShell>();
   #lockTaken = false;
@@ -103,21 +104,34 @@ export class HostSession {
   async shell(become: boolean): Promise<RemoteShell> {
     let sh = this.#shells.get(become);
     if (!sh) {
-      const real = await this.#conn.openShell({ become, sudoPassword: become ? this.opts.sudoPassword : undefined });
-      this.roundTrips++;
-      sh = {
-        pid: real.pid,
-        user: real.user,
-        run: (script, onLine) => { this.roundTrips++; return real.run(script, onLine); },
-        close: () => real.close(),
-      };
+      sh = await this.extraShell(become);
       this.#shells.set(become, sh);
     }
     return sh;
   }
 
+  /** A shell of its own on the same connection (a phase running beside others); the caller closes it. */
+  async extraShell(become: boolean): Promise<RemoteShell> {
+    const real = await this.#conn.openShell({ become, sudoPassword: become ? this.opts.sudoPassword : undefined });
+    this.roundTrips++;
+    return {
+      pid: real.pid,
+      user: real.user,
+      run: (script, onLine) => { this.roundTrips++; return real.run(script, onLine); },
+      close: () => real.close(),
+    };
+  }
+
   /** After a drop: connect again with backoff, re-take the lock, wait for the orphaned script. */
   async reconnect(cause: ConnectError): Promise<void> {
+    // phases running side by side lose the connection together: one reconnect serves them all
+    if (!this.#reconnecting) {
+      this.#reconnecting = this.#reconnect(cause).finally(() => { this.#reconnecting = undefined; });
+    }
+    return this.#reconnecting;
+  }
+
+  async #reconnect(cause: ConnectError): Promise<void> {
     this.#shells.clear();
     this.#conn.close();
     let last: unknown = cause;
@@ -127,11 +141,9 @@ export class HostSession {
       try {
         this.#conn = await this.connector.connect(this.host.name);
         await this.#start();
-        if (this.scriptPid) {
-          // the script that was running when the connection dropped finishes its step on its own
-          await (await this.shell(this.host.become)).run(waitForScriptScript(this.scriptPid, 600));
-          this.scriptPid = null;
-        }
+        // the scripts that were running when the connection dropped finish their step on their own
+        for (const pid of this.scriptPids) await (await this.shell(this.host.become)).run(waitForScriptScript(pid, 600));
+        this.scriptPids.clear();
         return;
       } catch (err) {
         last = err;
@@ -152,7 +164,7 @@ export class HostSession {
 
   /** Stop the running script and everything it started (its own process group). */
   stopRunningScript(): void {
-    if (this.scriptPid) void this.#conn.exec(`kill -TERM -- -${this.scriptPid} 2>/dev/null; true`).catch(() => undefined);
+    for (const pid of this.scriptPids) void this.#conn.exec(`kill -TERM -- -${pid} 2>/dev/null; true`).catch(() => undefined);
   }
 
   /** Send what is pending, release the lock, close everything. */

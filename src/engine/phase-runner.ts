@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
-import type { Decision, ProbeOutput, StepContext } from '../steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
+import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
+import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
 import { CommandError } from '../errors.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
 import type { PhaseResult, StepResult, EventSink } from './events.js';
@@ -20,6 +20,8 @@ export interface PhaseRun {
   host: string;
   /** shell text to run ahead of the first script (deferred records of an earlier phase) */
   prefix?: string;
+  /** performs controller-side checks (rdp_check) against this host */
+  localChecks?: LocalChecks;
   /** the PID of the script running now, for an interrupt to stop it */
   onScriptPid?: (pid: number | null) => void;
 }
@@ -53,6 +55,10 @@ function decide(step: StepInstance, facts: Map<number, ProbeOutput>, ctx: StepCo
   return step.type.decide(step.args, probed, ctx);
 }
 
+export interface LocalChecks {
+  run(check: LocalCheck): Promise<{ ok: boolean; reason: string }>;
+}
+
 export interface PhaseOutcome {
   result: PhaseResult;
   /** shell text to send ahead of the next script (checkpoint and timing of a satisfied phase) */
@@ -63,7 +69,9 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   const { shell, phase, mode, files, ctx, emit, host } = run;
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const steps = phase.steps;
+  // controller-side checks come after the host's own steps (the loader keeps them last)
+  const steps = phase.steps.filter((s) => !s.type.local);
+  const locals = phase.steps.filter((s) => s.type.local);
   const byName = new Map(steps.map((s) => [s.name, s.index]));
   const results = new Map<number, StepResult>();
   const record = (r: StepResult, index: number) => {
@@ -71,10 +79,10 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     emit({ type: 'step', host, phase: phase.def.name, step: r });
   };
   const finish = (status: PhaseResult['status'], reason: string): PhaseResult => {
-    for (const s of steps) {
+    for (const s of phase.steps) {
       if (!results.has(s.index)) results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
     }
-    const stepResults = steps.map((s) => results.get(s.index)!);
+    const stepResults = phase.steps.map((s) => results.get(s.index)!);
     const anyChanged = stepResults.some((r) => r.status === 'changed');
     const final = status === 'ok' && anyChanged ? 'changed' : status;
     return {
@@ -83,6 +91,22 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     };
   };
 
+  const remote = await runRemoteSteps();
+  if (remote.status === 'failed' || mode === 'plan' && !locals.length) return { result: finish(remote.status, remote.reason), deferred: remote.deferred };
+  for (const s of locals) {
+    const t0 = performance.now();
+    const check = s.type.local!(s.args);
+    const r = run.localChecks ? await run.localChecks.run(check) : { ok: false, reason: 'no controller-side checks available' };
+    record({ name: s.name, type: s.type.id, status: r.ok ? 'ok' : 'failed', reason: r.reason, durationMs: Math.round(performance.now() - t0) }, s.index);
+    if (!r.ok) return { result: finish('failed', `step "${s.name}" failed: ${r.reason}`), deferred: remote.deferred };
+  }
+  // with controller-side checks the checkpoint waits until they passed
+  const deferred = (remote.deferred ?? '') + (locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
+  return { result: finish('ok', ''), deferred: deferred || null };
+
+  async function runRemoteSteps(): Promise<{ status: 'ok' | 'failed'; reason: string; deferred: string | null }> {
+  if (!steps.length) return { status: 'ok', reason: '', deferred: run.prefix || null };
+  const checkpoint = locals.length ? null : { hash: phase.hash };
   let { facts, startCs } = await probe(shell, steps, run.prefix);
   let from = 0;
   const changed = new Set<number>();
@@ -102,7 +126,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
           commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
         }, s.index);
       });
-      return { result: finish('ok', ''), deferred: null };
+      return { status: 'ok', reason: '', deferred: null };
     }
 
     const triggers = (d: Decision) => d.onChanged?.steps.some((n) => changed.has(byName.get(n)!)) ?? false;
@@ -110,8 +134,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     if (noWork && changed.size === 0) {
       // nothing to do: no second round trip; the checkpoint and timing rows go with the next script
       rest.forEach((s, i) => record({ name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 }, s.index));
-      const result = finish('ok', '');
-      return { result, deferred: satisfiedPhaseScript(files, steps.map((s) => s.name), phase.hash, result.durationMs) };
+      return { status: 'ok', reason: '', deferred: satisfiedPhaseScript(files, steps.map((s) => s.name), checkpoint?.hash ?? null, performance.now() - started) };
     }
 
     const apply: ApplyStep[] = rest.map((s, i) => ({
@@ -121,7 +144,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     let stale: number | undefined;
     let failed: { index: number; code: number; output: string } | undefined;
     let lastMark = performance.now();
-    await runScript(shell, n, applyScript(n, files, apply, changed, { hash: phase.hash }, startCs), (r) => {
+    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs), (r) => {
       if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
       if (r.tag === 'STALE') stale = Number(r.args[0]);
       if (r.tag === 'S') {
@@ -147,11 +170,12 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
         name: s.name, type: s.type.id, status: 'failed', reason: `exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
         durationMs: Math.round(performance.now() - lastMark), commands: d.status === 'change' ? d.display : undefined, output: failed.output,
       }, failed.index);
-      return { result: finish('failed', `step "${s.name}" failed (exit ${failed.code})`), deferred: null };
+      return { status: 'failed', reason: `step "${s.name}" failed (exit ${failed.code})`, deferred: null };
     }
-    if (stale === undefined) return { result: finish('ok', ''), deferred: null };
+    if (stale === undefined) return { status: 'ok', reason: '', deferred: null };
     from = steps.findIndex((s) => s.index === stale);
     ({ facts } = await probe(shell, steps.slice(from)));
   }
   throw new CommandError(`${phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
+  }
 }

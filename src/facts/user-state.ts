@@ -8,6 +8,8 @@ export interface UserState {
   groups: string[];
   authorizedKeysSha256?: string;
   sudoersSha256?: string;
+  /** passwd -S: P usable password, L locked, NP none */
+  passwordStatus?: string;
 }
 
 export function sudoersPath(user: string): string {
@@ -20,7 +22,8 @@ export function userStateProbe(name: string): string {
   return `e=$(getent passwd ${n} 2>/dev/null) || { echo absent; exit 0; }; printf 'passwd=%s\\n' "$e"; ` +
     `printf 'groups=%s\\n' "$(id -nG ${n})"; h=$(printf %s "$e" | cut -d: -f6); ` +
     `[ -f "$h/.ssh/authorized_keys" ] && printf 'keys=%s\\n' "$(sha256sum < "$h/.ssh/authorized_keys" | cut -c1-64)"; ` +
-    `[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; true`;
+    `[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; ` +
+    `printf 'pw=%s\\n' "$(passwd -S ${n} 2>/dev/null | cut -d' ' -f2)"; true`;
 }
 
 export function parseUserState(text: string): UserState {
@@ -38,5 +41,6 @@ export function parseUserState(text: string): UserState {
     groups: (kv.get('groups') ?? '').split(/\s+/).filter(Boolean),
     authorizedKeysSha256: kv.get('keys'),
     sudoersSha256: kv.get('sudo'),
+    passwordStatus: kv.get('pw') || undefined,
   };
 }

@@ -13,9 +13,14 @@ const schema = z.strictObject({
 });
 type Args = z.infer<typeof schema>;
 
-// wait for the dpkg lock instead of failing when another apt runs (unattended-upgrades, a parallel phase)
-const APT = ['apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600'];
-const ENV = 'DEBIAN_FRONTEND=noninteractive';
+/**
+ * An apt-get command line, serialised on the host: phases running in parallel take
+ * turns on one lock file (apt's own lists lock does not wait), and apt itself waits
+ * for the dpkg lock held by anything else (unattended-upgrades).
+ */
+export function aptGetCommand(args: readonly string[]): string {
+  return `DEBIAN_FRONTEND=noninteractive ${shJoin(['flock', '-w', '1800', '/run/lock/vps-provision-apt.lock', 'apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', ...args])}`;
+}
 
 const bareName = (p: string) => p.split('=')[0]!.split(':')[0]!;
 
@@ -30,7 +35,7 @@ export const aptStep: StepType<Args> = {
     if (a.state === 'absent') {
       const present = a.packages.filter(installed);
       if (!present.length) return { status: 'ok', reason: `not installed: ${a.packages.join(', ')}` };
-      const cmd = `${ENV} ${shJoin([...APT, 'remove', '--', ...present])}`;
+      const cmd = aptGetCommand(['remove', '--', ...present]);
       return { status: 'change', reason: `remove ${present.join(', ')}`, script: cmd, display: [cmd] };
     }
     const missing = a.packages.filter((p) => !installed(p));
@@ -39,8 +44,8 @@ export const aptStep: StepType<Args> = {
       return { status: 'ok', reason: `installed: ${versions.join(', ')}` };
     }
     const cmds = [
-      ...(a.update ? [`${ENV} ${shJoin([...APT, 'update'])}`] : []),
-      `${ENV} ${shJoin([...APT, 'install', ...(a.no_recommends ? ['--no-install-recommends'] : []), '--', ...missing])}`,
+      ...(a.update ? [aptGetCommand(['update'])] : []),
+      aptGetCommand(['install', ...(a.no_recommends ? ['--no-install-recommends'] : []), '--', ...missing]),
     ];
     return { status: 'change', reason: `install ${missing.join(', ')}`, script: cmds.join(' && '), display: cmds };
   },

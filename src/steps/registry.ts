@@ -6,7 +6,10 @@ import { lineStep } from './line.js';
 import { aptStep } from './apt.js';
 import { serviceStep } from './service.js';
 import { userStep } from './user.js';
+import { rdpCheckStep } from './rdp-check.js';
+import { aptRepoStep } from './apt-repo.js';
+import { debStep } from './deb.js';
 
 export const STEP_TYPES: ReadonlyMap<string, AnyStepType> = new Map(
-  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep].map((t) => [t.id, t]),
+  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep, rdpCheckStep, aptRepoStep, debStep].map((t) => [t.id, t]),
 );

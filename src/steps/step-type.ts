@@ -26,6 +26,9 @@ export interface ConditionalAction {
   display: string[];
 }
 
+/** A check the controller itself performs (from the laptop), not a command on the host. */
+export type LocalCheck = { kind: 'rdp-handshake'; port: number; requireTls: boolean };
+
 export interface StepType<A> {
   id: string;
   /** Argument schema: unknown keys are refused. */
@@ -35,6 +38,8 @@ export interface StepType<A> {
   /** Shell text printing what decide() needs; null when there is nothing to read. */
   probe(args: A): string | null;
   decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
+  /** Set for steps that run on the controller; probe and decide are then not used. */
+  local?(args: A): LocalCheck;
 }
 
 // Each type is registered with its own args type; the engine treats args as opaque.

@@ -4,6 +4,18 @@ import { shJoin, shQuote } from '../commands/shell-quote.js';
 import { atomicWrite, sha256 } from '../commands/file-commands.js';
 import { userStateProbe, parseUserState, sudoersPath } from '../facts/user-state.js';
 import type { StepType } from './step-type.js';
+import { Secret } from '../commands/secret.js';
+
+/** A password made and saved by the controller (cli/credentials.ts) for `password: generated`. */
+export interface GeneratedPassword {
+  secret: Secret;
+  /** made in this run: the host does not have it yet */
+  fresh: boolean;
+  /** where it is saved on the laptop */
+  path: string;
+}
+
+const generatedPassword = z.custom<GeneratedPassword>((v) => typeof v === 'object' && v !== null && (v as GeneratedPassword).secret instanceof Secret);
 
 /** Debian's adduser default NAME_REGEX, without the trailing '$' of machine accounts. */
 export const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
@@ -14,6 +26,8 @@ const schema = z.strictObject({
   groups: z.array(z.string().regex(LINUX_USER, 'a group name')).optional(),
   authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)[^\n]+$/, 'an OpenSSH public key line')).optional(),
   sudo: z.enum(['nopasswd', 'password']).or(z.boolean()).optional(),
+  // 'generated' in the YAML; the controller swaps in the saved password before the run
+  password: z.union([z.literal('generated'), generatedPassword]).optional(),
 });
 type Args = z.infer<typeof schema>;
 
@@ -73,7 +87,15 @@ export const userStep: StepType<Args> = {
         add(w.script, w.display);
       }
     }
-    if (!cmds.length) return { status: 'ok', reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}` };
+    if (a.password && typeof a.password === 'object') {
+      const pw = a.password;
+      if (pw.fresh || !s.exists || s.passwordStatus !== 'P') {
+        why.push(pw.fresh ? 'new generated password' : `password ${s.passwordStatus ?? 'unset'} -> set`);
+        // printf is a shell builtin: the password is in no process's argv; the script file is root-only
+        add(`printf '%s:%s\\n' ${shQuote(a.name)} ${shQuote(pw.secret.reveal())} | chpasswd`, [`set the password of ${a.name} with chpasswd (saved on this machine in ${pw.path})`]);
+      }
+    }
+    if (!cmds.length) return { status: 'ok', reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}${a.password ? ', password set' : ''}` };
     return { status: 'change', reason: why.join(', '), script: cmds.join(' &&\n'), display };
   },
 };

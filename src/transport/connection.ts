@@ -30,6 +30,8 @@ export interface RemoteShell {
 
 export interface Connection {
   readonly host: string;
+  /** the address the connection went to (after ~/.ssh/config), for checks from the controller */
+  readonly remoteHost: string;
   exec(command: string, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   openShell(opts?: { become?: boolean; sudoPassword?: Secret }): Promise<RemoteShell>;
   put(data: Buffer, remotePath: string, mode?: number): Promise<void>;

@@ -133,6 +133,10 @@ class Ssh2Connection implements Connection {
     return this.target.name;
   }
 
+  get remoteHost(): string {
+    return this.target.hostName;
+  }
+
   #dropError(what: string, cause?: unknown): ConnectError {
     return new ConnectError(this.target.name, 'dropped', `${this.target.name}: connection lost during ${what}`, 'the host may have rebooted or the network dropped; re-run to continue', { cause });
   }

@@ -90,8 +90,8 @@ describe('apt', () => {
     expect(d.status).toBe('change');
     expect(d.reason).toBe('install xorgxrdp, ufw');
     expect(d.status === 'change' && d.display).toEqual([
-      'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=600 update',
-      'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xorgxrdp ufw',
+      'DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 update',
+      'DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xorgxrdp ufw',
     ]);
   });
   test('installed packages are ok, with versions', () => {

@@ -1,0 +1,189 @@
+// Pure builders of the remote shell text that installs, starts, checks and stops
+// the resource sampler, plus parsers of what that text prints. Each command prints
+// exactly one line `monitor: <state> [pid]` so the engine can tell what happened.
+// Every value from outside is quoted once here, with the project's shQuote. Each
+// text is one ( subshell ), so its `exit` never ends a long-lived remote shell that
+// runs it, and its variables do not leak into that shell.
+import { shQuote } from '../commands/shell-quote.js';
+import { monitorScript } from './script-files.js';
+
+/** Run ids look like 20261128T022100Z-a1b2; anything path-safe is accepted. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface RemoteRunPaths {
+  /** $STATE_DIR/runs/<run-id> */
+  dir: string;
+  timingCsv: string;
+  resourcesCsv: string;
+  pidFile: string;
+  /** the sampler's stderr (empty when all is well) */
+  logFile: string;
+  /** where the sampler script is installed: $STATE_DIR/bin/sampler.sh */
+  samplerScript: string;
+}
+
+export interface MonitorTarget {
+  /** absolute remote state folder, e.g. /var/lib/vps-provision */
+  stateDir: string;
+  runId: string;
+}
+
+export interface MonitorStartOptions extends MonitorTarget {
+  /** seconds between samples (SPEC default 10) */
+  intervalS: number;
+  /** the sampler exits by itself after this many seconds, whatever happens */
+  maxLifetimeS: number;
+  /** inventory host name, written in every row */
+  host: string;
+}
+
+function checkTarget(t: MonitorTarget): void {
+  if (!RUN_ID.test(t.runId)) throw new Error(`invalid run id ${JSON.stringify(t.runId)}`);
+  if (t.stateDir === '' || t.stateDir.includes('\n')) throw new Error(`invalid state dir ${JSON.stringify(t.stateDir)}`);
+}
+
+const subshell = (body: string) => `(\n${body.trimEnd()}\n)\n`;
+
+function posInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive whole number of seconds, got ${v}`);
+  return v;
+}
+
+/** Where a run's files are on the droplet (unquoted paths). */
+export function remoteRunPaths(stateDir: string, runId: string): RemoteRunPaths {
+  checkTarget({ stateDir, runId });
+  const base = stateDir.replace(/\/+$/, '') || '/';
+  const dir = `${base}/runs/${runId}`;
+  return {
+    dir,
+    timingCsv: `${dir}/timing.csv`,
+    resourcesCsv: `${dir}/resources.csv`,
+    pidFile: `${dir}/monitor.pid`,
+    logFile: `${dir}/monitor.log`,
+    samplerScript: `${base}/bin/sampler.sh`,
+  };
+}
+
+/** The sampler script text (src/monitor/sampler.sh). */
+export function samplerScript(): string {
+  return monitorScript('sampler.sh');
+}
+
+// alive PID: a live, non-zombie process whose command line names sampler.sh, so a
+// recycled PID is never mistaken for (or killed as) the sampler. No forks but tr.
+const ALIVE_FN = `alive() {
+  case $1 in ''|*[!0-9]*) return 1 ;; esac
+  st=
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
+  st=\${st##*) }
+  [ "\${st%% *}" != Z ] || return 1
+  case $(tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  return 1
+}
+readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }`;
+
+/**
+ * Installs the sampler (atomically: temp file + rename) and starts it detached with
+ * setsid and every fd redirected, so the SSH channel closes at once and a dropped
+ * connection does not stop it. Waits (at most 5 s) for its PID file. Idempotent: a
+ * sampler already running for this run is left alone. Exit 0 on success.
+ */
+export function startMonitorCommand(o: MonitorStartOptions): string {
+  const p = remoteRunPaths(o.stateDir, o.runId);
+  const interval = posInt('intervalS', o.intervalS);
+  const life = posInt('maxLifetimeS', o.maxLifetimeS);
+  if (o.host === '' || /[\0\n\r]/.test(o.host)) throw new Error(`invalid host name ${JSON.stringify(o.host)}`);
+  const script = samplerScript();
+  const bin = p.samplerScript.slice(0, p.samplerScript.lastIndexOf('/'));
+  const args = [p.resourcesCsv, String(interval), String(life), o.host, p.pidFile].map(shQuote).join(' ');
+  return subshell(`umask 022
+d=${shQuote(p.dir)}; pf=${shQuote(p.pidFile)}; s=${shQuote(p.samplerScript)}
+${ALIVE_FN}
+mkdir -p "$d" ${shQuote(bin)} || { echo "monitor: failed cannot create $d"; exit 1; }
+readpid
+if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
+rm -f "$pf" "$pf".fifo.*
+printf '%s' ${shQuote(script)} > "$s.tmp.$$" && mv -f "$s.tmp.$$" "$s" || { rm -f "$s.tmp.$$"; echo "monitor: failed cannot write $s"; exit 1; }
+if command -v setsid >/dev/null 2>&1; then
+  setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
+else
+  sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
+fi
+i=0
+while [ $i -lt 50 ]; do
+  readpid
+  if [ -n "$p" ]; then echo "monitor: started $p"; exit 0; fi
+  sleep 0.1; i=$((i + 1))
+done
+echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
+`);
+}
+
+/**
+ * Stops the sampler: removes the PID file (which alone stops it at its next tick),
+ * sends TERM, waits at most waitS (default 5 s), then KILL. Always exits 0 unless
+ * the shell itself fails; prints stopped/killed/not-running.
+ */
+export function stopMonitorCommand(t: MonitorTarget, opts: { waitS?: number } = {}): string {
+  const p = remoteRunPaths(t.stateDir, t.runId);
+  const tenths = posInt('waitS', opts.waitS ?? 5) * 10;
+  return subshell(`pf=${shQuote(p.pidFile)}
+${ALIVE_FN}
+readpid
+if alive "$p"; then
+  rm -f "$pf"
+  kill -TERM "$p" 2>/dev/null
+  i=0
+  while alive "$p" && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i + 1)); done
+  if alive "$p"; then kill -KILL "$p" 2>/dev/null; echo "monitor: killed $p"; else echo "monitor: stopped $p"; fi
+else
+  rm -f "$pf"
+  echo "monitor: not-running"
+fi
+`);
+}
+
+/** Prints running <pid>, stale <pid> (PID file left by a dead sampler) or stopped. */
+export function monitorStatusCommand(t: MonitorTarget): string {
+  const p = remoteRunPaths(t.stateDir, t.runId);
+  return subshell(`pf=${shQuote(p.pidFile)}
+${ALIVE_FN}
+readpid
+if alive "$p"; then echo "monitor: running $p"
+elif [ -n "$p" ]; then echo "monitor: stale $p"
+else echo "monitor: stopped"; fi
+`);
+}
+
+/**
+ * Prints the resources.csv rows after the first `skipRows` data rows (header never
+ * included), for live alerts during a run: feed the output to parseResourcesText.
+ */
+export function readSamplesCommand(t: MonitorTarget, skipRows: number): string {
+  const p = remoteRunPaths(t.stateDir, t.runId);
+  if (!Number.isInteger(skipRows) || skipRows < 0) throw new Error(`skipRows must be a whole number >= 0, got ${skipRows}`);
+  return subshell(`f=${shQuote(p.resourcesCsv)}; [ -f "$f" ] && tail -n +${skipRows + 2} "$f"; exit 0`);
+}
+
+export type MonitorState = 'started' | 'already-running' | 'running' | 'stopped' | 'killed' | 'not-running' | 'stale' | 'failed';
+
+export interface MonitorReply {
+  state: MonitorState;
+  pid?: number;
+  /** the rest of the line for `failed` */
+  detail?: string;
+}
+
+const STATES = new Set<MonitorState>(['started', 'already-running', 'running', 'stopped', 'killed', 'not-running', 'stale', 'failed']);
+
+/** Parses the `monitor: ...` line printed by any command above. */
+export function parseMonitorReply(stdout: string): MonitorReply {
+  const line = stdout.split('\n').reverse().find((l) => l.startsWith('monitor: '));
+  if (!line) throw new Error(`no "monitor:" line in the remote output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  const [state, ...rest] = line.slice('monitor: '.length).trim().split(' ');
+  if (!STATES.has(state as MonitorState)) throw new Error(`unknown monitor state in ${JSON.stringify(line)}`);
+  const reply: MonitorReply = { state: state as MonitorState };
+  if (state === 'failed') reply.detail = rest.join(' ');
+  else if (rest[0] && /^\d+$/.test(rest[0])) reply.pid = Number(rest[0]);
+  return reply;
+}

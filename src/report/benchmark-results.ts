@@ -1,0 +1,132 @@
+// Benchmark results: a pure parser of benchmark.sh output, the comparison with a
+// baseline (same 20 % rule as runs; throughputs are better higher, latency lower),
+// and one JSON file per host.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { classifyChange, DEFAULT_TOLERANCE_PCT, type Verdict } from './compare-runs.js';
+
+export const BENCHMARK_METRICS = {
+  cpu: { unit: 'ops/s', higherIsBetter: true, label: 'CPU (sha256 of 1 MiB, 1 core)' },
+  disk_write: { unit: 'MB/s', higherIsBetter: true, label: 'disk write' },
+  disk_read: { unit: 'MB/s', higherIsBetter: true, label: 'disk read' },
+  net_download: { unit: 'Mbps', higherIsBetter: true, label: 'network download' },
+  net_latency: { unit: 'ms', higherIsBetter: false, label: 'network latency (TCP connect)' },
+} as const;
+export type BenchmarkMetricName = keyof typeof BENCHMARK_METRICS;
+const NAMES = Object.keys(BENCHMARK_METRICS) as BenchmarkMetricName[];
+
+const MetricSchema = z.object({
+  name: z.enum(NAMES as [BenchmarkMetricName, ...BenchmarkMetricName[]]),
+  status: z.enum(['ok', 'skipped', 'failed']),
+  value: z.number().nullable(),
+  unit: z.string(),
+  /** how it was measured, or why it was skipped / failed */
+  detail: z.string(),
+});
+export type BenchmarkMetric = z.infer<typeof MetricSchema>;
+
+export const BenchmarkResultSchema = z.object({
+  schemaVersion: z.literal(1),
+  host: z.string().min(1),
+  at: z.string(),
+  metrics: z.array(MetricSchema),
+});
+export type BenchmarkResult = z.infer<typeof BenchmarkResultSchema>;
+
+const LINE = /^bench (\S+) (ok|skipped|failed) (\S+) (\S+) ?(.*)$/;
+
+/**
+ * Parses benchmark.sh stdout. Lines not starting with "bench " are ignored (stray
+ * output); a malformed "bench" line or an unknown metric throws, naming the line.
+ */
+export function parseBenchmarkOutput(stdout: string, host: string, at: string = new Date().toISOString()): BenchmarkResult {
+  const metrics: BenchmarkMetric[] = [];
+  stdout.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (!line.startsWith('bench ')) return;
+    const m = LINE.exec(line);
+    if (!m) throw new Error(`benchmark output of ${host}, line ${i + 1}: cannot parse ${JSON.stringify(line)}`);
+    const [, name, status, valueText, unit, detail] = m;
+    if (!(name in BENCHMARK_METRICS)) throw new Error(`benchmark output of ${host}, line ${i + 1}: unknown metric ${JSON.stringify(name)}`);
+    let value: number | null = null;
+    if (status === 'ok') {
+      value = Number(valueText);
+      if (!Number.isFinite(value) || value < 0) throw new Error(`benchmark output of ${host}, line ${i + 1}: ${name} value ${JSON.stringify(valueText)} is not a number`);
+    }
+    metrics.push({ name: name as BenchmarkMetricName, status: status as BenchmarkMetric['status'], value, unit: unit === '-' ? BENCHMARK_METRICS[name as BenchmarkMetricName].unit : unit, detail });
+  });
+  if (metrics.length === 0) throw new Error(`benchmark output of ${host}: no "bench" lines (did the script run?)`);
+  return { schemaVersion: 1, host, at, metrics };
+}
+
+export interface BenchmarkComparisonRow {
+  name: BenchmarkMetricName;
+  unit: string;
+  baseline: number | null;
+  current: number | null;
+  variancePct: number | null;
+  /** null when either side has no value */
+  verdict: Verdict | null;
+}
+
+export interface BenchmarkComparison {
+  host: string;
+  tolerancePct: number;
+  rows: BenchmarkComparisonRow[];
+  hasRegression: boolean;
+}
+
+/** Compares a host's benchmark with its baseline, metric by metric. */
+export function compareBenchmarks(baseline: BenchmarkResult, current: BenchmarkResult, opts: { tolerancePct?: number } = {}): BenchmarkComparison {
+  const tolerancePct = opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT;
+  const value = (r: BenchmarkResult, n: BenchmarkMetricName) => {
+    const m = r.metrics.find((x) => x.name === n);
+    return m && m.status === 'ok' ? m.value : null;
+  };
+  const rows: BenchmarkComparisonRow[] = NAMES.map((name) => {
+    const b = value(baseline, name);
+    const c = value(current, name);
+    const { unit, higherIsBetter } = BENCHMARK_METRICS[name];
+    if (b === null || c === null) return { name, unit, baseline: b, current: c, variancePct: null, verdict: null };
+    const ch = classifyChange(b, c, { tolerancePct, higherIsBetter });
+    return { name, unit, baseline: b, current: c, variancePct: ch.variancePct, verdict: ch.verdict };
+  });
+  return { host: current.host, tolerancePct, rows, hasRegression: rows.some((r) => r.verdict === 'regression') };
+}
+
+/**
+ * Where a host's result lives: reports/bench/<label>/<host>.json, label being a run
+ * id or "baseline" (what `bench --save-baseline` writes and `compare` reads).
+ */
+export function benchmarkResultPath(reportsDir: string, label: string, host: string): string {
+  for (const [what, v] of [['label', label], ['host', host]] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) throw new Error(`benchmark ${what} ${JSON.stringify(v)} cannot be a file name`);
+  }
+  return join(reportsDir, 'bench', label, `${host}.json`);
+}
+
+/** Writes one host's result as JSON (temp file + rename). */
+export async function saveBenchmarkResult(file: string, result: BenchmarkResult): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(result, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+/** Reads a result written by saveBenchmarkResult; a damaged file names itself. */
+export async function loadBenchmarkResult(file: string): Promise<BenchmarkResult> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read a benchmark result (${(err as Error).message})`, 'run `bench` again (with --save-baseline for a baseline)', file, undefined, { cause: err });
+  }
+  const r = BenchmarkResultSchema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ConfigError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, 'the file is damaged: run `bench` again', file);
+  }
+  return r.data;
+}

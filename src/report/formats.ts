@@ -1,0 +1,171 @@
+// The file formats shared by the droplet, the controller and the report: CSV column
+// lists, row types, and zod schemas for run.json, thresholds and alerts, so that a
+// damaged file is rejected with a message naming the file and the field.
+//
+// Units: *_mb = MiB; *_kbps = KiB/s (disk and network alike); cpu_pct is over all
+// CPUs (0-100); timestamps are ISO-8601 UTC with milliseconds; epoch values seconds.
+import { z } from 'zod';
+import { stringify } from 'csv-stringify/sync';
+import { ConfigError } from '../errors.js';
+
+/** timing.csv (droplet) and controller-timing.csv (laptop): one row per step, plus one per phase with step ''. */
+export const TIMING_COLUMNS = ['timestamp', 'run_id', 'host', 'phase', 'step', 'start_epoch_s', 'duration_s', 'status'] as const;
+/** resources.csv, written by src/monitor/sampler.sh. */
+export const RESOURCE_COLUMNS = [
+  'timestamp', 'host', 'cpu_pct', 'mem_used_mb', 'mem_available_mb', 'disk_avail_mb',
+  'disk_read_kbps', 'disk_write_kbps', 'net_rx_kbps', 'net_tx_kbps', 'load1', 'procs',
+] as const;
+/** reports/<run-id>/timing.csv: droplet rows joined with the laptop's measure of the same step. */
+export const MERGED_TIMING_COLUMNS = [...TIMING_COLUMNS, 'controller_duration_s'] as const;
+
+export const STEP_STATUSES = ['ok', 'changed', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+/** A phase may also never have started (an earlier critical phase failed, or Ctrl-C). */
+export const PHASE_STATUSES = [...STEP_STATUSES, 'pending'] as const;
+export type PhaseStatus = (typeof PHASE_STATUSES)[number];
+export const HOST_STATUSES = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
+export type HostStatus = (typeof HOST_STATUSES)[number];
+
+export interface TimingRow {
+  /** ISO-8601 UTC end time with ms */
+  timestamp: string;
+  runId: string;
+  host: string;
+  phase: string;
+  /** '' on the phase's own row */
+  step: string;
+  startEpochS: number;
+  durationS: number;
+  status: StepStatus;
+}
+
+export interface ResourceSample {
+  timestamp: string;
+  /** timestamp as epoch milliseconds (parsed once) */
+  t: number;
+  host: string;
+  cpuPct: number;
+  memUsedMb: number;
+  memAvailableMb: number;
+  diskAvailMb: number;
+  diskReadKbps: number;
+  diskWriteKbps: number;
+  netRxKbps: number;
+  netTxKbps: number;
+  load1: number;
+  procs: number;
+}
+
+/** The numeric fields of a sample, in column order after timestamp and host. */
+export const SAMPLE_METRICS = [
+  'cpuPct', 'memUsedMb', 'memAvailableMb', 'diskAvailMb', 'diskReadKbps', 'diskWriteKbps',
+  'netRxKbps', 'netTxKbps', 'load1', 'procs',
+] as const satisfies readonly (keyof ResourceSample)[];
+export type SampleMetric = (typeof SAMPLE_METRICS)[number];
+
+const isoDateTime = z.string().refine(
+  (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+  { message: 'expected an ISO-8601 date-time such as 2026-11-28T02:21:00.000Z' },
+);
+
+/** SPEC §5 defaults; each may be overridden in the inventory. */
+export const AlertThresholdsSchema = z.object({
+  /** alert when available memory drops below this many MiB */
+  memAvailableMb: z.number().positive().default(500),
+  /** alert when free space on / drops below this many GiB */
+  diskFreeGb: z.number().positive().default(5),
+  /** alert when CPU stays above this % ... */
+  cpuPct: z.number().positive().max(100).default(95),
+  /** ... for at least this many seconds */
+  cpuSustainedS: z.number().positive().default(60),
+  /** warning when a phase takes more than this % of its estimate */
+  phaseWarningPct: z.number().positive().default(150),
+  /** critical when a phase takes more than this % of its estimate */
+  phaseCriticalPct: z.number().positive().default(200),
+}).strict();
+export type AlertThresholds = z.infer<typeof AlertThresholdsSchema>;
+export const DEFAULT_THRESHOLDS: AlertThresholds = Object.freeze(AlertThresholdsSchema.parse({}));
+
+/** Thresholds from a partial (inventory) object; unknown keys and bad values throw. */
+export function resolveThresholds(partial: Partial<AlertThresholds> | undefined, where = 'alert thresholds'): AlertThresholds {
+  const r = AlertThresholdsSchema.safeParse(partial ?? {});
+  if (!r.success) throw new ConfigError(`${where}: ${issuesText(r.error)}`, 'thresholds are positive numbers: ' + Object.keys(DEFAULT_THRESHOLDS).join(', '));
+  return r.data;
+}
+
+export const ALERT_KINDS = ['memory', 'disk', 'cpu', 'phase-duration'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export type Severity = 'warning' | 'critical';
+
+export const AlertSchema = z.object({
+  host: z.string().min(1),
+  kind: z.enum(ALERT_KINDS),
+  severity: z.enum(['warning', 'critical']),
+  at: isoDateTime,
+  message: z.string(),
+  phase: z.string().optional(),
+  value: z.number(),
+  threshold: z.number(),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+
+export const RunPhaseSchema = z.object({
+  name: z.string().min(1),
+  estimateS: z.number().nonnegative(),
+  critical: z.boolean(),
+  status: z.enum(PHASE_STATUSES),
+  startedAt: isoDateTime.optional(),
+  durationMs: z.number().nonnegative().optional(),
+  reason: z.string().optional(),
+});
+export type RunPhase = z.infer<typeof RunPhaseSchema>;
+
+/** reports/<run-id>/<host>/run.json, written by the controller. */
+export const RunJsonSchema = z.object({
+  runId: z.string().min(1),
+  host: z.string().min(1),
+  address: z.string(),
+  startedAt: isoDateTime,
+  /** absent only when the controller died before writing it */
+  endedAt: isoDateTime.optional(),
+  status: z.enum(HOST_STATUSES),
+  error: z.string().optional(),
+  phases: z.array(RunPhaseSchema),
+  thresholds: AlertThresholdsSchema,
+  alerts: z.array(AlertSchema).default([]),
+});
+export type RunJson = z.infer<typeof RunJsonSchema>;
+/** What the controller passes in (defaults not yet applied). */
+export type RunJsonInput = z.input<typeof RunJsonSchema>;
+
+function issuesText(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
+    .join('; ') + (err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '');
+}
+
+/** Parses and validates run.json text; errors name the file and the field. */
+export function parseRunJson(text: string, file: string): RunJson {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`, 'the file is damaged: fetch the report again', file, undefined, { cause: err });
+  }
+  const r = RunJsonSchema.safeParse(data);
+  if (!r.success) throw new ConfigError(`${file}: ${issuesText(r.error)}`, 'the file is damaged or from another version: fetch the report again', file);
+  return r.data;
+}
+
+const num = (v: number) => (Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : '');
+
+/** The CSV header line of timing.csv (with newline). */
+export function timingHeader(): string {
+  return TIMING_COLUMNS.join(',') + '\n';
+}
+
+/** One timing.csv line (with newline), quoted as CSV needs: for the engine's writer. */
+export function formatTimingRow(r: TimingRow): string {
+  return stringify([[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]]);
+}

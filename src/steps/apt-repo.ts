@@ -1,0 +1,95 @@
+// apt_repo: a signed apt repository: its key in /etc/apt/keyrings/<name>.gpg (downloaded on
+// the host; ASCII-armoured keys are dearmoured, binary ones kept) and
+// /etc/apt/sources.list.d/<name>.list pointing at it with signed-by, then an apt-get update
+// of that source alone. A source whose update fails is taken out again, so a re-run retries
+// instead of finding a broken source "in place".
+import { z } from 'zod';
+import { shQuote } from '../commands/shell-quote.js';
+import { aptGetCommand } from './apt.js';
+import { aptRepoStateProbe, parseAptRepoState, keyringPath, sourceListPath, KEYRING_DIR, SOURCES_DIR } from '../facts/apt-repo-state.js';
+import type { StepType } from './step-type.js';
+
+const schema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"'),
+  key_url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
+  // "<uri> <suite> [<component>...]", as after the options of a one-line "deb" entry
+  repo: z.string().regex(/^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/, 'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"'),
+});
+type Args = z.infer<typeof schema>;
+
+/** The source list as written; the key URL is in it so a changed URL fetches the key again. */
+export function sourceListText(a: Args): string {
+  return `# written by vps-provision (apt_repo ${a.name}); key from ${a.key_url}\n` +
+    `deb [signed-by=${keyringPath(a.name)}] ${a.repo}\n`;
+}
+
+/** apt-get update of this one source, failing on any error (a bad signature, a 404). */
+export function sourceUpdateCommand(name: string): string {
+  return aptGetCommand([
+    'update',
+    '-o', `Dir::Etc::sourcelist=sources.list.d/${name}.list`,
+    '-o', 'Dir::Etc::sourceparts=-',
+    '-o', 'APT::Get::List-Cleanup=0',
+    '-o', 'APT::Update::Error-Mode=any',
+  ]);
+}
+
+function installScript(a: Args): string {
+  const k = shQuote(keyringPath(a.name));
+  const l = shQuote(sourceListPath(a.name));
+  const url = shQuote(a.key_url);
+  const what = `apt_repo ${a.name}`;
+  return [
+    // the remote shell runs with umask 077; apt reads keyrings and lists as user _apt
+    'umask 022',
+    `install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
+    'd=$(mktemp -d) || exit 1',
+    `fail() { rm -rf "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
+    `curl -fsSL --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 300 -o "$d/key" ${url} || fail ${shQuote(`cannot download the key from ${a.key_url}`)}`,
+    // armoured or binary: decided by content, not by the URL's extension (Google serves armour as .gpg)
+    `if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
+    `  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
+    'else',
+    // a binary OpenPGP packet starts with a byte whose high bit is set (an HTML error page does not)
+    `  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${shQuote(`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`)}`,
+    '  cp "$d/key" "$d/key.gpg"',
+    'fi',
+    `t=$(mktemp ${KEYRING_DIR}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
+    `if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
+    `t=$(mktemp ${SOURCES_DIR}/.vpsp.XXXXXX) && printf '%s' ${shQuote(sourceListText(a))} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
+    `if ! ${sourceUpdateCommand(a.name)}; then`,
+    `  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
+    `  fail ${shQuote(`apt-get update of ${a.repo} failed (see above); the source list was taken out again`)}`,
+    'fi',
+    'rm -rf "$d"',
+  ].join('\n');
+}
+
+export const aptRepoStep: StepType<Args> = {
+  id: 'apt_repo',
+  schema,
+  fieldModes: { name: 'path' },
+  probe: (a) => aptRepoStateProbe(a.name),
+  decide(a, probed) {
+    const s = parseAptRepoState(probed?.text ?? '');
+    const why: string[] = [];
+    if (!s.keyringSha256) why.push(`${keyringPath(a.name)} is absent`);
+    // apt verifies as user _apt: a keyring it cannot read is as good as none
+    else if (!/[4-7]$/.test(s.keyringMode ?? '')) why.push(`${keyringPath(a.name)} is not readable by apt (mode ${s.keyringMode})`);
+    if (s.list === undefined) why.push(`${sourceListPath(a.name)} is absent`);
+    else if (s.list !== sourceListText(a).replace(/\n+$/, '')) why.push(`${sourceListPath(a.name)} differs`);
+    if (!why.length) {
+      return { status: 'ok', reason: `key ${keyringPath(a.name)} (sha256 ${s.keyringSha256!.slice(0, 12)}) and ${sourceListPath(a.name)} in place` };
+    }
+    return {
+      status: 'change',
+      reason: why.join(', '),
+      script: installScript(a),
+      display: [
+        `curl -fsSL ${shQuote(a.key_url)} -> ${keyringPath(a.name)} (gpg --dearmor when ASCII-armoured), mode 0644`,
+        `write ${sourceListPath(a.name)}: deb [signed-by=${keyringPath(a.name)}] ${a.repo}`,
+        `${sourceUpdateCommand(a.name)} (the source is removed again when it fails)`,
+      ],
+    };
+  },
+};

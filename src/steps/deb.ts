@@ -1,0 +1,61 @@
+// deb: a package from a .deb at a URL, installed with apt-get so its dependencies come too.
+// Downloaded on the host to a temp folder (outside the apt lock, so parallel phases download
+// at the same time), checked against sha256 when one is given, and its control file checked
+// to hold the package named (or the step could never become ok).
+import { z } from 'zod';
+import { shQuote } from '../commands/shell-quote.js';
+import { aptGetCommand } from './apt.js';
+import { debPackageProbe, parseDebPackage } from '../facts/deb-package.js';
+import type { StepType } from './step-type.js';
+
+const schema = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
+  package: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name'),
+  // an empty value (an unset inventory variable) means: not checked
+  sha256: z.string().regex(/^([0-9a-fA-F]{64})?$/, 'a sha256 in hex (64 digits), or empty for no check').optional(),
+});
+type Args = z.infer<typeof schema>;
+
+const wantedSha = (a: Args) => (a.sha256 ? a.sha256.toLowerCase() : undefined);
+
+function installScript(a: Args): string {
+  const sha = wantedSha(a);
+  const what = `deb ${a.package}`;
+  return [
+    'umask 022',
+    // readable by _apt, so apt does not fall back to an unsandboxed read (and say so)
+    'd=$(mktemp -d) && chmod 0755 "$d" || exit 1',
+    `fail() { rm -rf "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
+    `curl -fsSL --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 1800 -o "$d/package.deb" ${shQuote(a.url)} || fail ${shQuote(`cannot download ${a.url}`)}`,
+    ...(sha
+      ? [`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${shQuote(`sha256 mismatch for ${a.url}: expected ${sha}, got `)}"$got"`]
+      : []),
+    `p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${shQuote(`${a.url} is not a Debian package`)}`,
+    `[ "$p" = ${shQuote(a.package)} ] || fail "the .deb holds package $p, not "${shQuote(a.package)}`,
+    `cd "$d" && ${aptGetCommand(['install', '--', './package.deb'])} || fail 'apt-get install failed'`,
+    'cd / && rm -rf "$d"',
+  ].join('\n');
+}
+
+export const debStep: StepType<Args> = {
+  id: 'deb',
+  schema,
+  fieldModes: {},
+  probe: (a) => debPackageProbe(a.package),
+  decide(a, probed) {
+    const s = parseDebPackage(probed?.text ?? '', a.package);
+    if (s.installed) return { status: 'ok', reason: `${a.package} ${s.version} installed` };
+    const sha = wantedSha(a);
+    return {
+      status: 'change',
+      reason: `${a.package} is not installed`,
+      script: installScript(a),
+      display: [
+        `curl -fsSL ${shQuote(a.url)} -> a temp file`,
+        sha ? `sha256 must be ${sha}` : 'sha256 not checked (none given)',
+        `check the .deb holds package ${a.package}`,
+        aptGetCommand(['install', '--', './package.deb']),
+      ],
+    };
+  },
+};

@@ -1,0 +1,122 @@
+// Fake droplets ready to be provisioned with the default playbooks (playbooks/): booted
+// droplets, the stand-in IDE servers, a client key, known_hosts pinned to the droplets'
+// host keys, an inventory, and an XDG_CONFIG_HOME of their own (where the generated
+// passwords land), all in one temp folder. Shared by the end-to-end test and the scripts
+// that run the lean profile, several droplets, or keep a droplet up while developing.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { makeClientKey, type ClientKey } from './local-sshd.js';
+import { runCli, REPO, type CliResult } from './cli.js';
+import { startDroplets, stopAll, type FakeDroplet } from './droplet/fake-droplet.js';
+import { startIdeStandins, type IdeStandins } from './droplet/ide-standins.js';
+
+export const PLAYBOOKS = join(REPO, 'playbooks');
+
+export interface WorkstationOptions {
+  count?: number;
+  profile?: 'full' | 'lean';
+  namePrefix?: string;
+  developerUser?: string;
+  log?: (line: string) => void;
+}
+
+export interface RemoteRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Workstations {
+  dir: string;
+  key: ClientKey;
+  droplets: FakeDroplet[];
+  standins: IdeStandins;
+  names: string[];
+  developerUser: string;
+  inventoryPath: string;
+  knownHostsPath: string;
+  /** XDG_CONFIG_HOME of the CLI runs: credentials/<host>/<user> lands under it */
+  configHome: string;
+  /** Runs the real CLI with this inventory and the default playbooks; wallMs is its wall time. */
+  cli(args: string[], timeoutMs: number): Promise<CliResult & { wallMs: number }>;
+  /** The generated password saved for host i's developer user (line 1 of the credentials file). */
+  password(i: number): string;
+  credentialsPath(i: number): string;
+  /** OpenSSH's client, with this key and known_hosts only (bounded). */
+  ssh(i: number, user: string, command: string, timeoutMs?: number): Promise<RemoteRun>;
+  stop(): Promise<void>;
+}
+
+/** Boots the droplets and stand-ins and writes the inventory; stops what started when a part fails. */
+export async function startWorkstations(opts: WorkstationOptions = {}): Promise<Workstations> {
+  const count = opts.count ?? 1;
+  const developerUser = opts.developerUser ?? 'devuser';
+  const dir = mkdtempSync(join(tmpdir(), 'vpsprov-ws-'));
+  const configHome = join(dir, 'config');
+  mkdirSync(configHome, { mode: 0o700 });
+  const key = makeClientKey(dir);
+  let standins: IdeStandins | undefined;
+  try {
+    const droplets = await startDroplets(count, { authorizedKey: key.publicKey, namePrefix: opts.namePrefix ?? 'vpsprov-ws', log: opts.log });
+    standins = await startIdeStandins();
+    const names = droplets.map((d) => d.name);
+    const knownHostsPath = join(dir, 'known_hosts');
+    writeFileSync(knownHostsPath, droplets.map((d) => d.knownHostsLine).join('\n') + '\n');
+    const inventoryPath = join(dir, 'inventory.yml');
+    writeFileSync(inventoryPath, stringify({
+      host_key_policy: 'strict',
+      known_hosts_file: knownHostsPath,
+      defaults: {
+        user: 'root',
+        identity_file: key.privateKeyPath,
+        vars: {
+          developer_user: developerUser,
+          developer_ssh_key: key.publicKey,
+          desktop_profile: opts.profile ?? 'full',
+          ...standins.vars,
+        },
+      },
+      hosts: Object.fromEntries(droplets.map((d) => [d.name, { address: d.address }])),
+    }));
+    const env = { XDG_CONFIG_HOME: configHome };
+    const credentialsPath = (i: number) => join(configHome, 'vps-provision', 'credentials', names[i]!, developerUser);
+    const ws: Workstations = {
+      dir, key, droplets, standins, names, developerUser, inventoryPath, knownHostsPath, configHome,
+      async cli(args, timeoutMs) {
+        const started = Date.now();
+        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', PLAYBOOKS], { env, timeoutMs });
+        return { ...r, wallMs: Date.now() - started };
+      },
+      credentialsPath,
+      password: (i) => readFileSync(credentialsPath(i), 'utf8').split('\n')[0]!,
+      ssh(i, user, command, timeoutMs = 60_000) {
+        const d = droplets[i]!;
+        const args = [
+          '-i', key.privateKeyPath, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHostsPath}`,
+          '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', '-F', '/dev/null',
+          '-p', String(d.sshPort), `${user}@${d.address}`, command,
+        ];
+        return new Promise((resolve) => {
+          execFile('ssh', args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+            const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+            resolve({ code, stdout, stderr });
+          });
+        });
+      },
+      async stop() {
+        await standins?.stop();
+        await stopAll();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return ws;
+  } catch (err) {
+    await standins?.stop();
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

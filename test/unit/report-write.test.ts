@@ -1,0 +1,148 @@
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import { buildReport, readReportJson } from '../../src/report/build-report.js';
+import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson, resolveThresholds } from '../../src/report/formats.js';
+import { loadRun } from '../../src/report/load-run.js';
+import { mergeRun } from '../../src/report/merge-run.js';
+import { escapeHtml, formatDuration, jsonForScript, renderHtml } from '../../src/report/render-html.js';
+import { parseResourcesCsv } from '../../src/report/parse-csv.js';
+import { syntheticRun, writeRunFolder } from '../../src/report/synthetic-run.js';
+import { parse } from 'csv-parse/sync';
+
+describe('run.json and thresholds', () => {
+  const good = () => ({
+    runId: 'r', host: 'h', address: '203.0.113.1', startedAt: '2026-11-28T02:21:00.000Z', endedAt: '2026-11-28T02:40:00.000Z',
+    status: 'ok', phases: [{ name: 'rdp', estimateS: 60, critical: true, status: 'ok', durationMs: 1000 }], thresholds: DEFAULT_THRESHOLDS, alerts: [],
+  });
+
+  it('accepts a valid file', () => {
+    expect(parseRunJson(JSON.stringify(good()), 'run.json').phases[0].name).toBe('rdp');
+  });
+
+  it.each([
+    ['broken JSON', '{"runId": ', /^x\/run\.json: not valid JSON/],
+    ['a wrong status', JSON.stringify({ ...good(), status: 'great' }), /^x\/run\.json: status: /],
+    ['a bad time', JSON.stringify({ ...good(), startedAt: 'noon' }), /^x\/run\.json: startedAt: expected an ISO-8601/],
+    ['a bad phase', JSON.stringify({ ...good(), phases: [{ name: 'rdp' }] }), /^x\/run\.json: phases\.0\.estimateS: /],
+    ['an unknown threshold', JSON.stringify({ ...good(), thresholds: { cpu: 1 } }), /^x\/run\.json: thresholds: /],
+  ])('rejects %s naming the file and the field', (_n, text, message) => {
+    let err: unknown;
+    try { parseRunJson(text, 'x/run.json'); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(message);
+    expect((err as ConfigError).file).toBe('x/run.json');
+  });
+
+  it('resolves partial thresholds over the SPEC defaults', () => {
+    expect(DEFAULT_THRESHOLDS).toEqual({ memAvailableMb: 500, diskFreeGb: 5, cpuPct: 95, cpuSustainedS: 60, phaseWarningPct: 150, phaseCriticalPct: 200 });
+    expect(resolveThresholds({ cpuSustainedS: 5 })).toEqual({ ...DEFAULT_THRESHOLDS, cpuSustainedS: 5 });
+    expect(() => resolveThresholds({ cpuPct: -1 }, 'inventory hosts.yml')).toThrow(/^inventory hosts\.yml: cpuPct: /);
+  });
+});
+
+describe('HTML safety', () => {
+  it('escapes text and makes JSON safe inside a script element', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    const json = jsonForScript({ s: '</script><!-- \u2028' });
+    expect(json).not.toMatch(/<|>|\u2028/);
+    expect(JSON.parse(json)).toEqual({ s: '</script><!-- \u2028' });
+  });
+
+  it.each([[5.04, '5 s'], [59.96, '60 s'], [61, '1 min 01 s'], [3725, '1 h 02 min'], [null, '–']])('formatDuration(%p) = %p', (s, text) => {
+    expect(formatDuration(s)).toBe(text);
+  });
+
+  it('no value from the inputs reaches the page unescaped', () => {
+    const evil = '<img src=x onerror=alert(1)></script><script>alert(2)</script>';
+    const inputs = syntheticRun({ hosts: 2, failures: { 0: 'desktop' } });
+    inputs.hosts[0].host = evil;
+    inputs.hosts[0].run!.host = evil;
+    inputs.hosts[0].run!.error = evil;
+    inputs.hosts[0].run!.address = evil;
+    inputs.hosts[0].run!.phases[2].reason = evil;
+    const html = renderHtml(mergeRun(inputs), inputs);
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<script>alert(2)');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    // exactly the two script elements of the page itself
+    expect(html.match(/<script>/g)).toHaveLength(2);
+    expect(html).toContain("default-src 'none'");
+  });
+});
+
+describe('write, load and build a report folder', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-report-test-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes timing.csv with the laptop durations joined, resources.csv of all hosts, report.json and report.html', async () => {
+    const inputs = syntheticRun({ hosts: 3, failures: { 2: 'rdp' } });
+    await writeRunFolder(dir, inputs);
+    const { report, files } = await buildReport(dir, { generatedAt: '2026-11-28T03:00:00.000Z' });
+
+    const timing = parse(readFileSync(files.timingCsv, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(timing[0])).toEqual([...MERGED_TIMING_COLUMNS]);
+    expect(timing).toHaveLength(inputs.hosts.reduce((s, h) => s + h.timing.length, 0));
+    const src = inputs.hosts[1];
+    const step = src.timing[0];
+    const ctl = src.controllerTiming.find((r) => r.phase === step.phase && r.step === step.step)!;
+    const merged = timing.find((r) => r.host === src.host && r.phase === step.phase && r.step === step.step)!;
+    expect(Number(merged.duration_s)).toBeCloseTo(step.durationS, 3);
+    expect(Number(merged.controller_duration_s)).toBeCloseTo(ctl.durationS, 3);
+
+    const res = parseResourcesCsv(readFileSync(files.resourcesCsv, 'utf8'), files.resourcesCsv);
+    expect(res.rows).toHaveLength(inputs.hosts.reduce((s, h) => s + h.resources.length, 0));
+    expect(new Set(res.rows.map((r) => r.host))).toEqual(new Set(['droplet-1', 'droplet-2', 'droplet-3']));
+    expect(readFileSync(files.resourcesCsv, 'utf8').split('\n')[0]).toBe(RESOURCE_COLUMNS.join(','));
+
+    const json = await readReportJson(files.reportJson);
+    expect(json).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(json.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'failed']);
+    expect(json.hosts[0].phases[0]).toEqual(expect.objectContaining({ name: 'system-prep', estimateS: 120, durationS: expect.any(Number), variancePct: expect.any(Number) }));
+    expect(json.hosts[0].resources.peak).toEqual(expect.objectContaining({ cpuPct: expect.any(Number) }));
+    expect(readFileSync(files.reportHtml, 'utf8')).toMatch(/^<!doctype html>/);
+  });
+
+  it('joins a laptop row without a droplet twin as its own row', async () => {
+    const inputs = syntheticRun({ hosts: 1 });
+    const h = inputs.hosts[0];
+    h.timing = h.timing.filter((r) => r.phase !== 'verify');
+    await writeRunFolder(dir, inputs);
+    const { files } = await buildReport(dir);
+    const rows = parse(readFileSync(files.timingCsv, 'utf8'), { columns: true }) as Record<string, string>[];
+    const verify = rows.filter((r) => r.phase === 'verify');
+    expect(verify.length).toBeGreaterThan(0);
+    expect(verify.every((r) => r.duration_s === '' && Number(r.controller_duration_s) > 0)).toBe(true);
+  });
+
+  it('loads a host with missing files, with warnings', async () => {
+    await writeRunFolder(dir, syntheticRun({ hosts: 2 }));
+    unlinkSync(join(dir, 'droplet-2', 'resources.csv'));
+    const inputs = await loadRun(dir);
+    expect(inputs.runId).toBe('20261128T022100Z-a1b2');
+    expect(inputs.hosts[1].resources).toEqual([]);
+    expect(inputs.hosts[1].warnings).toEqual([`${join(dir, 'droplet-2', 'resources.csv')}: missing`]);
+  });
+
+  it('a damaged file fails the load naming the file and line', async () => {
+    await writeRunFolder(dir, syntheticRun({ hosts: 2 }));
+    const file = join(dir, 'droplet-1', 'timing.csv');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[3] = lines[3].replace(/,(ok|changed)$/, ',exploded');
+    writeFileSync(file, lines.join('\n'));
+    await expect(loadRun(dir)).rejects.toThrow(`${file}:4: column status`);
+  });
+
+  it('an empty run folder is a clear error', async () => {
+    await expect(loadRun(dir)).rejects.toThrow(/no host folders/);
+    await expect(loadRun(join(dir, 'nope'))).rejects.toThrow(/cannot read the run folder/);
+  });
+
+  it('readReportJson refuses something else', async () => {
+    const f = join(dir, 'x.json');
+    writeFileSync(f, '{"a":1}');
+    await expect(readReportJson(f)).rejects.toThrow(/not a vps-provision report\.json/);
+  });
+});
