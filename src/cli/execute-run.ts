@@ -15,6 +15,15 @@ import { exitCodeFor, EXIT } from './exit-codes.js';
 import { controllerChecks } from './controller-checks.js';
 import { attachGeneratedPasswords } from './credentials.js';
 import { connectInfo, bannerText } from './ui/banner.js';
+import { liveAlerts } from './live-alerts.js';
+import { writeRunReport } from './run-report.js';
+import type { RunFiles } from '../engine/host-session.js';
+
+/** The sampler stops by itself after this, whatever happens to the controller. */
+function maxLifetimeS(ctx: RunContext): number {
+  const budget = Math.max(0, ...ctx.hosts.map((h) => h.phases.reduce((sum, p) => sum + p.def.estimateS, 0)));
+  return Math.max(3600, Math.ceil(3 * budget));
+}
 
 export const SUDO_PASSWORD_ENV = 'VPS_PROVISION_SUDO_PASSWORD';
 
@@ -40,7 +49,14 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const renderer = live
     ? listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => p.def.name) })), paint)
     : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve() };
-  const emit = (e: EngineEvent) => renderer.sink(e);
+  const alerts = liveAlerts(ctx.inventory.thresholds, (a) =>
+    renderer.sink({ type: 'warning', host: a.host, message: `${a.severity === 'critical' ? 'CRITICAL' : 'ALERT'} ${a.kind}: ${a.message}` }));
+  const emit = (e: EngineEvent) => {
+    alerts.observe(e);
+    renderer.sink(e);
+  };
+  const runFiles = new Map<string, RunFiles>();
+  const intervalS = Math.max(1, Math.round(args.sampleInterval ?? 10));
 
   const connector = createSshConnector({
     inventory: ctx.inventory,
@@ -66,17 +82,29 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
       force, emit, signal: abort.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
       sudoPassword: sudo ? new Secret(sudo) : undefined,
       localChecks: controllerChecks,
+      monitor: { intervalS, maxLifetimeS: maxLifetimeS(ctx) },
+      sampleReadMs: Math.min(30_000, Math.max(2_000, intervalS * 2_000)),
+      collect: (host, files) => runFiles.set(host, files),
       hosts: ctx.hosts,
     });
     await renderer.done;
+    alerts.stop();
+    const reportPath = mode === 'apply' && args.reportsDir !== ''
+      ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, ctx.inventory.thresholds, (h) => alerts.byHost(h)).catch((err: Error) => {
+        process.stderr.write(`warning: the report could not be written: ${err.message}\n`);
+        return undefined;
+      })
+      : undefined;
     const connect = mode === 'apply' ? connectInfo(ctx, run, credentials) : [];
     if (json) process.stdout.write(`${JSON.stringify(connect.length ? { ...run, connect } : run, null, 2)}\n`);
     else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint) + bannerText(connect, paint));
+    if (reportPath) out.write(`report: ${reportPath}\n`);
     let code = exitCodeFor(run);
     // plan exits 0 whether or not changes are pending; an unreachable host is a failure
     if (mode === 'plan' && code !== EXIT.interrupted) code = run.hosts.every((h) => h.status === 'ok') ? EXIT.ok : EXIT.failed;
     return { code, run };
   } finally {
+    alerts.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }

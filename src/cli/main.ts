@@ -10,6 +10,8 @@ import { runCommand } from './commands/run.js';
 import { planCommand } from './commands/plan.js';
 import { checkCommand } from './commands/check.js';
 import { hostsCommand } from './commands/hosts.js';
+import { reportCommand } from './commands/report.js';
+import { benchCommand } from './commands/bench.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
@@ -43,6 +45,8 @@ try {
     .option('limit', { alias: 'l', type: 'string', array: true, describe: 'hosts or groups (names or comma lists)' })
     .option('concurrency', { type: 'number', default: 10, describe: 'hosts worked on at once' })
     .option('ide-concurrency', { type: 'number', default: 3, describe: 'phases of one parallel group (the IDEs) run at once on a host' })
+    .option('sample-interval', { type: 'number', default: 10, describe: 'seconds between resource samples on the hosts' })
+    .option('reports-dir', { type: 'string', default: 'reports', describe: 'where reports/<run-id>/ are written' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
     .option('color', { type: 'boolean', describe: 'colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
@@ -53,12 +57,15 @@ try {
     .command(planCommand as never)
     .command(checkCommand as never)
     .command(hostsCommand as never)
+    .command(reportCommand as never)
+    .command(benchCommand as never)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .example('$0 check', 'can every host be reached and provisioned?')
     .example('$0 plan --limit droplet-1', 'what would change on droplet-1')
     .example('$0 provision --yes', 'provision every host in inventory/hosts.yml')
     .example('$0 run rdp --limit droplet-1 --yes', 're-run the rdp phase on droplet-1')
+    .example('$0 report compare 20261101T100000Z-ab12 --fail-on-regression', 'the latest run against a baseline')
     .completion('completion', 'print a shell completion script (bash/zsh)')
     .epilogue('Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.')
     .fail((msg, err) => {

@@ -11,6 +11,8 @@ export interface CommonArgs {
   limit?: string[];
   concurrency: number;
   ideConcurrency?: number;
+  sampleInterval?: number;
+  reportsDir?: string;
   json: boolean;
   color?: boolean;
   verbose: boolean;

@@ -10,7 +10,10 @@ export interface LockOwner {
   pid: number;
 }
 
-export function openSessionScript(nonce: string, stateDir: string, owner: LockOwner | null): string {
+/**
+ * @param whenLocked shell text run only when this controller got the lock (the monitor start)
+ */
+export function openSessionScript(nonce: string, stateDir: string, owner: LockOwner | null, whenLocked = ''): string {
   const S = shQuote(stateDir);
   const lines = [
     `N=${nonce}; S=${S}; L="$S/lock"`,
@@ -25,15 +28,16 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     const info = `run=${owner.runId}\\nholder=${owner.holder}\\npid=${owner.pid}\\nboot=%s\\nsince=%s\\n`;
     const write = `printf ${shQuote(info)} "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$L/owner"`;
     lines.push(
-      `if mkdir "$L" 2>/dev/null; then ${write}; printf '\\036%s LOCK acquired\\n' "$N"; else`,
+      `OWN=; if mkdir "$L" 2>/dev/null; then ${write}; OWN=1; printf '\\036%s LOCK acquired\\n' "$N"; else`,
       `  run=; holder=; pid=; boot=; since=`,
       `  while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$L/owner" 2>/dev/null`,
       `  if [ -n "$pid" ] && [ "$boot" = "$B" ] && [ -d "/proc/$pid" ] && [ "$run" != ${shQuote(owner.runId)} ]; then`,
       `    printf '\\036%s LOCK held %s|%s|%s\\n' "$N" "$since" "$run" "$holder"`,
-      `  elif mv "$L" "$L.stale.$$" 2>/dev/null && mkdir "$L" 2>/dev/null; then ${write}; rm -rf "$L.stale.$$"; printf '\\036%s LOCK stale %s|%s|%s\\n' "$N" "$since" "$run" "$holder"`,
+      `  elif mv "$L" "$L.stale.$$" 2>/dev/null && mkdir "$L" 2>/dev/null; then ${write}; OWN=1; rm -rf "$L.stale.$$"; printf '\\036%s LOCK stale %s|%s|%s\\n' "$N" "$since" "$run" "$holder"`,
       `  else printf '\\036%s LOCK held %s|%s|%s\\n' "$N" "$since" "$run" "$holder"; fi`,
       `fi`,
     );
+    if (whenLocked) lines.push(`if [ "$OWN" = 1 ]; then`, whenLocked, 'fi');
   }
   lines.push(`printf '\\036%s END\\n' "$N"`);
   return lines.join('\n') + '\n';
@@ -48,4 +52,10 @@ export function releaseLockScript(stateDir: string, runId: string): string {
 /** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */
 export function waitForScriptScript(pid: number, maxSeconds: number): string {
   return `i=0; while [ -d /proc/${Math.trunc(pid)} ] && [ $i -lt ${maxSeconds * 5} ]; do sleep 0.2; i=$((i+1)); done; true\n`;
+}
+
+/** Print files between B/E records (the run's CSVs, fetched in the closing round trip). */
+export function catFilesScript(nonce: string, files: Record<string, string>): string {
+  return Object.entries(files).map(([tag, path]) =>
+    `if [ -f ${shQuote(path)} ]; then printf '\\036%s B %s 0\\n' ${nonce} ${tag}; cat ${shQuote(path)}; printf '\\n\\036%s E %s\\n' ${nonce} ${tag}; fi`).join('\n') + '\n';
 }

@@ -48,10 +48,12 @@ export interface RunResult {
 export type EngineEvent =
   | { type: 'host-start'; host: string }
   | { type: 'host-connected'; host: string; durationMs: number; os: string }
-  | { type: 'phase-start'; host: string; phase: string; index: number; total: number }
+  | { type: 'phase-start'; host: string; phase: string; index: number; total: number; estimateS: number }
   | { type: 'step'; host: string; phase: string; step: StepResult }
   | { type: 'phase-end'; host: string; phase: PhaseResult }
   | { type: 'host-end'; host: string; result: HostResult }
-  | { type: 'warning'; host: string; message: string };
+  | { type: 'warning'; host: string; message: string }
+  /** rows of the host's resources.csv recorded since the last such event */
+  | { type: 'samples'; host: string; csv: string };
 
 export type EventSink = (event: EngineEvent) => void;

@@ -8,7 +8,7 @@ import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
-import { HostSession, type SessionFacts } from './host-session.js';
+import { HostSession, type SessionFacts, type MonitorSettings, type RunFiles } from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
 
 export interface HostRunOptions {
@@ -25,6 +25,12 @@ export interface HostRunOptions {
   sudoPassword?: Secret;
   /** phases of one `parallel` group running at once on a host (--ide-concurrency) */
   groupConcurrency?: number;
+  /** resource sampling on the host during apply runs */
+  monitor?: MonitorSettings;
+  /** how often new samples are read back for live alerts (ms); 0 = never */
+  sampleReadMs?: number;
+  /** the run's CSVs as read back from the host at the end */
+  collect?: (host: string, files: RunFiles) => void;
   /** controller-side checks (rdp_check) against an address */
   localChecks?: (remoteHost: string) => LocalChecks;
 }
@@ -75,6 +81,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   opts.emit({ type: 'host-connected', host: host.name, durationMs: performance.now() - started, os: facts.os.pretty || facts.os.id });
   const onAbort = () => session.stopRunningScript();
   opts.signal?.addEventListener('abort', onAbort);
+  const stopSampling = readSamplesPeriodically(session, host.name, opts);
   let pending = '';
   const running = new Map<string, { phase: PhaseInstance; started: number }>();
   let resumes = 0;
@@ -82,7 +89,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   /** One phase, resumed after dropped connections; `shared` phases run on a shell of their own. */
   async function execute(phase: PhaseInstance, index: number, prefix: string, ownShell: boolean): Promise<PhaseOutcome> {
     const name = phase.def.name;
-    opts.emit({ type: 'phase-start', host: host.name, phase: name, index, total: opts.phases.length });
+    opts.emit({ type: 'phase-start', host: host.name, phase: name, index, total: opts.phases.length, estimateS: phase.def.estimateS });
     running.set(name, { phase, started: performance.now() });
     // what each step did in earlier attempts, when the connection dropped mid-phase
     const earlier = new Map<string, StepResult>();
@@ -197,8 +204,30 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await session.close(pending);
+    await stopSampling();
+    const files = await session.close(pending);
+    if (opts.mode === 'apply') opts.collect?.(host.name, files);
     result.roundTrips = session.roundTrips;
   }
   return done(result);
+}
+
+/** New resource samples, read every sampleReadMs while the host runs, as 'samples' events. */
+function readSamplesPeriodically(session: HostSession, host: string, opts: HostRunOptions): () => Promise<void> {
+  if (opts.mode !== 'apply' || !opts.monitor || !opts.sampleReadMs) return async () => undefined;
+  let seen = 0;
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = session.readSamples(seen).then((csv) => {
+      const rows = csv.split('\n').filter((l) => l.trim());
+      if (!rows.length) return;
+      seen += rows.length;
+      opts.emit({ type: 'samples', host, csv: rows.join('\n') });
+    }).catch(() => undefined).finally(() => { inFlight = undefined; });
+  }, opts.sampleReadMs);
+  return async () => {
+    clearInterval(timer);
+    await inFlight;
+  };
 }

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
-import { openSessionScript, releaseLockScript, waitForScriptScript, type LockOwner } from '../commands/host-scripts.js';
+import { openSessionScript, releaseLockScript, waitForScriptScript, catFilesScript, type LockOwner } from '../commands/host-scripts.js';
+import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
 import { parse } from 'csv-parse/sync';
@@ -20,11 +21,11 @@ export interface SessionFacts {
 }
 
 /** One round trip: state folders, OS facts, checkpoints, and (apply) the lock. */
-async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwner | null): Promise<SessionFacts> {
+async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwner | null, whenLocked: string, onStray: (line: string) => void): Promise<SessionFacts> {
   const n = randomBytes(6).toString('hex');
   const facts: SessionFacts = { os: { id: 'unknown', version: '', pretty: '', arch: '', user: '' }, diskFreeKb: 0, checkpoints: new Map() };
   let error: string | undefined;
-  await shell.run(openSessionScript(n, stateDir, owner), recordReader(n, (r) => {
+  await shell.run(openSessionScript(n, stateDir, owner, whenLocked), recordReader(n, (r) => {
     if (r.tag === 'ERR') error = r.rest;
     if (r.tag === 'OS') {
       const [id = '', version = '', pretty = '', arch = '', user = ''] = r.rest.split('|');
@@ -36,12 +37,24 @@ async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwne
       const [since = '', runId = '', holder = ''] = r.args.slice(1).join(' ').split('|');
       facts.lock = { state: r.args[0] as 'acquired' | 'held' | 'stale', since, runId, holder };
     }
-  }));
+  }, onStray));
   if (error) throw new CommandError(error, 'check state_dir in the inventory and that the login user may write there (or use become: true)');
   return facts;
 }
 
+export interface MonitorSettings {
+  intervalS: number;
+  maxLifetimeS: number;
+}
+
+export interface RunFiles {
+  timingCsv?: string;
+  resourcesCsv?: string;
+}
+
 export interface HostSessionOptions {
+  /** apply runs sample the host's resources while they hold the lock */
+  monitor?: MonitorSettings;
   mode: 'apply' | 'plan';
   runId: string;
   holder: string;
@@ -60,6 +73,8 @@ export class HostSession {
   #conn!: Connection;
   #shells = new Map<boolean, RemoteShell>();
   #lockTaken = false;
+  #monitoring = false;
+  #samplesShell: RemoteShell | undefined;
 
   private constructor(private readonly connector: Connector, private readonly host: HostSpec, private readonly opts: HostSessionOptions) {}
 
@@ -89,7 +104,17 @@ export class HostSession {
   async #start(): Promise<SessionFacts> {
     const main = await this.shell(this.host.become);
     const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder, pid: main.pid } : null;
-    const facts = await readSession(main, this.host.stateDir, owner);
+    const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
+    // the sampler starts in the same round trip, only when the lock is ours
+    const monitor = owner && this.opts.monitor ? startMonitorCommand({ ...target, ...this.opts.monitor, host: this.host.name }) : '';
+    const stray: string[] = [];
+    const facts = await readSession(main, this.host.stateDir, owner, monitor, (l) => stray.push(l));
+    if (monitor && facts.lock?.state !== 'held') {
+      const reply = stray.find((l) => l.startsWith('monitor: '));
+      const state = reply ? parseMonitorReply(reply) : undefined;
+      if (state?.state === 'started' || state?.state === 'already-running') this.#monitoring = true;
+      else this.opts.onWarning(`resource monitor not started (${state?.detail ?? reply ?? 'no answer'}); the run goes on without samples`);
+    }
     if (facts.lock?.state === 'held') {
       const l = facts.lock;
       throw new CommandError(
@@ -133,6 +158,7 @@ export class HostSession {
 
   async #reconnect(cause: ConnectError): Promise<void> {
     this.#shells.clear();
+    this.#samplesShell = undefined;
     this.#conn.close();
     let last: unknown = cause;
     for (const delay of RECONNECT_DELAYS_MS) {
@@ -167,21 +193,49 @@ export class HostSession {
     for (const pid of this.scriptPids) void this.#conn.exec(`kill -TERM -- -${pid} 2>/dev/null; true`).catch(() => undefined);
   }
 
-  /** Send what is pending, release the lock, close everything. */
-  async close(pending: string): Promise<void> {
+  /**
+   * Send what is pending, stop the monitor, read back the run's CSVs, release the lock
+   * and close everything: one round trip.
+   */
+  async close(pending: string): Promise<RunFiles> {
     const main = this.#shells.get(this.host.become);
+    const files: RunFiles = {};
     if (main && (this.#lockTaken || pending)) {
-      const release = this.#lockTaken ? releaseLockScript(this.host.stateDir, this.opts.runId) : '';
+      const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
+      const paths = remoteRunPaths(target.stateDir, target.runId);
+      const n = randomBytes(6).toString('hex');
+      const release = this.#lockTaken
+        ? (this.#monitoring ? stopMonitorCommand(target) : '') +
+          catFilesScript(n, { timing: paths.timingCsv, resources: paths.resourcesCsv }) +
+          releaseLockScript(this.host.stateDir, this.opts.runId)
+        : '';
+      const reader = recordReader(n, (r) => {
+        if (r.tag !== 'B') return;
+        const text = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
+        if (r.args[0] === 'timing') files.timingCsv = text;
+        if (r.args[0] === 'resources') files.resourcesCsv = text;
+      });
       // bounded: a connection that died silently must not hold the run open
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        main.run(pending + release).catch(() => undefined),
+        main.run(pending + release, reader).catch(() => undefined),
         new Promise((r) => { timer = setTimeout(r, 15_000); }),
       ]);
       clearTimeout(timer);
     }
     for (const sh of this.#shells.values()) sh.close();
+    this.#samplesShell?.close();
     this.#conn.close();
+    return files;
+  }
+
+  /** The resource samples recorded after the first `seen` rows (for live alerts); off the main shell. */
+  async readSamples(seen: number): Promise<string> {
+    // a shell of its own, so reading never waits behind a long step on the main one
+    this.#samplesShell ??= await this.extraShell(this.host.become);
+    const lines: string[] = [];
+    await this.#samplesShell.run(readSamplesCommand({ stateDir: this.host.stateDir, runId: this.opts.runId }, seen), (l) => lines.push(l));
+    return lines.join('\n');
   }
 
   get connection(): Connection {

@@ -1,7 +1,9 @@
 // Runs the real CLI (the compiled dist/src/cli/main.js) as a child process, as a user would.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/main.js, from dist/test/support/ */
@@ -16,9 +18,13 @@ export interface CliResult {
   stderr: string;
 }
 
+// reports go to a temp folder, never into the repository
+const REPORTS = mkdtempSync(join(tmpdir(), 'vps-reports-'));
+const withReports = (args: string[]) => (args.includes('--reports-dir') ? args : [...args, '--reports-dir', REPORTS]);
+
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStdout?: (s: string) => void } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...withReports(args)], {
       cwd: REPO,
       env: { ...process.env, CI: 'true', NO_COLOR: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,5 +41,5 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 
 /** A spawned CLI that the test can signal (Ctrl-C tests). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...withReports(args)], { cwd: REPO, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }

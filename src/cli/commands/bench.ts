@@ -1,0 +1,80 @@
+// vps-provision bench: CPU, disk and network figures of each host, saved per host and
+// compared with the saved baseline (the same 20 % rule as runs).
+import type { CommandModule } from 'yargs';
+import { existsSync } from 'node:fs';
+import pLimit from 'p-limit';
+import { loadInventory, selectHosts } from '../../config/inventory.js';
+import { createSshConnector } from '../../transport/ssh-connector.js';
+import { benchmarkCommand } from '../../monitor/benchmark-commands.js';
+import { newRunId } from '../../engine/fleet-runner.js';
+import {
+  parseBenchmarkOutput, compareBenchmarks, saveBenchmarkResult, loadBenchmarkResult, benchmarkResultPath,
+  BENCHMARK_METRICS, type BenchmarkResult, type BenchmarkComparison,
+} from '../../report/benchmark-results.js';
+import { ConfigError, ProvisionError } from '../../errors.js';
+import type { CommonArgs } from '../run-context.js';
+import { makePaint, colorWanted } from '../ui/color.js';
+import { EXIT } from '../exit-codes.js';
+
+interface Args extends CommonArgs { saveBaseline: boolean; url?: string; diskMb: number; failOnRegression: boolean }
+
+export const benchCommand: CommandModule<CommonArgs, Args> = {
+  command: 'bench',
+  describe: 'Benchmark each host (CPU, disk, network) and compare with its baseline',
+  builder: (y) => y
+    .option('save-baseline', { type: 'boolean', default: false, describe: 'also save these results as the baseline' })
+    .option('url', { type: 'string', describe: 'file to download for the network test (none: skipped)' })
+    .option('disk-mb', { type: 'number', default: 256, describe: 'size of the disk test file' })
+    .option('fail-on-regression', { type: 'boolean', default: false, describe: 'exit 2 when a metric regressed more than 20 %' })
+    .example('$0 bench --url http://mirror.example/100M.bin --save-baseline', 'measure and keep as baseline') as never,
+  handler: async (args) => {
+    if (args.url && !/^https?:\/\/[^\s'"]+$/.test(args.url)) throw new ConfigError(`--url ${args.url}: not an http(s) URL`, 'give a URL such as https://host/file');
+    if (!(args.diskMb >= 1 && args.diskMb <= 100_000)) throw new ConfigError(`--disk-mb ${args.diskMb}: out of range`, 'give a size in MiB between 1 and 100000');
+    const inv = loadInventory(args.inventory);
+    const hosts = selectHosts(inv, args.limit);
+    const reportsDir = args.reportsDir ?? 'reports';
+    const label = newRunId();
+    const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
+    await connector.prepare(hosts.map((h) => h.name));
+    const limit = pLimit(Math.max(1, args.concurrency));
+    const results = await Promise.all(hosts.map((h) => limit(async (): Promise<{ host: string; result?: BenchmarkResult; comparison?: BenchmarkComparison; error?: string }> => {
+      let conn;
+      try {
+        conn = await connector.connect(h.name);
+        const shell = await conn.openShell({ become: h.become });
+        const lines: string[] = [];
+        await shell.run(benchmarkCommand({ workDir: `${h.stateDir}/bench`, diskMb: Math.round(args.diskMb), url: args.url }), (l) => lines.push(l));
+        shell.close();
+        const result = parseBenchmarkOutput(lines.join('\n'), h.name);
+        await saveBenchmarkResult(benchmarkResultPath(reportsDir, label, h.name), result);
+        const baselinePath = benchmarkResultPath(reportsDir, 'baseline', h.name);
+        const comparison = existsSync(baselinePath) ? compareBenchmarks(await loadBenchmarkResult(baselinePath), result) : undefined;
+        if (args.saveBaseline) await saveBenchmarkResult(baselinePath, result);
+        return { host: h.name, result, comparison };
+      } catch (err) {
+        return { host: h.name, error: err instanceof ProvisionError ? `${err.message} (${err.hint})` : err instanceof Error ? err.message : String(err) };
+      } finally {
+        conn?.close();
+      }
+    })));
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ label, hosts: results }, null, 2)}\n`);
+    } else {
+      const paint = makePaint(colorWanted(args.color, process.stdout));
+      for (const r of results) {
+        if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${r.error}\n`); continue; }
+        process.stdout.write(`${paint.bold(r.host)}\n`);
+        for (const m of r.result!.metrics) {
+          const cmp = r.comparison?.rows.find((x) => x.name === m.name);
+          const vs = cmp?.verdict ? `  vs baseline ${cmp.baseline} (${cmp.variancePct! > 0 ? '+' : ''}${cmp.variancePct} %) ${cmp.verdict === 'regression' ? paint.red('REGRESSION') : cmp.verdict}` : '';
+          const value = m.status === 'ok' ? `${m.value} ${m.unit}` : paint.dim(`${m.status}: ${m.detail}`);
+          process.stdout.write(`  ${BENCHMARK_METRICS[m.name].label.padEnd(32)} ${value}${vs}\n`);
+        }
+      }
+      process.stdout.write(`saved under ${reportsDir}/bench/${label}/${args.saveBaseline ? ` and as ${reportsDir}/bench/baseline/` : ''}\n`);
+    }
+    const failed = results.some((r) => r.error);
+    const regressed = results.some((r) => r.comparison?.hasRegression);
+    process.exitCode = failed || (args.failOnRegression && regressed) ? EXIT.failed : EXIT.ok;
+  },
+};
