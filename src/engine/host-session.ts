@@ -173,6 +173,9 @@ export class HostSession {
         return;
       } catch (err) {
         last = err;
+        // a half-made connection must not keep the process alive
+        this.#conn?.close();
+        this.#shells.clear();
         if (!(err instanceof ConnectError)) throw err;
         this.opts.onWarning(`reconnect failed (${err.message}); trying again`);
       }

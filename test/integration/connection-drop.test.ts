@@ -37,12 +37,16 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
     `  - name: step ${i}\n    command: { run: "sleep 0.12; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`);
   writeFileSync(join(pb, 'slow.yml'), `name: slow\nestimate_s: 10\nsteps:\n${steps.join('')}`);
 
+  // 20 drops spread over the hosts (7, 7, 6), one every 250 ms, round robin
+  const quota = [7, 7, 6];
   let drops = 0;
   let turn = 0;
   const injector = setInterval(() => {
-    if (drops >= 20) return;
-    const target = fleet.sshds[turn++ % 3]!;
-    if (dropConnections(target.pid) > 0) drops++;
+    const i = turn++ % 3;
+    if (quota[i]! > 0 && dropConnections(fleet.sshds[i]!.pid) > 0) {
+      quota[i]!--;
+      drops++;
+    }
   }, 250);
   const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 170_000 });
   clearInterval(injector);

@@ -233,6 +233,8 @@ function bootContainer(lease: DropletLease, consoleLog: string): ProcessId {
         '-M', lease.name,
         '-b',
         `--network-namespace-path=/run/netns/${lease.name}`,
+        // the droplet's own firewall (ufw: iptables/nftables) needs it; it acts on the droplet's netns only
+        '--capability=CAP_NET_ADMIN',
         '--register=no', // no systemd-machined on this host
         '--keep-unit', // no systemd as PID 1 on this host to make a scope unit
         '--console=passive',
