@@ -69,13 +69,18 @@ export function applyScript(
     `[ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
     `P0=${phaseStartCs ?? '$U0'}; PC=${changedBefore.size ? 'changed' : 'ok'}`,
     ...[...changedBefore].map((i) => `C_${i}=1`),
+    // each step's probe as a function: re-checked before acting, and read afresh for all
+    // the steps left when one has gone stale, so the controller can decide again at once
+    ...steps.filter((s) => s.probe !== null).map((s) => `p_${s.index}() {\n${s.probe}\n}`),
+    `rr() { for i in ${steps.filter((s) => s.probe !== null).map((s) => s.index).join(' ')}; do [ "$i" -ge "$1" ] || continue; ` +
+      `o=$( { p_$i; } 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }`,
   ];
   steps.forEach((s, n) => {
     const d = s.decision;
     lines.push(`# step ${s.index}`, `${now}; A=$u; st=ok; cs=ok`);
     // the first step's state was read in the round trip just before: no re-check
     if (n > 0 && s.probe !== null) {
-      lines.push(`o=$( { ${s.probe}\n} 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
+      lines.push(`o=$( { p_${s.index}; } 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
     }
     const act = (script: string, status: string) =>
       `( ${script}\n) >"$T/out" 2>&1; rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +

@@ -142,11 +142,14 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     }));
     const n = nonce();
     let stale: number | undefined;
+    const fresh = new Map<number, ProbeOutput>();
     let failed: { index: number; code: number; output: string } | undefined;
     let lastMark = performance.now();
     await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs), (r) => {
       if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
       if (r.tag === 'STALE') stale = Number(r.args[0]);
+      // fresh state of the steps left, read by the script when one went stale
+      if (r.tag === 'B') fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
       if (r.tag === 'S') {
         const index = Number(r.args[0]);
         const st = r.args[1]!;
@@ -174,7 +177,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     }
     if (stale === undefined) return { status: 'ok', reason: '', deferred: null };
     from = steps.findIndex((s) => s.index === stale);
-    ({ facts } = await probe(shell, steps.slice(from)));
+    facts = fresh;
   }
   throw new CommandError(`${phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
   }
