@@ -6,8 +6,6 @@ export interface LockOwner {
   runId: string;
   /** who holds it, e.g. "ana@laptop (pid 1234)" */
   holder: string;
-  /** the remote driver's PID: when it is gone the lock is stale */
-  pid: number;
 }
 
 /**
@@ -25,8 +23,9 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
   ];
   if (owner) {
     lines.push(`mkdir -p "$S/runs/"${shQuote(owner.runId)}`);
-    const info = `run=${owner.runId}\\nholder=${owner.holder}\\npid=${owner.pid}\\nboot=%s\\nsince=%s\\n`;
-    const write = `printf ${shQuote(info)} "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$L/owner"`;
+    // pid: the long-lived driver shell of this controller; when it is gone the lock is stale
+    const info = `run=${owner.runId}\\nholder=${owner.holder}\\npid=%s\\nboot=%s\\nsince=%s\\n`;
+    const write = `printf ${shQuote(info)} "\${VPSP_DRIVER:-$PPID}" "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$L/owner"`;
     lines.push(
       `OWN=; if mkdir "$L" 2>/dev/null; then ${write}; OWN=1; printf '\\036%s LOCK acquired\\n' "$N"; else`,
       `  run=; holder=; pid=; boot=; since=`,

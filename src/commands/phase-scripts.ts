@@ -60,6 +60,8 @@ export function applyScript(
   changedBefore: ReadonlySet<number>,
   checkpoint: { hash: string } | null,
   phaseStartCs: number | null,
+  /** steps whose change is already in timing.csv (done before a dropped connection): no second row */
+  recorded: ReadonlySet<number> = new Set(),
 ): string {
   const now = `read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
   const lines = [
@@ -91,7 +93,7 @@ export function applyScript(
       const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('');
       lines.push(`if [ -n "${trigger}" ] && [ "$st" = ok ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
     }
-    lines.push(`${now}; ${timingRow(files, s.name, 'A', 'u', '$cs')}`);
+    lines.push(recorded.has(s.index) ? now : `${now}; ${timingRow(files, s.name, 'A', 'u', '$cs')}`);
     lines.push(`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
   });
   lines.push(now);

@@ -2,7 +2,7 @@
 // shell (a second one only for a phase whose `become` differs), the lock, checkpoints,
 // and resuming a phase after the connection drops.
 import pLimit from 'p-limit';
-import type { Connector } from '../transport/connection.js';
+import type { Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
@@ -95,17 +95,33 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
     const earlier = new Map<string, StepResult>();
     let outcome: PhaseOutcome;
     let resumed = false;
+    let recorded = new Set<string>();
     for (;;) {
       const become = phase.def.become ?? host.become;
-      const shell = ownShell ? await session.extraShell(become) : await session.shell(become);
       let scriptPid: number | null = null;
+      let shell: RemoteShell | undefined;
       try {
+        shell = ownShell ? await session.extraShell(become) : await session.shell(become);
+        if (resumed) {
+          // what the host recorded before the drop (some reports were lost with the connection):
+          // those steps are counted as changed and get no second timing row
+          recorded = new Set(await session.changedSteps(host.stateDir, opts.runId, name));
+          for (const stepName of recorded) {
+            const s = phase.steps.find((x) => x.name === stepName);
+            if (s && earlier.get(stepName)?.status !== 'changed') earlier.set(stepName, { name: s.name, type: s.type.id, status: 'changed', reason: 'changed', durationMs: 0 });
+          }
+        }
         outcome = await runPhase({
           shell, phase, mode: opts.mode, host: host.name,
-          emit: (e) => { if (e.type === 'step') earlier.set(e.step.name, e.step); opts.emit(e); },
+          emit: (e) => {
+            // a step found in place after a resume keeps the change it made before the drop
+            if (e.type === 'step' && earlier.get(e.step.name)?.status !== 'changed') earlier.set(e.step.name, e.step);
+            opts.emit(e);
+          },
           files: { stateDir: host.stateDir, runId: opts.runId, host: host.name, phase: name },
           ctx: { remoteUser: shell.user },
           prefix: resumed ? '' : prefix,
+          recorded,
           localChecks: opts.localChecks?.(session.connection.remoteHost),
           onScriptPid: (pid) => {
             if (scriptPid) session.scriptPids.delete(scriptPid);
@@ -125,12 +141,6 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
     }
     running.delete(name);
     const pr = outcome.result;
-    if (resumed) {
-      // steps whose report was lost with the connection: the host's own timing rows say what they did
-      for (const stepName of await session.changedSteps(host.stateDir, opts.runId, name)) {
-        if (earlier.get(stepName)?.status !== 'changed') earlier.set(stepName, { ...pr.steps.find((x) => x.name === stepName)!, status: 'changed', reason: 'changed' });
-      }
-    }
     // a step that changed before a drop and was found in place after it did change
     pr.steps = pr.steps.map((s) => {
       const before = earlier.get(s.name);

@@ -103,7 +103,7 @@ export class HostSession {
 
   async #start(): Promise<SessionFacts> {
     const main = await this.shell(this.host.become);
-    const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder, pid: main.pid } : null;
+    const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder } : null;
     const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
     // the sampler starts in the same round trip, only when the lock is ours
     const monitor = owner && this.opts.monitor ? startMonitorCommand({ ...target, ...this.opts.monitor, host: this.host.name }) : '';
@@ -140,8 +140,8 @@ export class HostSession {
     const real = await this.#conn.openShell({ become, sudoPassword: become ? this.opts.sudoPassword : undefined });
     this.roundTrips++;
     return {
-      pid: real.pid,
-      user: real.user,
+      get pid() { return real.pid; },
+      get user() { return real.user; },
       run: (script, onLine) => { this.roundTrips++; return real.run(script, onLine); },
       close: () => real.close(),
     };

@@ -22,6 +22,8 @@ export interface PhaseRun {
   prefix?: string;
   /** performs controller-side checks (rdp_check) against this host */
   localChecks?: LocalChecks;
+  /** names of steps whose change timing.csv already holds (resuming after a drop) */
+  recorded?: ReadonlySet<string>;
   /** the PID of the script running now, for an interrupt to stop it */
   onScriptPid?: (pid: number | null) => void;
 }
@@ -145,7 +147,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     const fresh = new Map<number, ProbeOutput>();
     let failed: { index: number; code: number; output: string } | undefined;
     let lastMark = performance.now();
-    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs), (r) => {
+    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs, new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index))), (r) => {
       if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
       if (r.tag === 'STALE') stale = Number(r.args[0]);
       // fresh state of the steps left, read by the script when one went stale
@@ -169,8 +171,10 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
       const s = steps[failed.index]!;
       const d = apply.find((a) => a.index === failed!.index)!.decision;
       const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';
+      // a full disk is the host's problem, not the step's: say so plainly
+      const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
       record({
-        name: s.name, type: s.type.id, status: 'failed', reason: `exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
+        name: s.name, type: s.type.id, status: 'failed', reason: `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
         durationMs: Math.round(performance.now() - lastMark), commands: d.status === 'change' ? d.display : undefined, output: failed.output,
       }, failed.index);
       return { status: 'failed', reason: `step "${s.name}" failed (exit ${failed.code})`, deferred: null };

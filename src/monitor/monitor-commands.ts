@@ -110,10 +110,11 @@ else
   sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 fi
 i=0
-while [ $i -lt 50 ]; do
+# short polls: the sampler writes its PID file at once, and the run waits for this
+while [ $i -lt 250 ]; do
   readpid
   if [ -n "$p" ]; then echo "monitor: started $p"; exit 0; fi
-  sleep 0.1; i=$((i + 1))
+  sleep 0.02; i=$((i + 1))
 done
 echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
 `);

@@ -14,6 +14,8 @@ export const DRIVER = [
   `trap 'exit 129' HUP`,
   `trap 'exit 141' PIPE`,
   `trap 'exit 143' TERM`,
+  // scripts name the driver (the lock's owner process) through this variable
+  'VPSP_DRIVER=$$; export VPSP_DRIVER',
   `printf '\\036READY %s %s\\n' "$$" "$(id -un)"`,
   'while IFS=" " read -r id n; do',
   '  [ -n "$n" ] || continue',

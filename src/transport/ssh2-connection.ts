@@ -231,11 +231,16 @@ class Ssh2RemoteShell implements RemoteShell {
 
   private constructor(private readonly host: string, private readonly ch: ClientChannel, private readonly dropped: () => boolean) {}
 
+  /**
+   * Resolves as soon as the channel is open: the first script can be written at once and
+   * waits in the driver's stdin, so starting the shell costs no round trip of its own.
+   * pid and user are known when the driver's READY line has arrived.
+   */
   static start(host: string, ch: ClientChannel, dropped: () => boolean): Promise<Ssh2RemoteShell> {
     const shell = new Ssh2RemoteShell(host, ch, dropped);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       let stderr = '';
-      const timer = setTimeout(() => { ch.close(); reject(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); }, 30_000);
+      const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
       ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const onReady = (d: Buffer) => {
         shell.#buf += d.toString();
@@ -247,9 +252,10 @@ class Ssh2RemoteShell implements RemoteShell {
         shell.#buf = shell.#buf.slice(m.index + m[0].length);
         ch.off('data', onReady);
         ch.on('data', (chunk: Buffer) => shell.#onData(chunk));
-        resolve(shell);
+        shell.#onData(Buffer.alloc(0));
       };
       ch.on('data', onReady);
+      resolve(shell);
       let ended = '';
       ch.on('exit', (code: number | null, sig?: string) => { ended = sig ? `killed by ${sig}` : `exit ${code}`; });
       ch.on('close', () => {
@@ -261,7 +267,6 @@ class Ssh2RemoteShell implements RemoteShell {
           // a shell we did not close went away with its connection (or was killed on the host)
           : new ConnectError(host, 'dropped', `${host}: connection lost${ended ? ` (remote shell ${ended}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''})` : ''}`, 're-run to continue where it stopped');
         shell.#fail(reason);
-        reject(reason);
       });
     });
   }

@@ -69,6 +69,12 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
     for (let k = 0; k < STEPS; k++) expect(existsSync(join(fleet.root(i), `done-${k}`))).toBe(true);
     // every step reported changed (in the attempt that made it), none failed
     expect(run.hosts[i]!.phases[0]!.steps.every((s) => s.status === 'changed')).toBe(true);
+    // the host's timing.csv holds every step once: no row lost, none doubled
+    const rows = readFileSync(join(fleet.stateDir(i), 'runs', run.runId, 'timing.csv'), 'utf8').trim().split('\n').slice(1);
+    const stepRows = rows.filter((l) => /,slow,step \d+,/.test(l));
+    expect(stepRows.map((l) => l.split(',')[4]).sort()).toEqual(Array.from({ length: STEPS }, (_, k) => `step ${k}`).sort());
+    expect(stepRows.every((l) => l.endsWith(',changed'))).toBe(true);
+    expect(rows.filter((l) => /,slow,,/.test(l))).toHaveLength(1);
     // the lock was released at the end
     expect(existsSync(join(fleet.stateDir(i), 'lock'))).toBe(false);
   }

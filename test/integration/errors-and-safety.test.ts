@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
+import { makeClientKey } from '../support/local-sshd.js';
 import { runCli, REPO } from '../support/cli.js';
 
 const PLAYBOOKS = join(REPO, 'test/fixtures/basic');
@@ -124,6 +125,21 @@ test('a changed host key is refused, naming the host and both fingerprints', asy
     // trust the new key again for the tests after this one
     writeFileSync(fleet.knownHostsPath, fleet.sshds.map((s) => s.knownHostsLine).join('\n') + '\n');
   }
+});
+
+test('a host refusing the key, another unreachable: the others finish, the summary says why', async () => {
+  const stranger = makeClientKey(scratch, `stranger-${Date.now()}`);
+  fleet.writeInventory({ host: (i) => (i === 1 ? { identity_file: stranger.privateKeyPath } : {}) });
+  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS, '--yes', '--force']);
+  expect(r.code).toBe(2);
+  expect(r.stdout).toMatch(new RegExp(`${fleet.names[1]} unreachable.*\\n.*authentication refused \\(tried ${stranger.privateKeyPath}\\)`));
+  expect(r.stdout).toMatch(new RegExp(`${fleet.names[0]} ok`));
+  fleet.writeInventory({ host: (i) => (i === 1 ? { port: 1 } : {}) });
+  const down = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS, '--yes', '--force']);
+  expect(down.code).toBe(2);
+  expect(down.stdout).toContain(`${fleet.names[1]} (root@127.0.0.1:1): connection refused`);
+  expect(down.stdout).toMatch(new RegExp(`${fleet.names[0]} ok`));
+  fleet.writeInventory();
 });
 
 test('accept-new records an unknown host key on first contact', async () => {

@@ -97,11 +97,50 @@ test('become: steps run through sudo -n', async () => {
   writeFileSync(join(pb, 'who.yml'), `name: who\nestimate_s: 1\nsteps:\n  - name: Record the user\n    command: { run: "id -un > {{ out }}; echo $SUDO_USER >> {{ out }}", creates: "{{ out }}" }\n`);
   const out = join(dir, 'who.txt');
   const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port, become: true, vars: { out } } }, { user: 'root', identity_file: plain.privateKeyPath });
-  const r = await runCli(['provision', '-i', inv, '--playbooks', pb, '--yes', '--json'], { env: env() });
+  const reports = mkdtempSync(join(dir, 'reports-'));
+  const sudoPassword = 'Sudo-Secret-Value-42';
+  const r = await runCli(['provision', '-i', inv, '--playbooks', pb, '--yes', '--json', '--reports-dir', reports, '--verbose'], { env: env({ VPS_PROVISION_SUDO_PASSWORD: sudoPassword }) });
   expect(r.code).toBe(0);
   expect((JSON.parse(r.stdout) as RunResult).hosts[0]!.status).toBe('ok');
   // SUDO_USER is set only when the command went through sudo
   expect(readFileSync(out, 'utf8')).toBe('root\nroot\n');
+  // the sudo password is in no output and no file the run wrote, here or on the host
+  expect(r.stdout + r.stderr).not.toContain(sudoPassword);
+  const grep = (where: string) => {
+    try {
+      return execFileSync('grep', ['-rl', '--', sudoPassword, where]).toString();
+    } catch {
+      return '';
+    }
+  };
+  expect(grep(reports)).toBe('');
+  expect(grep(join(dir, 'state'))).toBe('');
+});
+
+test('ProxyJump through a bastion, and a hashed known_hosts', async () => {
+  const bastion = await startSshd({ authorizedKeys: [plain.publicKey] });
+  try {
+    const kh = join(dir, 'known_hosts_hashed');
+    writeFileSync(kh, `${sshd.knownHostsLine}\n${bastion.knownHostsLine}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
+    expect(readFileSync(kh, 'utf8')).not.toContain('127.0.0.1');
+    writeFileSync(join(home, '.ssh/config'), [
+      'Host jumpbox', '  HostName 127.0.0.1', `  Port ${bastion.port}`, '  User root', `  IdentityFile ${plain.privateKeyPath}`,
+      'Host inner', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  User root', `  IdentityFile ${plain.privateKeyPath}`, '  ProxyJump jumpbox', '',
+    ].join('\n'));
+    const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+    writeFileSync(p, stringify({ known_hosts_file: kh, host_key_policy: 'strict', defaults: { state_dir: join(dir, 'state') }, hosts: { inner: null } }));
+    const ok = await runCli(['check', '-i', p], { env: env() });
+    expect(ok.code).toBe(0);
+    // the target is reached through the bastion: without it, nothing gets through
+    await bastion.stop();
+    const down = await runCli(['check', '-i', p], { env: env() });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/inner via jumpbox .*connection refused/);
+  } finally {
+    await bastion.stop();
+    writeFileSync(join(home, '.ssh/config'), '');
+  }
 });
 
 test('hosts shows the inventory as resolved', async () => {

@@ -40,8 +40,8 @@ export interface Workstations {
   knownHostsPath: string;
   /** XDG_CONFIG_HOME of the CLI runs: credentials/<host>/<user> lands under it */
   configHome: string;
-  /** Runs the real CLI with this inventory and the default playbooks; wallMs is its wall time. */
-  cli(args: string[], timeoutMs: number): Promise<CliResult & { wallMs: number }>;
+  /** Runs the real CLI with this inventory and the default playbooks (or others); wallMs is its wall time. */
+  cli(args: string[], timeoutMs: number, playbooks?: string): Promise<CliResult & { wallMs: number }>;
   /** The generated password saved for host i's developer user (line 1 of the credentials file). */
   password(i: number): string;
   credentialsPath(i: number): string;
@@ -85,9 +85,9 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
     const credentialsPath = (i: number) => join(configHome, 'vps-provision', 'credentials', names[i]!, developerUser);
     const ws: Workstations = {
       dir, key, droplets, standins, names, developerUser, inventoryPath, knownHostsPath, configHome,
-      async cli(args, timeoutMs) {
+      async cli(args, timeoutMs, playbooks = PLAYBOOKS) {
         const started = Date.now();
-        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', PLAYBOOKS], { env, timeoutMs });
+        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', playbooks], { env, timeoutMs });
         return { ...r, wallMs: Date.now() - started };
       },
       credentialsPath,

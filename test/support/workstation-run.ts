@@ -1,8 +1,11 @@
 // Runs the default playbooks on fresh fake droplets outside jest and prints wall times:
 // first provision, then a second `provision --force` that must change nothing.
 //   node dist/test/support/workstation-run.js [--profile full|lean] [--count N]
-// Exit 0 when every phase was green on every droplet and the second run changed nothing.
+// Then, when xfreerdp + Xvfb are at hand (see rdp-login.ts), an RDP login on each droplet
+// that must start xfce4-session. Exit 0 when every phase was green on every droplet, the
+// second run changed nothing and every login reached the desktop.
 import { startWorkstations } from './workstation-fixture.js';
+import { findRdpClient, rdpLogin } from './rdp-login.js';
 import type { RunResult } from '../../src/engine/events.js';
 
 function arg(name: string, fallback: string): string {
@@ -31,7 +34,22 @@ try {
   const steps = (r: RunResult) => r.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
   const failures = steps(run1).filter((s) => s.status === 'failed');
   const changedAgain = steps(run2).filter((s) => s.status !== 'ok');
-  failed = first.code !== 0 || second.code !== 0 || failures.length > 0 || changedAgain.length > 0;
+  failed ||= first.code !== 0 || second.code !== 0 || failures.length > 0 || changedAgain.length > 0;
+  const rdpLoginMs: Record<string, number | string> = {};
+  const client = findRdpClient();
+  for (const [i, d] of ws.droplets.entries()) {
+    if ('missing' in client) {
+      rdpLoginMs[d.name] = `not tried: ${client.missing}`;
+      continue;
+    }
+    const user = ws.developerUser;
+    const login = await rdpLogin(client, {
+      address: d.address, port: 3389, user, password: ws.password(i), timeoutMs: 180_000,
+      until: async () => (await ws.ssh(i, 'root', `pgrep -u ${user} -x xfce4-session`, 20_000)).code === 0,
+    });
+    rdpLoginMs[d.name] = login.ok ? login.elapsedMs : `no xfce4-session after ${login.elapsedMs} ms`;
+    if (!login.ok) failed = true;
+  }
   const summary = {
     profile, count,
     bootMs,
@@ -39,6 +57,7 @@ try {
     perHostMs: Object.fromEntries(run1.hosts.map((h) => [h.host, Math.round(h.durationMs)])),
     perPhaseS: Object.fromEntries(run1.hosts.map((h) => [h.host, Object.fromEntries(h.phases.map((p) => [p.name, Math.round(p.durationMs / 100) / 10]))])),
     secondProvisionForceMs: second.wallMs,
+    rdpLoginToXfceMs: rdpLoginMs,
     exitCodes: [first.code, second.code],
     failures: failures.map((s) => `${s.host} ${s.phase} / ${s.name}: ${s.reason}`),
     changedOnSecondRun: changedAgain.map((s) => `${s.host} ${s.phase} / ${s.name}: ${s.status} ${s.reason}`),
