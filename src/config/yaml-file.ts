@@ -38,7 +38,15 @@ export function parseYamlText(text: string, path: string): YamlFile {
     throw new ConfigError(`${path}${line ? `:${line}` : ''}: YAML syntax error: ${what}`, 'fix the YAML syntax at that line (indentation, quotes, colons)', path, line);
   }
   const lineOf = (p: YamlPath): number | undefined => nodeLine(doc, lineCounter, p);
-  return { path, data: doc.toJS({ maxAliasCount: 100 }), lineOf };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // aliases are resolved here: an unknown one, or too many (a "billion laughs")
+    const what = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError(`${path}: YAML error: ${what}`, 'define each anchor (&name) before its alias (*name), and use few aliases', path);
+  }
+  return { path, data, lineOf };
 }
 
 function nodeLine(doc: Document, lc: LineCounter, path: YamlPath): number | undefined {
