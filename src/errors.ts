@@ -2,7 +2,7 @@
 // for the user; only src/cli turns them into exit codes and prints them.
 
 export abstract class ProvisionError extends Error {
-  abstract readonly kind: 'config' | 'connect' | 'command' | 'step' | 'interrupted';
+  abstract readonly kind: 'config' | 'connect' | 'preflight' | 'command' | 'step' | 'interrupted';
   constructor(
     message: string,
     readonly hint: string,
@@ -41,6 +41,11 @@ export class ConnectError extends ProvisionError {
   ) {
     super(message, hint, options);
   }
+}
+
+/** A check made on every host before any change failed (e.g. sudo refused somewhere). */
+export class PreflightError extends ProvisionError {
+  readonly kind = 'preflight' as const;
 }
 
 /** A remote command could not be run as intended (not a non-zero exit: that is data). */

@@ -16,6 +16,7 @@ import { controllerChecks } from './controller-checks.js';
 import { attachGeneratedPasswords } from './credentials.js';
 import { connectInfo, bannerText } from './ui/banner.js';
 import { liveAlerts } from './live-alerts.js';
+import { checkSudoEverywhere } from './sudo-preflight.js';
 import { writeRunReport } from './run-report.js';
 import type { RunFiles } from '../engine/host-session.js';
 
@@ -66,6 +67,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   });
   await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const sudo = process.env[SUDO_PASSWORD_ENV];
+  if (mode === 'apply') await checkSudoEverywhere(connector, ctx, sudo ? new Secret(sudo) : undefined, args.concurrency);
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -17,7 +17,8 @@ function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
     case 'config': return EXIT.config;
     case 'interrupted': return EXIT.interrupted;
-    case 'connect': return EXIT.preflight;
+    case 'connect':
+    case 'preflight': return EXIT.preflight;
     default: return EXIT.failed;
   }
 }

@@ -1,0 +1,82 @@
+// A non-root login user with sudo, on a fake droplet (real accounts, real sudo): without a
+// working sudo on every host nothing is changed anywhere; with NOPASSWD, or with the one
+// password given (sent over stdin, never shown), steps run as root.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { startDroplets, stopAll, type FakeDroplet } from '../support/droplet/fake-droplet.js';
+import { makeClientKey, type ClientKey } from '../support/local-sshd.js';
+import { runCli } from '../support/cli.js';
+
+const run = promisify(execFile);
+const PASSWORD = 'Sudo-Pw-Secret-7731';
+let dir: string;
+let key: ClientKey;
+let droplet: FakeDroplet;
+let known: string;
+
+async function asRoot(command: string): Promise<string> {
+  const r = await run('ssh', ['-i', key.privateKeyPath, '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+    `root@${droplet.address}`, command], { timeout: 60_000 });
+  return r.stdout;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vps-sudo-'));
+  key = makeClientKey(dir);
+  [droplet] = await startDroplets(1, { authorizedKey: key.publicKey, namePrefix: 'sudo', nat: false });
+  known = join(dir, 'known_hosts');
+  writeFileSync(known, `${droplet.knownHostsLine}\n`);
+  const setup = ['nopw', 'withpw', 'nosudo'].map((u) =>
+    `useradd -m -s /bin/sh ${u} && install -d -m 700 -o ${u} /home/${u}/.ssh && install -m 600 -o ${u} /root/.ssh/authorized_keys /home/${u}/.ssh/authorized_keys`);
+  await asRoot([...setup,
+    `echo 'withpw:${PASSWORD}' | chpasswd`,
+    `echo 'nopw ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/nopw`,
+    `echo 'withpw ALL=(ALL:ALL) ALL' > /etc/sudoers.d/withpw`,
+    'chmod 440 /etc/sudoers.d/nopw /etc/sudoers.d/withpw'].join(' && '));
+}, 600_000);
+afterAll(async () => {
+  await stopAll();
+});
+
+function inventory(users: string[]): string {
+  const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+  writeFileSync(p, stringify({
+    known_hosts_file: known, host_key_policy: 'strict',
+    defaults: { identity_file: key.privateKeyPath, become: true },
+    // one droplet, one login user per entry; each keeps its own state (lock, checkpoints)
+    hosts: Object.fromEntries(users.map((u) => [`as-${u}`, { address: droplet.address, user: u, state_dir: `/var/lib/vps-provision-${u}`, vars: { who: u } }])),
+  }));
+  return p;
+}
+
+const playbooks = () => {
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [root-work]\n');
+  writeFileSync(join(pb, 'root-work.yml'), 'name: root-work\nestimate_s: 5\nsteps:\n  - name: a file only root may write\n    file: { path: "/root/marker-{{ who }}", content: "done\\n", mode: "0600" }\n');
+  return pb;
+};
+
+test('a host where sudo does not work stops the run before any change, everywhere', async () => {
+  const r = await runCli(['provision', '-i', inventory(['nopw', 'withpw', 'nosudo']), '--playbooks', playbooks(), '--yes'], { timeoutMs: 120_000 });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/sudo does not work on 2 host\(s\), nothing was changed anywhere/);
+  expect(r.stderr).toMatch(/as-withpw: sudo refused/);
+  expect(r.stderr).toMatch(/as-nosudo: sudo refused/);
+  expect(await asRoot('ls /root')).not.toContain('marker-');
+  const wrong = await runCli(['provision', '-i', inventory(['withpw']), '--playbooks', playbooks(), '--yes'], { env: { VPS_PROVISION_SUDO_PASSWORD: 'not-the-password' }, timeoutMs: 120_000 });
+  expect(wrong.code).toBe(1);
+  expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password');
+}, 300_000);
+
+test('NOPASSWD, and a sudo password given once: steps run as root, the password is shown nowhere', async () => {
+  const r = await runCli(['provision', '-i', inventory(['nopw', 'withpw']), '--playbooks', playbooks(), '--yes', '--verbose'], { env: { VPS_PROVISION_SUDO_PASSWORD: PASSWORD }, timeoutMs: 180_000 });
+  expect(r.code).toBe(0);
+  expect(await asRoot('stat -c "%U %a" /root/marker-nopw /root/marker-withpw')).toBe('root 600\nroot 600\n');
+  expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+  // nor in anything the run left on the droplet
+  expect(await asRoot(`grep -rl -- '${PASSWORD}' /var/lib/vps-provision-nopw /var/lib/vps-provision-withpw /tmp /var/log 2>/dev/null; true`)).toBe('');
+}, 300_000);
