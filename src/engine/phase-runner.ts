@@ -94,8 +94,13 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   };
 
   const remote = await runRemoteSteps();
-  if (remote.status === 'failed' || mode === 'plan' && !locals.length) return { result: finish(remote.status, remote.reason), deferred: remote.deferred };
+  if (remote.status === 'failed') return { result: finish(remote.status, remote.reason), deferred: remote.deferred };
   for (const s of locals) {
+    if (mode === 'plan') {
+      // a plan changes nothing and probes nothing from the controller either
+      record({ name: s.name, type: s.type.id, status: 'ok', reason: 'checked from the controller when the phase is applied', durationMs: 0 }, s.index);
+      continue;
+    }
     const t0 = performance.now();
     const check = s.type.local!(s.args);
     const r = run.localChecks ? await run.localChecks.run(check) : { ok: false, reason: 'no controller-side checks available' };

@@ -9,6 +9,8 @@ export const RECORD = '\x1e';
 export const DRIVER = [
   'umask 077',
   'T=$(mktemp -d "${TMPDIR:-/tmp}/vpsp.XXXXXXXX") || exit 97',
+  // the folder above is private; what the steps create gets the usual 022
+  'umask 022',
   `trap 'rm -rf "$T"' EXIT`,
   // on these signals exit through the EXIT trap, so the temp folder goes too
   `trap 'exit 129' HUP`,

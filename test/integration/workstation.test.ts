@@ -12,7 +12,6 @@ import { dirname, join } from 'node:path';
 import { startWorkstations, type Workstations } from '../support/workstation-fixture.js';
 import { probeRdp } from '../support/rdp-check.js';
 import { findRdpClient, rdpLogin } from '../support/rdp-login.js';
-import { REPO } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
 
 const skip = process.env.VPSPROV_SKIP_DROPLET_TESTS === '1';
@@ -209,9 +208,11 @@ describeDroplet('workstation on a fake droplet (full profile)', () => {
     expect(bytes.length).toBeGreaterThan(1024);
     expect(bytes.includes(Buffer.from(password))).toBe(false);
     expect(bytes.includes(Buffer.from(Buffer.from(password).toString('base64').slice(0, 24)))).toBe(false);
-    // the run reports written on this machine
-    const local = runIds.map((id) => join(REPO, 'reports', id)).filter((d) => existsSync(d));
+    // the run reports written on this machine (timing, resources, JSON, HTML)
+    const local = runIds.map((id) => join(ws.reportsDir, id)).filter((d) => existsSync(d));
+    expect(local.length).toBeGreaterThan(0);
     const files = local.flatMap((d) => readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as { path?: string }).path ?? '', e.name)));
+    expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect([f, readFileSync(f).includes(Buffer.from(password))]).toEqual([f, false]);
   }, 3 * MIN);
 });

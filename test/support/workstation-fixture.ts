@@ -40,6 +40,8 @@ export interface Workstations {
   knownHostsPath: string;
   /** XDG_CONFIG_HOME of the CLI runs: credentials/<host>/<user> lands under it */
   configHome: string;
+  /** --reports-dir of the CLI runs: reports/<run-id>/ of each run */
+  reportsDir: string;
   /** Runs the real CLI with this inventory and the default playbooks (or others); wallMs is its wall time. */
   cli(args: string[], timeoutMs: number, playbooks?: string): Promise<CliResult & { wallMs: number }>;
   /** The generated password saved for host i's developer user (line 1 of the credentials file). */
@@ -82,12 +84,13 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
       hosts: Object.fromEntries(droplets.map((d) => [d.name, { address: d.address }])),
     }));
     const env = { XDG_CONFIG_HOME: configHome };
+    const reportsDir = join(dir, 'reports');
     const credentialsPath = (i: number) => join(configHome, 'vps-provision', 'credentials', names[i]!, developerUser);
     const ws: Workstations = {
-      dir, key, droplets, standins, names, developerUser, inventoryPath, knownHostsPath, configHome,
+      dir, key, droplets, standins, names, developerUser, inventoryPath, knownHostsPath, configHome, reportsDir,
       async cli(args, timeoutMs, playbooks = PLAYBOOKS) {
         const started = Date.now();
-        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', playbooks], { env, timeoutMs });
+        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', playbooks, '--reports-dir', reportsDir], { env, timeoutMs });
         return { ...r, wallMs: Date.now() - started };
       },
       credentialsPath,
