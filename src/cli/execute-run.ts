@@ -18,7 +18,7 @@ import { connectInfo, bannerText } from './ui/banner.js';
 import { liveAlerts } from './live-alerts.js';
 import { checkSudoEverywhere } from './sudo-preflight.js';
 import { writeRunReport } from './run-report.js';
-import type { RunFiles } from '../engine/host-session.js';
+import type { FetchedCsvs } from '../engine/host-session.js';
 
 /** The sampler stops by itself after this, whatever happens to the controller. */
 function maxLifetimeS(ctx: RunContext): number {
@@ -56,7 +56,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     alerts.observe(e);
     renderer.sink(e);
   };
-  const runFiles = new Map<string, RunFiles>();
+  const runFiles = new Map<string, FetchedCsvs>();
   const intervalS = Math.max(1, Math.round(args.sampleInterval ?? 10));
 
   const connector = createSshConnector({

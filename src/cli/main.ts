@@ -4,7 +4,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
-import type { CommonArgs } from './run-context.js';
 import { provisionCommand } from './commands/provision.js';
 import { runCommand } from './commands/run.js';
 import { planCommand } from './commands/plan.js';

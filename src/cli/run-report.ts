@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult, HostResult } from '../engine/events.js';
-import type { RunFiles } from '../engine/host-session.js';
+import type { FetchedCsvs } from '../engine/host-session.js';
 import type { AlertThresholds } from '../config/inventory.js';
 import { buildReport } from '../report/build-report.js';
 import { formatTimingRow, timingHeader, type Alert, type RunJsonInput, type TimingRow } from '../report/formats.js';
@@ -28,7 +28,7 @@ export function controllerTimingRows(run: RunResult, h: HostResult): TimingRow[]
 export async function writeRunReport(
   reportsDir: string,
   run: RunResult,
-  files: ReadonlyMap<string, RunFiles>,
+  files: ReadonlyMap<string, FetchedCsvs>,
   thresholds: AlertThresholds,
   alertsOf: (host: string) => Alert[],
 ): Promise<string> {

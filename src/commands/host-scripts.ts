@@ -53,8 +53,11 @@ export function waitForScriptScript(pid: number, maxSeconds: number): string {
   return `i=0; while [ -d /proc/${Math.trunc(pid)} ] && [ $i -lt ${maxSeconds * 5} ]; do sleep 0.2; i=$((i+1)); done; true\n`;
 }
 
-/** Print files between B/E records (the run's CSVs, fetched in the closing round trip). */
-export function catFilesScript(nonce: string, files: Record<string, string>): string {
-  return Object.entries(files).map(([tag, path]) =>
-    `if [ -f ${shQuote(path)} ]; then printf '\\036%s B %s 0\\n' ${nonce} ${tag}; cat ${shQuote(path)}; printf '\\n\\036%s E %s\\n' ${nonce} ${tag}; fi`).join('\n') + '\n';
+/**
+ * Print a run's timing.csv and resources.csv between B/E records (tags timing, resources).
+ * runDir is a shell word, already quoted: a literal path, or one built from a variable.
+ */
+export function runCsvsScript(nonce: string, runDir: string): string {
+  return `for f in timing resources; do p=${runDir}/"$f.csv"; if [ -f "$p" ]; then ` +
+    `printf '\\036%s B %s 0\\n' ${nonce} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`;
 }

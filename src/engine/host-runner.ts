@@ -8,7 +8,7 @@ import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
-import { HostSession, type SessionFacts, type MonitorSettings, type RunFiles } from './host-session.js';
+import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs } from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
 
 export interface HostRunOptions {
@@ -30,7 +30,7 @@ export interface HostRunOptions {
   /** how often new samples are read back for live alerts (ms); 0 = never */
   sampleReadMs?: number;
   /** the run's CSVs as read back from the host at the end */
-  collect?: (host: string, files: RunFiles) => void;
+  collect?: (host: string, files: FetchedCsvs) => void;
   /** controller-side checks (rdp_check) against an address */
   localChecks?: (remoteHost: string) => LocalChecks;
 }

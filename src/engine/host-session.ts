@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
-import { openSessionScript, releaseLockScript, waitForScriptScript, catFilesScript, type LockOwner } from '../commands/host-scripts.js';
+import { openSessionScript, releaseLockScript, waitForScriptScript, runCsvsScript, type LockOwner } from '../commands/host-scripts.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
@@ -47,7 +47,8 @@ export interface MonitorSettings {
   maxLifetimeS: number;
 }
 
-export interface RunFiles {
+/** A run's CSVs as read back from the host at the end. */
+export interface FetchedCsvs {
   timingCsv?: string;
   resourcesCsv?: string;
 }
@@ -200,16 +201,16 @@ export class HostSession {
    * Send what is pending, stop the monitor, read back the run's CSVs, release the lock
    * and close everything: one round trip.
    */
-  async close(pending: string): Promise<RunFiles> {
+  async close(pending: string): Promise<FetchedCsvs> {
     const main = this.#shells.get(this.host.become);
-    const files: RunFiles = {};
+    const files: FetchedCsvs = {};
     if (main && (this.#lockTaken || pending)) {
       const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
       const paths = remoteRunPaths(target.stateDir, target.runId);
       const n = randomBytes(6).toString('hex');
       const release = this.#lockTaken
         ? (this.#monitoring ? stopMonitorCommand(target) : '') +
-          catFilesScript(n, { timing: paths.timingCsv, resources: paths.resourcesCsv }) +
+          runCsvsScript(n, shQuote(paths.dir)) +
           releaseLockScript(this.host.stateDir, this.opts.runId)
         : '';
       const reader = recordReader(n, (r) => {

@@ -121,7 +121,7 @@ function classify(t: SshTarget, err: Error & { level?: string; code?: string }):
 class Ssh2Connection implements Connection {
   readonly closed: Promise<void>;
   #dropped = false;
-  constructor(private readonly target: SshTarget, private readonly client: Client, private readonly bastions: Client[]) {
+  constructor(private readonly target: SshTarget, private readonly client: Client, bastions: Client[]) {
     this.closed = new Promise((resolve) => client.once('close', () => {
       this.#dropped = true;
       bastions.forEach((b) => b.end());
@@ -229,7 +229,7 @@ class Ssh2RemoteShell implements RemoteShell {
   pid = 0;
   user = '';
 
-  private constructor(private readonly host: string, private readonly ch: ClientChannel, private readonly dropped: () => boolean) {}
+  private constructor(private readonly ch: ClientChannel) {}
 
   /**
    * Resolves as soon as the channel is open: the first script can be written at once and
@@ -237,7 +237,7 @@ class Ssh2RemoteShell implements RemoteShell {
    * pid and user are known when the driver's READY line has arrived.
    */
   static start(host: string, ch: ClientChannel, dropped: () => boolean): Promise<Ssh2RemoteShell> {
-    const shell = new Ssh2RemoteShell(host, ch, dropped);
+    const shell = new Ssh2RemoteShell(ch);
     return new Promise((resolve) => {
       let stderr = '';
       const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);

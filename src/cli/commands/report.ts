@@ -9,6 +9,7 @@ import { loadInventory, selectHosts } from '../../config/inventory.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { recordReader } from '../../engine/records.js';
 import { shQuote } from '../../commands/shell-quote.js';
+import { runCsvsScript } from '../../commands/host-scripts.js';
 import { buildReport, readReportJson } from '../../report/build-report.js';
 import { compareRuns, runTrend, type ComparisonRow } from '../../report/compare-runs.js';
 import { ConfigError, ProvisionError } from '../../errors.js';
@@ -58,9 +59,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
         const pick = args.run ? `R=${shQuote(args.run)}` : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$' | sort | tail -n 1)`;
         const files: Record<string, string> = {};
         let runId = args.run ?? '';
-        const probe = `${pick}; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` +
-          `for f in timing resources; do p=${shQuote(runs)}/"$R/$f.csv"; if [ -f "$p" ]; then ` +
-          `printf '\\036%s B %s 0\\n' ${n} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${n} "$f"; fi; done\n`;
+        const probe = `${pick}; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` + runCsvsScript(n, `${shQuote(runs)}/"$R"`);
         await shell.run(probe, recordReader(n, (r) => {
           if (r.tag === 'RUN') runId = r.args[0] ?? '';
           if (r.tag === 'B') files[r.args[0]!] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
