@@ -2,8 +2,8 @@
 // user with a CSPRNG, kept on the laptop in ~/.config/vps-provision/credentials/<host>/<user>
 // (XDG_CONFIG_HOME honoured; folders 0700, file 0600, the password alone on line 1),
 // and handed to the engine wrapped in a Secret so no printer can show it.
-import { randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, renameSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, readFileSync, writeSync, chmodSync, existsSync, renameSync, openSync, closeSync, fchmodSync, fsyncSync, unlinkSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Secret } from '../commands/secret.js';
@@ -30,6 +30,8 @@ export function ensurePassword(host: string, user: string, env: NodeJS.ProcessEn
   const dir = join(credentialsDir(env), host);
   const path = join(dir, user);
   if (existsSync(path)) {
+    // a saved password left readable by others (copied in by hand, an older version) is made private
+    try { chmodSync(path, 0o600); } catch { /* not ours to change: read it all the same */ }
     const saved = readFileSync(path, 'utf8').split('\n')[0]!;
     if (saved.length >= 20) return { secret: new Secret(saved), fresh: false, path };
   }
@@ -38,10 +40,29 @@ export function ensurePassword(host: string, user: string, env: NodeJS.ProcessEn
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const d of [join(credentialsDir(env), '..'), credentialsDir(env), dir]) chmodSync(d, 0o700);
   const password = generatePassword();
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writePrivateFile(path, `${password}\n`);
   return { secret: new Secret(password), fresh: true, path };
+}
+
+/**
+ * Writes a 0600 file through a temp file of our own: created here (O_EXCL, so neither a
+ * leftover file with a loose mode nor a symlink planted in its place is ever written
+ * through) and set to 0600 on the open descriptor before the secret goes in; then renamed.
+ */
+export function writePrivateFile(path: string, text: string): void {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
 }
 
 /** Replace every `password: generated` of the context's user steps with the host's saved password. */

@@ -67,7 +67,7 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
   const fromFile = (p: string) => resolve(baseDir, expandHome(p));
   const hosts: HostSpec[] = Object.entries(inv.hosts).map(([name, h]) => {
     const host = h ?? {};
-    return {
+    const spec: Omit<HostSpec, 'line'> = {
       name,
       address: host.address ?? name,
       explicit: {
@@ -79,8 +79,9 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
       become: host.become ?? d.become ?? false,
       vars: { inventory_hostname: name, ...(d.vars ?? {}), ...(host.vars ?? {}) },
       stateDir: host.state_dir ?? d.state_dir ?? DEFAULT_STATE_DIR,
-      line: file.lineOf(['hosts', name]),
     };
+    // looked up only when a message needs it
+    return Object.defineProperty(spec, 'line', { get: () => file.lineOf(['hosts', name]), enumerable: true }) as HostSpec;
   });
   if (hosts.length === 0) throw configErrorAt(file, ['hosts'], 'no hosts defined', 'add at least one host under "hosts:"');
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, statSync, readFileSync } from 'node:fs';
+import { mkdtempSync, statSync, readFileSync, writeFileSync, mkdirSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ensurePassword, generatePassword, credentialsDir, PASSWORD_LENGTH } from '../../src/cli/credentials.js';
+import { ensurePassword, generatePassword, credentialsDir, PASSWORD_LENGTH, writePrivateFile } from '../../src/cli/credentials.js';
 import { parseConnectionConfirm, CONNECTION_REQUEST } from '../../src/transport/rdp-handshake.js';
 import { userStep } from '../../src/steps/user.js';
 import { Secret } from '../../src/commands/secret.js';
@@ -74,4 +74,36 @@ test('the connection request is a well-formed TPKT + X.224 CR + RDP_NEG_REQ', ()
   expect(CONNECTION_REQUEST[4]).toBe(CONNECTION_REQUEST.length - 5); // X.224 length indicator
   expect(CONNECTION_REQUEST[5]).toBe(0xe0);
   expect(CONNECTION_REQUEST.readUInt32LE(15)).toBe(3); // TLS | CredSSP requested
+});
+
+test('a leftover temp file with a loose mode never lends it to the saved password; a loose saved file is made 0600', () => {
+  const xdg = mkdtempSync(join(tmpdir(), 'xdg-'));
+  const env = { XDG_CONFIG_HOME: xdg };
+  const dir = join(credentialsDir(env), 'h');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // what an interrupted older version left behind, readable by everyone
+  writeFileSync(join(dir, 'u.tmp'), 'old\n', { mode: 0o666 });
+  chmodSync(join(dir, 'u.tmp'), 0o666);
+  const old = process.umask(0);
+  try {
+    const made = ensurePassword('h', 'u', env);
+    expect(statSync(made.path).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir).filter((f) => f !== 'u.tmp')).toEqual(['u']);
+    chmodSync(made.path, 0o644);
+    expect(ensurePassword('h', 'u', env).secret.reveal()).toBe(made.secret.reveal());
+    expect(statSync(made.path).mode & 0o777).toBe(0o600);
+  } finally {
+    process.umask(old);
+  }
+});
+
+test('writePrivateFile never writes through a file that is already there', () => {
+  const d = mkdtempSync(join(tmpdir(), 'priv-'));
+  const target = join(d, 'secret');
+  writePrivateFile(target, 'one\n');
+  writePrivateFile(target, 'two\n');
+  expect(readFileSync(target, 'utf8')).toBe('two\n');
+  expect(statSync(target).mode & 0o777).toBe(0o600);
+  expect(readdirSync(d)).toEqual(['secret']);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory, selectHosts } from '../../src/config/inventory.js';
 import { ConfigError } from '../../src/errors.js';
+import { MAX_YAML_BYTES } from '../../src/config/yaml-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inv-unit-'));
 let n = 0;
@@ -65,4 +66,29 @@ test.each([
 
 test('a missing inventory file says so', () => {
   expect(() => loadInventory(join(dir, 'nope.yml'))).toThrow(/nope\.yml: file not found/);
+});
+
+test.each([
+  ['hosts:\n  a: {}\n  b:\n  a: { port: 3 }\n', 4],
+  ['hosts:\n  a:\n    vars: { x: 1, y: 2, x: 3 }\n', 3],
+])('a repeated key is refused at its line: %j', (text, line) => {
+  const p = write(text);
+  let err: unknown;
+  try { loadInventory(p); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).message).toBe(`${p}:${line}: YAML syntax error: Map keys must be unique`);
+});
+
+test('a large inventory: every host, lines looked up only when asked and still right', () => {
+  const count = 20_000;
+  const lines = ['hosts:'];
+  for (let i = 0; i < count; i++) lines.push(i % 2 ? `  h${i}: { address: 10.1.${(i >> 8) & 255}.${i & 255} }` : `  h${i}:`);
+  const inv = loadInventory(write(`${lines.join('\n')}\n`));
+  expect(inv.hosts).toHaveLength(count);
+  for (const i of [0, 1, 12_345, count - 1]) expect(inv.hosts[i]!.line).toBe(i + 2);
+});
+
+test('an inventory past the size limit is refused before it is read, naming file and limit', () => {
+  const p = write(`hosts:\n  a: {}\n# ${'x'.repeat(MAX_YAML_BYTES)}\n`);
+  expect(() => loadInventory(p)).toThrow(new RegExp(`inventory ${p}: the file is 4\\.0 MB, more than the limit of 4\\.0 MB`));
 });
