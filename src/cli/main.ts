@@ -11,6 +11,12 @@ import { checkCommand } from './commands/check.js';
 import { hostsCommand } from './commands/hosts.js';
 import { reportCommand } from './commands/report.js';
 import { benchCommand } from './commands/bench.js';
+import { upCommand } from './commands/up.js';
+import { downCommand } from './commands/down.js';
+import { dropletsCommand } from './commands/droplets.js';
+import { snapshotCommand } from './commands/snapshot.js';
+import { connectCommand } from './commands/connect.js';
+import { addTaggedDroplets } from './tagged-droplets.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
@@ -59,12 +65,21 @@ try {
     .command(hostsCommand as never)
     .command(reportCommand as never)
     .command(benchCommand as never)
+    .command(upCommand as never)
+    .command(downCommand as never)
+    .command(dropletsCommand as never)
+    .command(snapshotCommand as never)
+    .command(connectCommand as never)
+    // an inventory with digitalocean: { tag } gets the droplets with that tag as hosts
+    .middleware(addTaggedDroplets as never)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .example('$0 check', 'can every host be reached and provisioned?')
     .example('$0 plan --limit droplet-1', 'what would change on droplet-1')
     .example('$0 provision --yes', 'provision every host in inventory/hosts.yml')
     .example('$0 run rdp --limit droplet-1 --yes', 're-run the rdp phase on droplet-1')
+    .example('$0 up dev1', 'a DigitalOcean droplet, provisioned as a workstation')
+    .example('$0 connect dev1', 'its desktop through an SSH tunnel')
     .example('$0 report compare 20261101T100000Z-ab12 --fail-on-regression', 'the latest run against a baseline')
     .completion('completion', 'print a shell completion script (bash/zsh)')
     .epilogue('Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.')

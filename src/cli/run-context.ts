@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { loadInventory, selectHosts, type Inventory, type HostSpec } from '../config/inventory.js';
 import { loadPlaybook, instantiatePhase, type Playbook, type PhaseInstance } from '../config/playbook.js';
 import { ConfigError } from '../errors.js';
+import { withRdpAccess, RdpAccessError } from '../config/rdp-access.js';
 
 export interface CommonArgs {
   inventory: string;
@@ -40,18 +41,27 @@ function checkPhaseNames(pb: Playbook, names: readonly string[], option: string)
   }
 }
 
-export function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}): RunContext {
-  const inventory = loadInventory(args.inventory);
+/** A host's vars over the playbooks' defaults, with rdp_access checked and its derived values. */
+export function hostVars(inventory: Inventory, host: HostSpec, defaults: Playbook['vars']): Playbook['vars'] {
+  try {
+    return withRdpAccess({ ...defaults, ...host.vars });
+  } catch (err) {
+    if (err instanceof RdpAccessError) throw new ConfigError(`${inventory.path}: host ${host.name}: ${err.message}`, err.hint, inventory.path, host.line);
+    throw err;
+  }
+}
+
+export function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}, inventory: Inventory = loadInventory(args.inventory)): RunContext {
   const playbook = loadPlaybook(args.playbooks);
   const only = (sel.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const skip = (sel.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   checkPhaseNames(playbook, only, '--only-phase');
   checkPhaseNames(playbook, skip, '--skip-phase');
   const phases = playbook.phases.filter((p) => (!only.length || only.includes(p.name)) && !skip.includes(p.name));
-  const hosts = selectHosts(inventory, args.limit).map((host) => ({
-    host,
+  const hosts = selectHosts(inventory, args.limit).map((host) => {
     // the playbooks' own vars are defaults; the inventory's win
-    phases: phases.map((p) => instantiatePhase(playbook, p, { ...playbook.vars, ...host.vars }, host.name)),
-  }));
+    const vars = hostVars(inventory, host, playbook.vars);
+    return { host, phases: phases.map((p) => instantiatePhase(playbook, p, vars, host.name)) };
+  });
   return { inventory, playbook, hosts };
 }

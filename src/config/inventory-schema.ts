@@ -34,16 +34,27 @@ export const alertsSchema = z.strictObject({
   phase_critical_pct: z.number().positive().optional(),
 });
 
+// digitalocean: defaults of `up` (region, size, image, tag); a tag also adds every droplet
+// carrying it as a host (SPEC §8). Slugs as DigitalOcean writes them.
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a DigitalOcean slug: lowercase letters, digits and -');
+export const digitaloceanSchema = z.strictObject({
+  tag: z.string().regex(/^[A-Za-z0-9_:-]{1,255}$/, 'a DigitalOcean tag: letters, digits, _, : and -').optional(),
+  region: slug.optional(),
+  size: slug.optional(),
+  image: z.string().regex(/^([a-z0-9][a-z0-9.-]{0,62}|\d{1,12})$/, 'an image slug or a snapshot id').optional(),
+});
+
 export const inventorySchema = z.strictObject({
   defaults: z.strictObject({
     ...connectionFields,
     host_key_policy: hostKeyPolicySchema.optional(),
   }).optional(),
-  hosts: z.record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), hostSchema.nullable()),
+  hosts: z.record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), hostSchema.nullable()).optional(),
   groups: z.record(z.string().regex(HOST_NAME, 'group names are letters, digits, ".", "_" and "-"'), z.array(z.string())).optional(),
   host_key_policy: hostKeyPolicySchema.optional(),
   known_hosts_file: z.string().min(1).optional(),
   alerts: alertsSchema.optional(),
+  digitalocean: digitaloceanSchema.optional(),
 });
 
 export type InventoryYaml = z.infer<typeof inventorySchema>;

@@ -46,6 +46,36 @@ export interface Inventory {
   /** known_hosts to use instead of ~/.ssh/config's UserKnownHostsFile / ~/.ssh/known_hosts */
   knownHostsFile?: string;
   thresholds: AlertThresholds;
+  /** the inventory's `digitalocean:` section, when it has one */
+  digitalocean?: { tag?: string; region?: string; size?: string; image?: string };
+  /** A host made from the inventory's defaults (a droplet found by its tag, or made by `up`). */
+  newHost(name: string, address: string): HostSpec;
+}
+
+/** Droplets carrying the inventory's tag, found by the CLI before the inventory is read. */
+const taggedDroplets = new Map<string, { name: string; address: string }[]>();
+
+/** Called (by the CLI, after asking DigitalOcean) before loadInventory reads that file. */
+export function provideTaggedDroplets(inventoryPath: string, droplets: { name: string; address: string }[]): void {
+  taggedDroplets.set(resolve(inventoryPath), droplets);
+}
+
+/** Whether the file asks for tagged droplets (read before the inventory is loaded). */
+export function inventoryTag(path: string): string | undefined {
+  const file = readYamlFile(path, 'inventory');
+  const d = (file.data as { digitalocean?: { tag?: unknown } } | null)?.digitalocean;
+  return typeof d?.tag === 'string' ? d.tag : undefined;
+}
+
+/** An inventory with no file: `up` and `connect` work without one (SPEC §8). */
+export function emptyInventory(path: string): Inventory {
+  return {
+    path, hosts: [], groups: {}, hostKeyPolicy: 'accept-new', thresholds: DEFAULT_THRESHOLDS,
+    newHost: (name, address) => ({
+      name, address, explicit: {}, fallback: { user: 'root', port: 22 }, become: false,
+      vars: { inventory_hostname: name }, stateDir: DEFAULT_STATE_DIR,
+    }),
+  };
 }
 
 export function expandHome(path: string): string {
@@ -65,7 +95,12 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
   const d = inv.defaults ?? {};
   const baseDir = dirname(resolve(file.path));
   const fromFile = (p: string) => resolve(baseDir, expandHome(p));
-  const hosts: HostSpec[] = Object.entries(inv.hosts).map(([name, h]) => {
+  const fallback = { user: d.user ?? 'root', port: d.port ?? 22, identityFile: d.identity_file ? fromFile(d.identity_file) : undefined };
+  const newHost = (name: string, address: string): HostSpec => ({
+    name, address, explicit: {}, fallback, become: d.become ?? false,
+    vars: { inventory_hostname: name, ...(d.vars ?? {}) }, stateDir: d.state_dir ?? DEFAULT_STATE_DIR,
+  });
+  const hosts: HostSpec[] = Object.entries(inv.hosts ?? {}).map(([name, h]) => {
     const host = h ?? {};
     const spec: Omit<HostSpec, 'line'> = {
       name,
@@ -83,7 +118,12 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
     // looked up only when a message needs it
     return Object.defineProperty(spec, 'line', { get: () => file.lineOf(['hosts', name]), enumerable: true }) as HostSpec;
   });
-  if (hosts.length === 0) throw configErrorAt(file, ['hosts'], 'no hosts defined', 'add at least one host under "hosts:"');
+  // droplets with the tag: an inventory entry of the same name wins (it may set more)
+  for (const t of inv.digitalocean?.tag ? taggedDroplets.get(resolve(file.path)) ?? [] : []) {
+    if (!hosts.some((h) => h.name === t.name)) hosts.push(newHost(t.name, t.address));
+  }
+  // a digitalocean: section alone is an inventory for `up` (its defaults) or for tagged droplets
+  if (hosts.length === 0 && !inv.digitalocean) throw configErrorAt(file, ['hosts'], 'no hosts defined', 'add at least one host under "hosts:", or digitalocean: { tag: ... } for your tagged droplets');
 
   const names = new Set(hosts.map((h) => h.name));
   const groups = inv.groups ?? {};
@@ -100,6 +140,8 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
     groups,
     hostKeyPolicy: inv.host_key_policy ?? d.host_key_policy ?? 'accept-new',
     knownHostsFile: inv.known_hosts_file ? fromFile(inv.known_hosts_file) : undefined,
+    digitalocean: inv.digitalocean,
+    newHost,
     thresholds: {
       memAvailableMb: a.mem_available_mb ?? DEFAULT_THRESHOLDS.memAvailableMb,
       diskFreeGb: a.disk_free_gb ?? DEFAULT_THRESHOLDS.diskFreeGb,

@@ -2,7 +2,7 @@
 // shell (a second one only for a phase whose `become` differs), the lock, checkpoints,
 // and resuming a phase after the connection drops.
 import pLimit from 'p-limit';
-import type { Connector, RemoteShell } from '../transport/connection.js';
+import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
@@ -31,8 +31,8 @@ export interface HostRunOptions {
   sampleReadMs?: number;
   /** the run's CSVs as read back from the host at the end */
   collect?: (host: string, files: FetchedCsvs) => void;
-  /** controller-side checks (rdp_check) against an address */
-  localChecks?: (remoteHost: string) => LocalChecks;
+  /** controller-side checks (rdp_check), made through or beside the host's connection */
+  localChecks?: (connection: Connection) => LocalChecks;
 }
 
 /** Drops survived per host before giving up on it. */
@@ -122,7 +122,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
           ctx: { remoteUser: shell.user },
           prefix: resumed ? '' : prefix,
           recorded,
-          localChecks: opts.localChecks?.(session.connection.remoteHost),
+          localChecks: opts.localChecks?.(session.connection),
           onScriptPid: (pid) => {
             if (scriptPid) session.scriptPids.delete(scriptPid);
             scriptPid = pid;

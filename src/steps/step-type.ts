@@ -27,7 +27,8 @@ export interface ConditionalAction {
 }
 
 /** A check the controller itself performs (from the laptop), not a command on the host. */
-export type LocalCheck = { kind: 'rdp-handshake'; port: number; requireTls: boolean };
+/** through 'ssh': to the host's 127.0.0.1:port over the tool's SSH connection; 'direct': to its address */
+export type LocalCheck = { kind: 'rdp-handshake'; port: number; requireTls: boolean; through: 'ssh' | 'direct' };
 
 export interface StepType<A> {
   id: string;

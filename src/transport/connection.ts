@@ -1,5 +1,6 @@
 // The narrow connector the engine is handed (DESIGN §1.3). A non-zero exit is data;
 // only transport failures throw (as ConnectError).
+import type { Duplex } from 'node:stream';
 import type { Secret } from '../commands/secret.js';
 
 export interface ExecResult {
@@ -36,6 +37,11 @@ export interface Connection {
   openShell(opts?: { become?: boolean; sudoPassword?: Secret }): Promise<RemoteShell>;
   put(data: Buffer, remotePath: string, mode?: number): Promise<void>;
   get(remotePath: string): Promise<Buffer>;
+  /**
+   * A TCP stream to host:port as the remote host sees it (an SSH direct-tcpip channel on
+   * this connection): the RDP tunnel and verify's RDP handshake behind a loopback-bound xrdp.
+   */
+  forwardOut(host: string, port: number): Promise<Duplex>;
   close(): void;
   /** Resolves when the connection is gone (closed by us or dropped). */
   readonly closed: Promise<void>;

@@ -2,6 +2,7 @@
 // RDP negotiation request for TLS, and expect an X.224 Connection Confirm (0xD0). The
 // negotiation response says which security protocol the server selected.
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface RdpHandshakeResult {
   ok: boolean;
@@ -33,18 +34,33 @@ export function parseConnectionConfirm(reply: Buffer): RdpHandshakeResult {
 }
 
 export function rdpHandshake(host: string, port: number, timeoutMs = 10_000): Promise<RdpHandshakeResult> {
+  const sock = connect({ host, port });
+  sock.setNoDelay(true);
+  return rdpHandshakeOn(sock, `${host}:${port}`, timeoutMs, new Promise((resolve) => sock.once('connect', resolve)));
+}
+
+/**
+ * The same exchange on a stream that is already open, e.g. an SSH direct-tcpip channel to
+ * the host's 127.0.0.1:port (rdp_access: tunnel). `where` names the far end in reasons.
+ */
+export function rdpHandshakeOn(stream: Duplex, where: string, timeoutMs = 10_000, opened: Promise<unknown> = Promise.resolve()): Promise<RdpHandshakeResult> {
   return new Promise((resolve) => {
-    const sock = connect({ host, port });
     let got = Buffer.alloc(0);
-    const finish = (r: RdpHandshakeResult) => { clearTimeout(timer); sock.destroy(); resolve(r); };
-    const timer = setTimeout(() => finish({ ok: false, reason: `no answer from ${host}:${port} within ${timeoutMs} ms` }), timeoutMs);
-    sock.setNoDelay(true);
-    sock.once('connect', () => sock.write(CONNECTION_REQUEST));
-    sock.on('data', (d: Buffer) => {
+    let done = false;
+    const finish = (r: RdpHandshakeResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, reason: `no answer from ${where} within ${timeoutMs} ms` }), timeoutMs);
+    void opened.then(() => { if (!done) stream.write(CONNECTION_REQUEST); });
+    stream.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d]);
       if (got.length >= 4 && got.length >= got.readUInt16BE(2)) finish(parseConnectionConfirm(got));
     });
-    sock.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, reason: `${host}:${port}: ${err.code ?? err.message}` }));
-    sock.once('close', () => finish(got.length ? parseConnectionConfirm(got) : { ok: false, reason: `${host}:${port} closed the connection without answering` }));
+    stream.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, reason: `${where}: ${err.code ?? err.message}` }));
+    stream.once('close', () => finish(got.length ? parseConnectionConfirm(got) : { ok: false, reason: `${where} closed the connection without answering` }));
   });
 }

@@ -177,6 +177,14 @@ class Ssh2Connection implements Connection {
     return Ssh2RemoteShell.start(this.target.name, ch, () => this.#dropped);
   }
 
+  forwardOut(host: string, port: number): Promise<ClientChannel> {
+    if (this.#dropped) return Promise.reject(this.#dropError(`a tunnel to ${host}:${port}`));
+    return new Promise((resolve, reject) =>
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err
+        ? reject(new ConnectError(this.target.name, 'refused', `${this.target.name}: the SSH server would not open a tunnel to ${host}:${port} (${err.message})`, 'is something listening there, and does sshd allow TCP forwarding (AllowTcpForwarding)?', { cause: err }))
+        : resolve(stream))));
+  }
+
   async put(data: Buffer, remotePath: string, mode = 0o600): Promise<void> {
     const sftp = await this.#sftp();
     const tmp = `${remotePath}.vpsp-${randomBytes(4).toString('hex')}`;

@@ -51,7 +51,9 @@ describeDroplet('workstation on a fake droplet (full profile)', () => {
 
   beforeAll(async () => {
     const t = Date.now();
-    ws = await startWorkstations({ count: 1, profile: 'full', namePrefix: 'vpsprov-ws' });
+    // rdp_access public: RDP straight to the droplet's address (the default, tunnel, is proven
+    // end to end in droplet-lifecycle.fake-droplet.test.ts)
+    ws = await startWorkstations({ count: 1, profile: 'full', namePrefix: 'vpsprov-ws', vars: { rdp_access: 'public' } });
     wall.bootMs = Date.now() - t;
   }, 15 * MIN); // may build the rootfs first
 

@@ -20,6 +20,8 @@ export interface WorkstationOptions {
   profile?: 'full' | 'lean';
   namePrefix?: string;
   developerUser?: string;
+  /** more inventory vars for every host (e.g. rdp_access) */
+  vars?: Record<string, string | number | boolean>;
   log?: (line: string) => void;
 }
 
@@ -79,6 +81,7 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
           developer_ssh_key: key.publicKey,
           desktop_profile: opts.profile ?? 'full',
           ...standins.vars,
+          ...opts.vars,
         },
       },
       hosts: Object.fromEntries(droplets.map((d) => [d.name, { address: d.address }])),

@@ -57,6 +57,9 @@ export interface StartOptions {
   bootTimeoutMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** Told each droplet's address as soon as it is leased, before it boots (the API stand-in
+   *  reports a droplet active with its address then, before its sshd answers, as DigitalOcean does). */
+  onAddress?: (address: string) => void;
 }
 
 export interface FakeDroplet {
@@ -134,6 +137,7 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
   });
   let nspawn: ProcessId | null = null;
   try {
+    opts.onAddress?.(lease.address);
     const untarMs = await unpackRootfs(tarball, lease.rootDir);
     const hostPublicKey = await writeIdentity(lease, opts.authorizedKey, aptCache);
     plugDroplet(lease);
