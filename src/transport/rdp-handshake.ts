@@ -60,7 +60,7 @@ export function rdpHandshakeOn(stream: Duplex, where: string, timeoutMs = 10_000
       got = Buffer.concat([got, d]);
       if (got.length >= 4 && got.length >= got.readUInt16BE(2)) finish(parseConnectionConfirm(got));
     });
-    stream.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, reason: `${where}: ${err.code ?? err.message}` }));
+    stream.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, reason: `${where}: ${err.code ?? err.message}` }));
     stream.once('close', () => finish(got.length ? parseConnectionConfirm(got) : { ok: false, reason: `${where} closed the connection without answering` }));
   });
 }

@@ -2,6 +2,7 @@
 // channels multiplexed on it; ProxyJump through bastions.
 import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { ConnectError, CommandError, type ConnectFailure } from '../errors.js';
 import { shQuote } from '../commands/shell-quote.js';
 import type { Secret } from '../commands/secret.js';
@@ -51,18 +52,42 @@ function nextHop(target: SshTarget, jump: SshTarget): SshTarget {
   return jumps[i + 1] ?? target;
 }
 
-function handshake(t: SshTarget, sock?: NodeJS.ReadableStream): Promise<Client> {
+/** What arrived on the socket before the SSH handshake, for "no SSH banner" reasons. */
+interface BannerWatch { bytes: number; ident: boolean }
+
+function watchBanner(sock: NodeJS.ReadableStream): BannerWatch {
+  const w: BannerWatch = { bytes: 0, ident: false };
+  let head = '';
+  const onData = (d: Buffer) => {
+    w.bytes += d.length;
+    if (head.length < 8192) head += d.toString('latin1', 0, Math.min(d.length, 8192));
+    if (/(^|\n)SSH-/.test(head)) {
+      w.ident = true;
+      sock.off('data', onData);
+    }
+  };
+  // attached before ssh2 pauses the socket (Client.connect does so synchronously):
+  // both listeners see every chunk once ssh2 resumes it
+  sock.on('data', onData);
+  return w;
+}
+
+function handshake(t: SshTarget, via?: NodeJS.ReadableStream): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let hostKeyRefusal: { message: string; hint: string } | undefined;
     const keys = [...t.privateKeys];
     let agentTried = !t.agent;
+    const timeoutMs = t.readyTimeoutMs ?? 20_000;
+    // our own socket when going direct, so the bytes before the handshake can be watched
+    const sock = via ?? createConnection({ host: t.hostName, port: t.port });
+    const banner = watchBanner(sock);
     const cfg: ConnectConfig = {
       host: t.hostName,
       port: t.port,
       username: t.user,
       sock: sock as ConnectConfig['sock'],
-      readyTimeout: t.readyTimeoutMs ?? 20_000,
+      readyTimeout: timeoutMs,
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
       hostVerifier: (key: Buffer) => {
@@ -81,23 +106,27 @@ function handshake(t: SshTarget, sock?: NodeJS.ReadableStream): Promise<Client> 
         return next({ type: 'publickey', username: t.user, key: k.key, passphrase: k.passphrase } as AnyAuthMethod);
       },
     };
-    // a connection cut during the handshake may close without an error
-    const onEarlyClose = () => reject(new ConnectError(t.name, 'dropped', `${t.name} (${t.hostName}:${t.port}): connection closed during the SSH handshake`, 'the host or the network dropped it; it is retried'));
-    client.once('close', onEarlyClose);
-    client.once('ready', () => {
-      client.off('close', onEarlyClose);
-      client.removeAllListeners('error');
-      client.on('error', () => undefined); // later errors surface through 'close' and failed channels
-      resolve(client);
-    });
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
+    let settled = false;
+    const fail = (err: ConnectError) => {
+      if (settled) return;
+      settled = true;
       client.end();
-      if (hostKeyRefusal) {
-        reject(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
-        return;
-      }
-      const [reason, message, hint] = classify(t, err);
-      reject(new ConnectError(t.name, reason, message, hint, { cause: err }));
+      (sock as { destroy?: () => void }).destroy?.();
+      reject(err);
+    };
+    // ssh2 may emit several 'error' events for one failure (a timeout, then "Connection
+    // lost before handshake" when it destroys the socket): every one is handled, the first counts
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (hostKeyRefusal) return fail(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
+      const [reason, message, hint] = classify(t, err, banner, timeoutMs);
+      fail(new ConnectError(t.name, reason, message, hint, { cause: err }));
+    });
+    // a connection cut during the handshake may close without an error
+    client.on('close', () => fail(new ConnectError(t.name, 'dropped', `${where(t)}: connection closed during the SSH handshake`, 'the host or the network dropped it; it is retried')));
+    client.once('ready', () => {
+      if (settled) return void client.end();
+      settled = true;
+      resolve(client);
     });
     client.connect(cfg);
     // ssh2 leaves Nagle on: every exchange would wait ~40 ms for a delayed ACK
@@ -105,12 +134,27 @@ function handshake(t: SshTarget, sock?: NodeJS.ReadableStream): Promise<Client> 
   });
 }
 
-function classify(t: SshTarget, err: Error & { level?: string; code?: string }): [ConnectFailure, string, string] {
+const where = (t: SshTarget) => `${t.name} (${t.user}@${t.hostName}:${t.port})`;
+
+// ssh2's messages for an identification line it cannot read
+const NOT_SSH = /identification string|greeting lines|header line too long|invalid header/i;
+
+function classify(t: SshTarget, err: Error & { level?: string; code?: string }, banner: BannerWatch, timeoutMs: number): [ConnectFailure, string, string] {
   const where = `${t.name} (${t.user}@${t.hostName}:${t.port})`;
+  const s = Math.round(timeoutMs / 1000);
   if (err.level === 'client-authentication') {
     const tried = [t.agent ? 'ssh-agent' : '', ...t.privateKeys.map((k) => k.path)].filter(Boolean).join(', ') || 'no key';
     return ['auth', `${where}: authentication refused (tried ${tried})`, 'check the user and that your public key is in its ~/.ssh/authorized_keys'];
   }
+  if (err.level === 'client-timeout' && !banner.ident && banner.bytes === 0 && err.message.includes('handshake')) {
+    return ['timeout', `${where}: no SSH banner within ${s} s (the port accepts connections but sends nothing)`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
+  }
+  if (err.level === 'client-timeout' && !banner.ident && err.message.includes('handshake')) {
+    return ['timeout', `${where}: no SSH banner within ${s} s (received ${banner.bytes} bytes that are not an SSH banner)`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
+  }
+  if (NOT_SSH.test(err.message)) return ['other', `${where}: not an SSH server (${err.message})`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
+  if (/lost before handshake/i.test(err.message)) return ['other', `${where}: closed the connection before sending an SSH banner`, 'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections)'];
+  if (err.level === 'client-timeout' && banner.ident) return ['timeout', `${where}: the SSH handshake did not finish within ${s} s`, 'the host or the network is very slow; raise ConnectTimeout in ~/.ssh/config'];
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') return ['timeout', `${where}: timed out connecting`, 'check the address and that port is open (firewall)'];
   if (err.code === 'ECONNREFUSED') return ['refused', `${where}: connection refused`, 'is sshd running and listening on that port?'];
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return ['unreachable', `${where}: host name not found`, 'check the address in the inventory or ~/.ssh/config'];
@@ -156,6 +200,8 @@ class Ssh2Connection implements Connection {
       let exitCode: number | null = null;
       let signal: string | null = null;
       const timer = opts.timeoutMs ? setTimeout(() => { ch.close(); reject(new CommandError(`${this.target.name}: command timed out after ${opts.timeoutMs} ms`, 'the host is slow or the command hangs')); }, opts.timeoutMs) : undefined;
+      // a channel torn down by the host may emit 'error'; 'close' still follows and settles
+      ch.on('error', () => undefined);
       ch.on('data', (d: Buffer) => { stdout += d.toString(); });
       ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       ch.on('exit', (code: number | null, sig?: string) => { exitCode = code ?? null; signal = sig ?? null; });
@@ -212,7 +258,12 @@ class Ssh2Connection implements Connection {
 
   #sftp() {
     return new Promise<import('ssh2').SFTPWrapper>((resolve, reject) =>
-      this.client.sftp((err, sftp) => (err ? reject(this.#dropError('opening SFTP', err)) : resolve(sftp))));
+      this.client.sftp((err, sftp) => {
+        if (err) return reject(this.#dropError('opening SFTP', err));
+        // a fatal SFTP protocol error fails the pending requests through their callbacks too
+        sftp.on('error', () => undefined);
+        resolve(sftp);
+      }));
   }
 
   close(): void {
@@ -250,6 +301,7 @@ class Ssh2RemoteShell implements RemoteShell {
       let stderr = '';
       const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
       ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      ch.on('error', () => undefined); // reported through 'close' below
       const onReady = (d: Buffer) => {
         shell.#buf += d.toString();
         const m = new RegExp(`${RECORD}READY (\\d+) (\\S+)\\n`).exec(shell.#buf);
