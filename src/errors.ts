@@ -2,7 +2,7 @@
 // for the user; only src/cli turns them into exit codes and prints them.
 
 export abstract class ProvisionError extends Error {
-  abstract readonly kind: 'config' | 'connect' | 'preflight' | 'command' | 'step' | 'interrupted';
+  abstract readonly kind: 'config' | 'connect' | 'preflight' | 'command' | 'step' | 'interrupted' | 'cancelled';
   constructor(
     message: string,
     readonly hint: string,
@@ -60,7 +60,15 @@ export class StepError extends ProvisionError {
 
 export class InterruptedError extends ProvisionError {
   readonly kind = 'interrupted' as const;
+  constructor(message = 'interrupted', hint = 'the run was stopped by a signal; re-run to continue where it stopped') {
+    super(message, hint);
+  }
+}
+
+/** The user answered "no" when asked to confirm. */
+export class CancelledError extends ProvisionError {
+  readonly kind = 'cancelled' as const;
   constructor() {
-    super('interrupted', 'the run was stopped by a signal; re-run to continue where it stopped');
+    super('cancelled', 'nothing was changed');
   }
 }

@@ -4,13 +4,14 @@ import { createInterface } from 'node:readline/promises';
 import { createSshConnector } from '../transport/ssh-connector.js';
 import { runFleet, newRunId } from '../engine/fleet-runner.js';
 import type { EngineEvent, RunResult } from '../engine/events.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, CancelledError, InterruptedError } from '../errors.js';
 import { Secret } from '../commands/secret.js';
 import type { CommonArgs, RunContext } from './run-context.js';
 import { makePaint, colorWanted } from './ui/color.js';
 import { lineRenderer } from './ui/line-renderer.js';
 import { listrRenderer } from './ui/listr-renderer.js';
-import { summaryText, planText } from './ui/summary.js';
+import { summaryText, planText, alertsText } from './ui/summary.js';
+import { interruptibleRun } from './interrupt.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { controllerChecks } from './controller-checks.js';
 import { attachGeneratedPasswords } from './credentials.js';
@@ -35,9 +36,20 @@ export async function confirm(what: string, yes: boolean): Promise<void> {
     throw new ConfigError(`refusing to ${what} without confirmation (no terminal to ask on)`, 'add --yes to proceed');
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`${what}? [y/N] `);
-  rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new ConfigError('cancelled', 'nothing was changed');
+  // the line editor turns Ctrl-C into its own event, not a signal
+  const stop = new AbortController();
+  let interrupted = false;
+  rl.on('SIGINT', () => { interrupted = true; stop.abort(); });
+  let answer: string;
+  try {
+    answer = await rl.question(`${what}? [y/N] `, { signal: stop.signal });
+  } catch {
+    if (interrupted) throw new InterruptedError('interrupted at the confirmation prompt', 'nothing was changed');
+    throw new CancelledError(); // end of input (Ctrl-D)
+  } finally {
+    rl.close();
+  }
+  if (!/^y(es)?$/i.test(answer.trim())) throw new CancelledError();
 }
 
 export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean): Promise<{ code: number; run: RunResult }> {
@@ -48,8 +60,8 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const paint = makePaint(colorWanted(args.color, out as NodeJS.WriteStream));
   const live = !json && mode === 'apply' && Boolean(process.stdout.isTTY) && !process.env.CI;
   const renderer = live
-    ? listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => p.def.name) })), paint)
-    : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve() };
+    ? listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => ({ name: p.def.name, parallel: p.def.parallel })) })), paint, args.verbose)
+    : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve(), notice: (line: string) => void process.stderr.write(`${line}\n`) };
   const alerts = liveAlerts(ctx.inventory.thresholds, (a) =>
     renderer.sink({ type: 'warning', host: a.host, message: `${a.severity === 'critical' ? 'CRITICAL' : 'ALERT'} ${a.kind}: ${a.message}` }));
   const emit = (e: EngineEvent) => {
@@ -68,20 +80,12 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const sudo = process.env[SUDO_PASSWORD_ENV];
   if (mode === 'apply') await checkSudoEverywhere(connector, ctx, sudo ? new Secret(sudo) : undefined, args.concurrency);
-  const abort = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write('\ninterrupt: stopping the running steps, releasing locks (Ctrl-C again to quit at once)\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  // from here a Ctrl-C stops the run cleanly instead of exiting (src/cli/interrupt.ts)
+  const interrupt = interruptibleRun((line) => renderer.notice(`\n${line}`));
   try {
     const run = await runFleet(connector, {
       mode, runId: newRunId(), holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
-      force, emit, signal: abort.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
+      force, emit, signal: interrupt.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
       sudoPassword: sudo ? new Secret(sudo) : undefined,
       localChecks: controllerChecks,
       monitor: { intervalS, maxLifetimeS: maxLifetimeS(ctx) },
@@ -91,6 +95,8 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     });
     await renderer.done;
     alerts.stop();
+    const raised = ctx.hosts.flatMap((h) => alerts.byHost(h.host.name));
+    if (!json) out.write(alertsText(raised, paint));
     const reportPath = mode === 'apply' && args.reportsDir !== ''
       ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, ctx.inventory.thresholds, (h) => alerts.byHost(h)).catch((err: Error) => {
         process.stderr.write(`warning: the report could not be written: ${err.message}\n`);
@@ -107,7 +113,6 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     return { code, run };
   } finally {
     alerts.stop();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.end();
   }
 }

@@ -1,7 +1,8 @@
 // SPEC §6 exit codes; only src/cli maps outcomes to them.
 import type { RunResult } from '../engine/events.js';
 
-export const EXIT = { ok: 0, preflight: 1, failed: 2, verify: 4, config: 5, interrupted: 130 } as const;
+// a confirmation answered "no" exits 1, like a preflight that said no
+export const EXIT = { ok: 0, preflight: 1, cancelled: 1, failed: 2, verify: 4, config: 5, interrupted: 130 } as const;
 
 /** The exit code for a finished run. */
 export function exitCodeFor(run: RunResult): number {

@@ -17,11 +17,14 @@ import { dropletsCommand } from './commands/droplets.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { connectCommand } from './commands/connect.js';
 import { addTaggedDroplets } from './tagged-droplets.js';
+import { installInterruptHandler } from './interrupt.js';
+import { terminalText } from './ui/terminal-text.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
     case 'config': return EXIT.config;
     case 'interrupted': return EXIT.interrupted;
+    case 'cancelled': return EXIT.cancelled;
     case 'connect':
     case 'preflight': return EXIT.preflight;
     default: return EXIT.failed;
@@ -30,17 +33,19 @@ function exitCodeOf(err: ProvisionError): number {
 
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof ProvisionError) {
-    process.stderr.write(`error: ${err.message}\nhint: ${err.hint}\n`);
+    process.stderr.write(`error: ${terminalText(err.message)}\nhint: ${terminalText(err.hint)}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\nhint: this is unexpected; run again with --verbose and report it\n`);
+  process.stderr.write(`error: ${terminalText(message)}\nhint: this is unexpected; run again with --verbose and report it\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT.failed;
 }
 
 const verbose = process.argv.includes('--verbose');
+// Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
+installInterruptHandler();
 
 try {
   await yargs(hideBin(process.argv))
@@ -93,3 +98,5 @@ try {
 } catch (err) {
   process.exitCode = report(err, verbose);
 }
+// after an interrupt nothing may keep the process alive (a connection attempt still timing out)
+if (process.exitCode === EXIT.interrupted) process.exit(EXIT.interrupted);

@@ -49,7 +49,11 @@ export type EngineEvent =
   | { type: 'host-start'; host: string }
   | { type: 'host-connected'; host: string; durationMs: number; os: string }
   | { type: 'phase-start'; host: string; phase: string; index: number; total: number; estimateS: number }
+  /** the step the host is working on now (apply runs; a step already in place passes at once) */
+  | { type: 'step-start'; host: string; phase: string; step: string }
   | { type: 'step'; host: string; phase: string; step: StepResult }
+  /** a phase that does not run (checkpoint, a critical phase failed, unmet needs, interrupted) */
+  | { type: 'phase-skip'; host: string; phase: PhaseResult }
   | { type: 'phase-end'; host: string; phase: PhaseResult }
   | { type: 'host-end'; host: string; result: HostResult }
   | { type: 'warning'; host: string; message: string }

@@ -75,6 +75,9 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   try {
     ({ session, facts } = await HostSession.open(connector, host, { ...opts, onWarning: warn }));
   } catch (err) {
+    if (opts.signal?.aborted) {
+      return done({ ...result, status: 'interrupted', error: { kind: 'interrupted', message: 'interrupted while connecting', hint: 'nothing was changed on this host; re-run to continue' } });
+    }
     const unreachable = err instanceof ConnectError;
     return done({ ...result, status: unreachable ? 'unreachable' : 'failed', error: errorInfo(err) });
   }
@@ -175,6 +178,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
         else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
         else toRun.push({ phase, index });
       }
+      for (const [phase, pr] of results) opts.emit({ type: 'phase-skip', host: host.name, phase: pr });
       const limit = pLimit(toRun.length > 1 ? Math.max(1, opts.groupConcurrency ?? 3) : 1);
       const prefix = pending;
       pending = '';

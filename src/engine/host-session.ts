@@ -64,6 +64,15 @@ export interface HostSessionOptions {
   onWarning: (message: string) => void;
 }
 
+/** A wait that an interrupt cuts short. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
 
 export class HostSession {
@@ -85,7 +94,7 @@ export class HostSession {
     // a connection that drops while starting is tried again; refusals are final
     for (let attempt = 0; ; attempt++) {
       try {
-        session.#conn = await connector.connect(host.name);
+        session.#conn = await connector.connect(host.name, opts.signal);
         const facts = await session.#start();
         if (facts.lock?.state === 'stale' && facts.lock.runId !== opts.runId) {
           opts.onWarning(`took over a stale lock of ${facts.lock.holder} (since ${facts.lock.since})`);
@@ -97,7 +106,7 @@ export class HostSession {
         const retry = err instanceof ConnectError && err.reason === 'dropped' && attempt < RECONNECT_DELAYS_MS.length && !opts.signal?.aborted;
         if (!retry) throw err;
         opts.onWarning(`connection dropped while connecting (${err.message}); trying again`);
-        await new Promise((r) => setTimeout(r, RECONNECT_DELAYS_MS[attempt]));
+        await pause(RECONNECT_DELAYS_MS[attempt]!, opts.signal);
       }
     }
   }
@@ -164,9 +173,9 @@ export class HostSession {
     let last: unknown = cause;
     for (const delay of RECONNECT_DELAYS_MS) {
       if (this.opts.signal?.aborted) break;
-      await new Promise((r) => setTimeout(r, delay));
+      await pause(delay, this.opts.signal);
       try {
-        this.#conn = await this.connector.connect(this.host.name);
+        this.#conn = await this.connector.connect(this.host.name, this.opts.signal);
         await this.#start();
         // the scripts that were running when the connection dropped finish their step on their own
         for (const pid of this.scriptPids) await (await this.shell(this.host.become)).run(waitForScriptScript(pid, 600));

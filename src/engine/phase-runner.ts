@@ -101,6 +101,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
       record({ name: s.name, type: s.type.id, status: 'ok', reason: 'checked from the controller when the phase is applied', durationMs: 0 }, s.index);
       continue;
     }
+    emit({ type: 'step-start', host, phase: phase.def.name, step: s.name });
     const t0 = performance.now();
     const check = s.type.local!(s.args);
     const r = run.localChecks ? await run.localChecks.run(check) : { ok: false, reason: 'no controller-side checks available' };
@@ -148,6 +149,9 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
       index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null,
     }));
     const n = nonce();
+    // the steps run in order: the one after the last reported is the one running
+    const running = (k: number) => { if (rest[k]) emit({ type: 'step-start', host, phase: phase.def.name, step: rest[k]!.name }); };
+    running(0);
     let stale: number | undefined;
     const fresh = new Map<number, ProbeOutput>();
     let failed: { index: number; code: number; output: string } | undefined;
@@ -168,6 +172,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
         if (st !== 'ok') changed.add(index);
         record({ name: s.name, type: s.type.id, status: st === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - lastMark), commands }, index);
         lastMark = now;
+        running(rest.findIndex((x) => x.index === index) + 1);
       }
       if (r.tag === 'F') failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? '') };
     });

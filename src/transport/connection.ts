@@ -50,5 +50,6 @@ export interface Connection {
 export interface Connector {
   /** Resolve every host's settings and keys (asking passphrases) before any connection. */
   prepare(hostNames: readonly string[]): Promise<void>;
-  connect(hostName: string): Promise<Connection>;
+  /** An abort (Ctrl-C) ends a connection attempt at once, rejecting with InterruptedError. */
+  connect(hostName: string, signal?: AbortSignal): Promise<Connection>;
 }

@@ -82,8 +82,8 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       // one after another: a passphrase prompt is asked once, not raced
       for (const h of hostNames) await targetOf(h);
     },
-    async connect(hostName: string): Promise<Connection> {
-      return openSsh2Connection(await targetOf(hostName));
+    async connect(hostName: string, signal?: AbortSignal): Promise<Connection> {
+      return openSsh2Connection(await targetOf(hostName), signal);
     },
   };
 }

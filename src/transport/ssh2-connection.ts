@@ -3,7 +3,7 @@
 import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
-import { ConnectError, CommandError, type ConnectFailure } from '../errors.js';
+import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
 import { shQuote } from '../commands/shell-quote.js';
 import type { Secret } from '../commands/secret.js';
 import type { Connection, ExecResult, RemoteShell, ShellResult, LineHandler } from './connection.js';
@@ -27,18 +27,18 @@ export interface SshTarget {
   readyTimeoutMs?: number;
 }
 
-export async function openSsh2Connection(target: SshTarget): Promise<Connection> {
+export async function openSsh2Connection(target: SshTarget, signal?: AbortSignal): Promise<Connection> {
   let sock: NodeJS.ReadableStream | undefined;
   const bastions: Client[] = [];
   try {
     for (const jump of target.jumps ?? []) {
-      const client = await handshake(jump, sock);
+      const client = await handshake(jump, sock, signal);
       bastions.push(client);
       sock = await new Promise<ClientChannel>((resolve, reject) =>
         client.forwardOut('127.0.0.1', 0, nextHop(target, jump).hostName, nextHop(target, jump).port, (err, stream) =>
           err ? reject(new ConnectError(target.name, 'unreachable', `${jump.name}: cannot open a tunnel to ${target.hostName}:${target.port}: ${err.message}`, 'check the ProxyJump host can reach the target')) : resolve(stream)));
     }
-    const client = await handshake(target, sock);
+    const client = await handshake(target, sock, signal);
     return new Ssh2Connection(target, client, bastions);
   } catch (err) {
     bastions.forEach((b) => b.end());
@@ -72,8 +72,9 @@ function watchBanner(sock: NodeJS.ReadableStream): BannerWatch {
   return w;
 }
 
-function handshake(t: SshTarget, via?: NodeJS.ReadableStream): Promise<Client> {
+function handshake(t: SshTarget, via?: NodeJS.ReadableStream, signal?: AbortSignal): Promise<Client> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError());
     const client = new Client();
     let hostKeyRefusal: { message: string; hint: string } | undefined;
     const keys = [...t.privateKeys];
@@ -107,9 +108,12 @@ function handshake(t: SshTarget, via?: NodeJS.ReadableStream): Promise<Client> {
       },
     };
     let settled = false;
-    const fail = (err: ConnectError) => {
+    const onAbort = () => fail(new InterruptedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const fail = (err: ProvisionError) => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       client.end();
       (sock as { destroy?: () => void }).destroy?.();
       reject(err);
@@ -126,6 +130,7 @@ function handshake(t: SshTarget, via?: NodeJS.ReadableStream): Promise<Client> {
     client.once('ready', () => {
       if (settled) return void client.end();
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       resolve(client);
     });
     client.connect(cfg);
