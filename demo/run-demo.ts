@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { startSshd, makeClientKey } from '../test/support/local-sshd.js';
+import { startSshd, makeClientKey, opensshMissing } from '../test/support/local-sshd.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = join(repo, 'dist/src/cli/main.js');
@@ -17,6 +17,13 @@ function runCli(args: string[]): Promise<number> {
     const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit', cwd: repo });
     child.on('close', (code) => done(code ?? 1));
   });
+}
+
+// the demo's target is a real sshd: without OpenSSH say what to install, no stack trace
+const missing = opensshMissing();
+if (missing) {
+  process.stderr.write(`demo: ${missing}\n`);
+  process.exit(1);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-provision-demo-'));

@@ -19,6 +19,8 @@ import { connectCommand } from './commands/connect.js';
 import { addTaggedDroplets } from './tagged-droplets.js';
 import { installInterruptHandler } from './interrupt.js';
 import { terminalText } from './ui/terminal-text.js';
+import { positiveWhole, nameList, closest } from './options.js';
+import { completionShell } from './completion.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
@@ -44,22 +46,25 @@ function report(err: unknown, verbose: boolean): number {
 }
 
 const verbose = process.argv.includes('--verbose');
+const COMMANDS = ['provision', 'run', 'plan', 'check', 'hosts', 'report', 'bench', 'completion'];
 // Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
 installInterruptHandler();
 
 try {
+  completionShell(hideBin(process.argv));
   await yargs(hideBin(process.argv))
     .scriptName('vps-provision')
     .usage('$0 <command> [options]\n\nProvision droplets over SSH into developer workstations, and measure it.')
     .option('inventory', { alias: 'i', type: 'string', default: 'inventory/hosts.yml', describe: 'inventory YAML file' })
     .option('playbooks', { type: 'string', default: 'playbooks', describe: 'folder with site.yml and <phase>.yml files' })
-    .option('limit', { alias: 'l', type: 'string', array: true, describe: 'hosts or groups (names or comma lists)' })
-    .option('concurrency', { type: 'number', default: 10, describe: 'hosts worked on at once' })
-    .option('ide-concurrency', { type: 'number', default: 3, describe: 'phases of one parallel group (the IDEs) run at once on a host' })
-    .option('sample-interval', { type: 'number', default: 10, describe: 'seconds between resource samples on the hosts' })
+    // one value per --limit (repeat it, or a comma list): an array option would eat `run -l h1 rdp`'s phase
+    .option('limit', { alias: 'l', type: 'string', requiresArg: true, coerce: nameList, describe: 'hosts or groups (names or comma lists; repeatable)' })
+    .option('concurrency', { type: 'string', default: '10', coerce: positiveWhole('concurrency'), describe: 'hosts worked on at once' })
+    .option('ide-concurrency', { type: 'string', default: '3', coerce: positiveWhole('ide-concurrency'), describe: 'phases of one parallel group (the IDEs) run at once on a host' })
+    .option('sample-interval', { type: 'string', default: '10', coerce: positiveWhole('sample-interval'), describe: 'seconds between resource samples on the hosts' })
     .option('reports-dir', { type: 'string', default: 'reports', describe: 'where reports/<run-id>/ are written' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
-    .option('color', { type: 'boolean', describe: 'colour output (--no-color or NO_COLOR turn it off)' })
+    .option('color', { type: 'boolean', describe: 'force colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
     .option('host-key-policy', { type: 'string', choices: ['accept-new', 'strict', 'off'] as const, describe: 'override the inventory: how unknown host keys are treated' })
     .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' })
@@ -86,11 +91,19 @@ try {
     .example('$0 up dev1', 'a DigitalOcean droplet, provisioned as a workstation')
     .example('$0 connect dev1', 'its desktop through an SSH tunnel')
     .example('$0 report compare 20261101T100000Z-ab12 --fail-on-regression', 'the latest run against a baseline')
-    .completion('completion', 'print a shell completion script (bash/zsh)')
+    .completion('completion', 'print a shell completion script: completion bash, completion zsh')
     .epilogue('Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.')
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`error: ${msg}\nhint: see vps-provision --help\n`);
+      // a coerce function's refusal comes back as yargs' own error: it is a bad argument too
+      if (err && (err instanceof ProvisionError || err.name !== 'YError')) throw err;
+      let text = msg ?? err?.message ?? 'bad arguments';
+      // an unknown first word is a command name mistyped
+      const command = hideBin(process.argv).find((a) => !a.startsWith('-'));
+      if (command !== undefined && text === `Unknown argument: ${command}`) {
+        const guess = closest(command, COMMANDS);
+        text = `unknown command "${command}"${guess ? `; did you mean ${guess}?` : ''} (commands: ${COMMANDS.join(', ')})`;
+      }
+      process.stderr.write(`error: ${terminalText(text)}\nhint: see vps-provision --help\n`);
       process.exit(EXIT.config);
     })
     .wrap(Math.min(110, process.stdout.columns || 100))

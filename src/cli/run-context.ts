@@ -5,6 +5,7 @@ import { loadInventory, selectHosts, type Inventory, type HostSpec } from '../co
 import { loadPlaybook, instantiatePhase, type Playbook, type PhaseInstance } from '../config/playbook.js';
 import { ConfigError } from '../errors.js';
 import { withRdpAccess, RdpAccessError } from '../config/rdp-access.js';
+import { closest } from './options.js';
 
 export interface CommonArgs {
   inventory: string;
@@ -23,6 +24,8 @@ export interface CommonArgs {
 
 export interface PhaseSelection {
   only?: string[];
+  /** how the user named `only` in messages (default --only-phase) */
+  onlyLabel?: string;
   skip?: string[];
 }
 
@@ -36,7 +39,8 @@ function checkPhaseNames(pb: Playbook, names: readonly string[], option: string)
   const known = pb.phases.map((p) => p.name);
   for (const n of names) {
     if (!known.includes(n)) {
-      throw new ConfigError(`${option}: unknown phase "${n}"`, `phases in ${resolve(pb.dir, 'site.yml')}: ${known.join(', ')}`, resolve(pb.dir, 'site.yml'));
+      const guess = closest(n, known);
+      throw new ConfigError(`${option}: unknown phase "${n}"${guess ? `; did you mean ${guess}?` : ''}`, `phases in ${resolve(pb.dir, 'site.yml')}: ${known.join(', ')}`, resolve(pb.dir, 'site.yml'));
     }
   }
 }
@@ -55,7 +59,7 @@ export function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}, inven
   const playbook = loadPlaybook(args.playbooks);
   const only = (sel.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const skip = (sel.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean);
-  checkPhaseNames(playbook, only, '--only-phase');
+  checkPhaseNames(playbook, only, sel.onlyLabel ?? '--only-phase');
   checkPhaseNames(playbook, skip, '--skip-phase');
   const phases = playbook.phases.filter((p) => (!only.length || only.includes(p.name)) && !skip.includes(p.name));
   const hosts = selectHosts(inventory, args.limit).map((host) => {

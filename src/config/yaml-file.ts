@@ -133,12 +133,13 @@ export function validate<T>(file: YamlFile, schema: z.ZodType<T>, data: unknown,
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   // a bad record key (host or var name) carries the useful message one level down
-  const message = issue.code === 'invalid_key' && issue.issues[0] ? `${issue.issues[0].message} ("${String(issue.path.at(-1))}" is not)` : issue.message;
   const path = [...base, ...(issue.path as (string | number)[])];
   const line = file.lineOf(path);
   const where = path.length ? ` at ${formatPath(path)}` : '';
+  const typeIssue = issue.code === 'invalid_type' ? plainTypeIssue(issue.expected, issue.message, path) : undefined;
+  const message = typeIssue ?? (issue.code === 'invalid_key' && issue.issues[0] ? `${issue.issues[0].message} ("${String(issue.path.at(-1))}" is not)` : `${issue.message}${where}`);
   throw new ConfigError(
-    `${file.path}${line ? `:${line}` : ''}: ${message}${where}`,
+    `${file.path}${line ? `:${line}` : ''}: ${message}`,
     hintFor(issue),
     file.path,
     line,
@@ -149,9 +150,32 @@ export function formatPath(path: YamlPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
+// zod's type names in the words of a YAML file
+const SHAPES: Record<string, { words: string; example: string }> = {
+  record: { words: 'a mapping of names to entries', example: '{ name: ... } or one "name: ..." line per entry, indented' },
+  object: { words: 'a mapping of keys to values', example: '{ key: value } or one "key: value" line per key, indented' },
+  array: { words: 'a list', example: '[a, b] or one "- item" line per item' },
+  string: { words: 'text', example: 'a word, or text in quotes' },
+  number: { words: 'a number', example: 'e.g. 22' },
+  int: { words: 'a whole number', example: 'e.g. 22' },
+  boolean: { words: 'true or false', example: '' },
+};
+const FOUND: Record<string, string> = { undefined: 'nothing', null: 'an empty value', array: 'a list', object: 'a mapping', string: 'text', number: 'a number', boolean: 'true/false', record: 'a mapping' };
+
+/** "hosts is missing: expected a mapping of names to entries", not "expected record, received undefined". */
+function plainTypeIssue(expected: string, zodMessage: string, path: YamlPath): string | undefined {
+  const shape = SHAPES[expected];
+  if (!shape) return undefined;
+  const received = /received (\w+)/.exec(zodMessage)?.[1] ?? '';
+  const name = path.length ? formatPath(path) : 'the file';
+  const example = shape.example ? ` (${shape.example})` : '';
+  if (received === 'undefined') return `${name} is missing: expected ${shape.words}${example}`;
+  return `${name}: expected ${shape.words}${example}, found ${FOUND[received] ?? received}`;
+}
+
 function hintFor(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `remove or correct the key (${issue.keys.join(', ')}); see the README for the allowed keys`;
-  if (issue.code === 'invalid_type') return `expected ${issue.expected} there`;
+  if (issue.code === 'invalid_type') return `write ${SHAPES[issue.expected]?.words ?? issue.expected} there; see the README for the format`;
   return 'see the README for the expected format';
 }
 

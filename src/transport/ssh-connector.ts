@@ -3,6 +3,7 @@
 // ~/.ssh/config, then the inventory's defaults.
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
 import { loadSshConfig, resolveSshConfig, parseProxyJump, type LoadedSshConfig, type SshSettings } from '../config/ssh-config-resolver.js';
 import { ConfigError } from '../errors.js';
@@ -22,6 +23,10 @@ export interface SshConnectorOptions {
 
 export function createSshConnector(opts: SshConnectorOptions): Connector {
   const home = homedir();
+  // a file named on the command line must exist (ssh -F refuses a missing one too)
+  if (opts.sshConfigPath !== undefined && !existsSync(opts.sshConfigPath)) {
+    throw new ConfigError(`--ssh-config ${opts.sshConfigPath}: file not found`, 'check the path, or leave the option out to use ~/.ssh/config', opts.sshConfigPath);
+  }
   const sshConfig: LoadedSshConfig = loadSshConfig(opts.sshConfigPath ?? join(home, '.ssh', 'config'), home);
   const hosts = new Map(opts.inventory.hosts.map((h) => [h.name, h]));
   const unlocked = new Map<string, Promise<UnlockedKey>>();
@@ -44,7 +49,9 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
     for (const note of ids.notes) opts.onWarning?.(name, note);
     const keys = await Promise.all(ids.privateKeys.map(unlock));
     if (!keys.length && !ids.agent) {
-      throw new ConfigError(`${name}: no SSH key to offer (no identity_file, no ~/.ssh/id_*, no ssh-agent)`, 'set identity_file in the inventory or start ssh-agent with your key', opts.inventory.path);
+      // a named key that is missing or unusable is what to fix: say which file
+      const why = ids.notes.length ? ids.notes.join('; ') : 'no identity_file, no ~/.ssh/id_*, no ssh-agent';
+      throw new ConfigError(`${name}: no SSH key to offer (${why})`, ids.notes.length ? 'check the path of identity_file (inventory) or IdentityFile (~/.ssh/config)' : 'set identity_file in the inventory or start ssh-agent with your key', opts.inventory.path);
     }
     const port = explicit.port ?? s.port ?? fallback.port;
     const knownHostsFiles = opts.inventory.knownHostsFile ? [opts.inventory.knownHostsFile] : s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')];

@@ -6,7 +6,16 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const SSHD = '/usr/sbin/sshd';
+// OpenSSH's server; VPS_PROVISION_SSHD points elsewhere (a test proves the demo's message without one)
+const SSHD = process.env.VPS_PROVISION_SSHD || '/usr/sbin/sshd';
+
+/** Why sshd targets cannot be started here (OpenSSH server or client missing), with the fix; undefined when they can. */
+export function opensshMissing(): string | undefined {
+  if (!existsSync(SSHD)) return `OpenSSH's server is not installed (${SSHD} not found): install it with "sudo apt-get install openssh-server" (Debian/Ubuntu), then try again`;
+  const inPath = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'ssh-keygen')));
+  if (!inPath) return 'ssh-keygen is not installed: install it with "sudo apt-get install openssh-client" (Debian/Ubuntu), then try again';
+  return undefined;
+}
 
 export interface ClientKey {
   privateKeyPath: string;

@@ -51,7 +51,7 @@ test.each([
 test.each([
   ['hosts:\n  bad name!: {}\n', 2, 'host names are letters'],
   ['hosts:\n  a:\n    vars: { x: [1] }\n', 3, 'a variable must be'],
-  ['hosts:\n  a: { become: yes please }\n', 2, 'expected boolean'],
+  ['hosts:\n  a: { become: yes please }\n', 2, 'hosts.a.become: expected true or false, found text'],
   ['defaults: { host_key_policy: maybe }\nhosts: { a: {} }\n', 1, 'host_key_policy'],
   ['hosts:\n  a: { address: "1.2.3.4; reboot" }\n', 2, 'an address is a host name'],
 ])('errors name file and line: %j', (text, line, message) => {

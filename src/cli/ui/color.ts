@@ -1,4 +1,4 @@
-// Colour only on a terminal, and never with NO_COLOR or --no-color.
+// Colour on a terminal unless NO_COLOR or --no-color; --color forces it.
 export interface Paint {
   green(s: string): string;
   yellow(s: string): string;
@@ -12,7 +12,9 @@ export function makePaint(enabled: boolean): Paint {
   return { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
+/** --color forces colour (also into a pipe or over NO_COLOR); --no-color and NO_COLOR turn it off. */
 export function colorWanted(flag: boolean | undefined, stream: NodeJS.WriteStream): boolean {
-  if (flag === false || process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (flag !== undefined) return flag;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
   return Boolean(stream.isTTY);
 }

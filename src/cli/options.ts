@@ -1,0 +1,43 @@
+// Option values checked when parsed: a bad one is a configuration error (exit 5) in one
+// line naming the option, never an internal error later.
+
+/** A coerce function for counts and intervals: positive whole numbers only. */
+export function positiveWhole(option: string) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    const text = String(last).trim();
+    if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+      // yargs keeps only the message of a coerce error: the example goes in it
+      throw new Error(`--${option} ${JSON.stringify(String(last))}: expected a positive whole number (e.g. --${option} ${option === 'sample-interval' ? 10 : 3})`);
+    }
+    return Number(text);
+  };
+}
+
+/** Repeatable, comma-separable name options (--limit a,b --limit c): always a list. */
+export function nameList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return ([value].flat() as unknown[]).map(String);
+}
+
+/** Edit distance, for "did you mean" on names a person typed. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known name closest to `typed`, when it is close enough to be a typo. */
+export function closest(typed: string, known: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of known) {
+    const d = distance(typed.toLowerCase(), name.toLowerCase());
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined;
+}
