@@ -46,7 +46,7 @@ function report(err: unknown, verbose: boolean): number {
 }
 
 const verbose = process.argv.includes('--verbose');
-const COMMANDS = ['provision', 'run', 'plan', 'check', 'hosts', 'report', 'bench', 'completion'];
+const COMMANDS = ['provision', 'run', 'plan', 'check', 'hosts', 'report', 'bench', 'up', 'down', 'droplets', 'snapshot', 'connect', 'completion'];
 // Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
 installInterruptHandler();
 
