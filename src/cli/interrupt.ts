@@ -21,7 +21,9 @@ function exitNow(): never {
   process.exit(EXIT.interrupted);
 }
 
-function onSignal(): void {
+function onSignal(signal: NodeJS.Signals): void {
+  // a command that listens itself (connect holds a tunnel until Ctrl-C) owns the signal
+  if (!active && process.listenerCount(signal) > 1) return;
   if (!active || active.abort.signal.aborted) exitNow();
   active.notice('interrupt: stopping the running steps, releasing locks (Ctrl-C again to quit at once)');
   active.abort.abort();

@@ -58,7 +58,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('up shows the size and monthly price and asks; "n" creates nothing (exit 5)', async () => {
+test('up shows the size and monthly price and asks; "n" creates nothing (exit 1, cancelled)', async () => {
   const inv = join(dir, 'none.yml');
   start('up', ['up', 'dev1', '-i', inv], { HOME: join(dir, 'home'), SSH_AUTH_SOCK: '', DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: api.url });
   const asked = await waitFor('up', /\[y\/N\]/);
@@ -66,7 +66,7 @@ test('up shows the size and monthly price and asks; "n" creates nothing (exit 5)
   tmux('send-keys', '-t', 'up', 'n', 'Enter');
   const end = await waitFor('up', /EXIT=\d+/);
   expect(end).toMatch(/error: cancelled/);
-  expect(end).toContain('EXIT=5');
+  expect(end).toContain('EXIT=1');
   expect(api.log.filter((l) => l.method === 'POST')).toEqual([]);
   expect(end).not.toContain(TOKEN);
 }, 90_000);
