@@ -1,6 +1,7 @@
 // Pure builders of the per-host session scripts: open (state folders, lock, checkpoints,
 // OS facts, in one round trip) and close (release the lock).
 import { shQuote } from './shell-quote.js';
+import { stopSamplerShell } from '../monitor/monitor-commands.js';
 
 export interface LockOwner {
   runId: string;
@@ -8,8 +9,23 @@ export interface LockOwner {
   holder: string;
 }
 
+/** A lock without its owner file (left by an older version, or damaged) is held this long. */
+export const LOCK_GRACE_S = 60;
+
+/** The holder text as recorded: one line, no control characters. */
+export function holderLine(holder: string): string {
+  // eslint-disable-next-line no-control-regex
+  return holder.replace(/[\x00-\x1f\x7f]/g, '?');
+}
+
 /**
  * @param whenLocked shell text run only when this controller got the lock (the monitor start)
+ *
+ * The lock is a folder `$S/lock` holding `owner` (run id, holder, driver pid, boot id, since).
+ * It is built in a temp folder and renamed into place, so a lock never exists without its
+ * owner (rename fails on an existing lock). A stale one (its driver gone, or another boot) is
+ * taken over under a mutex inside it (`.takeover`, made by one controller only), moved aside,
+ * and the new lock renamed in; then read back. The old run's sampler is stopped.
  */
 export function openSessionScript(nonce: string, stateDir: string, owner: LockOwner | null, whenLocked = ''): string {
   const S = shQuote(stateDir);
@@ -22,19 +38,43 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     `for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\\036%s CK %s %s\\n' "$N" "\${f##*/}" "$c"; done`,
   ];
   if (owner) {
-    lines.push(`mkdir -p "$S/runs/"${shQuote(owner.runId)}`);
-    // pid: the long-lived driver shell of this controller; when it is gone the lock is stale
-    const info = `run=${owner.runId}\\nholder=${owner.holder}\\npid=%s\\nboot=%s\\nsince=%s\\n`;
-    const write = `printf ${shQuote(info)} "\${VPSP_DRIVER:-$PPID}" "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$L/owner"`;
+    const R = shQuote(owner.runId);
+    lines.push(`mkdir -p "$S/runs/"${R}`);
     lines.push(
-      `OWN=; if mkdir "$L" 2>/dev/null; then ${write}; OWN=1; printf '\\036%s LOCK acquired\\n' "$N"; else`,
-      `  run=; holder=; pid=; boot=; since=`,
-      `  while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$L/owner" 2>/dev/null`,
-      `  if [ -n "$pid" ] && [ "$boot" = "$B" ] && [ -d "/proc/$pid" ] && [ "$run" != ${shQuote(owner.runId)} ]; then`,
-      `    printf '\\036%s LOCK held %s|%s|%s\\n' "$N" "$since" "$run" "$holder"`,
-      `  elif mv "$L" "$L.stale.$$" 2>/dev/null && mkdir "$L" 2>/dev/null; then ${write}; OWN=1; rm -rf "$L.stale.$$"; printf '\\036%s LOCK stale %s|%s|%s\\n' "$N" "$since" "$run" "$holder"`,
-      `  else printf '\\036%s LOCK held %s|%s|%s\\n' "$N" "$since" "$run" "$holder"; fi`,
+      `R=${R}; H=${shQuote(holderLine(owner.holder))}`,
+      // pid: the long-lived driver shell of this controller; when it is gone the lock is stale
+      `info() { printf 'run=%s\\nholder=%s\\npid=%s\\nboot=%s\\nsince=%s\\n' "$R" "$H" "\${VPSP_DRIVER:-$PPID}" "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; }`,
+      `own() { t=$(mktemp -d "$S/.lock.XXXXXXXX") || return 1; chmod 755 "$t"; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }`,
+      `rdo() { run=; holder=; pid=; boot=; since=; [ -f "$1/owner" ] || return 1; while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$1/owner"; [ -n "$run" ]; }`,
+      `age() { a=$(stat -c %Y -- "$1" 2>/dev/null) || { echo 0; return; }; echo $(( $(date +%s) - a )); }`,
+      `say() { printf '\\036%s LOCK %s %s|%s|%s\\n' "$N" "$1" "$since" "$run" "$holder"; }`,
+      // the stale run's sampler (its PID file under its own run folder; the run id is from the host: checked first)
+      `stopold() {\ncase $1 in ''|.*|*[!A-Za-z0-9._-]*) return 0;; esac\npf="$S/runs/$1/monitor.pid"\n${stopSamplerShell()}\n} >/dev/null 2>&1`,
+      `OWN=; ST=`,
+      `if [ ! -e "$L" ] && own; then ST=acquired; run=; holder=; since=`,
+      `elif rdo "$L" && [ "$run" = "$R" ]; then`,
+      // our own run's lock (re-taken after a dropped connection): the new driver is its pid now
+      `  info > "$L/owner.new" && mv -f -- "$L/owner.new" "$L/owner" && ST=acquired`,
+      `elif [ -n "$run" ]; then`,
+      `  if [ -n "$pid" ] && [ "$boot" = "$B" ] && [ -d "/proc/$pid" ]; then ST=held; else ST=stale; fi`,
+      `elif [ ! -e "$L" ] && own; then ST=acquired`,
+      `elif [ "$(age "$L")" -lt ${LOCK_GRACE_S} ]; then ST=held; since=; run=; holder='(a lock without an owner, held for ${LOCK_GRACE_S} s)'`,
+      `else ST=stale; fi`,
+      `if [ "$ST" = stale ]; then`,
+      `  X=$run; ST=held`,
+      `  if mkdir "$L/.takeover" 2>/dev/null; then`,
+      // under the mutex: still the lock judged stale? then nobody else can move it
+      `    if { rdo "$L" || [ -z "$X" ]; } && [ "$run" = "$X" ] && mv -T -- "$L" "$S/.lock.stale.$N" 2>/dev/null; then`,
+      `      own && rdo "$L" && [ "$run" = "$R" ] && ST=stale`,
+      // the stale run's sampler goes with its lock (even when another controller got in first)
+      `      rdo "$S/.lock.stale.$N"; stopold "$run"; [ "$ST" = stale ] || rdo "$L"`,
+      `      rm -rf -- "$S/.lock.stale.$N"`,
+      `    else rmdir -- "$L/.takeover" 2>/dev/null; rdo "$L"; fi`,
+      // a take-over under way, or one whose controller died (its mutex goes after the grace period)
+      `  elif [ "$(age "$L/.takeover")" -ge ${LOCK_GRACE_S} ]; then rmdir -- "$L/.takeover" 2>/dev/null; fi`,
       `fi`,
+      `[ "$ST" = held ] || OWN=1`,
+      `say "$ST"`,
     );
     if (whenLocked) lines.push(`if [ "$OWN" = 1 ]; then`, whenLocked, 'fi');
   }
@@ -43,9 +83,10 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
 }
 
 export function releaseLockScript(stateDir: string, runId: string): string {
-  const L = shQuote(`${stateDir}/lock`);
+  // always in quotes: a script cut short inside them is a syntax error, not a shorter path
+  const L = `'${stateDir.replace(/'/g, `'\\''`)}/lock'`;
   // only our own lock: a lock taken over by someone else stays theirs
-  return `grep -qx ${shQuote(`run=${runId}`)} ${L}/owner 2>/dev/null && rm -rf ${L}; true\n`;
+  return `grep -qx ${shQuote(`run=${runId}`)} ${L}/owner 2>/dev/null && rm -rf -- ${L}; true\n`;
 }
 
 /** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */

@@ -68,7 +68,7 @@ export function applyScript(
     `N=${nonce}; T=\${0%/*}; TF=${shQuote(timingFile(files))}`,
     `printf '\\036%s PID %s\\n' "$N" "$$"`,
     `read U0 _ </proc/uptime; U0=\${U0%.*}\${U0#*.}; E0=$(date +%s%2N)`,
-    `[ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
+    `[ -s "$TF" ] || printf '%s\\n' ${shQuote(TIMING_HEADER)} >> "$TF"`,
     `P0=${phaseStartCs ?? '$U0'}; PC=${changedBefore.size ? 'changed' : 'ok'}`,
     ...[...changedBefore].map((i) => `C_${i}=1`),
     // each step's probe as a function: re-checked before acting, and read afresh for all
@@ -112,12 +112,13 @@ export function applyScript(
  */
 export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string[], hash: string | null, durationMs: number): string {
   const dur = (durationMs / 1000).toFixed(2);
-  const rows = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
-    .map(([step, d]) => `${[files.runId, files.host, files.phase, step!].map(csvField).join(',')},%s,${d},ok`);
+  // names are data: printf's format is fixed, every row's fields are arguments (the format repeats per 4)
+  const args = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
+    .map(([step, d]) => `"$ts" ${shQuote([files.runId, files.host, files.phase, step!].map(csvField).join(','))} "$ep" ${d}`);
   return [
-    `TF=${shQuote(timingFile(files))}; [ -s "$TF" ] || echo ${shQuote(TIMING_HEADER)} >> "$TF"`,
+    `TF=${shQuote(timingFile(files))}; [ -s "$TF" ] || printf '%s\\n' ${shQuote(TIMING_HEADER)} >> "$TF"`,
     `ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
-    `printf ${shQuote(rows.map((r) => `%s,${r}\n`).join(''))} ${rows.map(() => '"$ts" "$ep"').join(' ')} >> "$TF"`,
+    `printf '%s,%s,%s,%s,ok\\n' ${args.join(' ')} >> "$TF"`,
   ].join('\n') + '\n' + (hash ? checkpointScript(files, hash) : '');
 }
 

@@ -10,7 +10,7 @@ import { STEP_TYPES } from '../steps/registry.js';
 import type { AnyStepType } from '../steps/step-type.js';
 import { readYamlFile, validate, configErrorAt, formatPath, type YamlFile } from './yaml-file.js';
 import { varsSchema } from './inventory-schema.js';
-import { render, TemplateError, type Vars, type InsertMode } from './template.js';
+import { render, checkTemplate, TemplateError, type Vars, type InsertMode } from './template.js';
 
 const PHASE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -19,7 +19,16 @@ const siteSchema = z.strictObject({
   vars: varsSchema.optional(),
 });
 
-const stepShape = z.object({ name: z.string().min(1) }).catchall(z.unknown());
+/** Seconds: a positive whole number. */
+const seconds = z.number().int('a whole number of seconds').positive('a positive number of seconds');
+
+// timeout_s sits beside name; the one other key is the step type
+const stepShape = z.object({ name: z.string().min(1), timeout_s: seconds.optional() }).catchall(z.unknown());
+
+/** SPEC §3: a phase without timeout_s is stopped after 5 x estimate_s, at least 600 s. */
+export function defaultPhaseTimeoutS(estimateS: number): number {
+  return Math.max(600, Math.ceil(5 * estimateS));
+}
 
 const phaseSchema = z.strictObject({
   name: z.string().regex(PHASE_NAME),
@@ -29,6 +38,7 @@ const phaseSchema = z.strictObject({
   needs: z.array(z.string()).optional(),
   become: z.boolean().optional(),
   parallel: z.string().regex(PHASE_NAME, 'a group name').optional(),
+  timeout_s: seconds.optional(),
   steps: z.array(stepShape).min(1),
 });
 
@@ -38,6 +48,8 @@ export interface RawStep {
   args: unknown;
   index: number;
   line?: number;
+  /** the step's own limit in seconds (the phase's limit applies as well) */
+  timeoutS?: number;
 }
 
 export interface PhaseDef {
@@ -46,6 +58,8 @@ export interface PhaseDef {
   yaml: YamlFile;
   description: string;
   estimateS: number;
+  /** the phase's limit in seconds: its timeout_s or the SPEC default */
+  timeoutS: number;
   critical: boolean;
   needs: string[];
   become?: boolean;
@@ -66,6 +80,7 @@ export interface StepInstance {
   type: AnyStepType;
   args: unknown;
   index: number;
+  timeoutS?: number;
 }
 
 /** A phase rendered for one host. */
@@ -106,7 +121,7 @@ function loadPhase(dir: string, name: string): PhaseDef {
   const names = new Set<string>();
   const steps = data.steps.map((raw, index): RawStep => {
     const at = ['steps', index];
-    const keys = Object.keys(raw).filter((k) => k !== 'name');
+    const keys = Object.keys(raw).filter((k) => k !== 'name' && k !== 'timeout_s');
     if (keys.length !== 1) {
       throw configErrorAt(yaml, at, `step "${raw.name}" must have exactly one step type key (has ${keys.length ? keys.join(', ') : 'none'})`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
     }
@@ -128,10 +143,12 @@ function loadPhase(dir: string, name: string): PhaseDef {
     if (!type.local && index > 0 && data.steps.slice(0, index).some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => k !== 'name') ?? '')?.local)) {
       throw configErrorAt(yaml, at, `step "${raw.name}" comes after a check run from the controller`, 'put controller-side checks (rdp_check) at the end of the phase');
     }
-    return { name: raw.name, type, args, index, line: yaml.lineOf(at) };
+    checkArgTemplates(yaml, [...at, typeKey], args as Record<string, unknown>, type.fieldModes);
+    return { name: raw.name, type, args, index, line: yaml.lineOf(at), timeoutS: raw.timeout_s };
   });
   return {
-    name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s, critical: data.critical ?? false,
+    name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s,
+    timeoutS: data.timeout_s ?? defaultPhaseTimeoutS(data.estimate_s), critical: data.critical ?? false,
     needs: data.needs ?? [], become: data.become, parallel: data.parallel, steps,
   };
 }
@@ -153,22 +170,39 @@ export function instantiatePhase(pb: Playbook, phase: PhaseDef, vars: Vars, host
       } catch {
         throw configErrorAt(phase.yaml, [...base, 'template'], `template ${tplPath} cannot be read`, 'the path is relative to the playbooks folder');
       }
+      if (text.includes('\0')) throw configErrorAt(phase.yaml, [...base, 'template'], `template ${tplPath} holds a NUL byte`, 'templates are text files');
       try {
         rendered.content = render(text, vars, 'text');
       } catch (err) {
-        if (err instanceof TemplateError) throw new ConfigError(`${tplPath}: ${err.message} (host ${hostName})`, err.hint, tplPath);
+        if (err instanceof TemplateError) throw new ConfigError(`${tplPath}:${err.line}: ${err.message} (host ${hostName})`, err.hint, tplPath, err.line);
         throw err;
       }
       delete rendered.template;
     }
     const args = validate(phase.yaml, step.type.schema, rendered, base);
-    return { name: step.name, type: step.type, args, index: step.index };
+    return { name: step.name, type: step.type, args, index: step.index, timeoutS: step.timeoutS };
   });
   const hash = createHash('sha256')
     .update(JSON.stringify({ become: phase.become, steps: steps.map((s) => [s.name, s.type.id, s.args]) }))
     .digest('hex')
     .slice(0, 16);
   return { def: phase, steps, hash };
+}
+
+/** Every string argument's placeholders checked once at load, before any host's values. */
+function checkArgTemplates(yaml: YamlFile, base: (string | number)[], args: Record<string, unknown>, modes: Readonly<Record<string, InsertMode>>): void {
+  const walk = (value: unknown, mode: InsertMode, path: (string | number)[]): void => {
+    if (typeof value === 'string') {
+      try {
+        checkTemplate(value, mode);
+      } catch (err) {
+        if (err instanceof TemplateError) throw configErrorAt(yaml, [...base, ...path], err.message, err.hint);
+        throw err;
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, mode, [...path, i]));
+    else if (value && typeof value === 'object') Object.entries(value).forEach(([k, v]) => walk(v, mode, [...path, k]));
+  };
+  Object.entries(args).forEach(([k, v]) => walk(v, modes[k] ?? 'text', [k]));
 }
 
 function renderArgs(

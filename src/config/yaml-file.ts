@@ -70,7 +70,30 @@ export function parseYamlText(text: string, path: string): YamlFile {
     const what = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new ConfigError(`${path}: YAML error: ${what}`, 'define each anchor (&name) before its alias (*name), and use few aliases', path);
   }
+  // a NUL byte cuts a string short in C programs and shell variables on the host
+  const nul = findNul(data, []);
+  if (nul) {
+    const line = lineOf(nul);
+    throw new ConfigError(`${path}${line ? `:${line}` : ''}: a NUL byte in a string${nul.length ? ` at ${formatPath(nul)}` : ''}`, 'remove the NUL byte (\\0 or \\x00 in a double-quoted YAML string)', path, line);
+  }
   return { path, data, lineOf };
+}
+
+function findNul(value: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = findNul(value[i], [...path, i]);
+      if (p) return p;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\0')) return [...path, k];
+      const p = findNul(v, [...path, k]);
+      if (p) return p;
+    }
+  }
+  return undefined;
 }
 
 /** Offset of the first key that repeats one before it in the same mapping (keys compared as the library does for scalars). */

@@ -9,7 +9,8 @@ import type { RunResult } from './events.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(2).toString('hex')}`;
+  // 64 random bits: two controllers never pick the same id (the lock tells runs apart by it)
+  return `${stamp}-${randomBytes(8).toString('hex')}`;
 }
 
 export interface FleetRunOptions extends Omit<HostRunOptions, 'phases'> {

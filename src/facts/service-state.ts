@@ -9,8 +9,8 @@ export interface ServiceState {
 
 export function serviceStateProbe(name: string): string {
   const n = shQuote(name);
-  return `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled ${n} 2>/dev/null || true; echo; ` +
-    `systemctl is-active ${n} 2>/dev/null || true; else echo no-systemd; fi`;
+  return `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled -- ${n} 2>/dev/null || true; echo; ` +
+    `systemctl is-active -- ${n} 2>/dev/null || true; else echo no-systemd; fi`;
 }
 
 export function parseServiceState(text: string): ServiceState {

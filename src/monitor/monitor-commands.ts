@@ -127,9 +127,18 @@ echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
  */
 export function stopMonitorCommand(t: MonitorTarget, opts: { waitS?: number } = {}): string {
   const p = remoteRunPaths(t.stateDir, t.runId);
-  const tenths = posInt('waitS', opts.waitS ?? 5) * 10;
   return subshell(`pf=${shQuote(p.pidFile)}
-${ALIVE_FN}
+${stopSamplerShell(opts.waitS)}
+`);
+}
+
+/**
+ * Shell text stopping the sampler whose PID file is in $pf (for stopMonitorCommand, and for
+ * the lock take-over, which stops a stale run's sampler): prints the monitor: line.
+ */
+export function stopSamplerShell(waitS = 5): string {
+  const tenths = posInt('waitS', waitS) * 10;
+  return `${ALIVE_FN}
 readpid
 if alive "$p"; then
   rm -f "$pf"
@@ -140,8 +149,7 @@ if alive "$p"; then
 else
   rm -f "$pf"
   echo "monitor: not-running"
-fi
-`);
+fi`;
 }
 
 /** Prints running <pid>, stale <pid> (PID file left by a dead sampler) or stopped. */

@@ -32,7 +32,7 @@ export const fileStep: StepType<Args> = {
     const content = a.content ?? '';
     const want = sha256(content);
     if (state.exists && state.kind !== 'regular file') {
-      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: `echo ${shQuote(`${a.path} is a ${state.kind}; remove it first`)} >&2; exit 1`, display: ['(refuses: not a regular file)'] };
+      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: `printf '%s\\n' ${shQuote(`${a.path} is a ${state.kind}; remove it first`)} >&2; exit 1`, display: ['(refuses: not a regular file)'] };
     }
     if (!state.exists || state.sha256 !== want) {
       const w = atomicWrite(a.path, content, { mode: a.mode, owner: a.owner, group: a.group });

@@ -41,7 +41,7 @@ export const lineStep: StepType<Args> = {
     const p = shQuote(a.path);
     if (!s.fileExists) {
       if (a.create === false) {
-        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: `echo ${shQuote(`${a.path} does not exist`)} >&2; exit 1`, display: ['(fails: file missing)'] };
+        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: `printf '%s\\n' ${shQuote(`${a.path} does not exist`)} >&2; exit 1`, display: ['(fails: file missing)'] };
       }
       const script = `mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${shQuote(a.line)} > ${p}`;
       return { status: 'change', reason: `${a.path} is missing: create it with the line`, script, display: [script] };

@@ -119,7 +119,7 @@ describe('service', () => {
   });
   test('restart_on becomes a conditional restart, not needed after a fresh start', () => {
     const running = decide(serviceStep, { name: 'xrdp', state: 'started', restart_on: ['Conf'] }, 'enabled\nactive');
-    expect(running.onChanged).toMatchObject({ steps: ['Conf'], display: ['systemctl restart xrdp'] });
+    expect(running.onChanged).toMatchObject({ steps: ['Conf'], display: ['systemctl restart -- xrdp'] });
     const stopped = decide(serviceStep, { name: 'xrdp', state: 'started', restart_on: ['Conf'] }, 'enabled\ninactive');
     expect(stopped.onChanged).toBeUndefined();
   });

@@ -17,7 +17,8 @@ import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted, type Paint } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
 
-const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4}$/;
+// 16 hex digits since run ids carry 64 random bits; 4 in runs recorded before
+const RUN_ID = /^\d{8}T\d{6}Z-(?:[0-9a-f]{16}|[0-9a-f]{4})$/;
 
 /** Run folders in the reports dir, oldest first. */
 function localRuns(reportsDir: string): string[] {
@@ -44,7 +45,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
     const inv = loadInventory(args.inventory);
     const hosts = selectHosts(inv, args.limit);
     const reportsDir = args.reportsDir ?? 'reports';
-    if (args.run && !RUN_ID.test(args.run)) throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2');
+    if (args.run && !RUN_ID.test(args.run)) throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2c3d4e5f60718');
     const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
     await connector.prepare(hosts.map((h) => h.name));
     const limit = pLimit(Math.max(1, args.concurrency));
@@ -56,7 +57,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
         // one round trip: which run (the given one or the newest), then its two CSVs
         const n = randomBytes(6).toString('hex');
         const runs = `${h.stateDir}/runs`;
-        const pick = args.run ? `R=${shQuote(args.run)}` : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$' | sort | tail -n 1)`;
+        const pick = args.run ? `R=${shQuote(args.run)}` : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z-([0-9a-f]{16}|[0-9a-f]{4})$' | sort | tail -n 1)`;
         const files: Record<string, string> = {};
         let runId = args.run ?? '';
         const probe = `${pick}; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` + runCsvsScript(n, `${shQuote(runs)}/"$R"`);
