@@ -15,6 +15,7 @@ import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
+import { terminalText } from '../ui/terminal-text.js';
 
 interface Args extends CommonArgs { saveBaseline: boolean; url?: string; diskMb: number; failOnRegression: boolean }
 
@@ -62,7 +63,7 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
-        if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${r.error}\n`); continue; }
+        if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${terminalText(r.error)}\n`); continue; }
         process.stdout.write(`${paint.bold(r.host)}\n`);
         for (const m of r.result!.metrics) {
           const cmp = r.comparison?.rows.find((x) => x.name === m.name);

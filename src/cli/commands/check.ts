@@ -10,6 +10,7 @@ import type { CommonArgs } from '../run-context.js';
 import { SUDO_PASSWORD_ENV } from '../execute-run.js';
 import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
+import { terminalText } from '../ui/terminal-text.js';
 
 const SUPPORTED = [/^debian 1[23]/, /^ubuntu 24\./];
 const PROBE = [
@@ -79,7 +80,7 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
         process.stdout.write(`${paint.bold(r.host)} ${r.ok ? paint.green('ready') : paint.red('not ready')}\n`);
-        for (const c of r.checks) process.stdout.write(`  ${c.ok ? paint.green('ok  ') : paint.red('FAIL')} ${c.name}: ${c.detail}\n`);
+        for (const c of r.checks) process.stdout.write(`  ${c.ok ? paint.green('ok  ') : paint.red('FAIL')} ${c.name}: ${terminalText(c.detail)}\n`);
       }
     }
     process.exitCode = results.every((r) => r.ok) ? EXIT.ok : EXIT.preflight;

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { loadInventory, selectHosts } from '../../config/inventory.js';
 import type { CommonArgs } from '../run-context.js';
+import { terminalText } from '../ui/terminal-text.js';
 
 export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
   command: 'hosts',
@@ -25,7 +26,7 @@ export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
     }
     for (const h of hosts) {
       process.stdout.write(`${h.name}  ${h.user}@${h.address}:${h.port}${h.become ? '  become' : ''}${h.groups.length ? `  groups: ${h.groups.join(',')}` : ''}\n`);
-      for (const [k, v] of Object.entries(h.vars)) process.stdout.write(`    ${k}=${String(v)}\n`);
+      for (const [k, v] of Object.entries(h.vars)) process.stdout.write(`    ${k}=${terminalText(String(v))}\n`);
     }
     process.stdout.write('(~/.ssh/config may still change user, port, keys and address at connect time)\n');
   },

@@ -16,6 +16,7 @@ import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted, type Paint } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
+import { terminalText } from '../ui/terminal-text.js';
 
 // 16 hex digits since run ids carry 64 random bits; 4 in runs recorded before
 const RUN_ID = /^\d{8}T\d{6}Z-(?:[0-9a-f]{16}|[0-9a-f]{4})$/;
@@ -85,7 +86,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ hosts: fetched, reports: built.map((b) => b.files) }, null, 2)}\n`);
     } else {
-      for (const f of fetched) process.stdout.write(f.error ? `${f.host}: ${paint.red('not fetched')}: ${f.error}\n` : `${f.host}: run ${f.runId}: ${f.files!.join(', ') || 'no CSVs'}\n`);
+      for (const f of fetched) process.stdout.write(f.error ? `${f.host}: ${paint.red('not fetched')}: ${terminalText(f.error)}\n` : `${f.host}: run ${terminalText(f.runId ?? '')}: ${f.files!.join(', ') || 'no CSVs'}\n`);
       for (const b of built) process.stdout.write(`report: ${b.files.reportHtml}\n`);
     }
     process.exitCode = fetched.every((f) => !f.error) ? EXIT.ok : EXIT.failed;
