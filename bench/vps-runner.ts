@@ -23,7 +23,7 @@ export interface VpsRunStats {
 
 export async function runVpsInProcess(inventory: string, playbooks: string): Promise<VpsRunStats> {
   const args = { inventory, playbooks, concurrency: 50, json: true, verbose: false };
-  const ctx = loadRunContext(args);
+  const ctx = await loadRunContext(args);
   const connector = createSshConnector({ inventory: ctx.inventory });
   await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const connected: number[] = [];

@@ -53,11 +53,6 @@ export class CommandError extends ProvisionError {
   readonly kind = 'command' as const;
 }
 
-/** A step failed on a host. */
-export class StepError extends ProvisionError {
-  readonly kind = 'step' as const;
-}
-
 export class InterruptedError extends ProvisionError {
   readonly kind = 'interrupted' as const;
   constructor(message = 'interrupted', hint = 'the run was stopped by a signal; re-run to continue where it stopped') {

@@ -19,6 +19,7 @@ import { connectInfo, bannerText } from './ui/banner.js';
 import { liveAlerts } from './live-alerts.js';
 import { checkSudoEverywhere } from './sudo-preflight.js';
 import { writeRunReport } from './run-report.js';
+import { rebootWhereRequired, rebootText } from './reboot-hosts.js';
 import type { FetchedCsvs } from '../engine/host-session.js';
 
 /** The sampler stops by itself after this, whatever happens to the controller. */
@@ -52,7 +53,12 @@ export async function confirm(what: string, yes: boolean): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new CancelledError();
 }
 
-export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean): Promise<{ code: number; run: RunResult }> {
+export interface RunExtras {
+  /** reboot the hosts that need it at the end (/var/run/reboot-required), wait, check */
+  reboot?: boolean;
+}
+
+export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean, extras: RunExtras = {}): Promise<{ code: number; run: RunResult }> {
   const credentials = attachGeneratedPasswords(ctx, mode === 'apply');
   const json = args.json;
   // stdout carries the result (JSON, or the plan); progress goes to stderr then
@@ -93,6 +99,12 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
       collect: (host, files) => runFiles.set(host, files),
       hosts: ctx.hosts,
     });
+    if (mode === 'apply' && extras.reboot && !abort.signal.aborted) {
+      await rebootWhereRequired(connector, ctx, run, {
+        sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, signal: abort.signal,
+        note: (host, message) => out.write(`${host}: ${message}\n`),
+      });
+    }
     await renderer.done;
     alerts.stop();
     const raised = ctx.hosts.flatMap((h) => alerts.byHost(h.host.name));
@@ -106,6 +118,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     const connect = mode === 'apply' ? connectInfo(ctx, run, credentials) : [];
     if (json) process.stdout.write(`${JSON.stringify(connect.length ? { ...run, connect } : run, null, 2)}\n`);
     else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint) + bannerText(connect, paint));
+    if (mode === 'apply') out.write(rebootText(run, paint));
     if (reportPath) out.write(`report: ${reportPath}\n`);
     let code = exitCodeFor(run);
     // plan exits 0 whether or not changes are pending; an unreachable host is a failure

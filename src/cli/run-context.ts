@@ -1,11 +1,17 @@
 // Everything a command needs before the first byte goes to a host: inventory,
 // playbooks, the selected hosts and phases, each phase rendered for each host.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../monitor/script-files.js';
 import { loadInventory, selectHosts, type Inventory, type HostSpec } from '../config/inventory.js';
 import { loadPlaybook, instantiatePhase, type Playbook, type PhaseInstance } from '../config/playbook.js';
 import { ConfigError } from '../errors.js';
 import { withRdpAccess, RdpAccessError } from '../config/rdp-access.js';
 import { closest } from './options.js';
+import { loginPublicKeyOfHost } from '../transport/login-public-key.js';
+
+/** A workstation variable whose default is found on the laptop (README: "Workstation variables"). */
+export const DEVELOPER_SSH_KEY = 'developer_ssh_key';
 
 export interface CommonArgs {
   inventory: string;
@@ -55,17 +61,37 @@ export function hostVars(inventory: Inventory, host: HostSpec, defaults: Playboo
   }
 }
 
-export function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}, inventory: Inventory = loadInventory(args.inventory)): RunContext {
-  const playbook = loadPlaybook(args.playbooks);
+/** The default `playbooks` folder, else (none here: an installed package) the package's own. */
+export function playbooksDir(option: string): string {
+  if (option !== 'playbooks' || existsSync(join(option, 'site.yml'))) return option;
+  const bundled = join(packageRoot(), 'playbooks');
+  return existsSync(join(bundled, 'site.yml')) ? bundled : option;
+}
+
+export async function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}, inventory: Inventory = loadInventory(args.inventory)): Promise<RunContext> {
+  const playbook = loadPlaybook(playbooksDir(args.playbooks));
   const only = (sel.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const skip = (sel.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   checkPhaseNames(playbook, only, sel.onlyLabel ?? '--only-phase');
   checkPhaseNames(playbook, skip, '--skip-phase');
   const phases = playbook.phases.filter((p) => (!only.length || only.includes(p.name)) && !skip.includes(p.name));
-  const hosts = selectHosts(inventory, args.limit).map((host) => {
+  const selected = selectHosts(inventory, args.limit);
+  // developer_ssh_key, when neither the playbooks nor the inventory set it: the public half
+  // of the key the tool logs in with (identity_file + .pub, else the agent's first key)
+  const loginKeys = await Promise.all(selected.map((host) =>
+    Object.hasOwn({ ...playbook.vars, ...host.vars }, DEVELOPER_SSH_KEY) ? undefined : loginPublicKeyOfHost(host, args.sshConfig)));
+  const hosts = selected.map((host, i) => {
+    const key = loginKeys[i];
     // the playbooks' own vars are defaults; the inventory's win
-    const vars = hostVars(inventory, host, playbook.vars);
-    return { host, phases: phases.map((p) => instantiatePhase(playbook, p, vars, host.name)) };
+    const vars = hostVars(inventory, host, { ...playbook.vars, ...(key ? { [DEVELOPER_SSH_KEY]: key.line } : {}) });
+    try {
+      return { host, phases: phases.map((p) => instantiatePhase(playbook, p, vars, host.name)) };
+    } catch (err) {
+      if (err instanceof ConfigError && !key && err.message.includes(`unknown variable "${DEVELOPER_SSH_KEY}"`)) {
+        throw new ConfigError(err.message, `set ${DEVELOPER_SSH_KEY} in the inventory's vars (a public key line), or give ${host.name} an identity_file with its .pub beside it, or load your key into ssh-agent`, err.file, err.line);
+      }
+      throw err;
+    }
   });
   return { inventory, playbook, hosts };
 }

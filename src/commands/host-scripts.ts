@@ -31,10 +31,13 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
   const S = shQuote(stateDir);
   const lines = [
     `N=${nonce}; S=${S}; L="$S/lock"`,
-    `mkdir -p "$S/checkpoints" "$S/runs" || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`,
+    // a plan (no owner) writes nothing: the state dir is read where it exists, never made
+    owner ? `mkdir -p "$S/checkpoints" "$S/runs" || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : ':',
     `B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)`,
     `( . /etc/os-release 2>/dev/null; printf '\\036%s OS %s|%s|%s|%s|%s\\n' "$N" "\${ID:-unknown}" "\${VERSION_ID:-}" "\${PRETTY_NAME:-}" "$(uname -m)" "$(id -un)" )`,
-    `df -Pk "$S" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\\036%s DF %s\\n", n, $4}'`,
+    // free space where the state dir is (or would be: its nearest existing parent)
+    `d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=\${d%/*}; d=\${d:-/};; *) d=.;; esac; i=$((i+1)); done`,
+    `df -Pk "$d" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\\036%s DF %s\\n", n, $4}'`,
     `for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\\036%s CK %s %s\\n' "$N" "\${f##*/}" "$c"; done`,
   ];
   if (owner) {

@@ -4,6 +4,7 @@
 //   with STALE when it differs from what the decision was based on (an earlier step
 //   changed it), acts, and reports each step as it goes; timing rows and the
 //   checkpoint are written on the host itself, so they survive a dropped connection.
+import { createHash } from 'node:crypto';
 import { shQuote } from './shell-quote.js';
 import { csvField } from './csv-field.js';
 import type { Decision } from '../steps/step-type.js';
@@ -12,6 +13,8 @@ export interface ScriptStep {
   index: number;
   name: string;
   probe: string | null;
+  /** a handler step (restart_on): the file on the host that records its restart as pending */
+  pendingFile?: string;
 }
 
 export interface RunFiles {
@@ -22,12 +25,24 @@ export interface RunFiles {
 }
 
 /** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
-export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
+export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'H' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
+
+/**
+ * Where a handler's pending restart is recorded on the host: written when a step it watches
+ * changes, removed once the handler step has run. So a restart survives a later failure
+ * (or a dropped connection) and is done on the next run.
+ */
+export function pendingRestartFile(f: Pick<RunFiles, 'stateDir' | 'phase'>, stepName: string): string {
+  const id = createHash('sha256').update(`${f.phase}\n${stepName}`).digest('hex').slice(0, 16);
+  return `${f.stateDir}/pending-restarts/${id}`;
+}
 
 export function probeScript(nonce: string, steps: readonly ScriptStep[]): string {
   // U: the host's clock (centiseconds of uptime) when the phase began
   const lines = [`N=${nonce}; read u _ </proc/uptime; printf '\\036%s U %s\\n' "$N" "\${u%.*}\${u#*.}"`];
   for (const s of steps) {
+    // H: this handler's restart is pending from an earlier run
+    if (s.pendingFile) lines.push(`[ ! -e ${shQuote(s.pendingFile)} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
     if (!s.probe) continue;
     lines.push(`o=$( { ${s.probe}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${s.index} "$?" "$o" "$N" ${s.index}`);
   }
@@ -38,6 +53,10 @@ export interface ApplyStep extends ScriptStep {
   decision: Decision;
   /** What the probe printed when the decision was made: acted on only if still so. */
   expected: string | null;
+  /** a handler whose restart an earlier run left pending: it restarts whatever changes now */
+  pending?: boolean;
+  /** pending-restart files of the handlers watching this step: written when it changes */
+  marks?: string[];
 }
 
 export function timingFile(f: RunFiles): string {
@@ -88,11 +107,14 @@ export function applyScript(
       `( ${script}\n) >"$T/out" 2>&1; rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
       `printf '\\036%s F %s %s\\n' "$N" ${s.index} $rc; tail -c 2000 "$T/out"; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
       `C_${s.index}=1; PC=changed; st=${status}; cs=changed`;
-    if (d.status === 'change') lines.push(act(d.script, 'changed'));
+    // a handler's restart is recorded on the host before anything else can fail
+    const mark = s.marks?.length ? `; mkdir -p ${shQuote(s.marks[0]!.replace(/\/[^/]*$/, ''))} && touch ${s.marks.map(shQuote).join(' ')}` : '';
+    if (d.status === 'change') lines.push(act(d.script, 'changed') + mark);
     if (d.onChanged) {
-      const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('');
-      lines.push(`if [ -n "${trigger}" ] && [ "$st" = ok ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
+      const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('') + (s.pending ? 'pending' : '');
+      lines.push(`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
     }
+    if (s.pendingFile) lines.push(`rm -f ${shQuote(s.pendingFile)}`);
     lines.push(recorded.has(s.index) ? now : `${now}; ${timingRow(files, s.name, 'A', 'u', '$cs')}`);
     lines.push(`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
   });

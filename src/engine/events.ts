@@ -35,6 +35,10 @@ export interface HostResult {
   /** scripts and commands sent to the host: each costs one network round trip or more */
   roundTrips: number;
   phases: PhaseResult[];
+  /** the host has /var/run/reboot-required at the end of the run */
+  rebootRequired?: boolean;
+  /** --reboot: what happened when it was rebooted */
+  reboot?: { ok: boolean; downMs: number; detail: string };
 }
 
 export interface RunResult {

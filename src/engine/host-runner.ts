@@ -174,7 +174,8 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
           results.set(phase, skipped(phase, 'interrupted'));
           result.status = 'interrupted';
         } else if (stopReason) results.set(phase, skipped(phase, stopReason));
-        else if (!opts.force && ck && ck.hash === phase.hash) results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
+        // a plan evaluates every phase, checkpointed or not: drift in a completed phase shows
+        else if (opts.mode === 'apply' && !opts.force && ck && ck.hash === phase.hash) results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
         else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
         else toRun.push({ phase, index });
       }
@@ -192,6 +193,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
         pending += outcome.deferred ?? '';
         const ck = facts.checkpoints.get(phase.def.name);
         if (ck && ck.hash !== phase.hash && outcome.result.status !== 'failed') outcome.result.reason += ' (the phase changed since its last checkpoint)';
+        else if (ck && opts.mode === 'plan' && outcome.result.status === 'changed') outcome.result.reason += ` (drift: completed ${ck.at}, changed on the host since)`;
         results.set(phase, outcome.result);
       });
       if (opts.signal?.aborted && toRun.length) result.status = 'interrupted';
@@ -222,6 +224,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
     const files = await session.close(pending);
     if (opts.mode === 'apply') opts.collect?.(host.name, files);
     result.roundTrips = session.roundTrips;
+    if (session.rebootRequired) result.rebootRequired = true;
   }
   return done(result);
 }

@@ -12,6 +12,7 @@ import { recordReader } from './records.js';
 import { parse } from 'csv-parse/sync';
 import { shQuote } from '../commands/shell-quote.js';
 import { timingFile } from '../commands/phase-scripts.js';
+import { REBOOT_REQUIRED_FILE } from './reboot.js';
 
 export interface SessionFacts {
   os: { id: string; version: string; pretty: string; arch: string; user: string };
@@ -77,6 +78,8 @@ export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000
 
 export class HostSession {
   roundTrips = 0;
+  /** /var/run/reboot-required was there when the run ended (read in the closing round trip) */
+  rebootRequired = false;
   /** the PIDs (and process groups) of the scripts running now */
   readonly scriptPids = new Set<number>();
   #reconnecting: Promise<void> | undefined;
@@ -220,9 +223,11 @@ export class HostSession {
       const release = this.#lockTaken
         ? (this.#monitoring ? stopMonitorCommand(target) : '') +
           runCsvsScript(n, shQuote(paths.dir)) +
-          releaseLockScript(this.host.stateDir, this.opts.runId)
+          releaseLockScript(this.host.stateDir, this.opts.runId) +
+          `[ ! -e ${REBOOT_REQUIRED_FILE} ] || printf '\\036%s REBOOT\\n' ${n}\n`
         : '';
       const reader = recordReader(n, (r) => {
+        if (r.tag === 'REBOOT') this.rebootRequired = true;
         if (r.tag !== 'B') return;
         const text = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
         if (r.args[0] === 'timing') files.timingCsv = text;

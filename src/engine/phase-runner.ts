@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
 import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
+import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
 import { CommandError } from '../errors.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
 import type { PhaseResult, StepResult, EventSink } from './events.js';
@@ -39,17 +39,24 @@ async function runScript(shell: RemoteShell, n: string, script: string, onRecord
   return stray;
 }
 
-/** One round trip: the state of each step from `from` on. */
-async function probe(shell: RemoteShell, steps: readonly StepInstance[], prefix = ''): Promise<{ facts: Map<number, ProbeOutput>; startCs: number | null }> {
+/** One round trip: the state of each step from `from` on, and the handlers' restarts left pending. */
+async function probe(shell: RemoteShell, steps: readonly StepInstance[], files: RunFiles, prefix = ''): Promise<{ facts: Map<number, ProbeOutput>; startCs: number | null; pending: Set<number> }> {
   const n = nonce();
   const facts = new Map<number, ProbeOutput>();
+  const pending = new Set<number>();
   let startCs: number | null = null;
-  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args) })));
+  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), pendingFile: handlerFile(s, files) })));
   await runScript(shell, n, script, (r) => {
     if (r.tag === 'U') startCs = Number(r.args[0]);
+    if (r.tag === 'H') pending.add(Number(r.args[0]));
     if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
   });
-  return { facts, startCs };
+  return { facts, startCs, pending };
+}
+
+/** The pending-restart file of a handler step (one that watches earlier steps), else undefined. */
+function handlerFile(step: StepInstance, files: RunFiles): string | undefined {
+  return step.type.watches?.(step.args).length ? pendingRestartFile(files, step.name) : undefined;
 }
 
 function decide(step: StepInstance, facts: Map<number, ProbeOutput>, ctx: StepContext): Decision {
@@ -115,7 +122,12 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   async function runRemoteSteps(): Promise<{ status: 'ok' | 'failed'; reason: string; deferred: string | null }> {
   if (!steps.length) return { status: 'ok', reason: '', deferred: run.prefix || null };
   const checkpoint = locals.length ? null : { hash: phase.hash };
-  let { facts, startCs } = await probe(shell, steps, run.prefix);
+  let { facts, startCs, pending } = await probe(shell, steps, files, run.prefix);
+  // for each step, the pending-restart files of the handlers that watch it
+  const marksOf = new Map<string, string[]>();
+  for (const h of steps) {
+    for (const watched of h.type.watches?.(h.args) ?? []) marksOf.set(watched, [...marksOf.get(watched) ?? [], handlerFile(h, files)!]);
+  }
   let from = 0;
   const changed = new Set<number>();
   // each STALE restarts at a later step or at the same step with fresh facts acted on
@@ -128,6 +140,15 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     if (mode === 'plan') {
       rest.forEach((s, i) => {
         const d = decisions[i]!;
+        if (pending.has(s.index) && d.onChanged) {
+          // an earlier run changed what this handler watches and broke off before it ran
+          const reason = `restart left pending by an earlier run (${d.onChanged.reason.replace(/^restart: /, '')})`;
+          record({
+            name: s.name, type: s.type.id, status: 'changed', reason: d.status === 'change' ? `${d.reason}; ${reason}` : reason, durationMs: 0,
+            commands: [...(d.status === 'change' ? d.display : []), ...d.onChanged.display],
+          }, s.index);
+          return;
+        }
         const conditional = d.onChanged ? [`if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`] : [];
         record({
           name: s.name, type: s.type.id, status: d.status === 'change' ? 'changed' : 'ok', reason: d.reason, durationMs: 0,
@@ -147,6 +168,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
 
     const apply: ApplyStep[] = rest.map((s, i) => ({
       index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null,
+      pendingFile: handlerFile(s, files), pending: pending.has(s.index), marks: marksOf.get(s.name),
     }));
     const n = nonce();
     // the steps run in order: the one after the last reported is the one running
@@ -167,7 +189,9 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
         const s = steps[index]!;
         const d = apply.find((a) => a.index === index)!.decision;
         const now = performance.now();
-        const reason = st === 'restarted' ? d.onChanged!.reason : d.reason;
+        const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
+        const reason = st !== 'restarted' ? d.reason
+          : pending.has(index) && !triggered ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})` : d.onChanged!.reason;
         const commands = st === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
         if (st !== 'ok') changed.add(index);
         record({ name: s.name, type: s.type.id, status: st === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - lastMark), commands }, index);

@@ -21,6 +21,7 @@ export const serviceStep: StepType<Args> = {
   schema,
   fieldModes: {},
   probe: (a) => serviceStateProbe(a.name),
+  watches: (a) => a.restart_on ?? [],
   decide(a, probed): Decision {
     const s = parseServiceState(probed?.text ?? 'no-systemd');
     const restart = a.restart_on?.length
@@ -39,8 +40,8 @@ export const serviceStep: StepType<Args> = {
     if (a.state === 'started' && !running) { cmds.push(systemctl('start', a.name)); why.push(`${s.active} -> started`); }
     if (a.state === 'stopped' && running) { cmds.push(systemctl('stop', a.name)); why.push(`${s.active} -> stopped`); }
     if (!cmds.length) return { status: 'ok', reason: `${a.name} is ${s.enabled} and ${s.active}`, onChanged: restart };
-    // a unit just started does not also need the restart
-    const onChanged = a.state === 'started' && !running ? undefined : restart;
+    // a unit just started does not also need the restart, and one just stopped must not get it
+    const onChanged = (a.state === 'started' && !running) || (a.state === 'stopped' && running) ? undefined : restart;
     return { status: 'change', reason: why.join(', '), script: cmds.join(' && '), display: cmds, onChanged };
   },
 };

@@ -39,6 +39,8 @@ export interface StepType<A> {
   /** Shell text printing what decide() needs; null when there is nothing to read. */
   probe(args: A): string | null;
   decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
+  /** Names of the earlier steps whose change this step reacts to (service restart_on). */
+  watches?(args: A): string[];
   /** Set for steps that run on the controller; probe and decide are then not used. */
   local?(args: A): LocalCheck;
 }

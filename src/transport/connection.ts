@@ -35,8 +35,6 @@ export interface Connection {
   readonly remoteHost: string;
   exec(command: string, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   openShell(opts?: { become?: boolean; sudoPassword?: Secret }): Promise<RemoteShell>;
-  put(data: Buffer, remotePath: string, mode?: number): Promise<void>;
-  get(remotePath: string): Promise<Buffer>;
   /**
    * A TCP stream to host:port as the remote host sees it (an SSH direct-tcpip channel on
    * this connection): the RDP tunnel and verify's RDP handshake behind a loopback-bound xrdp.

@@ -1,7 +1,6 @@
 // ssh2 implementation of the connector: one connection per host, TCP_NODELAY on,
 // channels multiplexed on it; ProxyJump through bastions.
 import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
-import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
 import { shQuote } from '../commands/shell-quote.js';
@@ -234,41 +233,6 @@ class Ssh2Connection implements Connection {
       this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err
         ? reject(new ConnectError(this.target.name, 'refused', `${this.target.name}: the SSH server would not open a tunnel to ${host}:${port} (${err.message})`, 'is something listening there, and does sshd allow TCP forwarding (AllowTcpForwarding)?', { cause: err }))
         : resolve(stream))));
-  }
-
-  async put(data: Buffer, remotePath: string, mode = 0o600): Promise<void> {
-    const sftp = await this.#sftp();
-    const tmp = `${remotePath}.vpsp-${randomBytes(4).toString('hex')}`;
-    try {
-      await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())));
-      await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, remotePath, (err) => (err ? reject(err) : resolve())));
-    } catch (err) {
-      sftp.unlink(tmp, () => undefined);
-      throw new CommandError(`${this.target.name}: cannot upload ${remotePath}: ${(err as Error).message}`, 'check the folder exists and is writable by the login user', { cause: err });
-    } finally {
-      sftp.end();
-    }
-  }
-
-  async get(remotePath: string): Promise<Buffer> {
-    const sftp = await this.#sftp();
-    try {
-      return await new Promise<Buffer>((resolve, reject) => sftp.readFile(remotePath, (err: Error | undefined, buf: Buffer) => (err ? reject(err) : resolve(buf))));
-    } catch (err) {
-      throw new CommandError(`${this.target.name}: cannot download ${remotePath}: ${(err as Error).message}`, 'check the file exists and is readable by the login user', { cause: err });
-    } finally {
-      sftp.end();
-    }
-  }
-
-  #sftp() {
-    return new Promise<import('ssh2').SFTPWrapper>((resolve, reject) =>
-      this.client.sftp((err, sftp) => {
-        if (err) return reject(this.#dropError('opening SFTP', err));
-        // a fatal SFTP protocol error fails the pending requests through their callbacks too
-        sftp.on('error', () => undefined);
-        resolve(sftp);
-      }));
   }
 
   close(): void {

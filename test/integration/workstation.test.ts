@@ -19,7 +19,8 @@ const describeDroplet = skip ? describe.skip : describe;
 const MIN = 60_000;
 const STATE_DIR = '/var/lib/vps-provision';
 
-const PHASES = ['system-prep', 'dev-tools', 'desktop', 'user', 'rdp', 'ide-vscode', 'ide-cursor', 'ide-antigravity', 'terminal', 'firewall', 'fail2ban', 'ssh-hardening', 'verify'];
+// hardening first: nothing is exposed before it is guarded
+const PHASES = ['system-prep', 'firewall', 'fail2ban', 'ssh-hardening', 'dev-tools', 'desktop', 'user', 'rdp', 'ide-vscode', 'ide-cursor', 'ide-antigravity', 'terminal', 'verify'];
 
 describeDroplet('workstation on a fake droplet (full profile)', () => {
   let ws: Workstations;
@@ -62,6 +63,22 @@ describeDroplet('workstation on a fake droplet (full profile)', () => {
     process.stderr.write(`workstation wall times (ms): ${JSON.stringify(wall)}\n`);
   }, 5 * MIN);
 
+  test('check: Debian 13, the proven OS; plan of the default playbooks (no developer_ssh_key set) exits 0 and writes nothing', async () => {
+    const check = await ws.cli(['check', '--json'], 5 * MIN);
+    expect([check.code, check.stderr]).toEqual([0, '']);
+    const os = (JSON.parse(check.stdout) as { hosts: { checks: { name: string; ok: boolean; warn?: boolean; detail: string }[] }[] }).hosts[0]!.checks.find((c) => c.name === 'os')!;
+    expect(os).toEqual({ name: 'os', ok: true, detail: expect.stringMatching(/^Debian GNU\/Linux 13 .*\(the default playbooks are proven on Debian 13\)$/) });
+    const r = await cli(['plan'], 20 * MIN);
+    wall.planFreshMs = r.wallMs;
+    expect(r.code).toBe(0);
+    expect(r.run.hosts[0]!.phases.map((p) => p.name)).toEqual(PHASES);
+    // the developer's key, found from the login key, is what the user step would authorise
+    const dev = steps(r.run).find((s) => s.phase === 'user' && s.name === 'Developer account')!;
+    expect(dev.status).toBe('changed');
+    // nothing written: no state dir, no lock, no sampler, no temp folder of the remote shell left
+    expect(await rootSh(`test -e ${STATE_DIR} && echo present || echo absent; pgrep -f '[s]ampler' || true; ls -d /tmp/vpsp.* 2>/dev/null | wc -l`)).toBe('absent\n0\n');
+  }, 25 * MIN);
+
   test('provision --yes: every phase green on a fresh droplet', async () => {
     const r = await cli(['provision', '--yes'], 60 * MIN);
     wall.firstProvisionMs = r.wallMs;
@@ -69,7 +86,7 @@ describeDroplet('workstation on a fake droplet (full profile)', () => {
     expect(r.code).toBe(0);
     const host = r.run.hosts[0]!;
     expect(host.status).toBe('ok');
-    expect(host.phases.map((p) => p.name).sort()).toEqual([...PHASES].sort());
+    expect(host.phases.map((p) => p.name)).toEqual(PHASES);
     for (const p of host.phases) expect([p.name, p.status]).toEqual([p.name, expect.stringMatching(/^(ok|changed)$/)]);
     // the banner's data: where the password is, never the password
     expect(r.stderr + JSON.stringify(r.run)).not.toContain(ws.password(0));

@@ -78,7 +78,7 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
         identity_file: key.privateKeyPath,
         vars: {
           developer_user: developerUser,
-          developer_ssh_key: key.publicKey,
+          // developer_ssh_key is left to its default: the public half of identity_file (key.publicKey)
           desktop_profile: opts.profile ?? 'full',
           ...standins.vars,
           ...opts.vars,

@@ -12,7 +12,17 @@ import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
 import { terminalText } from '../ui/terminal-text.js';
 
-const SUPPORTED = [/^debian 1[23]/, /^ubuntu 24\./];
+/**
+ * What `check` says of a host's OS. Only what the default playbooks are proven on (the
+ * fake-droplet tests: Debian 13) is "proven"; anything else is a warning, not a failure
+ * (a playbooks folder of one's own may well fit it).
+ */
+export function osSupport(os: string, pretty: string): { ok: boolean; warn: boolean; detail: string } {
+  const name = pretty || os || 'unknown OS';
+  if (/^debian 13(\.|$)/.test(os)) return { ok: true, warn: false, detail: `${name} (the default playbooks are proven on Debian 13)` };
+  return { ok: true, warn: true, detail: `${name}: the default playbooks are proven on Debian 13 only` };
+}
+
 const PROBE = [
   `. /etc/os-release 2>/dev/null; echo "os=$ID $VERSION_ID"`,
   `echo "pretty=$PRETTY_NAME"`,
@@ -26,7 +36,8 @@ const PROBE = [
 export interface CheckResult {
   host: string;
   ok: boolean;
-  checks: { name: string; ok: boolean; detail: string }[];
+  /** warn: passes, but says something to look at */
+  checks: { name: string; ok: boolean; warn?: boolean; detail: string }[];
 }
 
 export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: number; minMemMb: number }> = {
@@ -61,7 +72,8 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
         await shell.run(PROBE, (l) => lines.push(l));
         shell.close();
         const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-        add('os', SUPPORTED.some((re) => re.test(f.os ?? '')), `${f.pretty ?? f.os} (supported: Debian 12/13, Ubuntu 24.04)`);
+        const os = osSupport(f.os ?? '', f.pretty ?? '');
+        checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
         add('systemd', f.systemd === 'yes', f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail');
         const disk = Number(f.disk_free_mb);
         add('disk', disk >= args.minDiskGb * 1024, `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`);
@@ -80,7 +92,8 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
         process.stdout.write(`${paint.bold(r.host)} ${r.ok ? paint.green('ready') : paint.red('not ready')}\n`);
-        for (const c of r.checks) process.stdout.write(`  ${c.ok ? paint.green('ok  ') : paint.red('FAIL')} ${c.name}: ${terminalText(c.detail)}\n`);
+        for (const c of r.checks) process.stdout.write(`  ${!c.ok ? paint.red('FAIL') : c.warn ? paint.yellow('warn') : paint.green('ok  ')} ${c.name}: ${terminalText(c.detail)}
+`);
       }
     }
     process.exitCode = results.every((r) => r.ok) ? EXIT.ok : EXIT.preflight;

@@ -7,14 +7,14 @@ interface Args extends CommonArgs { onlyPhase?: string[]; skipPhase?: string[]; 
 
 export const planCommand: CommandModule<CommonArgs, Args> = {
   command: 'plan',
-  describe: 'Dry run: show what would change and the exact commands; changes nothing',
+  describe: 'Dry run: every selected phase (checkpointed or not), what would change and the exact commands; writes nothing on the hosts',
   builder: (y) => y
     .option('only-phase', { type: 'string', array: true, describe: 'plan only these phases' })
     .option('skip-phase', { type: 'string', array: true, describe: 'leave out these phases' })
-    .option('force', { type: 'boolean', default: false, describe: 'include phases that have a checkpoint' })
+    .option('force', { type: 'boolean', default: false, describe: 'accepted for symmetry with provision: a plan always evaluates every phase, checkpointed or not' })
     .example('$0 plan --limit droplet-1', 'what provision would do on droplet-1') as never,
   handler: async (args) => {
-    const ctx = loadRunContext(args, { only: args.onlyPhase, skip: args.skipPhase });
+    const ctx = await loadRunContext(args, { only: args.onlyPhase, skip: args.skipPhase });
     process.exitCode = (await executeRun(args, ctx, 'plan', args.force)).code;
   },
 };

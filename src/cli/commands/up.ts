@@ -110,7 +110,7 @@ export const upCommand: CommandModule<CommonArgs, Args> = {
       process.exitCode = EXIT.ok;
       return;
     }
-    const ctx = loadRunContext(args, {}, runInv);
+    const ctx = await loadRunContext(args, {}, runInv);
     const r = await executeRun({ ...args, limit: undefined }, ctx, 'apply', false);
     process.stdout.write(`connect: vps-provision connect ${args.name}\n`);
     process.exitCode = r.code;

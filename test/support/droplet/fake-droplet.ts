@@ -71,8 +71,10 @@ export interface FakeDroplet {
   /** A known_hosts line for this droplet: "<address> <hostPublicKey>". */
   knownHostsLine: string;
   rootDir: string;
-  /** PID of the systemd-nspawn process. */
-  pid: number;
+  /** PID of the systemd-nspawn process (a new one after each reboot). */
+  readonly pid: number;
+  /** reboots from inside the droplet (each boots the container again) */
+  readonly reboots: number;
   /** The container's PID namespace ("pid:[...]"); no process in it is left after stop(). */
   pidNamespace: string | null;
   /** The apt proxy the droplet uses ("http://10.201.0.1:3149/"), or null when none. */
@@ -142,8 +144,18 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
     const hostPublicKey = await writeIdentity(lease, opts.authorizedKey, aptCache);
     plugDroplet(lease);
     const consoleLog = join(baseDir, `${lease.name}.console.log`);
+    writeFileSync(consoleLog, ''); // each boot (a reboot too) appends to it
     const bootStart = Date.now();
-    nspawn = bootContainer(lease, consoleLog);
+    // a reboot inside the container ends systemd-nspawn with 133 (as systemd-nspawn@.service's
+    // RestartForceExitStatus=133 knows): boot it again, as a droplet comes back after a reboot
+    const onExit = (code: number | null) => {
+      if (code !== 133 || box.stopping) return;
+      box.reboots++;
+      box.nspawn = bootContainer(lease, consoleLog, onExit);
+      recordDropletProcess(lease, box.nspawn);
+    };
+    nspawn = bootContainer(lease, consoleLog, onExit);
+    const box = { nspawn, stopping: false, reboots: 0 };
     recordDropletProcess(lease, nspawn);
     await waitForSshBanner(lease.address, nspawn, opts.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, consoleLog);
     const bootMs = Date.now() - bootStart;
@@ -152,7 +164,7 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
     log(`${lease.name} (${lease.address}) up: untar ${untarMs} ms, boot ${bootMs} ms`);
     const droplet = makeDroplet(lease, {
       hostPublicKey,
-      nspawn,
+      box,
       pidNamespace,
       consoleLog,
       aptProxy: aptCache ? `http://${aptCache.address}:${aptCache.port}/` : null,
@@ -168,7 +180,7 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
 
 function makeDroplet(
   lease: DropletLease,
-  d: Pick<FakeDroplet, 'hostPublicKey' | 'pidNamespace' | 'consoleLog' | 'aptProxy' | 'timings'> & { nspawn: ProcessId },
+  d: Pick<FakeDroplet, 'hostPublicKey' | 'pidNamespace' | 'consoleLog' | 'aptProxy' | 'timings'> & { box: { nspawn: ProcessId; stopping: boolean; reboots: number } },
 ): FakeDroplet {
   let stopping: Promise<void> | null = null;
   const droplet: FakeDroplet = {
@@ -178,13 +190,15 @@ function makeDroplet(
     hostPublicKey: d.hostPublicKey,
     knownHostsLine: `${lease.address} ${d.hostPublicKey}`,
     rootDir: lease.rootDir,
-    pid: d.nspawn.pid,
+    get pid() { return d.box.nspawn.pid; },
+    get reboots() { return d.box.reboots; },
     pidNamespace: d.pidNamespace,
     aptProxy: d.aptProxy,
     consoleLog: d.consoleLog,
     timings: d.timings,
     stop: () => {
-      stopping ??= teardown(lease, d.nspawn).then(
+      d.box.stopping = true;
+      stopping ??= teardown(lease, d.box.nspawn).then(
         () => rmSync(d.consoleLog, { force: true }), // kept only when something went wrong
       ).finally(() => live.delete(droplet));
       return stopping;
@@ -226,8 +240,8 @@ async function writeIdentity(lease: DropletLease, authorizedKey: string, aptCach
 }
 
 /** Starts systemd-nspawn booting the container inside the droplet's network namespace. */
-function bootContainer(lease: DropletLease, consoleLog: string): ProcessId {
-  const logFd = openSync(consoleLog, 'w');
+function bootContainer(lease: DropletLease, consoleLog: string, onExit: (code: number | null) => void): ProcessId {
+  const logFd = openSync(consoleLog, 'a');
   try {
     const child = spawn(
       'systemd-nspawn',
@@ -247,6 +261,7 @@ function bootContainer(lease: DropletLease, consoleLog: string): ProcessId {
       { detached: true, stdio: ['ignore', logFd, logFd] },
     );
     child.on('error', () => {}); // reported through the banner wait (process gone)
+    child.on('exit', (code) => onExit(code));
     child.unref(); // a droplet never keeps the test process alive; exit handlers clean up
     const proc = child.pid !== undefined ? identify(child.pid) : null;
     if (!proc) throw new Error(`systemd-nspawn did not start; see ${consoleLog}`);
