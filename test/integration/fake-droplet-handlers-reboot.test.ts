@@ -54,7 +54,7 @@ describeDroplet('handlers and reboots on a fake droplet', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vps-handlers-'));
     key = makeClientKey(dir);
-    [droplet] = await startDroplets(1, { authorizedKey: key.publicKey, namePrefix: 'handlers', nat: false });
+    [droplet] = await startDroplets(1, { authorizedKey: key.publicKey, namePrefix: 'handlers', nat: false, rebootable: true });
     known = join(dir, 'known_hosts');
     writeFileSync(known, `${droplet.knownHostsLine}\n`);
     playbooks = mkdtempSync(join(dir, 'pb-'));

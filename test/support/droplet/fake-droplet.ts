@@ -27,6 +27,7 @@ import {
   purgeTrash,
   recordDropletProcess,
   releaseLease,
+  removeNspawnLocks,
   unplugDroplet,
   waitForRemovals,
   type DropletLease,
@@ -60,6 +61,14 @@ export interface StartOptions {
   /** Told each droplet's address as soon as it is leased, before it boots (the API stand-in
    *  reports a droplet active with its address then, before its sshd answers, as DigitalOcean does). */
   onAddress?: (address: string) => void;
+  /**
+   * Come back after a reboot from inside (`systemctl reboot`), as a droplet does. systemd in
+   * these containers does not always finish its shutdown here (it can stall once the user
+   * sessions are gone), so besides nspawn's exit 133, sshd gone for 10 s while the droplet
+   * is not being stopped counts as a reboot: the container is reset (its processes killed)
+   * and booted again on the same rootfs. Default false.
+   */
+  rebootable?: boolean;
 }
 
 export interface FakeDroplet {
@@ -148,15 +157,38 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
     const bootStart = Date.now();
     // a reboot inside the container ends systemd-nspawn with 133 (as systemd-nspawn@.service's
     // RestartForceExitStatus=133 knows): boot it again, as a droplet comes back after a reboot
-    const onExit = (code: number | null) => {
-      if (code !== 133 || box.stopping) return;
+    const bootAgain = () => {
       box.reboots++;
+      box.seen = false;
       box.nspawn = bootContainer(lease, consoleLog, onExit);
       recordDropletProcess(lease, box.nspawn);
     };
+    const onExit = (code: number | null) => {
+      if (code !== 133 || box.stopping || !opts.rebootable) return;
+      bootAgain();
+    };
     nspawn = bootContainer(lease, consoleLog, onExit);
-    const box = { nspawn, stopping: false, reboots: 0 };
+    const box: RebootBox = { nspawn, stopping: false, reboots: 0, seen: true, missingSince: 0, watcher: undefined, busy: false };
     recordDropletProcess(lease, nspawn);
+    if (opts.rebootable) {
+      // bounded per tick (a 1.5 s banner read); stopped by stop()
+      box.watcher = setInterval(() => {
+        if (box.stopping || box.busy) return;
+        box.busy = true;
+        void readsSshBanner(lease.address, 22, 1_500).then((up) => {
+          if (box.stopping) return;
+          if (up) { box.seen = true; box.missingSince = 0; return; }
+          if (!box.seen) return; // booting: not up yet
+          box.missingSince ||= Date.now();
+          if (Date.now() - box.missingSince < 10_000) return;
+          box.missingSince = 0;
+          killDropletProcesses(lease); // a reset: everything in the container goes
+          removeNspawnLocks(lease.rootDir);
+          if (!box.stopping) bootAgain();
+        }).finally(() => { box.busy = false; });
+      }, 2_000);
+      box.watcher.unref();
+    }
     await waitForSshBanner(lease.address, nspawn, opts.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, consoleLog);
     const bootMs = Date.now() - bootStart;
     const pidNamespace = containerPidNamespace(nspawn);
@@ -178,9 +210,20 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
   }
 }
 
+interface RebootBox {
+  nspawn: ProcessId;
+  stopping: boolean;
+  reboots: number;
+  /** sshd answered since the last boot */
+  seen: boolean;
+  missingSince: number;
+  watcher: NodeJS.Timeout | undefined;
+  busy: boolean;
+}
+
 function makeDroplet(
   lease: DropletLease,
-  d: Pick<FakeDroplet, 'hostPublicKey' | 'pidNamespace' | 'consoleLog' | 'aptProxy' | 'timings'> & { box: { nspawn: ProcessId; stopping: boolean; reboots: number } },
+  d: Pick<FakeDroplet, 'hostPublicKey' | 'pidNamespace' | 'consoleLog' | 'aptProxy' | 'timings'> & { box: RebootBox },
 ): FakeDroplet {
   let stopping: Promise<void> | null = null;
   const droplet: FakeDroplet = {
@@ -198,6 +241,7 @@ function makeDroplet(
     timings: d.timings,
     stop: () => {
       d.box.stopping = true;
+      clearInterval(d.box.watcher);
       stopping ??= teardown(lease, d.box.nspawn).then(
         () => rmSync(d.consoleLog, { force: true }), // kept only when something went wrong
       ).finally(() => live.delete(droplet));

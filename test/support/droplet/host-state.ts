@@ -211,7 +211,7 @@ export function unplugDroplet(lease: DropletLease): void {
 }
 
 /** nspawn locks a rootfs with "<parent>/.#<name>.lck" and /run/systemd/nspawn/locks/inode-<dev>:<ino>. */
-function removeNspawnLocks(rootDir: string): void {
+export function removeNspawnLocks(rootDir: string): void {
   rmSync(join(dirname(rootDir), `.#${basename(rootDir)}.lck`), { force: true });
   try {
     const st = statSync(rootDir);
