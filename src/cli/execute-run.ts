@@ -99,10 +99,10 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
       collect: (host, files) => runFiles.set(host, files),
       hosts: ctx.hosts,
     });
-    if (mode === 'apply' && extras.reboot && !abort.signal.aborted) {
+    if (mode === 'apply' && extras.reboot && !interrupt.signal.aborted) {
       await rebootWhereRequired(connector, ctx, run, {
-        sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, signal: abort.signal,
-        note: (host, message) => out.write(`${host}: ${message}\n`),
+        sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, signal: interrupt.signal,
+        note: (host, message) => renderer.notice(`${host}: ${message}`),
       });
     }
     await renderer.done;
