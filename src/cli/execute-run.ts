@@ -18,9 +18,10 @@ import { attachGeneratedPasswords } from './credentials.js';
 import { connectInfo, bannerText } from './ui/banner.js';
 import { liveAlerts } from './live-alerts.js';
 import { checkSudoEverywhere } from './sudo-preflight.js';
-import { writeRunReport } from './run-report.js';
+import { writeRunReport, hostRunRecord, type RunRecordContext } from './run-report.js';
 import { rebootWhereRequired, rebootText } from './reboot-hosts.js';
-import type { FetchedCsvs } from '../engine/host-session.js';
+import { pruneLocalRuns, checkKeep } from '../report/prune-runs.js';
+import type { FetchedCsvs, RunRecordFiles } from '../engine/host-session.js';
 
 /** The sampler stops by itself after this, whatever happens to the controller. */
 function maxLifetimeS(ctx: RunContext): number {
@@ -75,6 +76,10 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     renderer.sink(e);
   };
   const runFiles = new Map<string, FetchedCsvs>();
+  const runId = newRunId();
+  const keepRuns = checkKeep(args.keepRuns ?? ctx.inventory.keepRuns, '--keep-runs');
+  const record: RunRecordContext = { runId, startedAt: new Date().toISOString(), thresholds: ctx.inventory.thresholds, alertsOf: (h) => alerts.byHost(h) };
+  const records = new Map<string, RunRecordFiles>();
   const intervalS = Math.max(1, Math.round(args.sampleInterval ?? 10));
 
   const connector = createSshConnector({
@@ -90,13 +95,18 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const interrupt = interruptibleRun((line) => renderer.notice(`\n${line}`));
   try {
     const run = await runFleet(connector, {
-      mode, runId: newRunId(), holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
+      mode, runId, startedAt: record.startedAt, keepRuns, holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
       force, emit, signal: interrupt.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
       sudoPassword: sudo ? new Secret(sudo) : undefined,
       localChecks: controllerChecks,
       monitor: { intervalS, maxLifetimeS: maxLifetimeS(ctx) },
       sampleReadMs: Math.min(30_000, Math.max(2_000, intervalS * 2_000)),
       collect: (host, files) => runFiles.set(host, files),
+      runRecord: (result) => {
+        const files = hostRunRecord(record, result);
+        records.set(result.host, files);
+        return files;
+      },
       hosts: ctx.hosts,
     });
     if (mode === 'apply' && extras.reboot && !interrupt.signal.aborted) {
@@ -110,7 +120,10 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     const raised = ctx.hosts.flatMap((h) => alerts.byHost(h.host.name));
     if (!json) out.write(alertsText(raised, paint));
     const reportPath = mode === 'apply' && args.reportsDir !== ''
-      ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, ctx.inventory.thresholds, (h) => alerts.byHost(h)).catch((err: Error) => {
+      ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, records, record).then(async (html) => {
+        await pruneLocalRuns(args.reportsDir ?? 'reports', keepRuns);
+        return html;
+      }).catch((err: Error) => {
         process.stderr.write(`warning: the report could not be written: ${err.message}\n`);
         return undefined;
       })

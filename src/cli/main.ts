@@ -63,6 +63,7 @@ try {
     .option('ide-concurrency', { type: 'string', default: '3', coerce: positiveWhole('ide-concurrency'), describe: 'phases of one parallel group (the IDEs) run at once on a host' })
     .option('sample-interval', { type: 'string', default: '10', coerce: positiveWhole('sample-interval'), describe: 'seconds between resource samples on the hosts' })
     .option('reports-dir', { type: 'string', default: 'reports', describe: 'where reports/<run-id>/ are written' })
+    .option('keep-runs', { type: 'number', describe: 'runs kept on each host and in the reports dir (default: keep_runs of the inventory, 20)' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
     .option('color', { type: 'boolean', describe: 'force colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })

@@ -21,6 +21,8 @@ export interface CommonArgs {
   ideConcurrency?: number;
   sampleInterval?: number;
   reportsDir?: string;
+  /** runs kept on hosts and in the reports dir (default: the inventory's keep_runs, 20) */
+  keepRuns?: number;
   json: boolean;
   color?: boolean;
   verbose: boolean;

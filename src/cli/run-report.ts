@@ -1,53 +1,77 @@
 // After an apply run: the hosts' CSVs, the controller's own timing and run.json go to
-// reports/<run-id>/<host>/, then the merged report is built (src/report).
+// reports/<run-id>/<host>/, then the merged report is built (src/report). run.json and
+// controller-timing.csv are also stored on each host in the closing round trip (the
+// same bytes), so `report fetch` from another laptop rebuilds the same report.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { RunResult, HostResult } from '../engine/events.js';
-import type { FetchedCsvs } from '../engine/host-session.js';
+import type { FetchedCsvs, RunRecordFiles } from '../engine/host-session.js';
 import type { AlertThresholds } from '../config/inventory.js';
 import { buildReport } from '../report/build-report.js';
+import { hostDirPath, runDirPath } from '../report/report-paths.js';
 import { formatTimingRow, timingHeader, type Alert, type RunJsonInput, type TimingRow } from '../report/formats.js';
+import { join } from 'node:path';
 
 /** The controller's own measurement of every phase and step (laptop clock). */
-export function controllerTimingRows(run: RunResult, h: HostResult): TimingRow[] {
+export function controllerTimingRows(runId: string, h: HostResult): TimingRow[] {
   const rows: TimingRow[] = [];
   for (const p of h.phases) {
     if (!p.startedAt || p.status === 'skipped') continue;
     let t = Date.parse(p.startedAt);
     for (const s of p.steps) {
       if (s.status === 'skipped') continue;
-      rows.push({ timestamp: new Date(t + s.durationMs).toISOString(), runId: run.runId, host: h.host, phase: p.name, step: s.name, startEpochS: t / 1000, durationS: s.durationMs / 1000, status: s.status });
+      rows.push({ timestamp: new Date(t + s.durationMs).toISOString(), runId, host: h.host, phase: p.name, step: s.name, startEpochS: t / 1000, durationS: s.durationMs / 1000, status: s.status });
       t += s.durationMs;
     }
     const start = Date.parse(p.startedAt);
-    rows.push({ timestamp: new Date(start + p.durationMs).toISOString(), runId: run.runId, host: h.host, phase: p.name, step: '', startEpochS: start / 1000, durationS: p.durationMs / 1000, status: p.status });
+    rows.push({ timestamp: new Date(start + p.durationMs).toISOString(), runId, host: h.host, phase: p.name, step: '', startEpochS: start / 1000, durationS: p.durationMs / 1000, status: p.status });
   }
   return rows;
+}
+
+export interface RunRecordContext {
+  runId: string;
+  startedAt: string;
+  thresholds: AlertThresholds;
+  alertsOf: (host: string) => Alert[];
+}
+
+/** run.json and controller-timing.csv of one host, as text (endedAt: when it is asked for). */
+export function hostRunRecord(ctx: RunRecordContext, h: HostResult, endedAt = new Date().toISOString()): Required<Pick<RunRecordFiles, 'run.json' | 'controller-timing.csv'>> {
+  const failedStep = h.phases.flatMap((p) => p.steps.filter((s) => s.status === 'failed' && s.output).map((s) => ({ phase: p.name, step: s.name, output: s.output! })));
+  const runJson: RunJsonInput = {
+    runId: ctx.runId, host: h.host, address: h.address, startedAt: ctx.startedAt, endedAt, status: h.status,
+    error: h.error ? `${h.error.message} (${h.error.hint})` : undefined,
+    phases: h.phases.map((p) => ({
+      name: p.name, estimateS: p.estimateS, critical: p.critical, status: p.status, startedAt: p.startedAt, durationMs: p.durationMs, reason: p.reason,
+      ...(failedStep.some((f) => f.phase === p.name) ? { failedSteps: failedStep.filter((f) => f.phase === p.name).map(({ step, output }) => ({ step, output })) } : {}),
+    })),
+    thresholds: ctx.thresholds, alerts: ctx.alertsOf(h.host),
+  };
+  return {
+    'run.json': `${JSON.stringify(runJson, null, 2)}\n`,
+    'controller-timing.csv': timingHeader() + controllerTimingRows(ctx.runId, h).map(formatTimingRow).join(''),
+  };
 }
 
 export async function writeRunReport(
   reportsDir: string,
   run: RunResult,
   files: ReadonlyMap<string, FetchedCsvs>,
-  thresholds: AlertThresholds,
-  alertsOf: (host: string) => Alert[],
+  /** what was stored on each host at its end (same bytes here); computed for the others */
+  records: ReadonlyMap<string, RunRecordFiles>,
+  ctx: RunRecordContext,
 ): Promise<string> {
-  const runDir = join(reportsDir, run.runId);
+  const runDir = runDirPath(reportsDir, run.runId);
   for (const h of run.hosts) {
-    const dir = join(runDir, h.host);
+    const dir = hostDirPath(reportsDir, run.runId, h.host);
     await mkdir(dir, { recursive: true });
     const f = files.get(h.host) ?? {};
     if (f.timingCsv) await writeFile(join(dir, 'timing.csv'), f.timingCsv);
     if (f.resourcesCsv) await writeFile(join(dir, 'resources.csv'), f.resourcesCsv);
-    await writeFile(join(dir, 'controller-timing.csv'), timingHeader() + controllerTimingRows(run, h).map(formatTimingRow).join(''));
-    const runJson: RunJsonInput = {
-      runId: run.runId, host: h.host, address: h.address, startedAt: run.startedAt, endedAt: run.endedAt, status: h.status,
-      error: h.error ? `${h.error.message} (${h.error.hint})` : undefined,
-      phases: h.phases.map((p) => ({ name: p.name, estimateS: p.estimateS, critical: p.critical, status: p.status, startedAt: p.startedAt, durationMs: p.durationMs, reason: p.reason })),
-      thresholds, alerts: alertsOf(h.host),
-    };
-    await writeFile(join(dir, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
+    const rec = { ...hostRunRecord(ctx, h, run.endedAt), ...records.get(h.host) };
+    await writeFile(join(dir, 'controller-timing.csv'), rec['controller-timing.csv']);
+    await writeFile(join(dir, 'run.json'), rec['run.json']);
   }
-  const built = await buildReport(runDir, { thresholds });
+  const built = await buildReport(runDir, { thresholds: ctx.thresholds });
   return built.files.reportHtml;
 }

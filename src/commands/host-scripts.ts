@@ -98,10 +98,39 @@ export function waitForScriptScript(pid: number, maxSeconds: number): string {
 }
 
 /**
- * Print a run's timing.csv and resources.csv between B/E records (tags timing, resources).
+ * The files of a run kept on the host, in $STATE_DIR/runs/<run-id>/: the host's own
+ * timing and samples, and the controller's record of the run (run.json: status,
+ * estimates, phases, alert inputs; controller-timing.csv: the laptop's clock), so
+ * that `report fetch` from any laptop rebuilds the same report.
+ */
+export const RUN_FILES = ['timing.csv', 'resources.csv', 'run.json', 'controller-timing.csv'] as const;
+export type RunFileName = (typeof RUN_FILES)[number];
+
+/**
+ * Print a run's files between B/E records tagged with the file name.
  * runDir is a shell word, already quoted: a literal path, or one built from a variable.
  */
-export function runCsvsScript(nonce: string, runDir: string): string {
-  return `for f in timing resources; do p=${runDir}/"$f.csv"; if [ -f "$p" ]; then ` +
+export function runFilesScript(nonce: string, runDir: string, names: readonly RunFileName[] = RUN_FILES): string {
+  return `for f in ${names.join(' ')}; do p=${runDir}/"$f"; if [ -f "$p" ]; then ` +
     `printf '\\036%s B %s 0\\n' ${nonce} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`;
+}
+
+/** Writes files into a run folder on the host (each to a temp name, then renamed). */
+export function writeRunFilesScript(runDir: string, files: Partial<Record<RunFileName, string>>): string {
+  const D = shQuote(runDir);
+  return Object.entries(files).map(([name, text]) => {
+    if (!(RUN_FILES as readonly string[]).includes(name)) throw new Error(`not a run file: ${name}`);
+    return `printf '%s' ${shQuote(text!)} > ${D}/${name}.tmp.$$ && mv -f ${D}/${name}.tmp.$$ ${D}/${name}\n`;
+  }).join('');
+}
+
+/**
+ * Keeps the newest `keep` runs in $STATE_DIR/runs (this one always among them; refused
+ * and failed runs count like the others). Only names matching the run-id pattern are
+ * touched; ids start with a UTC stamp, so their order is their age.
+ */
+export function pruneRunsScript(stateDir: string, runIdEre: string, keep: number, currentRunId: string): string {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number >= 1, got ${keep}`);
+  return `( cd ${shQuote(`${stateDir}/runs`)} 2>/dev/null && ls -1 | grep -E ${shQuote(`^${runIdEre}$`)} | grep -vxF ${shQuote(currentRunId)} | sort -r | tail -n +${keep} | ` +
+    `while IFS= read -r d; do rm -rf -- "./$d"; done ); true\n`;
 }

@@ -55,6 +55,7 @@ export const inventorySchema = z.strictObject({
   known_hosts_file: z.string().min(1).optional(),
   alerts: alertsSchema.optional(),
   digitalocean: digitaloceanSchema.optional(),
+  keep_runs: z.number().int().min(1).max(10_000).optional(),
 });
 
 export type InventoryYaml = z.infer<typeof inventorySchema>;

@@ -48,9 +48,13 @@ export interface Inventory {
   thresholds: AlertThresholds;
   /** the inventory's `digitalocean:` section, when it has one */
   digitalocean?: { tag?: string; region?: string; size?: string; image?: string };
+  /** runs kept on each host and in the local reports dir (keep_runs, default 20) */
+  keepRuns: number;
   /** A host made from the inventory's defaults (a droplet found by its tag, or made by `up`). */
   newHost(name: string, address: string): HostSpec;
 }
+
+export const DEFAULT_KEEP_RUNS = 20;
 
 /** Droplets carrying the inventory's tag, found by the CLI before the inventory is read. */
 const taggedDroplets = new Map<string, { name: string; address: string }[]>();
@@ -70,7 +74,7 @@ export function inventoryTag(path: string): string | undefined {
 /** An inventory with no file: `up` and `connect` work without one (SPEC §8). */
 export function emptyInventory(path: string): Inventory {
   return {
-    path, hosts: [], groups: {}, hostKeyPolicy: 'accept-new', thresholds: DEFAULT_THRESHOLDS,
+    path, hosts: [], groups: {}, hostKeyPolicy: 'accept-new', thresholds: DEFAULT_THRESHOLDS, keepRuns: DEFAULT_KEEP_RUNS,
     newHost: (name, address) => ({
       name, address, explicit: {}, fallback: { user: 'root', port: 22 }, become: false,
       vars: { inventory_hostname: name }, stateDir: DEFAULT_STATE_DIR,
@@ -142,6 +146,7 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
     knownHostsFile: inv.known_hosts_file ? fromFile(inv.known_hosts_file) : undefined,
     digitalocean: inv.digitalocean,
     newHost,
+    keepRuns: inv.keep_runs ?? DEFAULT_KEEP_RUNS,
     thresholds: {
       memAvailableMb: a.mem_available_mb ?? DEFAULT_THRESHOLDS.memAvailableMb,
       diskFreeGb: a.disk_free_gb ?? DEFAULT_THRESHOLDS.diskFreeGb,

@@ -16,10 +16,12 @@ export function newRunId(now = new Date()): string {
 export interface FleetRunOptions extends Omit<HostRunOptions, 'phases'> {
   hosts: { host: HostSpec; phases: PhaseInstance[] }[];
   concurrency: number;
+  /** when the run began (ISO); default now */
+  startedAt?: string;
 }
 
 export async function runFleet(connector: Connector, opts: FleetRunOptions): Promise<RunResult> {
-  const startedAt = new Date().toISOString();
+  const startedAt = opts.startedAt ?? new Date().toISOString();
   const limit = pLimit(Math.max(1, opts.concurrency));
   const hosts = await Promise.all(opts.hosts.map(({ host, phases }) => limit(() => runHost(connector, host, { ...opts, phases }))));
   return { runId: opts.runId, mode: opts.mode, startedAt, endedAt: new Date().toISOString(), hosts };

@@ -8,7 +8,7 @@ import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../commands/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
-import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs } from './host-session.js';
+import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs, type RunRecordFiles } from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
 
 export interface HostRunOptions {
@@ -31,6 +31,13 @@ export interface HostRunOptions {
   sampleReadMs?: number;
   /** the run's CSVs as read back from the host at the end */
   collect?: (host: string, files: FetchedCsvs) => void;
+  /**
+   * The controller's record of this host's run (run.json, controller-timing.csv),
+   * asked for once the host's result is final and stored on the host beside its CSVs
+   */
+  runRecord?: (result: HostResult) => RunRecordFiles;
+  /** runs kept on the host (this one included); absent: all kept */
+  keepRuns?: number;
   /** controller-side checks (rdp_check), made through or beside the host's connection */
   localChecks?: (connection: Connection) => LocalChecks;
 }
@@ -221,7 +228,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await stopSampling();
-    const files = await session.close(pending);
+    const files = await session.close(pending, () => (opts.mode === 'apply' && opts.runRecord ? opts.runRecord(result) : {}));
     if (opts.mode === 'apply') opts.collect?.(host.name, files);
     result.roundTrips = session.roundTrips;
     if (session.rebootRequired) result.rebootRequired = true;

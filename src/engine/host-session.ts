@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
-import { openSessionScript, releaseLockScript, waitForScriptScript, runCsvsScript, type LockOwner } from '../commands/host-scripts.js';
+import { openSessionScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
+import { RUN_ID_ERE } from '../report/report-paths.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
@@ -13,6 +14,7 @@ import { parse } from 'csv-parse/sync';
 import { shQuote } from '../commands/shell-quote.js';
 import { timingFile } from '../commands/phase-scripts.js';
 import { REBOOT_REQUIRED_FILE } from './reboot.js';
+import { readCsvCell } from '../commands/csv-field.js';
 
 export interface SessionFacts {
   os: { id: string; version: string; pretty: string; arch: string; user: string };
@@ -63,6 +65,8 @@ export interface HostSessionOptions {
   sudoPassword?: Secret;
   signal?: AbortSignal;
   onWarning: (message: string) => void;
+  /** runs kept in $STATE_DIR/runs at the end of an apply run (this one included) */
+  keepRuns?: number;
 }
 
 /** A wait that an interrupt cuts short. */
@@ -73,6 +77,8 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+/** The controller's record of a run, stored on the host beside its CSVs. */
+export type RunRecordFiles = Partial<Record<RunFileName, string>>;
 
 export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
 
@@ -201,7 +207,7 @@ export class HostSession {
     const lines: string[] = [];
     await (await this.shell(this.host.become)).run(`cat ${shQuote(timingFile({ stateDir, runId, host: this.host.name, phase }))} 2>/dev/null; true`, (l) => lines.push(l));
     const rows = parse(lines.join('\n'), { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
-    return rows.filter((r) => r.run_id === runId && r.phase === phase && r.step && r.status === 'changed').map((r) => r.step!);
+    return rows.filter((r) => readCsvCell(r.run_id ?? '') === runId && readCsvCell(r.phase ?? '') === phase && r.step && r.status === 'changed').map((r) => readCsvCell(r.step!));
   }
 
   /** Stop the running script and everything it started (its own process group). */
@@ -210,10 +216,11 @@ export class HostSession {
   }
 
   /**
-   * Send what is pending, stop the monitor, read back the run's CSVs, release the lock
-   * and close everything: one round trip.
+   * Send what is pending, store the controller's record of the run, stop the monitor,
+   * read back the run's CSVs, prune old runs, release the lock and close everything:
+   * one round trip.
    */
-  async close(pending: string): Promise<FetchedCsvs> {
+  async close(pending: string, record: () => RunRecordFiles = () => ({})): Promise<FetchedCsvs> {
     const main = this.#shells.get(this.host.become);
     const files: FetchedCsvs = {};
     if (main && (this.#lockTaken || pending)) {
@@ -221,8 +228,10 @@ export class HostSession {
       const paths = remoteRunPaths(target.stateDir, target.runId);
       const n = randomBytes(6).toString('hex');
       const release = this.#lockTaken
-        ? (this.#monitoring ? stopMonitorCommand(target) : '') +
-          runCsvsScript(n, shQuote(paths.dir)) +
+        ? writeRunFilesScript(paths.dir, record()) +
+          (this.#monitoring ? stopMonitorCommand(target) : '') +
+          runFilesScript(n, shQuote(paths.dir), ['timing.csv', 'resources.csv']) +
+          (this.opts.keepRuns ? pruneRunsScript(this.host.stateDir, RUN_ID_ERE, this.opts.keepRuns, this.opts.runId) : '') +
           releaseLockScript(this.host.stateDir, this.opts.runId) +
           `[ ! -e ${REBOOT_REQUIRED_FILE} ] || printf '\\036%s REBOOT\\n' ${n}\n`
         : '';
@@ -230,8 +239,8 @@ export class HostSession {
         if (r.tag === 'REBOOT') this.rebootRequired = true;
         if (r.tag !== 'B') return;
         const text = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
-        if (r.args[0] === 'timing') files.timingCsv = text;
-        if (r.args[0] === 'resources') files.resourcesCsv = text;
+        if (r.args[0] === 'timing.csv') files.timingCsv = text;
+        if (r.args[0] === 'resources.csv') files.resourcesCsv = text;
       });
       // bounded: a connection that died silently must not hold the run open
       let timer: NodeJS.Timeout | undefined;

@@ -1,17 +1,23 @@
 // Pure comparison of a run (or benchmark) with a baseline (SPEC §5): variance % per
 // phase and in total; more than tolerancePct (20) worse is a regression, more than
-// tolerancePct better an improvement, anything between accepted.
+// tolerancePct better an improvement, anything between accepted. A change must also
+// pass an absolute floor (minDelta, in the measurement's unit; runs: 1 s by default),
+// so 0.01 s -> 0.02 s (+100 %) is noise, not a regression.
 import type { RunReport } from './merge-run.js';
 
 export type Verdict = 'regression' | 'accepted' | 'improved';
 
 export const DEFAULT_TOLERANCE_PCT = 20;
+/** Run comparisons: a phase or total must move by more than this many seconds to count. */
+export const DEFAULT_MIN_DELTA_S = 1;
 
 export interface ChangeOptions {
   /** default 20 */
   tolerancePct?: number;
   /** false for durations and latencies (the default), true for throughputs */
   higherIsBetter?: boolean;
+  /** absolute floor, in the measurement's unit: a smaller change is accepted whatever its % (default 0) */
+  minDelta?: number;
 }
 
 export interface Change {
@@ -26,14 +32,16 @@ export interface Change {
 export function classifyChange(baseline: number, current: number, opts: ChangeOptions = {}): Change {
   const tol = opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT;
   const sign = opts.higherIsBetter ? -1 : 1;
+  // rounded like the % below, so a change of exactly the floor is within it
+  const small = Math.round(Math.abs(current - baseline) * 1e6) / 1e6 <= (opts.minDelta ?? 0);
   if (baseline === 0) {
     const worse = sign * current > 0;
-    return { baseline, current, variancePct: null, verdict: current === 0 ? 'accepted' : worse ? 'regression' : 'improved' };
+    return { baseline, current, variancePct: null, verdict: current === 0 || small ? 'accepted' : worse ? 'regression' : 'improved' };
   }
   const raw = (100 * (current - baseline)) / Math.abs(baseline);
   // rounded before comparing, so exactly 20 % is "within 20 %" despite float noise
   const worsePct = Math.round(sign * raw * 1e6) / 1e6;
-  const verdict: Verdict = worsePct > tol ? 'regression' : worsePct < -tol ? 'improved' : 'accepted';
+  const verdict: Verdict = small ? 'accepted' : worsePct > tol ? 'regression' : worsePct < -tol ? 'improved' : 'accepted';
   return { baseline, current, variancePct: Math.round(raw * 10) / 10, verdict };
 }
 
@@ -45,6 +53,10 @@ export interface RunComparison {
   baselineRunId: string;
   runId: string;
   tolerancePct: number;
+  /** changes of at most this many seconds are accepted whatever their % */
+  minDeltaS: number;
+  /** unit of every baseline/current value */
+  unit: 's';
   /** mean host duration of the hosts that finished ok */
   total: ComparisonRow | null;
   /** per phase: mean duration over the hosts where it completed */
@@ -85,8 +97,16 @@ export function runTotal(run: RunReport): number | null {
 }
 
 /** Compares a run with a baseline run. */
-export function compareRuns(baseline: RunReport, run: RunReport, opts: { tolerancePct?: number } = {}): RunComparison {
+export interface RunCompareOptions {
+  tolerancePct?: number;
+  /** default DEFAULT_MIN_DELTA_S */
+  minDeltaS?: number;
+}
+
+export function compareRuns(baseline: RunReport, run: RunReport, opts: RunCompareOptions = {}): RunComparison {
   const tolerancePct = opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT;
+  const minDeltaS = opts.minDeltaS ?? DEFAULT_MIN_DELTA_S;
+  const rule = { tolerancePct, minDelta: minDeltaS };
   const unmatched: string[] = [];
   const base = phaseMeans(baseline);
   const cur = phaseMeans(run);
@@ -94,7 +114,7 @@ export function compareRuns(baseline: RunReport, run: RunReport, opts: { toleran
   for (const [name, b] of base) {
     const c = cur.get(name);
     if (c === undefined) unmatched.push(`phase ${name}: not completed in ${run.runId}`);
-    else phases.push({ name, ...classifyChange(b, c, { tolerancePct }) });
+    else phases.push({ name, ...classifyChange(b, c, rule) });
   }
   for (const name of cur.keys()) if (!base.has(name)) unmatched.push(`phase ${name}: not completed in ${baseline.runId}`);
 
@@ -103,15 +123,15 @@ export function compareRuns(baseline: RunReport, run: RunReport, opts: { toleran
   for (const h of run.hosts) {
     const b = baseHosts.get(h.host);
     if (b && b.status === 'ok' && h.status === 'ok' && b.durationS !== null && h.durationS !== null) {
-      hosts.push({ name: h.host, ...classifyChange(b.durationS, h.durationS, { tolerancePct }) });
+      hosts.push({ name: h.host, ...classifyChange(b.durationS, h.durationS, rule) });
     }
   }
   const bt = runTotal(baseline);
   const ct = runTotal(run);
-  const total = bt !== null && ct !== null ? { name: 'total', ...classifyChange(bt, ct, { tolerancePct }) } : null;
+  const total = bt !== null && ct !== null ? { name: 'total', ...classifyChange(bt, ct, rule) } : null;
   if (total === null) unmatched.push('total: no host finished ok in ' + (bt === null ? baseline.runId : run.runId));
   const regressions = [...phases, ...(total ? [total] : [])].filter((r) => r.verdict === 'regression').length;
-  return { baselineRunId: baseline.runId, runId: run.runId, tolerancePct, total, phases, hosts, unmatched, regressions, hasRegression: regressions > 0 };
+  return { baselineRunId: baseline.runId, runId: run.runId, tolerancePct, minDeltaS, unit: 's', total, phases, hosts, unmatched, regressions, hasRegression: regressions > 0 };
 }
 
 export interface TrendSeries {
@@ -126,11 +146,13 @@ export interface TrendSeries {
 
 export interface Trend {
   labels: string[];
+  /** unit of every value ('s' for runs; the metric's unit for benchmarks) */
+  unit: string;
   series: TrendSeries[];
 }
 
 /** A trend over labelled measurements (durations by default; throughputs with higherIsBetter). */
-export function trendOf(labels: string[], named: Map<string, (number | null)[]>, opts: ChangeOptions = {}): Trend {
+export function trendOf(labels: string[], named: Map<string, (number | null)[]>, opts: ChangeOptions & { unit?: string } = {}): Trend {
   const series: TrendSeries[] = [];
   for (const [name, values] of named) {
     const measured = values.filter((v): v is number => v !== null);
@@ -142,11 +164,11 @@ export function trendOf(labels: string[], named: Map<string, (number | null)[]>,
     }
     series.push({ name, values, changePct, lastVerdict });
   }
-  return { labels, series };
+  return { labels, unit: opts.unit ?? '', series };
 }
 
 /** Per-phase and total trend over several runs (ordered by start time). */
-export function runTrend(runs: readonly RunReport[], opts: { tolerancePct?: number } = {}): Trend {
+export function runTrend(runs: readonly RunReport[], opts: RunCompareOptions = {}): Trend {
   const ordered = [...runs].sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
   const means = ordered.map(phaseMeans);
   const names: string[] = [];
@@ -154,5 +176,26 @@ export function runTrend(runs: readonly RunReport[], opts: { tolerancePct?: numb
   const named = new Map<string, (number | null)[]>();
   named.set('total', ordered.map(runTotal));
   for (const n of names) named.set(n, means.map((m) => m.get(n) ?? null));
-  return trendOf(ordered.map((r) => r.runId), named, { tolerancePct: opts.tolerancePct });
+  return trendOf(ordered.map((r) => r.runId), named, { tolerancePct: opts.tolerancePct, minDelta: opts.minDeltaS ?? DEFAULT_MIN_DELTA_S, unit: 's' });
+}
+
+/** A run that did work: some host finished ok and some phase ran (not all skipped). */
+export function isCompletedRun(run: RunReport): boolean {
+  return run.hosts.some((h) => h.status === 'ok') && run.hosts.some((h) => h.phases.some((p) => p.status === 'ok' || p.status === 'changed'));
+}
+
+/** Both runs selected the same phases (a `run rdp` is not compared with a full provision). */
+export function samePhases(a: RunReport, b: RunReport): boolean {
+  const x = new Set(a.phaseNames);
+  const y = new Set(b.phaseNames);
+  return x.size === y.size && [...x].every((n) => y.has(n));
+}
+
+/**
+ * The default run to judge against a baseline: the newest completed run of the same
+ * phases, other than the baseline itself. `reports` come newest first.
+ */
+export function pickLatestComparable(baseline: RunReport, reports: Iterable<RunReport>): RunReport | undefined {
+  for (const r of reports) if (r.runId !== baseline.runId && isCompletedRun(r) && samePhases(baseline, r)) return r;
+  return undefined;
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
 import { ConfigError } from '../errors.js';
+import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
 
 /** timing.csv (droplet) and controller-timing.csv (laptop): one row per step, plus one per phase with step ''. */
 export const TIMING_COLUMNS = ['timestamp', 'run_id', 'host', 'phase', 'step', 'start_epoch_s', 'duration_s', 'status'] as const;
@@ -117,6 +118,8 @@ export const RunPhaseSchema = z.object({
   startedAt: isoDateTime.optional(),
   durationMs: z.number().nonnegative().optional(),
   reason: z.string().optional(),
+  /** the failed steps of the phase and the tail of their output (hostile text: escape it) */
+  failedSteps: z.array(z.object({ step: z.string(), output: z.string().max(20_000) })).optional(),
 });
 export type RunPhase = z.infer<typeof RunPhaseSchema>;
 
@@ -167,5 +170,5 @@ export function timingHeader(): string {
 
 /** One timing.csv line (with newline), quoted as CSV needs: for the engine's writer. */
 export function formatTimingRow(r: TimingRow): string {
-  return stringify([[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]]);
+  return stringify([[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]], CSV_STRINGIFY_GUARD);
 }

@@ -1,10 +1,12 @@
 // Reads a pulled run folder, reports/<run-id>/<host>/{run.json,timing.csv,
-// controller-timing.csv,resources.csv}, into merge inputs. A missing file is a
-// warning (an unreachable host has no CSVs); a damaged one is an error naming it.
+// controller-timing.csv,resources.csv}, into merge inputs. Files come from hosts, so
+// nothing in them is trusted: a missing, damaged or foreign file is a warning naming
+// it (its good rows are kept), and one host's broken files never sink the report.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseRunJson, type RunJson } from './formats.js';
+import { isRunId } from './report-paths.js';
 import { parseResourcesCsv, parseTimingCsv } from './parse-csv.js';
 import type { HostRunInput, RunInputs } from './merge-run.js';
 
@@ -25,25 +27,47 @@ async function readIfPresent(file: string): Promise<string | undefined> {
 }
 
 /** One host folder -> merge input (undefined when the folder holds none of the files). */
-export async function loadHost(dir: string, host = basename(dir)): Promise<HostRunInput | undefined> {
+export async function loadHost(dir: string, host = basename(dir), expectedRunId?: string): Promise<HostRunInput | undefined> {
+  const readErrors: string[] = [];
   const [runText, timingText, ctlText, resText] = await Promise.all(
-    [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) => readIfPresent(join(dir, f))),
+    [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) => readIfPresent(join(dir, f)).catch((err: Error) => {
+      // unreadable (permissions, a folder in its place): as good as missing, said so below
+      readErrors.push(`${join(dir, f)}: cannot read (${err.message})`);
+      return undefined;
+    })),
   );
   if (runText === undefined && timingText === undefined && ctlText === undefined && resText === undefined) return undefined;
-  const warnings: string[] = [];
+  const warnings: string[] = [...readErrors];
   let run: RunJson | undefined;
-  if (runText !== undefined) run = parseRunJson(runText, join(dir, HOST_FILES.run));
+  if (runText !== undefined) {
+    try {
+      run = parseRunJson(runText, join(dir, HOST_FILES.run));
+      if (run.host !== host || (expectedRunId && run.runId !== expectedRunId)) {
+        warnings.push(`${join(dir, HOST_FILES.run)}: written for host ${JSON.stringify(run.host)}, run ${run.runId}, not ${host}, run ${expectedRunId ?? '?'}: ignored`);
+        run = undefined;
+      }
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      warnings.push(`${err.message}: ignored`);
+    }
+  }
   const table = <T>(text: string | undefined, file: string, parser: (t: string, f: string) => { rows: T[]; warnings: string[] }): T[] => {
     if (text === undefined) {
       warnings.push(`${join(dir, file)}: missing`);
       return [];
     }
-    const parsed = parser(text, join(dir, file));
-    warnings.push(...parsed.warnings);
-    return parsed.rows;
+    try {
+      const parsed = parser(text, join(dir, file));
+      warnings.push(...parsed.warnings);
+      return parsed.rows;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      warnings.push(`${err.message}: file ignored`);
+      return [];
+    }
   };
   return {
-    host: run?.host ?? host,
+    host,
     run,
     timing: table(timingText, HOST_FILES.timing, parseTimingCsv),
     controllerTiming: table(ctlText, HOST_FILES.controllerTiming, parseTimingCsv),
@@ -61,7 +85,8 @@ export async function loadRun(runDir: string): Promise<RunInputs> {
     throw new ConfigError(`${runDir}: cannot read the run folder (${(err as Error).message})`, 'run `report fetch` first, or check the run id', runDir, undefined, { cause: err });
   }
   const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  const loaded = await Promise.all(dirs.map((d) => loadHost(join(runDir, d), d)));
+  const expected = isRunId(basename(runDir)) ? basename(runDir) : undefined;
+  const loaded = await Promise.all(dirs.map((d) => loadHost(join(runDir, d), d, expected)));
   const hosts = loaded.filter((h): h is HostRunInput => h !== undefined);
   if (hosts.length === 0) {
     throw new ConfigError(`${runDir}: no host folders with run.json or CSVs`, 'run `report fetch` first, or check the run id', runDir);

@@ -46,6 +46,8 @@ export interface PhaseReport {
   startedAt: string | null;
   startEpochS: number | null;
   reason?: string;
+  /** failed steps with the tail of their output (from run.json) */
+  failedSteps?: { step: string; output: string }[];
   steps: StepReport[];
 }
 
@@ -230,6 +232,7 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
       startEpochS, steps,
     };
     if (meta?.reason !== undefined) p.reason = meta.reason;
+    if (meta?.failedSteps?.length) p.failedSteps = meta.failedSteps;
     return p;
   });
 

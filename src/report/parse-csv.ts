@@ -1,10 +1,11 @@
-// Pure CSV parsing (csv-parse) into validated rows. A bad row throws a ConfigError
-// naming the file, the line and the column. Columns are found by header name, so
-// extra columns and another order are accepted. A last line without its newline that
-// does not parse is a row cut short (a copy taken while it was written): it is
-// dropped with a warning rather than failing the whole report.
+// Pure CSV parsing (csv-parse) into validated rows. Columns are found by header name,
+// so extra columns and another order are accepted. A bad row (or a stretch the CSV
+// reader cannot read) is skipped with a warning naming the file, the line and the
+// column: one damaged line never costs the rest of the file. A file without the
+// expected header throws a ConfigError (the caller drops that file with a warning).
 import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../errors.js';
+import { readCsvCell } from '../commands/csv-field.js';
 import {
   RESOURCE_COLUMNS, STEP_STATUSES, TIMING_COLUMNS,
   type ResourceSample, type StepStatus, type TimingRow,
@@ -23,7 +24,7 @@ class RowError extends Error {
   }
 }
 
-function records(text: string, file: string): Array<[number, string[]]> {
+function records(text: string, file: string, warnings: string[]): Array<[number, string[]]> {
   try {
     // Without quotes or CRs a record is exactly one line, so its line number is its
     // index: csv-parse's per-record info (a third of the parse time) is not needed.
@@ -33,11 +34,20 @@ function records(text: string, file: string): Array<[number, string[]]> {
       for (let i = 0; i < recs.length; i++) if (!(recs[i].length === 1 && recs[i][0] === '')) out.push([i + 1, recs[i]]);
       return out;
     }
-    const recs = parse(text, { relax_column_count: true, skip_empty_lines: true, bom: true, info: true }) as unknown as Array<{ info: { lines: number }; record: string[] }>;
+    const recs = parse(text, {
+      relax_column_count: true, skip_empty_lines: true, bom: true, info: true,
+      skip_records_with_error: true,
+      on_skip: (err) => { warnings.push(`${file}${err?.lines ? `:${err.lines}` : ''}: not valid CSV (${err?.message ?? 'unreadable record'}), skipped`); },
+    }) as unknown as Array<{ info: { lines: number }; record: string[] }>;
     return recs.map((r) => [r.info.lines, r.record]);
   } catch (err) {
+    // e.g. a quote never closed: keep what comes before the line where reading broke
     const line = (err as { lines?: number }).lines;
-    throw new ConfigError(`${file}${line ? `:${line}` : ''}: not valid CSV (${(err as Error).message})`, HINT, file, line, { cause: err });
+    warnings.push(`${file}${line ? `:${line}` : ''}: not valid CSV (${(err as Error).message}); the rest of the file is ignored`);
+    const lines = text.split('\n');
+    const keep = line && line > 1 ? lines.slice(0, line - 1).join('\n') + '\n' : '';
+    if (!keep || keep.length >= text.length) return [];
+    return records(keep, file, warnings);
   }
 }
 
@@ -53,8 +63,8 @@ function columnIndex(header: string[], wanted: readonly string[], file: string):
 }
 
 function parseTable<T>(text: string, file: string, columns: readonly string[], toRow: (cells: string[]) => T, headerless = false): Parsed<T> {
-  const recs = records(text, file);
   const warnings: string[] = [];
+  const recs = records(text, file, warnings);
   if (recs.length === 0) {
     if (!headerless) warnings.push(`${file}: empty file`);
     return { rows: [], warnings };
@@ -74,11 +84,7 @@ function parseTable<T>(text: string, file: string, columns: readonly string[], t
     } catch (err) {
       if (!(err instanceof RowError)) throw err;
       const where = `${file}:${line}: column ${err.column}: ${err.message}`;
-      if (cutShort && r === recs.length - 1) {
-        warnings.push(`${where} (last line cut short, ignored)`);
-        continue;
-      }
-      throw new ConfigError(where, HINT, file, line);
+      warnings.push(cutShort && r === recs.length - 1 ? `${where} (last line cut short, ignored)` : `${where} (row skipped)`);
     }
   }
   return { rows, warnings };
@@ -97,9 +103,10 @@ function time(v: string, column: string): number {
   return t;
 }
 
+/** A text cell, with the formula guard of the writers undone. */
 function text(v: string, column: string, allowEmpty = false): string {
   if (!allowEmpty && v === '') throw new RowError(column, 'is empty');
-  return v;
+  return readCsvCell(v);
 }
 
 const STATUS = new Set<string>(STEP_STATUSES);
@@ -112,7 +119,7 @@ function timingRow(c: string[]): TimingRow {
     runId: text(c[1], 'run_id'),
     host: text(c[2], 'host'),
     phase: text(c[3], 'phase'),
-    step: c[4],
+    step: text(c[4], 'step', true),
     startEpochS: number(c[5], 'start_epoch_s', 0),
     durationS: number(c[6], 'duration_s', 0),
     status: c[7] as StepStatus,

@@ -2,6 +2,7 @@
 // report tests: the default phases of SPEC §4 with steps, droplet and laptop
 // timing, and resource samples shaped like a real provisioning (apt/dpkg bursts,
 // downloads, disk filling up). writeRunFolder lays it out as `report fetch` does.
+import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -176,14 +177,14 @@ const sec = (v: number) => String(r3(v));
 export async function writeRunFolder(runDir: string, inputs: RunInputs): Promise<void> {
   const timingCsv = (rows: TimingRow[]) => stringify(
     rows.map((r) => [r.timestamp, r.runId, r.host, r.phase, r.step, sec(r.startEpochS), sec(r.durationS), r.status]),
-    { header: true, columns: [...TIMING_COLUMNS] },
+    { ...CSV_STRINGIFY_GUARD, header: true, columns: [...TIMING_COLUMNS] },
   );
   await Promise.all(inputs.hosts.map(async (h) => {
     const dir = join(runDir, h.host);
     await mkdir(dir, { recursive: true });
     const res = stringify(
       h.resources.map((s) => [s.timestamp, s.host, s.cpuPct, s.memUsedMb, s.memAvailableMb, s.diskAvailMb, s.diskReadKbps, s.diskWriteKbps, s.netRxKbps, s.netTxKbps, s.load1, s.procs].map(String)),
-      { header: true, columns: [...RESOURCE_COLUMNS] },
+      { ...CSV_STRINGIFY_GUARD, header: true, columns: [...RESOURCE_COLUMNS] },
     );
     await Promise.all([
       h.run ? writeFile(join(dir, 'run.json'), JSON.stringify(h.run, null, 2) + '\n') : Promise.resolve(),

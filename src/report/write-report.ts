@@ -3,6 +3,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
 import { MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, type ResourceSample, type TimingRow } from './formats.js';
 import type { RunInputs, RunReport } from './merge-run.js';
 import { renderHtml, type RenderOptions } from './render-html.js';
@@ -85,8 +86,8 @@ export async function writeReport(outDir: string, inputs: RunInputs, report: Run
     reportHtml: join(outDir, REPORT_FILES.html),
   };
   await Promise.all([
-    writeAtomic(files.timingCsv, stringify(mergedTimingRows(inputs), { header: true, columns: [...MERGED_TIMING_COLUMNS] })),
-    writeAtomic(files.resourcesCsv, stringify(resourceRows(inputs), { header: true, columns: [...RESOURCE_COLUMNS] })),
+    writeAtomic(files.timingCsv, stringify(mergedTimingRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...MERGED_TIMING_COLUMNS] })),
+    writeAtomic(files.resourcesCsv, stringify(resourceRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...RESOURCE_COLUMNS] })),
     writeAtomic(files.reportJson, JSON.stringify(report, null, 2) + '\n'),
     writeAtomic(files.reportHtml, renderHtml(report, inputs, opts)),
   ]);

@@ -90,7 +90,7 @@ test('report fetch pulls the CSVs again; compare flags a slower run', async () =
   const fetched = await runCli(['report', 'fetch', '-i', fleet.inventoryPath, '--reports-dir', reports, '--json']);
   expect(fetched.code).toBe(0);
   const out = JSON.parse(fetched.stdout) as { hosts: { host: string; runId: string; files: string[] }[] };
-  expect(out.hosts.map((h) => [h.runId, h.files.sort()])).toEqual(fleet.names.map(() => [runs[0], ['resources', 'timing']]));
+  expect(out.hosts.map((h) => [h.runId, h.files.sort()])).toEqual(fleet.names.map(() => [runs[0], ['controller-timing.csv', 'resources.csv', 'run.json', 'timing.csv']]));
   // a second run: everything already in place, so much faster than the burn -> improved, no regression
   const again = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--force', '--reports-dir', reports]);
   expect(again.code).toBe(0);

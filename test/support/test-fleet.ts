@@ -22,10 +22,10 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
-export async function startTestFleet(count: number, opts: { prefix?: string; trustHostKeys?: boolean } = {}): Promise<TestFleet> {
+export async function startTestFleet(count: number, opts: { prefix?: string; trustHostKeys?: boolean; sshdConfig?: string[] } = {}): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'vps-fleet-'));
   const key = makeClientKey(dir);
-  const sshds = await startFleet(count, { authorizedKeys: [key.publicKey] });
+  const sshds = await startFleet(count, { authorizedKeys: [key.publicKey], extraConfig: opts.sshdConfig });
   const names = sshds.map((_, i) => `${opts.prefix ?? 'host'}-${i + 1}`);
   const knownHostsPath = join(dir, 'known_hosts');
   if (opts.trustHostKeys !== false) writeFileSync(knownHostsPath, sshds.map((s) => s.knownHostsLine).join('\n') + '\n');

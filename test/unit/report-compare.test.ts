@@ -1,4 +1,4 @@
-import { classifyChange, compareRuns, runTrend, trendOf } from '../../src/report/compare-runs.js';
+import { classifyChange, compareRuns, runTrend, trendOf, pickLatestComparable, isCompletedRun } from '../../src/report/compare-runs.js';
 import type { HostReport, PhaseReport, RunReport } from '../../src/report/merge-run.js';
 import { DEFAULT_THRESHOLDS } from '../../src/report/formats.js';
 
@@ -24,6 +24,20 @@ describe('classifyChange', () => {
   ];
   it.each(throughputs)('throughput: %s', (_n, base, cur, verdict) => {
     expect(classifyChange(base, cur, { higherIsBetter: true }).verdict).toBe(verdict);
+  });
+
+  it.each([
+    ['0.01 s -> 0.02 s is noise under the 1 s floor', 0.01, 0.02, 1, 'accepted'],
+    ['2 s -> 4 s passes both rules', 2, 4, 1, 'regression'],
+    ['100 s -> 100.9 s passes neither', 100, 100.9, 1, 'accepted'],
+    ['100 s -> 130 s passes both', 100, 130, 1, 'regression'],
+    ['exactly the floor is within it', 1, 2, 1, 'accepted'],
+    ['0 s -> 0.5 s under the floor', 0, 0.5, 1, 'accepted'],
+    ['10 s -> 5 s is improved', 10, 5, 1, 'improved'],
+    ['3 s -> 2.5 s: 17 % and under the floor', 3, 2.5, 1, 'accepted'],
+    ['floor 0: every % counts', 0.01, 0.02, 0, 'regression'],
+  ] as const)('absolute floor: %s', (_n, base, cur, minDelta, verdict) => {
+    expect(classifyChange(base, cur, { minDelta }).verdict).toBe(verdict);
   });
 
   it('honours another tolerance', () => {
@@ -116,5 +130,26 @@ describe('trend', () => {
   it('works for throughputs (benchmarks)', () => {
     const t = trendOf(['a', 'b'], new Map([['cpu', [400, 300]]]), { higherIsBetter: true });
     expect(t.series[0]).toMatchObject({ changePct: -25, lastVerdict: 'regression' });
+  });
+});
+
+describe('the default run to compare with', () => {
+  const base = report('20261101T100000Z-0001', '2026-11-01T10:00:00Z', [host('a', [phase('prep', 100), phase('desktop', 200), phase('verify', 10)])]);
+  const noop = report('20261103T100000Z-0003', '2026-11-03T10:00:00Z', [host('a', [phase('prep', 0.1, 'skipped'), phase('desktop', 0.1, 'skipped'), phase('verify', 0.1, 'skipped')])]);
+  const other = { ...report('20261104T100000Z-0004', '2026-11-04T10:00:00Z', [host('a', [phase('rdp', 5)])]), phaseNames: ['rdp'] };
+  const failed = report('20261105T100000Z-0005', '2026-11-05T10:00:00Z', [host('a', [phase('prep', 5, 'failed')], 'failed')]);
+  const good = report('20261102T100000Z-0002', '2026-11-02T10:00:00Z', [host('a', [phase('prep', 110), phase('desktop', 190), phase('verify', 10)])]);
+
+  it('passes over all-skipped no-ops, runs of other phases and failed runs', () => {
+    expect(isCompletedRun(noop)).toBe(false);
+    expect(isCompletedRun(failed)).toBe(false);
+    expect(pickLatestComparable(base, [failed, other, noop, good, base])?.runId).toBe(good.runId);
+    expect(pickLatestComparable(base, [base, noop])).toBeUndefined();
+  });
+
+  it('the comparison and the trend carry their unit and the floor', () => {
+    const cmp = compareRuns(base, good);
+    expect(cmp).toMatchObject({ unit: 's', minDeltaS: 1, tolerancePct: 20 });
+    expect(runTrend([base, good]).unit).toBe('s');
   });
 });

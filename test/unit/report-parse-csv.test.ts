@@ -51,17 +51,36 @@ describe('parseTimingCsv', () => {
     ['empty phase', T1.replace(',system-prep,', ',,'), /timing\.csv:2: column phase: is empty/, 2],
     ['too few fields', 'a,b,c', /timing\.csv:2: column \w+: has 3 fields, expected 8/, 2],
   ];
-  it.each(bad)('rejects %s, naming file and line', (_name, line, message, lineNo) => {
-    const err = errorOf(() => parseTimingCsv(`${TH}\n${line}\n${T2}\n`, 'timing.csv'));
-    expect(err.message).toMatch(message);
-    expect(err.file).toBe('timing.csv');
-    expect(err.line).toBe(lineNo);
+  it.each(bad)('skips a row with %s, with a warning naming file and line; the other rows stay', (_name, line, message, lineNo) => {
+    const { rows, warnings } = parseTimingCsv(`${TH}\n${line}\n${T2}\n`, 'timing.csv');
+    expect(rows).toHaveLength(1);
+    expect(rows[0].durationS).toBe(120.5);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(message);
+    expect(warnings[0]).toMatch(new RegExp(`^timing\\.csv:${lineNo}: .*\\(row skipped\\)$`));
   });
 
   it('names the line of a bad row further down', () => {
-    const err = errorOf(() => parseTimingCsv(`${TH}\n${T1}\n${T2}\n${T1.replace(/changed$/, '?')}\n`, 'x/timing.csv'));
-    expect(err.message).toMatch(/^x\/timing\.csv:4: /);
-    expect(err.line).toBe(4);
+    const { rows, warnings } = parseTimingCsv(`${TH}\n${T1}\n${T2}\n${T1.replace(/changed$/, '?')}\n${T1}\n`, 'x/timing.csv');
+    expect(rows).toHaveLength(3);
+    expect(warnings).toEqual([expect.stringMatching(/^x\/timing\.csv:4: column status/)]);
+  });
+
+  it('a step name with % and a newline (as the old shell writer produced) costs only its own rows', () => {
+    // printf with the name in its format: "10% of RAM" ate an argument, "\n" split the row
+    const broken = `${TH}\n${T1}\n2026-11-28T02:21:06.000Z,20261128T022100Z-a1b2,droplet-1,system-prep,Swappiness at 10\n${T2}\n`;
+    const { rows, warnings } = parseTimingCsv(broken, 'timing.csv');
+    expect(rows.map((r) => r.step)).toEqual(['Tune apt', '']);
+    expect(warnings).toEqual([expect.stringMatching(/^timing\.csv:3: .*row skipped/)]);
+  });
+
+  it('reads back step names guarded against spreadsheet formulas, exactly', () => {
+    for (const step of ['=HYPERLINK("http://x","y")', '+1', '-rf', '@SUM(A1)', "'quoted", "''twice", '\tTab', 'plain']) {
+      const row: TimingRow = { timestamp: '2026-11-28T02:21:05.250Z', runId: 'r1', host: 'h', phase: '=p', step, startEpochS: 1, durationS: 0.5, status: 'ok' };
+      const text = formatTimingRow(row);
+      expect(text).not.toMatch(/^([^,]*,){3}"?[=+\-@\t]/);
+      expect(parseTimingCsv(timingHeader() + text, 't.csv').rows).toEqual([row]);
+    }
   });
 
   it('rejects a header without a required column', () => {
@@ -69,9 +88,10 @@ describe('parseTimingCsv', () => {
     expect(err.message).toMatch(/timing\.csv:1: header lacks column "duration_s"/);
   });
 
-  it('rejects broken CSV quoting with the line', () => {
-    const err = errorOf(() => parseTimingCsv(`${TH}\n${T1}\n"unterminated,${T2}\n`, 'timing.csv'));
-    expect(err.message).toMatch(/timing\.csv:\d+: not valid CSV/);
+  it('keeps the rows before broken CSV quoting, with a warning naming the line', () => {
+    const { rows, warnings } = parseTimingCsv(`${TH}\n${T1}\n"unterminated,${T2}\n`, 'timing.csv');
+    expect(rows.map((r) => r.step)).toEqual(['Tune apt']);
+    expect(warnings.join('\n')).toMatch(/timing\.csv:\d+: not valid CSV/);
   });
 
   it('reads an empty file as no rows, with a warning', () => {
@@ -100,12 +120,16 @@ describe('parseResourcesCsv', () => {
     expect(warnings).toEqual([expect.stringMatching(/^r\.csv:3: .*last line cut short, ignored/)]);
   });
 
-  it('still rejects a bad line that is not the last', () => {
-    expect(() => parseResourcesCsv(`${RH}\n${R1.slice(0, 40)}\n${R1}`, 'r.csv')).toThrow(/r\.csv:2: column \w+/);
+  it('skips a bad line that is not the last, with a warning', () => {
+    const { rows, warnings } = parseResourcesCsv(`${RH}\n${R1.slice(0, 40)}\n${R1}`, 'r.csv');
+    expect(rows).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringMatching(/^r\.csv:2: column \w+.*row skipped/)]);
   });
 
-  it('rejects a negative value', () => {
-    expect(() => parseResourcesCsv(`${RH}\n${R1.replace(',12.5,', ',-3,')}\n`, 'r.csv')).toThrow(/r\.csv:2: column cpu_pct: expected a number >= 0/);
+  it('skips a negative value', () => {
+    const { rows, warnings } = parseResourcesCsv(`${RH}\n${R1.replace(',12.5,', ',-3,')}\n${R1}\n`, 'r.csv');
+    expect(rows).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringMatching(/^r\.csv:2: column cpu_pct: expected a number >= 0/)]);
   });
 
   it('reads header-less rows (the live tail)', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
@@ -126,13 +126,46 @@ describe('write, load and build a report folder', () => {
     expect(inputs.hosts[1].warnings).toEqual([`${join(dir, 'droplet-2', 'resources.csv')}: missing`]);
   });
 
-  it('a damaged file fails the load naming the file and line', async () => {
+  it('a damaged row is skipped with a warning naming the file and line', async () => {
     await writeRunFolder(dir, syntheticRun({ hosts: 2 }));
     const file = join(dir, 'droplet-1', 'timing.csv');
     const lines = readFileSync(file, 'utf8').split('\n');
     lines[3] = lines[3].replace(/,(ok|changed)$/, ',exploded');
     writeFileSync(file, lines.join('\n'));
-    await expect(loadRun(dir)).rejects.toThrow(`${file}:4: column status`);
+    const inputs = await loadRun(dir);
+    const h1 = inputs.hosts.find((h) => h.host === 'droplet-1')!;
+    expect(h1.timing.length).toBe(lines.filter(Boolean).length - 2);
+    expect(h1.warnings).toEqual([expect.stringContaining(`${file}:4: column status`)]);
+  });
+
+  it("one host's broken files never sink the report: the others are whole, the broken one says why", async () => {
+    await writeRunFolder(dir, syntheticRun({ hosts: 3 }));
+    const bad = join(dir, 'droplet-2');
+    writeFileSync(join(bad, 'run.json'), '{"runId": 3');
+    writeFileSync(join(bad, 'timing.csv'), 'no,header,here\n1,2,3\n');
+    writeFileSync(join(bad, 'resources.csv'), '"never closed\n');
+    const built = await buildReport(dir, { generatedAt: '2026-11-28T03:00:00.000Z' });
+    expect(built.report.hosts.map((h) => h.host)).toEqual(['droplet-1', 'droplet-2', 'droplet-3']);
+    const [one, two, three] = built.report.hosts;
+    for (const h of [one!, three!]) {
+      expect(h.status).toBe('ok');
+      expect(h.warnings).toEqual([]);
+    }
+    expect(two!.status).toBe('unknown'); // no run.json left, the laptop's timing still draws it
+    expect(two!.warnings.join('\n')).toMatch(/run\.json: not valid JSON.*ignored/);
+    expect(two!.warnings.join('\n')).toMatch(/timing\.csv:1: header lacks column "timestamp".*file ignored/);
+    expect(two!.warnings.join('\n')).toMatch(/resources\.csv.*not valid CSV/);
+    expect(existsSync(built.files.reportHtml)).toBe(true);
+  });
+
+  it('a run.json written for another host or run is ignored with a warning', async () => {
+    const run = syntheticRun({ hosts: 2 });
+    await writeRunFolder(dir, run);
+    const other = JSON.parse(readFileSync(join(dir, 'droplet-1', 'run.json'), 'utf8')) as { host: string };
+    writeFileSync(join(dir, 'droplet-2', 'run.json'), JSON.stringify(other));
+    const inputs = await loadRun(dir);
+    expect(inputs.hosts[1]!.run).toBeUndefined();
+    expect(inputs.hosts[1]!.warnings!.join('\n')).toMatch(/written for host "droplet-1".*ignored/);
   });
 
   it('an empty run folder is a clear error', async () => {

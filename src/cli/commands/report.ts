@@ -9,27 +9,33 @@ import { loadInventory, selectHosts } from '../../config/inventory.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { recordReader } from '../../engine/records.js';
 import { shQuote } from '../../commands/shell-quote.js';
-import { runCsvsScript } from '../../commands/host-scripts.js';
+import { runFilesScript, RUN_FILES, type RunFileName } from '../../commands/host-scripts.js';
+import { isRunId, runDirPath, hostDirPath, RUN_ID_ERE } from '../../report/report-paths.js';
+import type { WrittenReport } from '../../report/write-report.js';
+import type { Connector } from '../../transport/connection.js';
+import { DEFAULT_KEEP_RUNS, type HostSpec } from '../../config/inventory.js';
 import { buildReport, readReportJson } from '../../report/build-report.js';
-import { compareRuns, runTrend, type ComparisonRow } from '../../report/compare-runs.js';
+import {
+  compareRuns, runTrend, isCompletedRun, samePhases, pickLatestComparable, DEFAULT_MIN_DELTA_S, DEFAULT_TOLERANCE_PCT,
+  type ComparisonRow, type Trend,
+} from '../../report/compare-runs.js';
+import type { RunReport } from '../../report/merge-run.js';
+import { pruneLocalRuns, checkKeep } from '../../report/prune-runs.js';
 import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted, type Paint } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
 import { terminalText } from '../ui/terminal-text.js';
 
-// 16 hex digits since run ids carry 64 random bits; 4 in runs recorded before
-const RUN_ID = /^\d{8}T\d{6}Z-(?:[0-9a-f]{16}|[0-9a-f]{4})$/;
-
 /** Run folders in the reports dir, oldest first. */
 function localRuns(reportsDir: string): string[] {
   if (!existsSync(reportsDir)) return [];
-  return readdirSync(reportsDir).filter((d) => RUN_ID.test(d) && statSync(join(reportsDir, d)).isDirectory()).sort();
+  return readdirSync(reportsDir).filter((d) => isRunId(d) && statSync(join(reportsDir, d)).isDirectory()).sort();
 }
 
 /** A run id, a run folder or a report.json path -> the report.json path. */
 function reportFile(reportsDir: string, ref: string): string {
-  const candidates = [ref, join(ref, 'report.json'), join(reportsDir, ref, 'report.json')];
+  const candidates = [ref, join(ref, 'report.json'), ...(isRunId(ref) ? [join(runDirPath(reportsDir, ref), 'report.json')] : [])];
   const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
   if (!found) {
     const known = localRuns(reportsDir).slice(-5).join(', ') || 'none yet';
@@ -38,97 +44,168 @@ function reportFile(reportsDir: string, ref: string): string {
   return resolve(found);
 }
 
+interface FetchedHost {
+  host: string;
+  runId?: string;
+  files?: string[];
+  error?: string;
+}
+
+/** One round trip per host: which run (the given one or the newest), then its files. */
+async function fetchHost(connector: Connector, h: HostSpec, reportsDir: string, wanted: string | undefined): Promise<FetchedHost> {
+  let conn;
+  try {
+    conn = await connector.connect(h.name);
+    const shell = await conn.openShell({ become: h.become });
+    const n = randomBytes(6).toString('hex');
+    const runs = `${h.stateDir}/runs`;
+    const pick = wanted
+      ? `R=${shQuote(wanted)}`
+      : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E ${shQuote(`^${RUN_ID_ERE}$`)} | sort | tail -n 1)`;
+    const files: Partial<Record<RunFileName, string>> = {};
+    let answered: string | undefined;
+    const probe = `${pick}; [ -n "$R" ] && [ -d ${shQuote(runs)}/"$R" ] || R=; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` +
+      runFilesScript(n, `${shQuote(runs)}/"$R"`);
+    await shell.run(probe, recordReader(n, (r) => {
+      if (r.tag === 'RUN') answered = r.args[0] ?? '';
+      if (r.tag === 'B' && (RUN_FILES as readonly string[]).includes(r.args[0] ?? '')) files[r.args[0] as RunFileName] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
+    }));
+    shell.close();
+    if (!answered) return { host: h.name, error: wanted ? `run ${wanted} is not recorded in ${runs}` : `no runs recorded in ${runs}` };
+    // the host's answer is data: a run id or nothing, and the one asked for
+    if (!isRunId(answered) || (wanted && answered !== wanted)) return { host: h.name, error: `the host answered ${JSON.stringify(answered.slice(0, 80))}, not a run id: ignored` };
+    const names = Object.keys(files) as RunFileName[];
+    if (!names.length) return { host: h.name, runId: answered, files: [], error: `run ${answered} has no files on the host` };
+    const dir = hostDirPath(reportsDir, answered, h.name);
+    mkdirSync(dir, { recursive: true });
+    for (const f of names) writeFileSync(join(dir, f), files[f]!);
+    return { host: h.name, runId: answered, files: names.sort() };
+  } catch (err) {
+    return { host: h.name, error: err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err) };
+  } finally {
+    conn?.close();
+  }
+}
+
 const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
   command: 'fetch',
-  describe: "Pull a run's timing and resource CSVs back from the hosts and build reports/<run-id>/",
+  describe: "Pull a run's files (CSVs and the run's record) back from the hosts and build reports/<run-id>/",
   builder: (y) => y.option('run', { type: 'string', describe: 'run id (default: the latest run on each host)' }) as never,
   handler: async (args) => {
     const inv = loadInventory(args.inventory);
     const hosts = selectHosts(inv, args.limit);
     const reportsDir = args.reportsDir ?? 'reports';
-    if (args.run && !RUN_ID.test(args.run)) throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2c3d4e5f60718');
+    if (args.run !== undefined && !isRunId(args.run)) throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2c3d4e5f60718');
     const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
     await connector.prepare(hosts.map((h) => h.name));
     const limit = pLimit(Math.max(1, args.concurrency));
-    const fetched = await Promise.all(hosts.map((h) => limit(async () => {
-      let conn;
-      try {
-        conn = await connector.connect(h.name);
-        const shell = await conn.openShell({ become: h.become });
-        // one round trip: which run (the given one or the newest), then its two CSVs
-        const n = randomBytes(6).toString('hex');
-        const runs = `${h.stateDir}/runs`;
-        const pick = args.run ? `R=${shQuote(args.run)}` : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z-([0-9a-f]{16}|[0-9a-f]{4})$' | sort | tail -n 1)`;
-        const files: Record<string, string> = {};
-        let runId = args.run ?? '';
-        const probe = `${pick}; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` + runCsvsScript(n, `${shQuote(runs)}/"$R"`);
-        await shell.run(probe, recordReader(n, (r) => {
-          if (r.tag === 'RUN') runId = r.args[0] ?? '';
-          if (r.tag === 'B') files[r.args[0]!] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
-        }));
-        shell.close();
-        if (!runId) return { host: h.name, error: `no runs recorded in ${runs}` };
-        const dir = join(reportsDir, runId, h.name);
-        mkdirSync(dir, { recursive: true });
-        if (files.timing) writeFileSync(join(dir, 'timing.csv'), files.timing);
-        if (files.resources) writeFileSync(join(dir, 'resources.csv'), files.resources);
-        return { host: h.name, runId, files: Object.keys(files) };
-      } catch (err) {
-        return { host: h.name, error: err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err) };
-      } finally {
-        conn?.close();
-      }
-    })));
+    const fetched = await Promise.all(hosts.map((h) => limit(() => fetchHost(connector, h, reportsDir, args.run))));
     const paint = makePaint(colorWanted(args.color, process.stdout));
-    const runIds = [...new Set(fetched.flatMap((f) => (f.runId ? [f.runId] : [])))];
-    const built = [];
-    for (const id of runIds) built.push(await buildReport(join(reportsDir, id), { thresholds: inv.thresholds }));
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify({ hosts: fetched, reports: built.map((b) => b.files) }, null, 2)}\n`);
-    } else {
-      for (const f of fetched) process.stdout.write(f.error ? `${f.host}: ${paint.red('not fetched')}: ${terminalText(f.error)}\n` : `${f.host}: run ${terminalText(f.runId ?? '')}: ${f.files!.join(', ') || 'no CSVs'}\n`);
-      for (const b of built) process.stdout.write(`report: ${b.files.reportHtml}\n`);
+    const runIds = [...new Set(fetched.flatMap((f) => (f.runId && f.files?.length ? [f.runId] : [])))];
+    const built: { runId: string; files?: WrittenReport; warnings: string[]; error?: string }[] = [];
+    for (const id of runIds) {
+      try {
+        const b = await buildReport(runDirPath(reportsDir, id), { thresholds: inv.thresholds });
+        built.push({ runId: id, files: b.files, warnings: b.report.hosts.flatMap((h) => h.warnings) });
+      } catch (err) {
+        built.push({ runId: id, warnings: [], error: err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err) });
+      }
     }
-    process.exitCode = fetched.every((f) => !f.error) ? EXIT.ok : EXIT.failed;
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify({ hosts: fetched, reports: built.map((b) => ({ runId: b.runId, ...(b.files ?? {}), warnings: b.warnings, error: b.error })) }, null, 2)}\n`);
+    } else {
+      for (const f of fetched) {
+        process.stdout.write(f.error ? `${f.host}: ${paint.red('not fetched')}: ${termLine(f.error)}\n` : `${f.host}: run ${f.runId}: ${f.files!.join(', ')}\n`);
+      }
+      for (const b of built) {
+        for (const w of b.warnings) process.stdout.write(`${paint.yellow('warning')}: ${termLine(w)}\n`);
+        process.stdout.write(b.files ? `report: ${b.files.reportHtml}\n` : `run ${b.runId}: ${paint.red('no report')}: ${termLine(b.error ?? '')}\n`);
+      }
+    }
+    process.exitCode = fetched.every((f) => !f.error) && built.every((b) => !b.error) ? EXIT.ok : EXIT.failed;
   },
 };
+
+/** Host and file text printed on a terminal: control characters shown as "?". */
+const termLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
+const secs = (v: number) => `${v.toFixed(2)} s`;
 
 function row(name: string, r: ComparisonRow, paint: Paint): string {
   const v = r.variancePct === null ? 'n/a' : `${r.variancePct > 0 ? '+' : ''}${r.variancePct.toFixed(1)} %`;
   const verdict = r.verdict === 'regression' ? paint.red('REGRESSION') : r.verdict === 'improved' ? paint.green('improved') : 'accepted';
-  return `  ${name.padEnd(22)} ${r.baseline.toFixed(2).padStart(9)} s ${r.current.toFixed(2).padStart(9)} s ${v.padStart(10)}  ${verdict}`;
+  return `  ${name.padEnd(22)} ${secs(r.baseline).padStart(11)} ${secs(r.current).padStart(11)} ${v.padStart(10)}  ${verdict}`;
 }
 
-const compareCommand: CommandModule<CommonArgs, CommonArgs & { baseline: string; run?: string; failOnRegression: boolean; tolerance: number; trend: number }> = {
+/** Reads report.json of a local run, or undefined when it has none or a damaged one. */
+async function tryReport(reportsDir: string, id: string): Promise<RunReport | undefined> {
+  const f = join(runDirPath(reportsDir, id), 'report.json');
+  if (!existsSync(f)) return undefined;
+  return readReportJson(f).catch(() => undefined);
+}
+
+interface CompareArgs extends CommonArgs { baseline: string; run?: string; failOnRegression: boolean; tolerance: number; minDeltaS: number; trend: number }
+
+const compareCommand: CommandModule<CommonArgs, CompareArgs> = {
   command: 'compare <baseline> [run]',
-  describe: 'Compare a run with a baseline: per phase and total; > 20 % slower is a regression',
+  describe: 'Compare a run with a baseline: per phase and total; > 20 % and > 1 s slower is a regression',
   builder: (y) => (y as Argv<CommonArgs>)
     .positional('baseline', { type: 'string', demandOption: true, describe: 'run id, run folder or report.json' })
-    .positional('run', { type: 'string', describe: 'run to judge (default: the latest in the reports dir)' })
+    .positional('run', { type: 'string', describe: 'run to judge (default: the latest completed run of the same phases)' })
     .option('fail-on-regression', { type: 'boolean', default: false, describe: 'exit 2 when a regression is found' })
-    .option('tolerance', { type: 'number', default: 20, describe: 'percent slower still accepted' })
-    .option('trend', { type: 'number', default: 5, describe: 'show the trend over this many recent runs (0: none)' }) as never,
+    .option('tolerance', { type: 'number', default: DEFAULT_TOLERANCE_PCT, describe: 'percent slower still accepted' })
+    .option('min-delta-s', { type: 'number', default: DEFAULT_MIN_DELTA_S, describe: 'seconds slower still accepted, whatever the percent' })
+    .option('trend', { type: 'number', default: 5, describe: 'show the trend over this many recent comparable runs (0: none)' }) as never,
   handler: async (args) => {
     const reportsDir = args.reportsDir ?? 'reports';
-    const runRef = args.run ?? localRuns(reportsDir).at(-1);
-    if (!runRef) throw new ConfigError(`no runs in ${reportsDir}/`, 'provision or `report fetch` first, or name the run');
+    if (!(args.tolerance >= 0)) throw new ConfigError(`--tolerance ${args.tolerance}: not a percentage >= 0`, 'e.g. --tolerance 20');
+    if (!(args.minDeltaS >= 0)) throw new ConfigError(`--min-delta-s ${args.minDeltaS}: not a number of seconds >= 0`, 'e.g. --min-delta-s 1');
+    const rule = { tolerancePct: args.tolerance, minDeltaS: args.minDeltaS };
     const baseline = await readReportJson(reportFile(reportsDir, args.baseline));
-    const current = await readReportJson(reportFile(reportsDir, runRef));
-    const cmp = compareRuns(baseline, current, { tolerancePct: args.tolerance });
-    const recent = args.trend > 0 ? localRuns(reportsDir).slice(-args.trend).map((id) => join(reportsDir, id, 'report.json')).filter((f) => existsSync(f)) : [];
-    const trend = recent.length >= 2 ? runTrend(await Promise.all(recent.map((f) => readReportJson(f))), { tolerancePct: args.tolerance }) : undefined;
+    const ids = localRuns(reportsDir).reverse();
+    let current: RunReport | undefined;
+    if (args.run) current = await readReportJson(reportFile(reportsDir, args.run));
+    else {
+      for (const id of ids) {
+        const r = await tryReport(reportsDir, id);
+        if (r && pickLatestComparable(baseline, [r])) { current = r; break; }
+      }
+      if (!current) {
+        throw new ConfigError(
+          `no completed run of the same phases as ${baseline.runId} in ${reportsDir}/ to compare with`,
+          `runs that skipped every phase, failed on every host or ran other phases (${baseline.phaseNames.join(', ')}) are passed over; name the run to compare`,
+        );
+      }
+    }
+    const cmp = compareRuns(baseline, current, rule);
+    let trend: Trend | undefined;
+    if (args.trend > 0) {
+      const recent: RunReport[] = [];
+      for (const id of ids) {
+        if (recent.length >= args.trend) break;
+        const r = await tryReport(reportsDir, id);
+        if (r && isCompletedRun(r) && samePhases(baseline, r)) recent.push(r);
+      }
+      if (recent.length >= 2) trend = runTrend(recent, rule);
+    }
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ ...cmp, trend }, null, 2)}\n`);
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
-      const out = [`run ${cmp.runId} against baseline ${cmp.baselineRunId} (tolerance ${cmp.tolerancePct} %)`, `  ${'phase'.padEnd(22)} ${'baseline'.padStart(11)} ${'run'.padStart(11)} ${'variance'.padStart(10)}`];
-      for (const p of cmp.phases) out.push(row(p.name, p, paint));
+      const out = [
+        `run ${cmp.runId} against baseline ${cmp.baselineRunId} (a regression is > ${cmp.tolerancePct} % and > ${cmp.minDeltaS} s slower)`,
+        `  ${'phase'.padEnd(22)} ${'baseline'.padStart(11)} ${'run'.padStart(11)} ${'variance'.padStart(10)}`,
+      ];
+      for (const p of cmp.phases) out.push(row(termLine(p.name), p, paint));
       if (cmp.total) out.push(row('total', cmp.total, paint));
-      if (cmp.unmatched.length) out.push(`  measured in one run only: ${cmp.unmatched.join(', ')}`);
+      if (cmp.unmatched.length) out.push(`  measured in one run only: ${termLine(cmp.unmatched.join(', '))}`);
       out.push(cmp.hasRegression ? paint.red(`${cmp.regressions} regression(s)`) : paint.green('no regression'));
       if (trend) {
-        out.push('', `trend over ${trend.labels.length} runs (${trend.labels[0]} .. ${trend.labels.at(-1)}):`);
-        for (const s of trend.series) out.push(`  ${s.name.padEnd(22)} ${s.values.map((v) => (v === null ? '-' : v.toFixed(1))).join(' -> ')}${s.changePct === null ? '' : `  (${s.changePct > 0 ? '+' : ''}${s.changePct} %)`}`);
+        out.push('', `trend over ${trend.labels.length} runs (${trend.labels[0]} .. ${trend.labels.at(-1)}), durations in seconds:`);
+        for (const t of trend.series) {
+          const values = t.values.map((v) => (v === null ? '-' : `${v.toFixed(1)} s`)).join(' -> ');
+          out.push(`  ${termLine(t.name).padEnd(22)} ${values}${t.changePct === null ? '' : `  (${t.changePct > 0 ? '+' : ''}${t.changePct} % first to last)`}`);
+        }
       }
       process.stdout.write(`${out.join('\n')}\n`);
     }
@@ -136,9 +213,30 @@ const compareCommand: CommandModule<CommonArgs, CommonArgs & { baseline: string;
   },
 };
 
+const pruneCommand: CommandModule<CommonArgs, CommonArgs & { keep?: number; dryRun: boolean }> = {
+  command: 'prune',
+  describe: `Delete all but the newest runs in the reports dir (keep_runs of the inventory, else ${DEFAULT_KEEP_RUNS}); runs holding a .keep file stay`,
+  builder: (y) => y
+    .option('keep', { type: 'number', describe: `runs to keep (default: --keep-runs, keep_runs of the inventory, else ${DEFAULT_KEEP_RUNS})` })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'only list what would be deleted' }) as never,
+  handler: async (args) => {
+    const reportsDir = args.reportsDir ?? 'reports';
+    let keep = args.keep ?? args.keepRuns;
+    if (keep === undefined) keep = existsSync(args.inventory) ? loadInventory(args.inventory).keepRuns : DEFAULT_KEEP_RUNS;
+    checkKeep(keep, args.keep !== undefined ? '--keep' : '--keep-runs');
+    const r = await pruneLocalRuns(reportsDir, keep, { dryRun: args.dryRun });
+    if (args.json) process.stdout.write(`${JSON.stringify({ reportsDir, keep, dryRun: args.dryRun, ...r }, null, 2)}\n`);
+    else {
+      const verb = args.dryRun ? 'would delete' : 'deleted';
+      process.stdout.write(`${verb} ${r.removed.length} run(s) in ${reportsDir}/, kept ${r.kept.length}${r.pinned.length ? ` and ${r.pinned.length} marked .keep` : ''}\n`);
+      for (const id of r.removed) process.stdout.write(`  ${id}\n`);
+    }
+  },
+};
+
 export const reportCommand: CommandModule<CommonArgs, CommonArgs> = {
   command: 'report <command>',
-  describe: 'Fetch and merge run reports; compare runs',
-  builder: (y) => y.command(fetchCommand as never).command(compareCommand as never).demandCommand(1) as never,
+  describe: 'Fetch and merge run reports; compare runs; prune old runs',
+  builder: (y) => y.command(fetchCommand as never).command(compareCommand as never).command(pruneCommand as never).demandCommand(1) as never,
   handler: () => undefined,
 };
