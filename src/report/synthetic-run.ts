@@ -129,7 +129,10 @@ export function syntheticRun(o: SyntheticOptions = {}): RunInputs {
       timing.push({ timestamp: isoMs(st), runId, host, phase: p.name, step: '', startEpochS: r3(phaseStart / 1000), durationS: r3(durS), status: phaseStatus === 'failed' ? 'failed' : phaseStatus });
       const ctlS = durS + 0.05 + rand() * 0.2;
       controllerTiming.push({ timestamp: isoMs(phaseStart - 20 + ctlS * 1000), runId, host, phase: p.name, step: '', startEpochS: r3((phaseStart - 20) / 1000), durationS: r3(ctlS), status: phaseStatus });
-      runPhases.push({ name: p.name, estimateS: p.estimateS, critical: p.critical, status: phaseStatus, startedAt: isoMs(phaseStart - 20), durationMs: Math.round(ctlS * 1000), ...(phaseStatus === 'failed' ? { reason: `step "${p.steps.at(-1)}" failed: exit 100` } : {}) });
+      runPhases.push({ name: p.name, estimateS: p.estimateS, critical: p.critical, status: phaseStatus, startedAt: isoMs(phaseStart - 20), durationMs: Math.round(ctlS * 1000), ...(phaseStatus === 'failed' ? {
+        reason: `step "${p.steps.at(-1)}" failed: exit 100`,
+        failedSteps: [{ step: p.steps.at(-1)!, output: `E: Unable to locate package ${p.name}-<script>alert(1)</script>\nE: Sub-process /usr/bin/dpkg returned an error code (1)` }],
+      } : {}) });
       windows.push({ p, from: phaseStart, to: st });
       t = st + 80;
       if (phaseStatus === 'failed' && p.critical) failed = true;

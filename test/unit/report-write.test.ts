@@ -6,7 +6,7 @@ import { buildReport, readReportJson } from '../../src/report/build-report.js';
 import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson, resolveThresholds } from '../../src/report/formats.js';
 import { loadRun } from '../../src/report/load-run.js';
 import { mergeRun } from '../../src/report/merge-run.js';
-import { escapeHtml, formatDuration, jsonForScript, renderHtml } from '../../src/report/render-html.js';
+import { escapeHtml, formatDuration, html, jsonForScript, renderHtml, varianceClass } from '../../src/report/render-html.js';
 import { parseResourcesCsv } from '../../src/report/parse-csv.js';
 import { syntheticRun, writeRunFolder } from '../../src/report/synthetic-run.js';
 import { parse } from 'csv-parse/sync';
@@ -50,7 +50,7 @@ describe('HTML safety', () => {
     expect(JSON.parse(json)).toEqual({ s: '</script><!-- \u2028' });
   });
 
-  it.each([[5.04, '5 s'], [59.96, '60 s'], [61, '1 min 01 s'], [3725, '1 h 02 min'], [null, '–']])('formatDuration(%p) = %p', (s, text) => {
+  it.each([[0.0434, '0.043 s'], [0.5, '0.5 s'], [5.04, '5 s'], [59.96, '60 s'], [61, '1 min 01 s'], [3725, '1 h 02 min'], [null, '–']])('formatDuration(%p) = %p', (s, text) => {
     expect(formatDuration(s)).toBe(text);
   });
 
@@ -62,13 +62,33 @@ describe('HTML safety', () => {
     inputs.hosts[0].run!.error = evil;
     inputs.hosts[0].run!.address = evil;
     inputs.hosts[0].run!.phases[2].reason = evil;
+    inputs.hosts[0].run!.phases[2].failedSteps = [{ step: evil, output: evil }];
+    inputs.hosts[0].warnings = [evil];
+    inputs.hosts[0].timing[0]!.step = evil;
     const html = renderHtml(mergeRun(inputs), inputs);
+    expect(html).toContain('<pre class="output">&lt;img src=x');
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<script>alert(2)');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     // exactly the two script elements of the page itself
     expect(html.match(/<script>/g)).toHaveLength(2);
     expect(html).toContain("default-src 'none'");
+  });
+});
+
+describe('page markup', () => {
+  it('html`` escapes every value unless it is markup built the same way', () => {
+    const name = '<b>"x" & \'y\'</b>';
+    expect(html`<td title="${name}">${name}</td>`.text).toBe('<td title="&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;">&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;</td>');
+    expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+    expect(html`${null}${undefined}${false}${0}`.text).toBe('0');
+  });
+
+  it.each([
+    [-30, 'ok', 'v-fast'], [30, 'changed', 'v-slow'], [80, 'ok', 'v-warn'], [150, 'ok', 'v-crit'],
+    [-30, 'failed', 'v-failed'], [150, 'failed', 'v-failed'], [null, 'failed', ''],
+  ] as const)('variance %p of a phase %s is drawn as %p (a failed phase is never green)', (v, status, cls) => {
+    expect(varianceClass(v, status)).toBe(cls);
   });
 });
 
