@@ -8,6 +8,8 @@
 #
 # Prints one line per metric, fields separated by single spaces:
 #   bench <metric> <ok|skipped|failed> <value|-> <unit|-> <detail...>
+# and, first, the facts of the machine the figures belong to:
+#   fact <name> <value...>   (kernel, cpu_model, cores, ram_mb, disk_total_gb, fs)
 # Only POSIX sh, coreutils (dd, sha256sum, date, stat), awk and curl (network).
 
 set -u
@@ -25,6 +27,14 @@ case $DISK_MB in ''|*[!0-9]*|0) echo "benchmark: DISK_MB must be a positive inte
 case $MAXT in ''|*[!0-9]*|0) echo "benchmark: MAX_TIME_S must be a positive integer" >&2; exit 2 ;; esac
 
 mkdir -p "$WORKDIR" || exit 1
+
+# --- the machine: a baseline taken on another one is not comparable
+echo "fact kernel $(uname -r 2>/dev/null || echo unknown)"
+echo "fact cpu_model $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null | tr -s ' ')"
+echo "fact cores $(nproc 2>/dev/null || echo 0)"
+echo "fact ram_mb $(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo 2>/dev/null)"
+echo "fact disk_total_gb $(df -Pk "$WORKDIR" 2>/dev/null | awk 'NR==2 { printf "%.1f", $2 / 1048576 }')"
+echo "fact fs $(stat -f -c %T "$WORKDIR" 2>/dev/null || echo unknown)"
 data="$WORKDIR/vps-bench.$$.dat"
 buf="$WORKDIR/vps-bench.$$.buf"
 trap 'rm -f "$data" "$buf"' EXIT

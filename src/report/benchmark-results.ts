@@ -27,10 +27,32 @@ const MetricSchema = z.object({
 });
 export type BenchmarkMetric = z.infer<typeof MetricSchema>;
 
+/** The machine the figures were measured on (benchmark.sh's "fact" lines). */
+const SystemSchema = z.object({
+  kernel: z.string(),
+  cpuModel: z.string(),
+  cores: z.number(),
+  ramMb: z.number(),
+  diskTotalGb: z.number(),
+  fs: z.string(),
+});
+export type BenchmarkSystem = z.infer<typeof SystemSchema>;
+
+/** How it was measured: the same parameters are needed for a comparison. */
+const ParamsSchema = z.object({
+  url: z.string().nullable(),
+  diskMb: z.number(),
+  maxTimeS: z.number(),
+});
+export type BenchmarkParams = z.infer<typeof ParamsSchema>;
+
 export const BenchmarkResultSchema = z.object({
   schemaVersion: z.literal(1),
   host: z.string().min(1),
   at: z.string(),
+  /** absent in results of older versions: such a baseline is flagged as not comparable */
+  system: SystemSchema.optional(),
+  params: ParamsSchema.optional(),
   metrics: z.array(MetricSchema),
 });
 export type BenchmarkResult = z.infer<typeof BenchmarkResultSchema>;
@@ -41,10 +63,13 @@ const LINE = /^bench (\S+) (ok|skipped|failed) (\S+) (\S+) ?(.*)$/;
  * Parses benchmark.sh stdout. Lines not starting with "bench " are ignored (stray
  * output); a malformed "bench" line or an unknown metric throws, naming the line.
  */
-export function parseBenchmarkOutput(stdout: string, host: string, at: string = new Date().toISOString()): BenchmarkResult {
+export function parseBenchmarkOutput(stdout: string, host: string, at: string = new Date().toISOString(), params?: BenchmarkParams): BenchmarkResult {
   const metrics: BenchmarkMetric[] = [];
+  const facts = new Map<string, string>();
   stdout.split('\n').forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
+    const fact = /^fact (\w+) ?(.*)$/.exec(line);
+    if (fact) facts.set(fact[1]!, fact[2]!.trim());
     if (!line.startsWith('bench ')) return;
     const m = LINE.exec(line);
     if (!m) throw new Error(`benchmark output of ${host}, line ${i + 1}: cannot parse ${JSON.stringify(line)}`);
@@ -58,7 +83,46 @@ export function parseBenchmarkOutput(stdout: string, host: string, at: string = 
     metrics.push({ name: name as BenchmarkMetricName, status: status as BenchmarkMetric['status'], value, unit: unit === '-' ? BENCHMARK_METRICS[name as BenchmarkMetricName].unit : unit, detail });
   });
   if (metrics.length === 0) throw new Error(`benchmark output of ${host}: no "bench" lines (did the script run?)`);
-  return { schemaVersion: 1, host, at, metrics };
+  const num = (k: string) => (Number.isFinite(Number(facts.get(k))) && facts.get(k) !== '' ? Number(facts.get(k)) : 0);
+  const system: BenchmarkSystem | undefined = facts.size ? {
+    kernel: facts.get('kernel') ?? '', cpuModel: facts.get('cpu_model') ?? '', cores: num('cores'),
+    ramMb: num('ram_mb'), diskTotalGb: num('disk_total_gb'), fs: facts.get('fs') ?? '',
+  } : undefined;
+  return { schemaVersion: 1, host, at, ...(system ? { system } : {}), ...(params ? { params } : {}), metrics };
+}
+
+const within = (a: number, b: number, pct: number) => Math.abs(a - b) <= (Math.max(Math.abs(a), Math.abs(b)) * pct) / 100;
+
+/**
+ * Why a baseline cannot be compared with a result: other parameters (URL, disk test
+ * size, download cap) or another machine (kernel, CPU, cores, RAM and disk size within
+ * 5 %, filesystem). Empty when they match.
+ */
+export function benchmarkMismatches(baseline: BenchmarkResult, current: BenchmarkResult): string[] {
+  const out: string[] = [];
+  const b = baseline.system;
+  const c = current.system;
+  if (!b || !c) out.push(`the ${b ? 'result' : 'baseline'} has no system facts (measured by an older version)`);
+  else {
+    const facts: [string, string | number, string | number, boolean][] = [
+      ['kernel', b.kernel, c.kernel, b.kernel === c.kernel],
+      ['CPU', b.cpuModel, c.cpuModel, b.cpuModel === c.cpuModel],
+      ['cores', b.cores, c.cores, b.cores === c.cores],
+      ['RAM', `${b.ramMb} MB`, `${c.ramMb} MB`, within(b.ramMb, c.ramMb, 5)],
+      ['disk size', `${b.diskTotalGb} GB`, `${c.diskTotalGb} GB`, within(b.diskTotalGb, c.diskTotalGb, 5)],
+      ['filesystem', b.fs, c.fs, b.fs === c.fs],
+    ];
+    for (const [name, x, y, same] of facts) if (!same) out.push(`${name}: baseline ${x}, now ${y}`);
+  }
+  const bp = baseline.params;
+  const cp = current.params;
+  if (!bp || !cp) out.push(`the ${bp ? 'result' : 'baseline'} does not say how it was measured (older version)`);
+  else {
+    if (bp.url !== cp.url) out.push(`download URL: baseline ${bp.url ?? 'none'}, now ${cp.url ?? 'none'}`);
+    if (bp.diskMb !== cp.diskMb) out.push(`disk test size: baseline ${bp.diskMb} MiB, now ${cp.diskMb} MiB`);
+    if (bp.maxTimeS !== cp.maxTimeS) out.push(`download cap: baseline ${bp.maxTimeS} s, now ${cp.maxTimeS} s`);
+  }
+  return out;
 }
 
 export interface BenchmarkComparisonRow {
@@ -74,6 +138,10 @@ export interface BenchmarkComparisonRow {
 export interface BenchmarkComparison {
   host: string;
   tolerancePct: number;
+  /** false when the baseline was measured with other parameters or on another machine */
+  comparable: boolean;
+  /** what differs (empty when comparable) */
+  mismatches: string[];
   rows: BenchmarkComparisonRow[];
   hasRegression: boolean;
 }
@@ -85,15 +153,18 @@ export function compareBenchmarks(baseline: BenchmarkResult, current: BenchmarkR
     const m = r.metrics.find((x) => x.name === n);
     return m && m.status === 'ok' ? m.value : null;
   };
+  const mismatches = benchmarkMismatches(baseline, current);
+  const comparable = mismatches.length === 0;
   const rows: BenchmarkComparisonRow[] = NAMES.map((name) => {
     const b = value(baseline, name);
     const c = value(current, name);
     const { unit, higherIsBetter } = BENCHMARK_METRICS[name];
     if (b === null || c === null) return { name, unit, baseline: b, current: c, variancePct: null, verdict: null };
     const ch = classifyChange(b, c, { tolerancePct, higherIsBetter });
-    return { name, unit, baseline: b, current: c, variancePct: ch.variancePct, verdict: ch.verdict };
+    // not comparable: the figures are shown side by side, without a verdict
+    return { name, unit, baseline: b, current: c, variancePct: ch.variancePct, verdict: comparable ? ch.verdict : null };
   });
-  return { host: current.host, tolerancePct, rows, hasRegression: rows.some((r) => r.verdict === 'regression') };
+  return { host: current.host, tolerancePct, comparable, mismatches, rows, hasRegression: rows.some((r) => r.verdict === 'regression') };
 }
 
 /**

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { shQuote } from '../../src/commands/shell-quote.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
 import {
@@ -246,6 +247,13 @@ describe('benchmark over SSH', () => {
     expect(byName.disk_read.detail).toMatch(/O_DIRECT/);
     expect(byName.net_download.detail).toBe(`${payload.length} bytes`);
     expect(byName.net_latency.value).toBeLessThan(100); // loopback
+    // the machine's facts come with the figures
+    expect(result.system).toEqual({
+      kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), cpuModel: expect.any(String),
+      cores: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), ramMb: expect.any(Number), diskTotalGb: expect.any(Number), fs: expect.any(String),
+    });
+    expect(result.system!.ramMb).toBeGreaterThan(100);
+    expect(result.system!.diskTotalGb).toBeGreaterThan(0);
     // the test file is removed
     expect(readdirSafe(dir).filter((f) => f.startsWith('vps-bench'))).toEqual([]);
   });

@@ -46,7 +46,7 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
         const lines: string[] = [];
         await shell.run(benchmarkCommand({ workDir: `${h.stateDir}/bench`, diskMb: Math.round(args.diskMb), url: args.url }), (l) => lines.push(l));
         shell.close();
-        const result = parseBenchmarkOutput(lines.join('\n'), h.name);
+        const result = parseBenchmarkOutput(lines.join('\n'), h.name, undefined, { url: args.url ?? null, diskMb: Math.round(args.diskMb), maxTimeS: 30 });
         await saveBenchmarkResult(benchmarkResultPath(reportsDir, label, h.name), result);
         const baselinePath = benchmarkResultPath(reportsDir, 'baseline', h.name);
         const comparison = existsSync(baselinePath) ? compareBenchmarks(await loadBenchmarkResult(baselinePath), result) : undefined;
@@ -64,10 +64,15 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
         if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${terminalText(r.error)}\n`); continue; }
-        process.stdout.write(`${paint.bold(r.host)}\n`);
+        const sys = r.result!.system;
+        process.stdout.write(`${paint.bold(r.host)}${sys ? paint.dim(terminalText(`  ${sys.cores} cores ${sys.cpuModel}, ${sys.ramMb} MB RAM, ${sys.diskTotalGb} GB ${sys.fs}, kernel ${sys.kernel}`)) : ''}\n`);
+        if (r.comparison && !r.comparison.comparable) {
+          process.stdout.write(`  ${paint.yellow('baseline not comparable')} (figures shown, no verdict): ${terminalText(r.comparison.mismatches.join('; '))}\n`);
+        }
         for (const m of r.result!.metrics) {
           const cmp = r.comparison?.rows.find((x) => x.name === m.name);
-          const vs = cmp?.verdict ? `  vs baseline ${cmp.baseline} (${cmp.variancePct! > 0 ? '+' : ''}${cmp.variancePct} %) ${cmp.verdict === 'regression' ? paint.red('REGRESSION') : cmp.verdict}` : '';
+          const vs = cmp?.verdict ? `  vs baseline ${cmp.baseline} (${cmp.variancePct! > 0 ? '+' : ''}${cmp.variancePct} %) ${cmp.verdict === 'regression' ? paint.red('REGRESSION') : cmp.verdict}`
+            : cmp && cmp.baseline !== null && !r.comparison!.comparable ? paint.dim(`  (baseline ${cmp.baseline}, not comparable)`) : '';
           const value = m.status === 'ok' ? `${m.value} ${m.unit}` : paint.dim(`${m.status}: ${m.detail}`);
           process.stdout.write(`  ${BENCHMARK_METRICS[m.name].label.padEnd(32)} ${value}${vs}\n`);
         }

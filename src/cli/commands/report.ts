@@ -126,8 +126,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
   },
 };
 
-/** Host and file text printed on a terminal: control characters shown as "?". */
-const termLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+const termLine = terminalText;
 
 const secs = (v: number) => `${v.toFixed(2)} s`;
 
