@@ -16,8 +16,3 @@ export function statusWord(status: StepStatus | string, paint: Paint): string {
 export function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
-
-/** Text from a host or a file, for one terminal line: control characters (escapes, newlines) shown as "?". */
-export function terminalText(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
