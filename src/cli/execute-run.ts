@@ -75,6 +75,13 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     alerts.observe(e);
     renderer.sink(e);
   };
+  // what a step's arguments risk (a key over plain http), said once per host before anything runs
+  for (const { host, phases } of ctx.hosts) {
+    for (const p of phases) for (const s of p.steps) {
+      const w = s.type.warning?.(s.args);
+      if (w) emit({ type: 'warning', host: host.name, message: `${p.def.name} / ${s.name}: ${w}` });
+    }
+  }
   const runFiles = new Map<string, FetchedCsvs>();
   const runId = newRunId();
   const keepRuns = checkKeep(args.keepRuns ?? ctx.inventory.keepRuns, '--keep-runs');

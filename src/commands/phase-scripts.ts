@@ -51,12 +51,55 @@ export function probeScript(nonce: string, steps: readonly ScriptStep[]): string
 
 export interface ApplyStep extends ScriptStep {
   decision: Decision;
+  /** the step's own limit in seconds (the phase's limit applies as well) */
+  timeoutS?: number;
   /** What the probe printed when the decision was made: acted on only if still so. */
   expected: string | null;
   /** a handler whose restart an earlier run left pending: it restarts whatever changes now */
   pending?: boolean;
   /** pending-restart files of the handlers watching this step: written when it changes */
   marks?: string[];
+}
+
+/** Bytes of a step's output kept on the host while it runs (the tail is kept beyond that). */
+export const STEP_OUTPUT_CAP = 1024 * 1024;
+const STEP_OUTPUT_KEEP = 64 * 1024;
+
+/**
+ * Running an action (SPEC §3 timeouts). The action is written to $T/a and run in a
+ * process group of its own (setsid), in the background; a watchdog (same user and
+ * privilege as the script) ends the group past the limit: TERM, then KILL after 5 s.
+ * Output goes to $T/out, cut back to its last 64 KiB whenever it passes 1 MiB. A TERM
+ * to the script (an interrupt) is passed on to the running action's group.
+ * lim <step limit or 0>: sets LIM (seconds left) and TW (timeout N [step|phase]).
+ */
+const STEP_RUNNER = [
+  `trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT`,
+  `lim() { read u _ </proc/uptime; u=\${u%.*}\${u#*.}; LIM=$1; TW="$1 step"; ` +
+    `if [ "$PL" -gt 0 ]; then r=$(( (PL*100 - (u - P0) + 99) / 100 )); if [ "$LIM" -eq 0 ] || [ "$r" -lt "$LIM" ]; then LIM=$r; TW="$PL phase"; fi; fi; ` +
+    `[ "$LIM" -eq 0 ] || [ "$LIM" -ge 1 ] || LIM=1; }`,
+  `cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "\${1:-0}" -gt ${STEP_OUTPUT_CAP} ] || return 0; tail -c ${STEP_OUTPUT_KEEP} "$T/out" > "$T/out.k"; : > "$T/out"; }`,
+  `runstep() {`,
+  `  rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
+  `  setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!`,
+  `  ( trap 'exit 0' TERM; i=0`,
+  `    while [ "$LIM" -eq 0 ] || [ $i -lt "$LIM" ]; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; i=$((i+1)); cap; done`,
+  `    : > "$T/to"; kill -TERM -"$SP" 2>/dev/null; i=0`,
+  `    while kill -0 -"$SP" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done`,
+  `    kill -KILL -"$SP" 2>/dev/null ) </dev/null >/dev/null 2>&1 & W=$!`,
+  `  wait "$SP"; r=$?; kill "$W" 2>/dev/null; wait "$W" 2>/dev/null; SP=`,
+  `  if [ -e "$T/to" ]; then TO="timeout $TW"; [ $r -ne 0 ] || r=124; fi`,
+  `  return $r`,
+  `}`,
+];
+
+/** Shell text writing an action to $T/a (a quoted here-document whose end marker is no line of it), then `then`. */
+function stepFile(script: string, then: string): string {
+  const lines = new Set(script.split('\n'));
+  let marker = 'VPSP_STEP_END';
+  while (lines.has(marker)) marker += '_';
+  // written whole (cat's status) or not run at all; no output of an earlier step is shown for it
+  return `rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'${marker}' && ${then}\n${script}\n${marker}\n`;
 }
 
 export function timingFile(f: RunFiles): string {
@@ -81,6 +124,8 @@ export function applyScript(
   phaseStartCs: number | null,
   /** steps whose change is already in timing.csv (done before a dropped connection): no second row */
   recorded: ReadonlySet<number> = new Set(),
+  /** the phase's limit in seconds, counted from the phase's start */
+  phaseLimitS = 0,
 ): string {
   const now = `read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
   const lines = [
@@ -93,6 +138,8 @@ export function applyScript(
     // each step's probe as a function: re-checked before acting, and read afresh for all
     // the steps left when one has gone stale, so the controller can decide again at once
     ...steps.filter((s) => s.probe !== null).map((s) => `p_${s.index}() {\n${s.probe}\n}`),
+    ...(phaseLimitS ? [`PL=${Math.trunc(phaseLimitS)}`] : ['PL=0']),
+    ...STEP_RUNNER,
     `rr() { for i in ${steps.filter((s) => s.probe !== null).map((s) => s.index).join(' ')}; do [ "$i" -ge "$1" ] || continue; ` +
       `o=$( { p_$i; } 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }`,
   ];
@@ -104,8 +151,8 @@ export function applyScript(
       lines.push(`o=$( { p_${s.index}; } 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
     }
     const act = (script: string, status: string) =>
-      `( ${script}\n) >"$T/out" 2>&1; rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
-      `printf '\\036%s F %s %s\\n' "$N" ${s.index} $rc; tail -c 2000 "$T/out"; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
+      `${stepFile(script, `{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`)}rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
+      `printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
       `C_${s.index}=1; PC=changed; st=${status}; cs=changed`;
     // a handler's restart is recorded on the host before anything else can fail
     const mark = s.marks?.length ? `; mkdir -p ${shQuote(s.marks[0]!.replace(/\/[^/]*$/, ''))} && touch ${s.marks.map(shQuote).join(' ')}` : '';

@@ -167,7 +167,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     }
 
     const apply: ApplyStep[] = rest.map((s, i) => ({
-      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null,
+      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null, timeoutS: s.timeoutS,
       pendingFile: handlerFile(s, files), pending: pending.has(s.index), marks: marksOf.get(s.name),
     }));
     const n = nonce();
@@ -176,9 +176,9 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     running(0);
     let stale: number | undefined;
     const fresh = new Map<number, ProbeOutput>();
-    let failed: { index: number; code: number; output: string } | undefined;
+    let failed: { index: number; code: number; output: string; timedOut?: string } | undefined;
     let lastMark = performance.now();
-    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs, new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index))), (r) => {
+    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs, new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index)), phase.def.timeoutS), (r) => {
       if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
       if (r.tag === 'STALE') stale = Number(r.args[0]);
       // fresh state of the steps left, read by the script when one went stale
@@ -198,7 +198,11 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
         lastMark = now;
         running(rest.findIndex((x) => x.index === index) + 1);
       }
-      if (r.tag === 'F') failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? '') };
+      if (r.tag === 'F') {
+        // "timeout <N> step|phase": the watchdog ended the action past its limit
+        const timedOut = r.args[2] === 'timeout' ? `timed out after ${r.args[3]} s${r.args[4] === 'phase' ? ' (the phase limit)' : ''}` : undefined;
+        failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? ''), timedOut };
+      }
     });
     run.onScriptPid?.(null);
     if (failed) {
@@ -208,10 +212,10 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
       // a full disk is the host's problem, not the step's: say so plainly
       const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
       record({
-        name: s.name, type: s.type.id, status: 'failed', reason: `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
+        name: s.name, type: s.type.id, status: 'failed', reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
         durationMs: Math.round(performance.now() - lastMark), commands: d.status === 'change' ? d.display : undefined, output: failed.output,
       }, failed.index);
-      return { status: 'failed', reason: `step "${s.name}" failed (exit ${failed.code})`, deferred: null };
+      return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
     }
     if (stale === undefined) return { status: 'ok', reason: '', deferred: null };
     from = steps.findIndex((s) => s.index === stale);

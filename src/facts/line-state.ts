@@ -13,16 +13,27 @@ export interface LineState {
   matchText?: string;
 }
 
-export function lineEnv(line: string, regexp: string | undefined): string {
-  return `VPSP_LINE=${shQuote(line)} VPSP_RE=${shQuote(regexp ?? '')}`;
+/**
+ * The line and the regexp as awk's standard input: a quoted here-document whose end marker
+ * is not a line of the data (the data are single lines), so any length and any byte but
+ * NUL and newline passes unchanged; no environment variable or argument (a 200 KB value
+ * there fails every exec). Read with getline from /dev/stdin; the file is awk's argument.
+ */
+export function lineInput(line: string, regexp: string | undefined): string {
+  let marker = 'VPSP_LINE_END';
+  while (marker === line || marker === (regexp ?? '')) marker += '_';
+  return `<<'${marker}'\n${line}\n${regexp ?? ''}\n${marker}\n`;
 }
+
+/** awk BEGIN that sets l (the line) and r (the regexp) from lineInput. */
+export const LINE_BEGIN = 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""}';
 
 export function lineStateProbe(path: string, line: string, regexp?: string): string {
   const p = shQuote(path);
-  const prog = 'BEGIN{l=ENVIRON["VPSP_LINE"];r=ENVIRON["VPSP_RE"]} ' +
+  const prog = `${LINE_BEGIN} ` +
     '!p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} ' +
     'END{printf "present=%d match=%d\\n%s", p, m, mt}';
-  return `if [ -f ${p} ]; then ${lineEnv(line, regexp)} awk ${shQuote(prog)} ${p}; else echo missing; fi`;
+  return `if [ -f ${p} ]; then awk ${shQuote(prog)} ${p} ${lineInput(line, regexp)}else echo missing; fi`;
 }
 
 export function parseLineState(text: string): LineState {

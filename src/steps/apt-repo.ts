@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { shQuote } from '../commands/shell-quote.js';
 import { aptGetCommand } from './apt.js';
+import { curlDownload } from './download.js';
 import { aptRepoStateProbe, parseAptRepoState, keyringPath, sourceListPath, KEYRING_DIR, SOURCES_DIR } from '../facts/apt-repo-state.js';
 import type { StepType } from './step-type.js';
 
@@ -13,13 +14,15 @@ const schema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"'),
   key_url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
   // "<uri> <suite> [<component>...]", as after the options of a one-line "deb" entry
+  // the OpenPGP fingerprint the key must have (40 hex digits, spaces allowed): checked on the host with gpg
+  key_fingerprint: z.string().transform((f) => f.replace(/\s+/g, '').toUpperCase()).pipe(z.string().regex(/^([0-9A-F]{40})?$/, 'an OpenPGP fingerprint: 40 hex digits')).optional(),
   repo: z.string().regex(/^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/, 'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"'),
 });
 type Args = z.infer<typeof schema>;
 
 /** The source list as written; the key URL is in it so a changed URL fetches the key again. */
 export function sourceListText(a: Args): string {
-  return `# written by vps-provision (apt_repo ${a.name}); key from ${a.key_url}\n` +
+  return `# written by vps-provision (apt_repo ${a.name}); key from ${a.key_url}${a.key_fingerprint ? ` (fingerprint ${a.key_fingerprint})` : ''}\n` +
     `deb [signed-by=${keyringPath(a.name)}] ${a.repo}\n`;
 }
 
@@ -34,18 +37,35 @@ export function sourceUpdateCommand(name: string): string {
   ]);
 }
 
+/**
+ * Shell text that fails unless the keyring file holds exactly one primary key, with that
+ * fingerprint (a second key would be trusted to sign the repository as well).
+ */
+export function keyFingerprintCheck(keyWord: string, fingerprint: string, homeWord: string): string {
+  return `f=$(gpg --batch --quiet --homedir ${homeWord} --with-colons --import-options show-only --import < ${keyWord} 2>/dev/null | ` +
+    `awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 } $1 == "sub" { p = 0 }')\n` +
+    `[ "$f" = ${shQuote(fingerprint)} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${shQuote(fingerprint)}`;
+}
+
+/** A key fetched over plain http can be swapped on the way: say so, unless its fingerprint is pinned. */
+export function aptRepoWarning(a: { key_url: string; key_fingerprint?: string }): string | undefined {
+  if (a.key_url.startsWith('http://') && !a.key_fingerprint) {
+    return `apt_repo key ${a.key_url} is fetched over plain http without key_fingerprint: anyone on the path can replace it; use https or pin key_fingerprint`;
+  }
+  return undefined;
+}
+
 function installScript(a: Args): string {
   const k = shQuote(keyringPath(a.name));
   const l = shQuote(sourceListPath(a.name));
-  const url = shQuote(a.key_url);
   const what = `apt_repo ${a.name}`;
   return [
     // the remote shell runs with umask 077; apt reads keyrings and lists as user _apt
     'umask 022',
     `install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
     'd=$(mktemp -d) || exit 1',
-    `fail() { rm -rf "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
-    `curl -fsSL --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 300 -o "$d/key" ${url} || fail ${shQuote(`cannot download the key from ${a.key_url}`)}`,
+    `fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
+    `${curlDownload(a.key_url, '"$d/key"', 300)} || fail ${shQuote(`cannot download the key from ${a.key_url}`)}`,
     // armoured or binary: decided by content, not by the URL's extension (Google serves armour as .gpg)
     `if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
     `  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
@@ -54,6 +74,7 @@ function installScript(a: Args): string {
     `  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${shQuote(`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`)}`,
     '  cp "$d/key" "$d/key.gpg"',
     'fi',
+    ...(a.key_fingerprint ? [keyFingerprintCheck('"$d/key.gpg"', a.key_fingerprint, '"$d"')] : []),
     `t=$(mktemp ${KEYRING_DIR}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
     `if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
     `t=$(mktemp ${SOURCES_DIR}/.vpsp.XXXXXX) && printf '%s' ${shQuote(sourceListText(a))} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
@@ -61,7 +82,7 @@ function installScript(a: Args): string {
     `  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
     `  fail ${shQuote(`apt-get update of ${a.repo} failed (see above); the source list was taken out again`)}`,
     'fi',
-    'rm -rf "$d"',
+    'rm -rf -- "$d"',
   ].join('\n');
 }
 
@@ -70,6 +91,7 @@ export const aptRepoStep: StepType<Args> = {
   schema,
   fieldModes: { name: 'path' },
   probe: (a) => aptRepoStateProbe(a.name),
+  warning: aptRepoWarning,
   decide(a, probed) {
     const s = parseAptRepoState(probed?.text ?? '');
     const why: string[] = [];

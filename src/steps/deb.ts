@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { shQuote } from '../commands/shell-quote.js';
 import { aptGetCommand } from './apt.js';
+import { curlDownload } from './download.js';
 import { debPackageProbe, parseDebPackage } from '../facts/deb-package.js';
 import type { StepType } from './step-type.js';
 
@@ -25,15 +26,15 @@ function installScript(a: Args): string {
     'umask 022',
     // readable by _apt, so apt does not fall back to an unsandboxed read (and say so)
     'd=$(mktemp -d) && chmod 0755 "$d" || exit 1',
-    `fail() { rm -rf "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
-    `curl -fsSL --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 1800 -o "$d/package.deb" ${shQuote(a.url)} || fail ${shQuote(`cannot download ${a.url}`)}`,
+    `fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
+    `${curlDownload(a.url, '"$d/package.deb"', 1800)} || fail ${shQuote(`cannot download ${a.url}`)}`,
     ...(sha
       ? [`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${shQuote(`sha256 mismatch for ${a.url}: expected ${sha}, got `)}"$got"`]
       : []),
     `p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${shQuote(`${a.url} is not a Debian package`)}`,
     `[ "$p" = ${shQuote(a.package)} ] || fail "the .deb holds package $p, not "${shQuote(a.package)}`,
     `cd "$d" && ${aptGetCommand(['install', '--', './package.deb'])} || fail 'apt-get install failed'`,
-    'cd / && rm -rf "$d"',
+    'cd / && rm -rf -- "$d"',
   ].join('\n');
 }
 

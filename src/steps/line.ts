@@ -1,13 +1,13 @@
 // line: the line is present in the file, replacing the first match of regexp.
 import { z } from 'zod';
 import { shQuote } from '../commands/shell-quote.js';
-import { lineEnv, lineStateProbe, parseLineState } from '../facts/line-state.js';
+import { lineInput, LINE_BEGIN, lineStateProbe, parseLineState } from '../facts/line-state.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
   path: z.string().regex(/^\//, 'an absolute path'),
   line: z.string().refine((l) => !/[\n\r]/.test(l), 'a single line (no newline)'),
-  regexp: z.string().min(1).refine(validRegexp, 'a valid extended regular expression').optional(),
+  regexp: z.string().min(1).refine((r) => !/[\n\r]/.test(r), 'a single line (no newline)').refine(validRegexp, 'a valid extended regular expression').optional(),
   create: z.boolean().optional(),
 });
 type Args = z.infer<typeof schema>;
@@ -25,10 +25,10 @@ function validRegexp(re: string): boolean {
 function rewrite(a: Args, replaceAt: number): string {
   const p = shQuote(a.path);
   const prog = replaceAt > 0
-    ? `NR==${replaceAt}{print ENVIRON["VPSP_LINE"]; next} {print}`
-    : `{print} END{print ENVIRON["VPSP_LINE"]}`;
-  return `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && ${lineEnv(a.line, a.regexp)} awk ${shQuote(prog)} ${p} > "$t" && ` +
-    `chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
+    ? `${LINE_BEGIN} NR==${replaceAt}{print l; next} {print}`
+    : `${LINE_BEGIN} {print} END{print l}`;
+  return `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && awk ${shQuote(prog)} ${p} > "$t" ${lineInput(a.line, undefined)}` +
+    `[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
 }
 
 export const lineStep: StepType<Args> = {

@@ -41,6 +41,8 @@ export interface StepType<A> {
   decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
   /** Names of the earlier steps whose change this step reacts to (service restart_on). */
   watches?(args: A): string[];
+  /** A risk in the arguments the user should hear about before the run (shown as a warning). */
+  warning?(args: A): string | undefined;
   /** Set for steps that run on the controller; probe and decide are then not used. */
   local?(args: A): LocalCheck;
 }

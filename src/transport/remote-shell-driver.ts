@@ -3,6 +3,12 @@
 // script; the driver runs it with stdin from /dev/null (so it can never swallow the
 // next request) and answers "\x1eDONE <id> <exit code>". `dd iflag=fullblock` reads
 // exactly nbytes from the pipe; `read` in dash reads byte by byte, so nothing is lost.
+//
+// A script runs only when all its bytes were written to the host's temp file (dd's own
+// count, "1+0 records out"); otherwise the driver answers "\x1eFAIL <id>" and runs
+// nothing (a full /tmp cut a lock-release script short once, and it deleted its parent
+// folder). Each script is also self-checking (frameScript): its code is one function
+// called on the last line, so a script cut short anyhow defines nothing and runs nothing.
 
 export const RECORD = '\x1e';
 
@@ -11,7 +17,7 @@ export const DRIVER = [
   'T=$(mktemp -d "${TMPDIR:-/tmp}/vpsp.XXXXXXXX") || exit 97',
   // the folder above is private; what the steps create gets the usual 022
   'umask 022',
-  `trap 'rm -rf "$T"' EXIT`,
+  `trap 'rm -rf -- "$T"' EXIT`,
   // on these signals exit through the EXIT trap, so the temp folder goes too
   `trap 'exit 129' HUP`,
   `trap 'exit 141' PIPE`,
@@ -20,10 +26,27 @@ export const DRIVER = [
   'VPSP_DRIVER=$$; export VPSP_DRIVER',
   `printf '\\036READY %s %s\\n' "$$" "$(id -un)"`,
   'while IFS=" " read -r id n; do',
-  '  [ -n "$n" ] || continue',
-  '  dd bs="$n" count=1 iflag=fullblock of="$T/s" 2>/dev/null',
+  // a header that is not two numbers is not ours: skipped
+  '  case $id in ""|*[!0-9]*) continue;; esac',
+  '  case $n in ""|*[!0-9]*) continue;; esac',
+  '  e=$(LC_ALL=C dd bs="$n" count=1 iflag=fullblock of="$T/s" 2>&1)',
+  '  case $e in',
+  '    *"1+0 records out"*) ;;',
+  // not written whole (a full disk): answer an error; when dd could not even start, the
+  // script's bytes are still in the pipe and are read away so the next header is in step
+  `    *) case $e in *"records in"*) ;; *) LC_ALL=C dd bs="$n" count=1 iflag=fullblock of=/dev/null 2>/dev/null;; esac`,
+  `       printf '\\036FAIL %s\\n' "$id"; continue;;`,
+  '  esac',
   // its own process group (setsid), so an interrupt can stop the script and all it started
   '  setsid -w sh "$T/s" </dev/null 2>&1',
   `  printf '\\036DONE %s %s\\n' "$id" "$?"`,
   'done',
 ].join('\n');
+
+/**
+ * The script as sent: all of it inside one function, called on the last line. A copy
+ * cut short is a syntax error (an open brace) or lacks the call: either way nothing runs.
+ */
+export function frameScript(script: string): string {
+  return `vpsp_main() {\n:\n${script.endsWith('\n') ? script : `${script}\n`}}\nvpsp_main\n`;
+}

@@ -6,7 +6,7 @@ import { ConnectError, CommandError, InterruptedError, type ProvisionError, type
 import { shQuote } from '../commands/shell-quote.js';
 import type { Secret } from '../commands/secret.js';
 import type { Connection, ExecResult, RemoteShell, ShellResult, LineHandler } from './connection.js';
-import { DRIVER, RECORD } from './remote-shell-driver.js';
+import { DRIVER, RECORD, frameScript } from './remote-shell-driver.js';
 
 export interface HostKeyCheck {
   (keyBlob: Buffer): { ok: true } | { ok: false; message: string; hint: string };
@@ -257,7 +257,7 @@ class Ssh2RemoteShell implements RemoteShell {
   pid = 0;
   user = '';
 
-  private constructor(private readonly ch: ClientChannel) {}
+  private constructor(private readonly ch: ClientChannel, private readonly host: string) {}
 
   /**
    * Resolves as soon as the channel is open: the first script can be written at once and
@@ -265,7 +265,7 @@ class Ssh2RemoteShell implements RemoteShell {
    * pid and user are known when the driver's READY line has arrived.
    */
   static start(host: string, ch: ClientChannel, dropped: () => boolean): Promise<Ssh2RemoteShell> {
-    const shell = new Ssh2RemoteShell(ch);
+    const shell = new Ssh2RemoteShell(ch, host);
     return new Promise((resolve) => {
       let stderr = '';
       const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
@@ -309,7 +309,11 @@ class Ssh2RemoteShell implements RemoteShell {
       const head = this.#queue[0];
       if (!head) continue;
       const done = line.startsWith(`${RECORD}DONE `) ? line.slice(6).split(' ') : undefined;
-      if (done && Number(done[0]) === head.id) {
+      // the driver ran nothing: the script did not reach the host whole
+      if (line === `${RECORD}FAIL ${head.id}`) {
+        this.#queue.shift();
+        head.reject(new CommandError(`${this.host}: a script did not arrive whole on the host (its temp folder may be full); nothing of it ran`, 'free space in the host\'s temp folder (TMPDIR or /tmp) and re-run'));
+      } else if (done && Number(done[0]) === head.id) {
         this.#queue.shift();
         head.resolve({ exitCode: Number(done[1]), durationMs: performance.now() - head.started });
       } else {
@@ -325,7 +329,7 @@ class Ssh2RemoteShell implements RemoteShell {
 
   run(script: string, onLine?: LineHandler): Promise<ShellResult> {
     if (this.#dead) return Promise.reject(this.#dead);
-    const body = Buffer.from(script.endsWith('\n') ? script : `${script}\n`);
+    const body = Buffer.from(frameScript(script));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#queue.push({ id, started: performance.now(), onLine, resolve, reject });
