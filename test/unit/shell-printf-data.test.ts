@@ -20,7 +20,8 @@ test('a satisfied phase writes one timing row per step, names as given', () => {
   const text = readFileSync(timingFile(files), 'utf8');
   expect(text.split('\n')[0]).toBe(TIMING_HEADER);
   const rows = parse(text, { columns: true }) as Record<string, string>[];
-  expect(rows.map((r) => r.step)).toEqual([...NAMES, '']);
+  // a cell starting with = + - @ is written with a leading ' (the shell-side CSV writer's formula guard)
+  expect(rows.map((r) => r.step)).toEqual([...NAMES.map((n) => (/^[=+\-@]/.test(n) ? `'${n}` : n)), '']);
   expect(rows.every((r) => r.host === 'h%s' && r.phase === 'p' && r.status === 'ok' && /^\d+\.\d\d$/.test(r.start_epoch_s!))).toBe(true);
   expect(rows.at(-1)!.duration_s).toBe('1.23');
 });
