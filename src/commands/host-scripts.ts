@@ -31,8 +31,14 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
   const S = shQuote(stateDir);
   const lines = [
     `N=${nonce}; S=${S}; L="$S/lock"`,
-    // a plan (no owner) writes nothing: the state dir is read where it exists, never made
-    owner ? `mkdir -p "$S/checkpoints" "$S/runs" || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : ':',
+    // created private (apply only: a plan writes nothing); one that exists must be the
+    // steps' user's own and not writable by others
+    `[ ! -L "$S" ] || { printf '\\036%s ERR state dir %s is a symbolic link\\n' "$N" "$S"; exit 0; }`,
+    owner ? `[ -d "$S" ] || ( umask 077 && mkdir -p "$S" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : ':',
+    `if [ -d "$S" ]; then SO=$(stat -c %u -- "$S") && SM=$(stat -c %a -- "$S") || { printf '\\036%s ERR cannot inspect %s\\n' "$N" "$S"; exit 0; }`,
+    `  [ "$SO" = "$(id -u)" ] || { printf '\\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\\n' "$N" "$S" "$SO" "$(id -un)" "$(id -u)"; exit 0; }`,
+    `  [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\\036%s ERR state dir %s may be written by group or others (mode %s)\\n' "$N" "$S" "$SM"; exit 0; }; fi`,
+    owner ? `( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : ':',
     `B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)`,
     `( . /etc/os-release 2>/dev/null; printf '\\036%s OS %s|%s|%s|%s|%s\\n' "$N" "\${ID:-unknown}" "\${VERSION_ID:-}" "\${PRETTY_NAME:-}" "$(uname -m)" "$(id -un)" )`,
     // free space where the state dir is (or would be: its nearest existing parent)
@@ -83,6 +89,13 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
   }
   lines.push(`printf '\\036%s END\\n' "$N"`);
   return lines.join('\n') + '\n';
+}
+
+/** The default state dir of the user a shell runs as (SPEC §2), as an SD record. */
+export function stateDirScript(nonce: string): string {
+  return `if [ "$(id -u)" = 0 ]; then S=/var/lib/vps-provision; else X=\${XDG_STATE_HOME:-}; ` +
+    // XDG: a relative $XDG_STATE_HOME is to be ignored
+    `case "$X" in /*) ;; *) X="$HOME/.local/state";; esac; S="$X/vps-provision"; fi; printf '\\036%s SD %s\\n' ${nonce} "$S"\n`;
 }
 
 export function releaseLockScript(stateDir: string, runId: string): string {

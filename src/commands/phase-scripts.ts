@@ -167,8 +167,7 @@ export function applyScript(
   });
   lines.push(now);
   if (checkpoint) {
-    const ck = `${files.stateDir}/checkpoints/${files.phase}`;
-    lines.push(`printf '%s %s %s\\n' ${shQuote(checkpoint.hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}`);
+    lines.push(checkpointWrite(files, checkpoint.hash));
     lines.push(timingRow(files, '', 'P0', 'u', '$PC'));
   }
   lines.push(`printf '\\036%s END\\n' "$N"`);
@@ -193,6 +192,12 @@ export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string
 
 /** Records a phase as completed (temp file + rename). */
 export function checkpointScript(files: RunFiles, hash: string): string {
-  const ck = `${files.stateDir}/checkpoints/${files.phase}`;
-  return `printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > ${shQuote(`${ck}.tmp`)} && mv -f ${shQuote(`${ck}.tmp`)} ${shQuote(ck)}\n`;
+  return `${checkpointWrite(files, hash)}\n`;
+}
+
+// a temp file of our own (mktemp: never an existing file or symlink), then renamed over
+function checkpointWrite(files: RunFiles, hash: string): string {
+  const dir = `${files.stateDir}/checkpoints`;
+  const ck = `${dir}/${files.phase}`;
+  return `ct=$(mktemp ${shQuote(`${dir}/.ck.XXXXXX`)}) && printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > "$ct" && chmod 0644 "$ct" && mv -f "$ct" ${shQuote(ck)}`;
 }

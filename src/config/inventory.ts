@@ -21,7 +21,10 @@ export const DEFAULT_THRESHOLDS: AlertThresholds = {
   memAvailableMb: 500, diskFreeGb: 5, cpuPct: 95, cpuSustainedS: 60, phaseWarningPct: 150, phaseCriticalPct: 200,
 };
 
+/** The state dir when steps run as root (root login or become) and none is set (SPEC §2). */
 export const DEFAULT_STATE_DIR = '/var/lib/vps-provision';
+/** Otherwise: under the login user's $XDG_STATE_HOME, else ~/.local/state (resolved on the host). */
+export const USER_STATE_DIR = '${XDG_STATE_HOME:-~/.local/state}/vps-provision';
 
 export interface HostSpec {
   name: string;
@@ -33,7 +36,12 @@ export interface HostSpec {
   fallback: { user: string; port: number; identityFile?: string };
   become: boolean;
   vars: Vars;
+  /**
+   * state_dir as set in the inventory; when not set (stateDirDefault), DEFAULT_STATE_DIR
+   * until the host session has resolved the default on the host (root or not, $HOME).
+   */
   stateDir: string;
+  stateDirDefault?: boolean;
   /** Line of the host's entry, for messages. */
   line?: number;
 }
@@ -42,7 +50,8 @@ export interface Inventory {
   path: string;
   hosts: HostSpec[];
   groups: Record<string, string[]>;
-  hostKeyPolicy: HostKeyPolicy;
+  /** unset: StrictHostKeyChecking from ssh_config decides, else accept-new */
+  hostKeyPolicy?: HostKeyPolicy;
   /** known_hosts to use instead of ~/.ssh/config's UserKnownHostsFile / ~/.ssh/known_hosts */
   knownHostsFile?: string;
   thresholds: AlertThresholds;
@@ -118,6 +127,7 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
       become: host.become ?? d.become ?? false,
       vars: { inventory_hostname: name, ...(d.vars ?? {}), ...(host.vars ?? {}) },
       stateDir: host.state_dir ?? d.state_dir ?? DEFAULT_STATE_DIR,
+      stateDirDefault: (host.state_dir ?? d.state_dir) === undefined,
     };
     // looked up only when a message needs it
     return Object.defineProperty(spec, 'line', { get: () => file.lineOf(['hosts', name]), enumerable: true }) as HostSpec;
@@ -142,7 +152,7 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
     path: file.path,
     hosts,
     groups,
-    hostKeyPolicy: inv.host_key_policy ?? d.host_key_policy ?? 'accept-new',
+    hostKeyPolicy: inv.host_key_policy ?? d.host_key_policy,
     knownHostsFile: inv.known_hosts_file ? fromFile(inv.known_hosts_file) : undefined,
     digitalocean: inv.digitalocean,
     newHost,

@@ -32,6 +32,10 @@ export interface SshSettings {
   /** expanded paths; [] for `UserKnownHostsFile none` */
   userKnownHostsFiles?: string[];
   strictHostKeyChecking?: StrictHostKeyChecking;
+  /** HashKnownHosts: record new keys with hashed names */
+  hashKnownHosts?: boolean;
+  /** expanded paths; [] for `GlobalKnownHostsFile none`; unset: the system default */
+  globalKnownHostsFiles?: string[];
   connectTimeoutS?: number;
 }
 
@@ -52,6 +56,8 @@ export interface ResolveOptions {
   includes?: IncludedFiles;
   /** for ${VAR} in paths; defaults to process.env */
   env?: Readonly<Record<string, string | undefined>>;
+  /** the system-wide file (/etc/ssh/ssh_config), read after the user's like ssh does */
+  system?: LoadedSshConfig;
 }
 
 export interface LoadedSshConfig {
@@ -59,6 +65,8 @@ export interface LoadedSshConfig {
   /** '' when the file does not exist (ssh needs none) */
   text: string;
   includes: IncludedFiles;
+  /** where relative Include paths point: ~/.ssh for the user's file, /etc/ssh for the system's */
+  includeBase?: string;
 }
 
 export interface ProxyJumpHop {
@@ -85,7 +93,7 @@ export interface ConfigLine {
 // Keywords that take exactly one argument (ssh rejects extra ones).
 const SINGLE_ARGUMENT = new Set([
   'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump',
-  'stricthostkeychecking', 'connecttimeout',
+  'stricthostkeychecking', 'connecttimeout', 'hashknownhosts',
 ]);
 
 /** Tokenises config text line by line, so every directive knows its line number. */
@@ -118,7 +126,7 @@ function argumentsOf(value: string | { val: string }[]): string[] {
 }
 
 function checkArguments(keyword: string, args: string[], quoted: boolean, file: string, line: number): void {
-  if (!SINGLE_ARGUMENT.has(keyword) && !['host', 'include', 'userknownhostsfile'].includes(keyword)) return;
+  if (!SINGLE_ARGUMENT.has(keyword) && !['host', 'include', 'userknownhostsfile', 'globalknownhostsfile'].includes(keyword)) return;
   if (args.length === 0) throw syntaxError(file, line, `${keyword} needs a value`, 'write the keyword and its value on one line');
   // The tokenizer returns the rest of the line for single-value keywords.
   if (SINGLE_ARGUMENT.has(keyword) && !quoted && /\s/.test(args[0])) {
@@ -144,6 +152,8 @@ interface Obtained {
   proxyJump?: string;
   userKnownHostsFiles?: ConfigLine;
   strictHostKeyChecking?: StrictHostKeyChecking;
+  hashKnownHosts?: boolean;
+  globalKnownHostsFiles?: ConfigLine;
   connectTimeoutS?: number;
 }
 
@@ -153,6 +163,8 @@ interface Walk {
   obtained: Obtained;
   /** whether the current Host block applies; shared with Included files like OpenSSH */
   active: boolean;
+  includes?: IncludedFiles;
+  includeBase?: string;
 }
 
 /**
@@ -160,8 +172,13 @@ interface Walk {
  * obtained wins, except IdentityFile, which accumulates.
  */
 export function resolveSshConfig(alias: string, configText: string, opts: ResolveOptions): SshSettings {
-  const walk: Walk = { alias, opts, obtained: { identityFiles: [] }, active: true };
+  const walk: Walk = { alias, opts, obtained: { identityFiles: [] }, active: true, includes: opts.includes };
   applyLines(parseConfigLines(configText, opts.configPath), walk, 0);
+  if (opts.system) {
+    // each file starts outside any Host block; values already obtained keep winning
+    Object.assign(walk, { active: true, includes: opts.system.includes, includeBase: opts.system.includeBase });
+    applyLines(parseConfigLines(opts.system.text, opts.system.configPath), walk, 0);
+  }
   return expandObtained(walk.obtained, alias, opts);
 }
 
@@ -203,8 +220,8 @@ function applyInclude(line: ConfigLine, walk: Walk, depth: number): void {
   }
   const wasActive = walk.active;
   for (const arg of line.args) {
-    const pattern = resolveIncludePattern(arg, walk.opts.homeDir);
-    for (const file of walk.opts.includes?.get(pattern) ?? []) {
+    const pattern = resolveIncludePattern(arg, walk.opts.homeDir, walk.includeBase);
+    for (const file of walk.includes?.get(pattern) ?? []) {
       const lines = parseConfigLines(file.text, file.path);
       if (wasActive) applyLines(lines, walk, depth + 1);
     }
@@ -212,10 +229,10 @@ function applyInclude(line: ConfigLine, walk: Walk, depth: number): void {
   walk.active = wasActive;
 }
 
-/** Include paths: ~ is the home folder; relative paths are under ~/.ssh (user config). */
-export function resolveIncludePattern(arg: string, homeDir: string): string {
+/** Include paths: ~ is the home folder; relative paths are under ~/.ssh (user config) or /etc/ssh (system config). */
+export function resolveIncludePattern(arg: string, homeDir: string, base: string = join(homeDir, '.ssh')): string {
   if (arg === '~' || arg.startsWith('~/')) return join(homeDir, arg.slice(1));
-  return isAbsolute(arg) ? arg : join(homeDir, '.ssh', arg);
+  return isAbsolute(arg) ? arg : join(base, arg);
 }
 
 // Every known keyword is validated even in blocks that do not apply, as ssh does; only
@@ -232,6 +249,8 @@ function obtain(line: ConfigLine, walk: Walk): void {
     case 'proxyjump': return keep(walk, 'proxyJump', first);
     case 'userknownhostsfile': return keep(walk, 'userKnownHostsFiles', line);
     case 'stricthostkeychecking': return keep(walk, 'strictHostKeyChecking', parseStrict(first, line));
+    case 'hashknownhosts': return keep(walk, 'hashKnownHosts', parseYesNo(first, line));
+    case 'globalknownhostsfile': return keep(walk, 'globalKnownHostsFiles', line);
     case 'connecttimeout': return keep(walk, 'connectTimeoutS', parseDuration(first, line));
     case 'identityfile':
       if (walk.active) o.identityFiles.push(line);
@@ -305,6 +324,8 @@ function expandObtained(o: Obtained, alias: string, opts: ResolveOptions): SshSe
   if (o.proxyJump !== undefined && o.proxyJump.toLowerCase() !== 'none') settings.proxyJump = o.proxyJump;
   if (o.userKnownHostsFiles) settings.userKnownHostsFiles = expandKnownHosts(o.userKnownHostsFiles, path);
   if (o.strictHostKeyChecking !== undefined) settings.strictHostKeyChecking = o.strictHostKeyChecking;
+  if (o.hashKnownHosts !== undefined) settings.hashKnownHosts = o.hashKnownHosts;
+  if (o.globalKnownHostsFiles) settings.globalKnownHostsFiles = expandKnownHosts(o.globalKnownHostsFiles, path);
   if (o.connectTimeoutS !== undefined) settings.connectTimeoutS = o.connectTimeoutS;
   return settings;
 }
@@ -398,28 +419,28 @@ function badJump(spec: string, part: string): ConfigError {
 // Reading
 
 /** Reads an ssh config file and, recursively, the files its Include lines name. */
-export function loadSshConfig(configPath: string, homeDir: string = homedir()): LoadedSshConfig {
+export function loadSshConfig(configPath: string, homeDir: string = homedir(), includeBase: string = join(homeDir, '.ssh')): LoadedSshConfig {
   const text = readConfigFile(configPath) ?? '';
   const includes = new Map<string, ConfigFileText[]>();
-  collectIncludes(text, configPath, homeDir, includes, 0);
-  return { configPath, text, includes };
+  collectIncludes(text, configPath, homeDir, includes, 0, includeBase);
+  return { configPath, text, includes, includeBase };
 }
 
-function collectIncludes(text: string, file: string, homeDir: string, includes: Map<string, ConfigFileText[]>, depth: number): void {
+function collectIncludes(text: string, file: string, homeDir: string, includes: Map<string, ConfigFileText[]>, depth: number, base: string): void {
   for (const line of parseConfigLines(text, file)) {
     if (line.keyword !== 'include') continue;
     if (depth >= MAX_INCLUDE_DEPTH) {
       throw syntaxError(line.file, line.line, 'Include nested too deeply', 'look for files that include each other');
     }
     for (const arg of line.args) {
-      const pattern = resolveIncludePattern(arg, homeDir);
+      const pattern = resolveIncludePattern(arg, homeDir, base);
       if (includes.has(pattern)) continue;
       const files = globFiles(pattern).flatMap((path) => {
         const included = readConfigFile(path);
         return included === undefined ? [] : [{ path, text: included }];
       });
       includes.set(pattern, files);
-      for (const f of files) collectIncludes(f.text, f.path, homeDir, includes, depth + 1);
+      for (const f of files) collectIncludes(f.text, f.path, homeDir, includes, depth + 1, base);
     }
   }
 }

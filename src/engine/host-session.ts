@@ -3,9 +3,9 @@
 // that was running when it dropped waited for, so nothing runs twice at once).
 import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
-import type { HostSpec } from '../config/inventory.js';
+import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
-import { openSessionScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
+import { openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
 import { RUN_ID_ERE } from '../report/report-paths.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
@@ -41,8 +41,35 @@ async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwne
       facts.lock = { state: r.args[0] as 'acquired' | 'held' | 'stale', since, runId, holder };
     }
   }, onStray));
-  if (error) throw new CommandError(error, 'check state_dir in the inventory and that the login user may write there (or use become: true)');
+  if (error) throw new CommandError(error, 'the state dir must belong to the user the steps run as and be writable by it alone: fix its owner and mode, or set state_dir in the inventory (or use become: true)');
   return facts;
+}
+
+/** Sets host.stateDir to the default of the shell's user when the inventory sets none. */
+export async function resolveStateDir(shell: RemoteShell, host: HostSpec, loginUser: string): Promise<void> {
+  if (host.stateDirDefault) host.stateDir = await defaultStateDir(shell, host, loginUser);
+}
+
+const STATE_DIR_PATH = /^\/[^\s'"`;$\\]*$/;
+
+/**
+ * The default state dir (SPEC §2) of the user a shell runs as: /var/lib/vps-provision for
+ * root, else under the login user's $XDG_STATE_HOME or ~/.local/state (asked of the host,
+ * one round trip, only for a login that is not root without become).
+ */
+async function defaultStateDir(shell: RemoteShell, host: HostSpec, loginUser: string): Promise<string> {
+  if (host.become || loginUser === 'root') return DEFAULT_STATE_DIR;
+  const n = randomBytes(6).toString('hex');
+  let dir: string | undefined;
+  await shell.run(stateDirScript(n), recordReader(n, (r) => { if (r.tag === 'SD') dir = r.rest; }, () => undefined));
+  // a path from the host is data: only a plain absolute path is used in later scripts
+  if (dir === undefined || !STATE_DIR_PATH.test(dir) || dir.split('/').includes('..')) {
+    throw new CommandError(
+      `${host.name}: the default state dir of ${loginUser} on the host is not usable (${JSON.stringify(dir ?? '')})`,
+      'set state_dir in the inventory to an absolute path the login user owns',
+    );
+  }
+  return dir;
 }
 
 export interface MonitorSettings {
@@ -122,6 +149,8 @@ export class HostSession {
 
   async #start(): Promise<SessionFacts> {
     const main = await this.shell(this.host.become);
+    // resolved before the first script that names it; the same on every reconnection
+    await resolveStateDir(main, this.host, this.#conn.loginUser);
     const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder } : null;
     const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
     // the sampler starts in the same round trip, only when the lock is ours

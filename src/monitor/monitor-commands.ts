@@ -103,7 +103,7 @@ mkdir -p "$d" ${shQuote(bin)} || { echo "monitor: failed cannot create $d"; exit
 readpid
 if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
 rm -f "$pf" "$pf".fifo.*
-printf '%s' ${shQuote(script)} > "$s.tmp.$$" && mv -f "$s.tmp.$$" "$s" || { rm -f "$s.tmp.$$"; echo "monitor: failed cannot write $s"; exit 1; }
+t=$(mktemp ${shQuote(bin)}/.sampler.XXXXXX) && printf '%s' ${shQuote(script)} > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 else

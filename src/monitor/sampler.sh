@@ -143,7 +143,8 @@ exec 3<> "$fifo"
 
 # The PID file last, when all is set up: the start command waits for it. Written
 # atomically (temp + rename) so a reader never sees it half-written.
-if ! { echo $$ > "$PIDFILE.$$" && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
+# noclobber: never written through a file or symlink that is already there
+if ! { ( set -C; echo $$ > "$PIDFILE.$$" ) && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
   exec 3>&-; rm -f "$fifo" "$PIDFILE.$$"; exit 1
 fi
 

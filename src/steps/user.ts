@@ -72,7 +72,9 @@ export const userStep: StepType<Args> = {
         why.push('authorized_keys differ');
         const home = `"$(getent passwd ${shQuote(a.name)} | cut -d: -f6)"`;
         add(
-          `h=${home} && install -d -m 0700 -o ${shQuote(a.name)} -g "$(id -gn ${shQuote(a.name)})" "$h/.ssh" && ` +
+          // a symlinked ~/.ssh could point anywhere (root's own): install -d would hand it to the user
+          `h=${home} && { [ ! -L "$h/.ssh" ] || { echo "$h/.ssh is a symbolic link: refused (make it a real folder)" >&2; exit 1; }; } && ` +
+          `install -d -m 0700 -o ${shQuote(a.name)} -g "$(id -gn ${shQuote(a.name)})" "$h/.ssh" && ` +
           `t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${shQuote(text)} > "$t" && chmod 0600 "$t" && ` +
           `chown ${shQuote(a.name)} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
           [`write ${a.authorized_keys.length} key(s) to ~${a.name}/.ssh/authorized_keys (0600)`],

@@ -33,6 +33,8 @@ export interface Connection {
   readonly host: string;
   /** the address the connection went to (after ~/.ssh/config), for checks from the controller */
   readonly remoteHost: string;
+  /** the user the connection logged in as (after ~/.ssh/config) */
+  readonly loginUser: string;
   exec(command: string, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   openShell(opts?: { become?: boolean; sudoPassword?: Secret }): Promise<RemoteShell>;
   /**

@@ -31,6 +31,8 @@ export interface CheckHostKeyOptions {
   /** known_hosts files to read, in order; the first is the user's file, written to
    *  (none at all, as with `UserKnownHostsFile none`: nothing is recorded) */
   knownHostsFiles: string[];
+  /** system-wide files (GlobalKnownHostsFile): read, never written */
+  globalKnownHostsFiles?: string[];
   /** the name used to connect, as OpenSSH records it (the alias's HostName) */
   host: string;
   port: number;
@@ -179,11 +181,40 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
+/** The key types recorded for a host (not @revoked), in all the files given. */
+export function recordedKeyTypes(files: readonly string[], host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  const types = loadKnownHosts(files).filter((e) => !e.revoked && hostFieldMatches(e.hosts, name)).map((e) => e.keyType);
+  return [...new Set(types)];
+}
+
+// OpenSSH's default HostKeyAlgorithms order (myproposal.h), for the algorithms ssh2 can use;
+// each known_hosts key type with the signature algorithms that prove it.
+const HOST_KEY_ALGORITHMS: readonly [keyType: string, algorithms: readonly string[]][] = [
+  ['ssh-ed25519', ['ssh-ed25519']],
+  ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
+  ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
+  ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
+  ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+];
+
+/**
+ * The host key algorithms to offer when these key types are recorded for the host: only
+ * those, in OpenSSH's order, so a server that has a recorded key proves that one (as ssh
+ * does with known keys) and one that has not cannot talk us into another type. undefined
+ * when nothing usable is recorded (offer ssh2's defaults; the check decides).
+ */
+export function hostKeyAlgorithmsFor(recordedTypes: readonly string[]): string[] | undefined {
+  const algorithms = HOST_KEY_ALGORITHMS.filter(([type]) => recordedTypes.includes(type)).flatMap(([, a]) => a);
+  return algorithms.length > 0 ? algorithms : undefined;
+}
+
 /** Decides whether to trust a host key, as OpenSSH would under the given policy. */
 export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
   const { host, port, keyType, keyBlob, policy } = options;
   const name = knownHostsName(host, port);
-  const entries = loadKnownHosts(options.knownHostsFiles).filter((e) => hostFieldMatches(e.hosts, name));
+  const files = [...options.knownHostsFiles, ...(options.globalKnownHostsFiles ?? [])];
+  const entries = loadKnownHosts(files).filter((e) => hostFieldMatches(e.hosts, name));
   const actual = fingerprintSha256(keyBlob);
 
   // A revoked key is refused whatever the policy: revocation is an explicit decision.
@@ -194,15 +225,15 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
   if (known.some((e) => e.keyType === keyType && e.keyBlob.equals(keyBlob))) {
     return { ok: true, recorded: false };
   }
-  const sameType = known.filter((e) => e.keyType === keyType);
-  if (sameType.length > 0) {
-    const refusal = refuseChanged(host, port, keyType, actual, sameType);
+  // A key of the same type that differs, or a key of a type not recorded while others are
+  // (a downgrade: whoever answers may hold only the weaker key): a changed key, like ssh.
+  if (known.length > 0) {
+    const sameType = known.filter((e) => e.keyType === keyType);
+    const refusal = refuseChanged(host, port, keyType, actual, sameType.length > 0 ? sameType : known);
     if (policy === 'off') return { ok: true, recorded: false, warning: `${refusal.message} (accepted: host key policy is off)` };
     return refusal;
   }
 
-  // Unknown for this type, possibly known with other types (OpenSSH would have asked for
-  // those first; ssh2 does not, so a key of a new type is treated as a new host key).
   if (policy === 'off') return { ok: true, recorded: false };
   if (policy === 'accept-new') {
     const userFile = options.knownHostsFiles[0];
@@ -237,16 +268,20 @@ function refuseChanged(
   recorded: KnownHostEntry[],
 ): Extract<HostKeyVerdict, { ok: false }> {
   const expected = [...new Set(recorded.map((e) => fingerprintSha256(e.keyBlob)))];
+  const recordedKeys = [...new Set(recorded.map((e) => `${e.keyType} ${fingerprintSha256(e.keyBlob)}`))];
   const where = recorded.map((e) => `${e.file}:${e.line}`).join(', ');
   const files = [...new Set(recorded.map((e) => e.file))];
   const name = knownHostsName(host, port);
   const removal = files.map((f) => `ssh-keygen -R ${shQuote(name)} -f ${shQuote(f)}`).join(' && ');
+  const otherType = !recorded.some((e) => e.keyType === keyType);
   return {
     ok: false,
     reason: 'changed',
     message:
-      `host key for ${hostLabel(host, port)} has changed: it offered ${keyType} ${actual}, ` +
-      `but ${where} records ${expected.join(', ')}; the droplet was rebuilt or someone is in between`,
+      `REMOTE HOST IDENTIFICATION HAS CHANGED for ${hostLabel(host, port)}: it offered ${keyType} ${actual}, ` +
+      `but ${where} records ${recordedKeys.join(', ')}` +
+      (otherType ? `; a host that has a recorded key must prove it, a key of another type is not accepted in its place` : '') +
+      '; the droplet was rebuilt or someone is in between',
     hint: `if you trust the new key (compare ${actual} with the droplet's console), remove the old one with \`${removal}\` and connect again`,
     expectedFingerprints: expected,
     actualFingerprint: actual,

@@ -1,16 +1,24 @@
 // Builds ssh2 targets the way OpenSSH would (ssh_config, keys, agent, known_hosts,
 // ProxyJump) and opens connections. Precedence: the inventory's host entry, then
-// ~/.ssh/config, then the inventory's defaults.
+// ~/.ssh/config, then /etc/ssh/ssh_config, then the inventory's defaults.
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
-import { loadSshConfig, resolveSshConfig, parseProxyJump, type LoadedSshConfig, type SshSettings } from '../config/ssh-config-resolver.js';
+import { loadSshConfig, resolveSshConfig, parseProxyJump, type LoadedSshConfig, type SshSettings, type StrictHostKeyChecking } from '../config/ssh-config-resolver.js';
 import { ConfigError } from '../errors.js';
 import { chooseIdentities, unlockPrivateKey, terminalIo, type PassphraseIo, type UnlockedKey } from './identities.js';
-import { checkHostKey, keyTypeOfBlob } from './known-hosts.js';
+import { checkHostKey, keyTypeOfBlob, recordedKeyTypes, hostKeyAlgorithmsFor } from './known-hosts.js';
 import { openSsh2Connection, type SshTarget } from './ssh2-connection.js';
 import type { Connection, Connector } from './connection.js';
+
+/**
+ * The folder standing for /etc/ssh (ssh_config, ssh_known_hosts). Only tests set
+ * VPS_PROVISION_TEST_ETC_SSH, so they never read this machine's own SSH configuration.
+ */
+export function systemSshDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VPS_PROVISION_TEST_ETC_SSH || '/etc/ssh';
+}
 
 export interface SshConnectorOptions {
   inventory: Inventory;
@@ -21,20 +29,77 @@ export interface SshConnectorOptions {
   onWarning?: (host: string, message: string) => void;
 }
 
+/** Everything a connection to one host will use, resolved as ssh would (no key is unlocked). */
+export interface ResolvedHost {
+  name: string;
+  settings: SshSettings;
+  hostName: string;
+  port: number;
+  user: string;
+  policy: HostKeyPolicy;
+  policySource: 'command line' | 'inventory' | 'ssh_config' | 'default';
+  /** the first is written to when a key is recorded */
+  knownHostsFiles: string[];
+  globalKnownHostsFiles: string[];
+  hashKnownHosts: boolean;
+  /** the inventory's identity_file (like ssh -i) */
+  inventoryIdentityFile?: string;
+  /** raw ProxyJump, when set */
+  proxyJump?: string;
+}
+
+const STRICT_TO_POLICY: Record<StrictHostKeyChecking, HostKeyPolicy> = {
+  // ask would prompt in ssh; with nobody to ask here it is strict
+  yes: 'strict', ask: 'strict', 'accept-new': 'accept-new', no: 'off', off: 'off',
+};
+
+/** Resolves hosts against ssh_config (user's, then system's) and known_hosts settings. */
+export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 'hostKeyPolicy' | 'sshConfigPath'>) {
+  const home = homedir();
+  const etc = systemSshDir();
+  const userConfig: LoadedSshConfig = loadSshConfig(opts.sshConfigPath ?? join(home, '.ssh', 'config'), home);
+  const systemConfig: LoadedSshConfig = loadSshConfig(join(etc, 'ssh_config'), home, etc);
+  const settingsFor = (alias: string): SshSettings =>
+    resolveSshConfig(alias, userConfig.text, {
+      localUser: userInfo().username, homeDir: home, configPath: userConfig.configPath, includes: userConfig.includes, system: systemConfig,
+    });
+
+  return (name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback']): ResolvedHost => {
+    const s = settingsFor(alias);
+    const fromSsh = s.strictHostKeyChecking ? STRICT_TO_POLICY[s.strictHostKeyChecking] : undefined;
+    const [policy, policySource]: [HostKeyPolicy, ResolvedHost['policySource']] =
+      opts.hostKeyPolicy ? [opts.hostKeyPolicy, 'command line']
+        : opts.inventory.hostKeyPolicy ? [opts.inventory.hostKeyPolicy, 'inventory']
+          : fromSsh ? [fromSsh, 'ssh_config'] : ['accept-new', 'default'];
+    const resolved: ResolvedHost = {
+      name,
+      settings: s,
+      hostName: s.hostName,
+      port: explicit.port ?? s.port ?? fallback.port,
+      user: explicit.user ?? s.user ?? fallback.user,
+      policy,
+      policySource,
+      knownHostsFiles: opts.inventory.knownHostsFile ? [opts.inventory.knownHostsFile] : s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')],
+      globalKnownHostsFiles: s.globalKnownHostsFiles ?? [join(etc, 'ssh_known_hosts'), join(etc, 'ssh_known_hosts2')],
+      hashKnownHosts: s.hashKnownHosts ?? false,
+    };
+    const identityFile = explicit.identityFile ?? fallback.identityFile;
+    if (identityFile !== undefined) resolved.inventoryIdentityFile = identityFile;
+    if (s.proxyJump !== undefined) resolved.proxyJump = s.proxyJump;
+    return resolved;
+  };
+}
+
 export function createSshConnector(opts: SshConnectorOptions): Connector {
   const home = homedir();
   // a file named on the command line must exist (ssh -F refuses a missing one too)
   if (opts.sshConfigPath !== undefined && !existsSync(opts.sshConfigPath)) {
     throw new ConfigError(`--ssh-config ${opts.sshConfigPath}: file not found`, 'check the path, or leave the option out to use ~/.ssh/config', opts.sshConfigPath);
   }
-  const sshConfig: LoadedSshConfig = loadSshConfig(opts.sshConfigPath ?? join(home, '.ssh', 'config'), home);
+  const resolve = createSshResolver(opts);
   const hosts = new Map(opts.inventory.hosts.map((h) => [h.name, h]));
   const unlocked = new Map<string, Promise<UnlockedKey>>();
   const io = opts.io ?? terminalIo();
-  const policy = opts.hostKeyPolicy ?? opts.inventory.hostKeyPolicy;
-
-  const settingsFor = (alias: string): SshSettings =>
-    resolveSshConfig(alias, sshConfig.text, { localUser: userInfo().username, homeDir: home, configPath: sshConfig.configPath, includes: sshConfig.includes });
 
   const unlock = (key: Parameters<typeof unlockPrivateKey>[0]) => {
     // ask once per key file for the whole fleet
@@ -44,8 +109,9 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
   };
 
   async function target(name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback']): Promise<SshTarget> {
-    const s = settingsFor(alias);
-    const ids = chooseIdentities({ settings: s, inventoryIdentityFile: explicit.identityFile ?? fallback.identityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home });
+    const r = resolve(name, alias, explicit, fallback);
+    const s = r.settings;
+    const ids = chooseIdentities({ settings: s, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home });
     for (const note of ids.notes) opts.onWarning?.(name, note);
     const keys = await Promise.all(ids.privateKeys.map(unlock));
     if (!keys.length && !ids.agent) {
@@ -53,24 +119,28 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       const why = ids.notes.length ? ids.notes.join('; ') : 'no identity_file, no ~/.ssh/id_*, no ssh-agent';
       throw new ConfigError(`${name}: no SSH key to offer (${why})`, ids.notes.length ? 'check the path of identity_file (inventory) or IdentityFile (~/.ssh/config)' : 'set identity_file in the inventory or start ssh-agent with your key', opts.inventory.path);
     }
-    const port = explicit.port ?? s.port ?? fallback.port;
-    const knownHostsFiles = opts.inventory.knownHostsFile ? [opts.inventory.knownHostsFile] : s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')];
+    const { port, policy } = r;
+    const knownHostsFiles = r.knownHostsFiles;
+    const globalKnownHostsFiles = r.globalKnownHostsFiles;
+    // only the recorded key types are offered: a host that has one proves it (no downgrade)
+    const hostKeyAlgorithms = policy === 'off' ? undefined : hostKeyAlgorithmsFor(recordedKeyTypes([...knownHostsFiles, ...globalKnownHostsFiles], s.hostName, port));
     return {
       name,
       hostName: s.hostName,
       port,
-      user: explicit.user ?? s.user ?? fallback.user,
+      user: r.user,
       privateKeys: keys.map((k) => ({ path: k.path, key: k.privateKey, passphrase: k.passphrase })),
       agent: ids.agent,
       readyTimeoutMs: (s.connectTimeoutS ?? 20) * 1000,
+      hostKeyAlgorithms,
       verifyHostKey: (blob) => {
-        const v = checkHostKey({ knownHostsFiles, host: s.hostName, port, keyType: keyTypeOfBlob(blob), keyBlob: blob, policy });
+        const v = checkHostKey({ knownHostsFiles, globalKnownHostsFiles, host: s.hostName, port, keyType: keyTypeOfBlob(blob), keyBlob: blob, policy, hashNew: r.hashKnownHosts });
         if (v.ok && v.warning) opts.onWarning?.(name, v.warning);
         return v.ok ? { ok: true } : { ok: false, message: `${name}: ${v.message}`, hint: v.hint };
       },
-      jumps: s.proxyJump
-        ? await Promise.all(parseProxyJump(s.proxyJump).map((hop) =>
-          target(`${name} via ${hop.host}`, hop.host, { user: hop.user, port: hop.port }, { user: userInfo().username, port: 22, identityFile: explicit.identityFile ?? fallback.identityFile })))
+      jumps: r.proxyJump
+        ? await Promise.all(parseProxyJump(r.proxyJump).map((hop) =>
+          target(`${name} via ${hop.host}`, hop.host, { user: hop.user, port: hop.port }, { user: userInfo().username, port: 22, identityFile: r.inventoryIdentityFile })))
         : undefined,
     };
   }

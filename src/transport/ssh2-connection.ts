@@ -21,6 +21,8 @@ export interface SshTarget {
   privateKeys: { path: string; key: Buffer | string; passphrase?: string }[];
   agent?: string;
   verifyHostKey: HostKeyCheck;
+  /** the only host key algorithms to offer (those of the keys recorded for the host) */
+  hostKeyAlgorithms?: string[];
   /** Bastions to go through first, outermost first (ProxyJump). */
   jumps?: SshTarget[];
   readyTimeoutMs?: number;
@@ -30,14 +32,17 @@ export async function openSsh2Connection(target: SshTarget, signal?: AbortSignal
   let sock: NodeJS.ReadableStream | undefined;
   const bastions: Client[] = [];
   try {
+    // a fresh way in to the next hop: direct for the first, a tunnel through the last bastion after
+    let reopen: () => Promise<NodeJS.ReadableStream | undefined> = async () => undefined;
     for (const jump of target.jumps ?? []) {
-      const client = await handshake(jump, sock, signal);
+      const client = await handshake(jump, sock, signal, reopen);
       bastions.push(client);
-      sock = await new Promise<ClientChannel>((resolve, reject) =>
+      reopen = () => new Promise<ClientChannel>((resolve, reject) =>
         client.forwardOut('127.0.0.1', 0, nextHop(target, jump).hostName, nextHop(target, jump).port, (err, stream) =>
           err ? reject(new ConnectError(target.name, 'unreachable', `${jump.name}: cannot open a tunnel to ${target.hostName}:${target.port}: ${err.message}`, 'check the ProxyJump host can reach the target')) : resolve(stream)));
+      sock = await reopen();
     }
-    const client = await handshake(target, sock, signal);
+    const client = await handshake(target, sock, signal, reopen);
     return new Ssh2Connection(target, client, bastions);
   } catch (err) {
     bastions.forEach((b) => b.end());
@@ -71,7 +76,7 @@ function watchBanner(sock: NodeJS.ReadableStream): BannerWatch {
   return w;
 }
 
-function handshake(t: SshTarget, via?: NodeJS.ReadableStream, signal?: AbortSignal): Promise<Client> {
+function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal: AbortSignal | undefined, reopen: () => Promise<NodeJS.ReadableStream | undefined>): Promise<Client> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError());
     const client = new Client();
@@ -90,6 +95,7 @@ function handshake(t: SshTarget, via?: NodeJS.ReadableStream, signal?: AbortSign
       readyTimeout: timeoutMs,
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
+      ...(t.hostKeyAlgorithms ? { algorithms: { serverHostKey: t.hostKeyAlgorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
       hostVerifier: (key: Buffer) => {
         const v = t.verifyHostKey(key);
         if (!v.ok) hostKeyRefusal = v;
@@ -121,6 +127,15 @@ function handshake(t: SshTarget, via?: NodeJS.ReadableStream, signal?: AbortSign
     // lost before handshake" when it destroys the socket): every one is handled, the first counts
     client.on('error', (err: Error & { level?: string; code?: string }) => {
       if (hostKeyRefusal) return fail(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
+      if (!settled && t.hostKeyAlgorithms && /no matching host key/i.test(err.message)) {
+        // the host has none of the recorded key types: learn which key it has, to refuse it by name
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        client.end();
+        (sock as { destroy?: () => void }).destroy?.();
+        refuseOtherHostKey(t, reopen, err).then(reject, reject);
+        return;
+      }
       const [reason, message, hint] = classify(t, err, banner, timeoutMs);
       fail(new ConnectError(t.name, reason, message, hint, { cause: err }));
     });
@@ -136,6 +151,39 @@ function handshake(t: SshTarget, via?: NodeJS.ReadableStream, signal?: AbortSign
     // ssh2 leaves Nagle on: every exchange would wait ~40 ms for a delayed ACK
     client.setNoDelay(true);
   });
+}
+
+/**
+ * A host that has none of the recorded key types: connect once more offering every type,
+ * only to read the key it presents (refused before any authentication), so the refusal
+ * names both keys as for any changed key.
+ */
+async function refuseOtherHostKey(t: SshTarget, reopen: () => Promise<NodeJS.ReadableStream | undefined>, cause: Error): Promise<ConnectError> {
+  const offered = await probeHostKey(t, reopen).catch(() => undefined);
+  const verdict = offered ? t.verifyHostKey(offered) : undefined;
+  if (verdict && !verdict.ok) return new ConnectError(t.name, 'host-key', verdict.message, verdict.hint, { cause });
+  return new ConnectError(
+    t.name,
+    'host-key',
+    `${t.name} (${t.hostName}:${t.port}): REMOTE HOST IDENTIFICATION HAS CHANGED: the host offers none of the recorded host key types (${t.hostKeyAlgorithms!.join(', ')})`,
+    'the droplet was rebuilt or someone is in between; check its host key on the provider\'s console, then remove the old entry with ssh-keygen -R',
+    { cause },
+  );
+}
+
+function probeHostKey(t: SshTarget, reopen: () => Promise<NodeJS.ReadableStream | undefined>): Promise<Buffer | undefined> {
+  return reopen().then((sock) => new Promise((resolve) => {
+    const client = new Client();
+    let key: Buffer | undefined;
+    const done = () => { client.end(); resolve(key); };
+    client.on('error', done);
+    client.once('close', done);
+    client.once('ready', done); // not reached: the key is always refused below
+    client.connect({
+      host: t.hostName, port: t.port, username: t.user, sock: sock as ConnectConfig['sock'], readyTimeout: t.readyTimeoutMs ?? 20_000,
+      hostVerifier: (k: Buffer) => { key = k; return false; },
+    });
+  }));
 }
 
 const where = (t: SshTarget) => `${t.name} (${t.user}@${t.hostName}:${t.port})`;
@@ -185,6 +233,10 @@ class Ssh2Connection implements Connection {
     return this.target.hostName;
   }
 
+  get loginUser(): string {
+    return this.target.user;
+  }
+
   #dropError(what: string, cause?: unknown): ConnectError {
     return new ConnectError(this.target.name, 'dropped', `${this.target.name}: connection lost during ${what}`, 'the host may have rebooted or the network dropped; re-run to continue', { cause });
   }
@@ -220,11 +272,14 @@ class Ssh2Connection implements Connection {
 
   async openShell(opts: { become?: boolean; sudoPassword?: Secret } = {}): Promise<RemoteShell> {
     const driver = `sh -c ${shQuote(DRIVER)}`;
+    // The password goes to sudo only when sudo asks for it, recognised by a prompt made for
+    // this shell alone: with NOPASSWD, a cached timestamp or a root login sudo asks nothing,
+    // and a password sent anyway would be read by the driver as the start of a script.
+    const sudo = opts.become && opts.sudoPassword ? { prompt: `[vps-provision sudo ${randomBytes(12).toString('hex')}]`, password: opts.sudoPassword } : undefined;
     const command = !opts.become ? `exec ${driver}`
-      : opts.sudoPassword ? `exec sudo -S -p '' -- ${driver}` : `exec sudo -n -- ${driver}`;
+      : sudo ? `exec sudo -S -p ${shQuote(sudo.prompt)} -- ${driver}` : `exec sudo -n -- ${driver}`;
     const ch = await this.#channel(command);
-    if (opts.become && opts.sudoPassword) ch.write(`${opts.sudoPassword.reveal()}\n`);
-    return Ssh2RemoteShell.start(this.target.name, ch, () => this.#dropped);
+    return Ssh2RemoteShell.start(this.target.name, ch, () => this.#dropped, sudo);
   }
 
   forwardOut(host: string, port: number): Promise<ClientChannel> {
@@ -254,6 +309,8 @@ class Ssh2RemoteShell implements RemoteShell {
   #nextId = 1;
   #dead: Error | undefined;
   #closing = false;
+  /** scripts written before the driver is known to run (sudo may still be asking) */
+  #held: (string | Buffer)[] | undefined;
   pid = 0;
   user = '';
 
@@ -264,12 +321,26 @@ class Ssh2RemoteShell implements RemoteShell {
    * waits in the driver's stdin, so starting the shell costs no round trip of its own.
    * pid and user are known when the driver's READY line has arrived.
    */
-  static start(host: string, ch: ClientChannel, dropped: () => boolean): Promise<Ssh2RemoteShell> {
+  static start(host: string, ch: ClientChannel, dropped: () => boolean, sudo?: { prompt: string; password: Secret }): Promise<Ssh2RemoteShell> {
     const shell = new Ssh2RemoteShell(ch, host);
+    // with a sudo password nothing is written until sudo has asked for it or the driver runs
+    if (sudo) shell.#held = [];
     return new Promise((resolve) => {
       let stderr = '';
+      let prompts = 0;
+      let wrongPassword = false;
       const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
-      ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      ch.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sudo || shell.pid !== 0) return;
+        const asked = stderr.split(sudo.prompt).length - 1;
+        stderr = stderr.split(sudo.prompt).join('');
+        if (asked === 0) return;
+        prompts += asked;
+        // asked again: the password was wrong; it is not sent twice
+        if (prompts > 1) { wrongPassword = true; ch.close(); return; }
+        ch.write(`${sudo.password.reveal()}\n`);
+      });
       ch.on('error', () => undefined); // reported through 'close' below
       const onReady = (d: Buffer) => {
         shell.#buf += d.toString();
@@ -280,6 +351,9 @@ class Ssh2RemoteShell implements RemoteShell {
         shell.user = m[2]!;
         shell.#buf = shell.#buf.slice(m.index + m[0].length);
         ch.off('data', onReady);
+        const held = shell.#held ?? [];
+        shell.#held = undefined;
+        for (const chunk of held) ch.write(chunk);
         ch.on('data', (chunk: Buffer) => shell.#onData(chunk));
         shell.#onData(Buffer.alloc(0));
       };
@@ -290,6 +364,7 @@ class Ssh2RemoteShell implements RemoteShell {
       ch.on('close', () => {
         clearTimeout(timer);
         const reason = shell.#closing ? new CommandError(`${host}: the remote shell was closed`, 'nothing more can be sent on it')
+          : wrongPassword ? new CommandError(`${host}: sudo refused (incorrect password)`, 'check VPS_PROVISION_SUDO_PASSWORD, or give the login user passwordless sudo')
           : stderr.includes('password is required') || stderr.includes('incorrect password')
           ? new CommandError(`${host}: sudo refused (${stderr.trim().split('\n')[0]})`, 'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD')
           : shell.pid === 0 && !dropped() ? new CommandError(`${host}: the remote shell did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host')
@@ -333,9 +408,14 @@ class Ssh2RemoteShell implements RemoteShell {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#queue.push({ id, started: performance.now(), onLine, resolve, reject });
-      this.ch.write(`${id} ${body.length}\n`);
-      this.ch.write(body);
+      this.#write(`${id} ${body.length}\n`);
+      this.#write(body);
     });
+  }
+
+  #write(data: string | Buffer): void {
+    if (this.#held) this.#held.push(data);
+    else this.ch.write(data);
   }
 
   close(): void {

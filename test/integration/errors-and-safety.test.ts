@@ -128,6 +128,40 @@ test('a changed host key is refused, naming the host and both fingerprints', asy
   }
 });
 
+test('a state dir owned by another user, writable by group or others, or a symlink is refused with its path; nothing runs', async () => {
+  const pb = playbooksWith({});
+  const base = mkdtempSync(join(scratch, 'state-'));
+  const cases: [string, () => void, RegExp][] = [
+    ['other-owner', () => { mkdirSync(join(base, 'other-owner'), { mode: 0o700 }); execFileSync('chown', ['65534:65534', join(base, 'other-owner')]); }, /is owned by uid 65534, not by root \(uid 0\)/],
+    ['group-writable', () => { mkdirSync(join(base, 'group-writable')); execFileSync('chmod', ['0775', join(base, 'group-writable')]); }, /may be written by group or others \(mode 775\)/],
+    ['world-writable', () => { mkdirSync(join(base, 'world-writable')); execFileSync('chmod', ['1777', join(base, 'world-writable')]); }, /may be written by group or others \(mode 1777\)/],
+    ['link', () => { mkdirSync(join(base, 'real'), { mode: 0o700 }); execFileSync('ln', ['-s', join(base, 'real'), join(base, 'link')]); }, /is a symbolic link/],
+  ];
+  try {
+    for (const [name, make, message] of cases) {
+      rmSync(join(fleet.root(0), 'greeting.txt'), { force: true });
+      make();
+      const dir = join(base, name);
+      fleet.writeInventory({ host: (i) => (i === 0 ? { state_dir: dir } : {}) });
+      const r = await runCli(['provision', '-i', fleet.inventoryPath, '--limit', fleet.names[0]!, '--playbooks', pb, '--yes']);
+      expect(r.code).toBe(2);
+      expect(r.stdout + r.stderr).toContain(`state dir ${dir} `);
+      expect(r.stdout + r.stderr).toMatch(message);
+      noStack(r.stderr);
+      expect(existsSync(join(fleet.root(0), 'greeting.txt'))).toBe(false);
+      expect(existsSync(join(dir, 'checkpoints'))).toBe(false);
+    }
+    // a state dir it creates is private
+    const fresh = join(base, 'fresh', 'state');
+    fleet.writeInventory({ host: (i) => (i === 0 ? { state_dir: fresh } : {}) });
+    const ok = await runCli(['provision', '-i', fleet.inventoryPath, '--limit', fleet.names[0]!, '--playbooks', pb, '--yes']);
+    expect(ok.code).toBe(0);
+    expect(execFileSync('stat', ['-c', '%a', fresh, join(fresh, 'checkpoints')]).toString()).toBe('700\n700\n');
+  } finally {
+    fleet.writeInventory();
+  }
+}, 300_000);
+
 test('a host refusing the key, another unreachable: the others finish, the summary says why', async () => {
   const stranger = makeClientKey(scratch, `stranger-${Date.now()}`);
   fleet.writeInventory({ host: (i) => (i === 1 ? { identity_file: stranger.privateKeyPath } : {}) });

@@ -117,6 +117,22 @@ test('become: steps run through sudo -n', async () => {
   expect(grep(join(dir, 'state'))).toBe('');
 });
 
+test('a sudo password sudo never asks for (root login) never reaches the remote driver', async () => {
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [count]\n');
+  writeFileSync(join(pb, 'count.yml'), `name: count\nestimate_s: 1\nsteps:\n  - name: Count the runs\n    command: { run: "echo run >> {{ out }}" }\n`);
+  // shaped like the driver's "<id> <bytes>" header: sent anyway, it swallowed the next
+  // script (hang) or ran part of it
+  for (const [i, password] of ['1 40', '1 5', '2 0\necho injected'].entries()) {
+    const out = join(dir, `runs-${i}.txt`);
+    const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port, become: true, vars: { out } } }, { user: 'root', identity_file: plain.privateKeyPath });
+    const r = await runCli(['provision', '-i', inv, '--playbooks', pb, '--yes', '--json'], { env: env({ VPS_PROVISION_SUDO_PASSWORD: password }), timeoutMs: 120_000 });
+    expect(`${r.code} ${r.stderr}`).toMatch(/^0 /);
+    expect((JSON.parse(r.stdout) as RunResult).hosts[0]!.status).toBe('ok');
+    expect(readFileSync(out, 'utf8')).toBe('run\n');
+  }
+}, 300_000);
+
 test('ProxyJump through a bastion, and a hashed known_hosts', async () => {
   const bastion = await startSshd({ authorizedKeys: [plain.publicKey] });
   try {
@@ -151,4 +167,41 @@ test('hosts shows the inventory as resolved', async () => {
   expect(out.hosts.map((h) => [h.name, h.address, h.user, h.port])).toEqual([['a', '10.9.9.9', 'dev', 2200], ['b', 'b', 'dev', 2200]]);
   expect(out.hosts[0]!.vars).toEqual({ inventory_hostname: 'a', x: 1 });
   void REPO;
+});
+
+test('hosts shows what a connection will use: an alias resolved through ~/.ssh/config and /etc/ssh/ssh_config', async () => {
+  const etc = mkdtempSync(join(dir, 'etc-ssh-'));
+  writeFileSync(join(etc, 'ssh_config'), 'Host *\n  HashKnownHosts yes\n  StrictHostKeyChecking accept-new\n  Port 2222\n');
+  writeFileSync(join(home, '.ssh/config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User deploy\n  IdentityFile ${plain.privateKeyPath}\n  ProxyJump jump@bastion:2200\nHost other\n  HostName 10.1.2.3\n`);
+  const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+  writeFileSync(p, stringify({ hosts: { box: null, other: { become: true }, pinned: { address: '10.0.0.9', state_dir: '/srv/state', user: 'root' } } }));
+  const r = await runCli(['hosts', '-i', p, '--json'], { env: env({ VPS_PROVISION_TEST_ETC_SSH: etc }) });
+  expect(r.code).toBe(0);
+  type Shown = Record<string, unknown> & { name: string };
+  const hosts = (JSON.parse(r.stdout) as { hosts: Shown[] }).hosts;
+  expect(hosts[0]).toMatchObject({
+    name: 'box', address: '127.0.0.1', inventory_address: 'box', port: sshd.port, user: 'deploy',
+    identity_files: [plain.privateKeyPath], proxy_jump: 'jump@bastion:2200', become: false,
+    // not root, no become: the login user's own state dir
+    state_dir: '${XDG_STATE_HOME:-~/.local/state}/vps-provision',
+    host_key_policy: 'accept-new', host_key_policy_from: 'ssh_config',
+    known_hosts_files: [join(home, '.ssh/known_hosts'), join(home, '.ssh/known_hosts2')],
+    global_known_hosts_files: [join(etc, 'ssh_known_hosts'), join(etc, 'ssh_known_hosts2')],
+    hash_known_hosts: true,
+  });
+  // the system file's Port applies where the user's sets none; become means root's state dir
+  expect(hosts[1]).toMatchObject({ name: 'other', address: '10.1.2.3', port: 2222, user: 'root', state_dir: '/var/lib/vps-provision', proxy_jump: null });
+  expect(hosts[2]).toMatchObject({ name: 'pinned', address: '10.0.0.9', state_dir: '/srv/state' });
+  // the command line's policy wins
+  const cli = await runCli(['hosts', '-i', p, '--json', '--host-key-policy', 'strict'], { env: env({ VPS_PROVISION_TEST_ETC_SSH: etc }) });
+  expect((JSON.parse(cli.stdout) as { hosts: Shown[] }).hosts[0]).toMatchObject({ host_key_policy: 'strict', host_key_policy_from: 'command line' });
+  const text = await runCli(['hosts', '-i', p], { env: env({ VPS_PROVISION_TEST_ETC_SSH: etc }) });
+  expect(text.code).toBe(0);
+  expect(text.stdout).toContain(`box  deploy@127.0.0.1:${sshd.port}\n`);
+  expect(text.stdout).toContain('    via ssh_config: box -> 127.0.0.1\n');
+  expect(text.stdout).toContain(`    keys: ${plain.privateKeyPath}\n`);
+  expect(text.stdout).toContain('    jump: jump@bastion:2200\n');
+  expect(text.stdout).toContain('    state dir: ${XDG_STATE_HOME:-~/.local/state}/vps-provision\n');
+  expect(text.stdout).toContain('    host key policy: accept-new (ssh_config)');
+  writeFileSync(join(home, '.ssh/config'), '');
 });

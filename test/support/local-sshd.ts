@@ -34,10 +34,12 @@ export interface LocalSshd {
   port: number;
   dir: string;
   pid: number;
-  /** "ssh-ed25519 AAAA..." of this sshd's host key */
+  /** "ssh-ed25519 AAAA..." of this sshd's (first) host key */
   hostPublicKey: string;
-  /** A known_hosts line for this sshd ([127.0.0.1]:port form). */
+  /** A known_hosts line for this sshd's (first) host key ([127.0.0.1]:port form). */
   knownHostsLine: string;
+  /** The known_hosts line of its host key of one type. */
+  knownHostsLineFor(type: HostKeyType): string;
   /** Replace the host key (a "reinstalled droplet"); takes effect on restart(). */
   rotateHostKey(): void;
   /** Stop and start again on the same port (a dropped connection / reboot). */
@@ -45,7 +47,11 @@ export interface LocalSshd {
   stop(): Promise<void>;
 }
 
+export type HostKeyType = 'ed25519' | 'rsa' | 'ecdsa';
+
 export interface SshdOptions {
+  /** Host key types, in sshd's HostKey order (default: ed25519 only). */
+  hostKeyTypes?: HostKeyType[];
   /** Public keys allowed to log in (as the user running the tests). */
   authorizedKeys: string[];
   /** Extra sshd_config lines (e.g. "MaxSessions 20"). */
@@ -89,11 +95,14 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
   // sshd refuses to start without its privilege separation directory
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(join(tmpdir(), 'vps-sshd-'));
-  const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
+  const types = opts.hostKeyTypes ?? ['ed25519'];
+  const keyPath = (type: HostKeyType) => join(dir, `ssh_host_${type}_key`);
   const makeHostKey = () => {
-    rmSync(hostKeyPath, { force: true });
-    rmSync(`${hostKeyPath}.pub`, { force: true });
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
+    for (const type of types) {
+      rmSync(keyPath(type), { force: true });
+      rmSync(`${keyPath(type)}.pub`, { force: true });
+      execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', keyPath(type)]);
+    }
   };
   makeHostKey();
   writeFileSync(join(dir, 'authorized_keys'), opts.authorizedKeys.join('\n') + '\n', { mode: 0o600 });
@@ -101,7 +110,7 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
   const config = [
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
-    `HostKey ${hostKeyPath}`,
+    ...types.map((type) => `HostKey ${keyPath(type)}`),
     `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     'PubkeyAuthentication yes',
@@ -137,7 +146,7 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
     });
   };
   await start();
-  const hostPub = () => readFileSync(`${hostKeyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const hostPub = (type = types[0]!) => readFileSync(`${keyPath(type)}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   const sshd: LocalSshd = {
     host: '127.0.0.1',
     port,
@@ -145,6 +154,7 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
     get pid() { return child?.pid ?? -1; },
     get hostPublicKey() { return hostPub(); },
     get knownHostsLine() { return `[127.0.0.1]:${port} ${hostPub()}`; },
+    knownHostsLineFor: (type) => `[127.0.0.1]:${port} ${hostPub(type)}`,
     rotateHostKey: makeHostKey,
     async restart() { await stopChild(); await start(); },
     async stop() {

@@ -13,6 +13,8 @@ import {
   keyTypeOfBlob,
   knownHostsName,
   parseKnownHosts,
+  recordedKeyTypes,
+  hostKeyAlgorithmsFor,
   type CheckHostKeyOptions,
   type HostKeyVerdict,
 } from '../../src/transport/known-hosts.js';
@@ -146,7 +148,15 @@ describe('checkHostKey against existing files', () => {
     ['comma list', () => [`10.0.0.1,web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
     ['same type, other key', () => [`web.example.com ${keys.b.line}`], 'web.example.com', 22, 'a', 'changed'],
     ['other key listed too: a matching line wins', () => [`web.example.com ${keys.b.line}`, `web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
-    ['only other types recorded', () => [`web.example.com ${keys.ecdsa.line}`, `web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'unknown'],
+    // a downgrade (or any other type) is a changed key, whatever form the recorded line has
+    ['only other types recorded', () => [`web.example.com ${keys.ecdsa.line}`, `web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'changed'],
+    ['ed25519 recorded, rsa offered', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
+    ['ed25519 recorded for [host]:port, rsa offered', () => [`[web.example.com]:2222 ${keys.a.line}`], 'web.example.com', 2222, 'rsa', 'changed'],
+    ['ed25519 recorded, hashed, rsa offered', () => [`${hashKnownHostsName('web.example.com')} ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
+    ['ed25519 recorded by wildcard, rsa offered', () => [`*.example.com ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
+    ['other type recorded for another port only', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 2222, 'rsa', 'unknown'],
+    ['a @revoked key of another type is not a recorded key', () => [`@revoked web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'unknown'],
+    ['a @cert-authority of another type is not a recorded key', () => [`@cert-authority web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'unknown'],
     ['other host only', () => [`db.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'unknown'],
     ['revoked', () => [`@revoked * ${keys.a.line}`], 'web.example.com', 22, 'a', 'revoked'],
     ['revoked beats a matching line', () => [`web.example.com ${keys.a.line}`, `@revoked web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'revoked'],
@@ -248,10 +258,30 @@ describe('checkHostKey accept-new recording', () => {
     expect(check([file], 'web.example.com', port, keys.a, { policy: 'accept-new' })).toEqual({ ok: true, recorded: false });
   });
 
-  test('another type for a known host is recorded next to it', () => {
-    const file = knownHostsFile([`web.example.com ${keys.ecdsa.line}`]);
-    expect(check([file], 'web.example.com', 22, keys.a, { policy: 'accept-new' })).toEqual({ ok: true, recorded: true });
-    expect(parseKnownHosts(readFileSync(file, 'utf8'), file).map((e) => e.keyType)).toEqual([keys.ecdsa.type, keys.a.type]);
+  test('another type for a known host is a changed key: refused naming both keys, never appended', () => {
+    const file = knownHostsFile([`${hashKnownHostsName('[web.example.com]:2222')} ${keys.a.line}`]);
+    const before = readFileSync(file, 'utf8');
+    const verdict = check([file], 'web.example.com', 2222, keys.rsa, { policy: 'accept-new' });
+    if (verdict.ok) throw new Error('expected a refusal');
+    expect(verdict.reason).toBe('changed');
+    expect(verdict.message).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED for web.example.com port 2222');
+    expect(verdict.message).toContain(`it offered ssh-rsa ${fingerprintSha256(keys.rsa.blob)}`);
+    expect(verdict.message).toContain(`records ssh-ed25519 ${fingerprintSha256(keys.a.blob)}`);
+    expect(verdict.expectedFingerprints).toEqual([fingerprintSha256(keys.a.blob)]);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  test('a key recorded in a global file makes another type changed too, and the global file is never written', () => {
+    const user = join(dir, `user-${fileCounter++}`);
+    const global = knownHostsFile([`web.example.com ${keys.a.line}`]);
+    const before = readFileSync(global, 'utf8');
+    const verdict = checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'web.example.com', port: 22, keyType: keys.rsa.type, keyBlob: keys.rsa.blob, policy: 'accept-new' });
+    expect(verdict).toMatchObject({ ok: false, reason: 'changed' });
+    expect(checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'web.example.com', port: 22, keyType: keys.a.type, keyBlob: keys.a.blob, policy: 'strict' })).toEqual({ ok: true, recorded: false });
+    // a new host goes to the user's file only
+    expect(checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'db.example.com', port: 22, keyType: keys.a.type, keyBlob: keys.a.blob, policy: 'accept-new' })).toEqual({ ok: true, recorded: true });
+    expect(readFileSync(global, 'utf8')).toBe(before);
+    expect(readFileSync(user, 'utf8')).toBe(`db.example.com ${keys.a.line}\n`);
   });
 
   test('a last line without newline is not glued to the new entry', () => {
@@ -275,3 +305,28 @@ describe('checkHostKey accept-new recording', () => {
 function makeKeyLater(name: string): string {
   return makeKey(name, 'ecdsa').line;
 }
+
+describe('host key algorithms offered', () => {
+  test.each([
+    [['ssh-ed25519'], ['ssh-ed25519']],
+    [['ssh-rsa'], ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    // OpenSSH's order, whatever the order in the file
+    [['ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519'], ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    [['sk-ssh-ed25519@openssh.com'], undefined],
+    [[], undefined],
+  ])('recorded %j -> %j', (types, algorithms) => {
+    expect(hostKeyAlgorithmsFor(types)).toEqual(algorithms);
+  });
+
+  test('recorded types: every form of the name, not @revoked, not @cert-authority, not other ports', () => {
+    const file = knownHostsFile([
+      `${hashKnownHostsName('[web.example.com]:2222')} ${keys.a.line}`,
+      `[web.example.com]:2222 ${keys.ecdsa.line}`,
+      `@revoked [web.example.com]:2222 ${keys.rsa.line}`,
+      `@cert-authority * ${keys.rsa.line}`,
+      `web.example.com ${keys.rsa.line}`,
+    ]);
+    expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual(['ssh-ed25519', keys.ecdsa.type]);
+    expect(recordedKeyTypes([file], 'web.example.com', 22)).toEqual(['ssh-rsa']);
+  });
+});

@@ -261,3 +261,34 @@ describe('cross-check with ssh -G', () => {
     return Object.assign(result, { identityfileCount });
   }
 });
+
+describe('the system file (/etc/ssh/ssh_config) after the user file', () => {
+  const system = (lines: string[], includes = new Map()) => ({ configPath: '/etc/ssh/ssh_config', text: lines.join('\n'), includes, includeBase: '/etc/ssh' });
+
+  test('values from the user file win; the system file fills the rest; each file starts outside any Host block', () => {
+    const s = resolveSshConfig('web', ['Host web', '  User deploy', 'Host other', '  Port 1'].join('\n'), {
+      ...opts,
+      system: system(['Port 2222', 'User root', 'HashKnownHosts yes', 'StrictHostKeyChecking accept-new', 'GlobalKnownHostsFile /etc/ssh/a ~/b', 'Host nothere', '  IdentityFile /x']),
+    });
+    expect(s).toMatchObject({ user: 'deploy', port: 2222, hashKnownHosts: true, strictHostKeyChecking: 'accept-new', globalKnownHostsFiles: ['/etc/ssh/a', `${HOME}/b`], identityFiles: [] });
+  });
+
+  test('user file settings of the known_hosts options win too; GlobalKnownHostsFile none is empty', () => {
+    const s = resolveSshConfig('web', 'HashKnownHosts no\nStrictHostKeyChecking yes\nGlobalKnownHostsFile none\n', { ...opts, system: system(['HashKnownHosts yes', 'StrictHostKeyChecking no', 'GlobalKnownHostsFile /etc/ssh/g']) });
+    expect(s).toMatchObject({ hashKnownHosts: false, strictHostKeyChecking: 'yes', globalKnownHostsFiles: [] });
+  });
+
+  test('relative Include paths of the system file are under its folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etc-ssh-'));
+    mkdirSync(join(dir, 'ssh_config.d'));
+    writeFileSync(join(dir, 'ssh_config'), 'Include ssh_config.d/*.conf\n');
+    writeFileSync(join(dir, 'ssh_config.d', '10-port.conf'), 'Port 2022\n');
+    const loaded = loadSshConfig(join(dir, 'ssh_config'), HOME, dir);
+    expect(resolveSshConfig('web', '', { ...opts, system: loaded })).toMatchObject({ port: 2022 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('HashKnownHosts takes yes or no', () => {
+    expect(() => resolve('web', ['HashKnownHosts maybe'])).toThrow(/line 1: hashknownhosts takes yes or no, got 'maybe'/);
+  });
+});

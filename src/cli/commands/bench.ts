@@ -1,5 +1,6 @@
 // vps-provision bench: CPU, disk and network figures of each host, saved per host and
 // compared with the saved baseline (the same 20 % rule as runs).
+import { resolveStateDir } from '../../engine/host-session.js';
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
@@ -43,6 +44,7 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
       try {
         conn = await connector.connect(h.name);
         const shell = await conn.openShell({ become: h.become });
+        await resolveStateDir(shell, h, conn.loginUser);
         const lines: string[] = [];
         await shell.run(benchmarkCommand({ workDir: `${h.stateDir}/bench`, diskMb: Math.round(args.diskMb), url: args.url }), (l) => lines.push(l));
         shell.close();

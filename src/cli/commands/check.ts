@@ -49,7 +49,11 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
   handler: async (args) => {
     const inv = loadInventory(args.inventory);
     const hosts = selectHosts(inv, args.limit);
-    const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
+    const connector = createSshConnector({
+      inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig,
+      // e.g. a changed host key let through by the policy off: never silent
+      onWarning: (host, message) => process.stderr.write(`${host}: warning: ${message}\n`),
+    });
     await connector.prepare(hosts.map((h) => h.name));
     const limit = pLimit(Math.max(1, args.concurrency));
     const sudo = process.env[SUDO_PASSWORD_ENV];

@@ -1,5 +1,6 @@
 // vps-provision report fetch | compare: pull a run's CSVs back from the hosts and merge
 // them; compare a run with a baseline (per phase and total, trend over recent runs).
+import { resolveStateDir } from '../../engine/host-session.js';
 import type { CommandModule, Argv } from 'yargs';
 import { existsSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -57,6 +58,7 @@ async function fetchHost(connector: Connector, h: HostSpec, reportsDir: string, 
   try {
     conn = await connector.connect(h.name);
     const shell = await conn.openShell({ become: h.become });
+    await resolveStateDir(shell, h, conn.loginUser);
     const n = randomBytes(6).toString('hex');
     const runs = `${h.stateDir}/runs`;
     const pick = wanted

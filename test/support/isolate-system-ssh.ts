@@ -1,0 +1,9 @@
+// Jest setup (every test file, and the CLI runs they start, inherit it): /etc/ssh is
+// replaced by an empty temp folder, so no test reads this machine's own ssh_config or
+// ssh_known_hosts. A test that needs system files writes them into its own folder and
+// points VPS_PROVISION_TEST_ETC_SSH there.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+process.env.VPS_PROVISION_TEST_ETC_SSH = mkdtempSync(join(tmpdir(), 'vps-etc-ssh-'));
