@@ -30,7 +30,7 @@ beforeAll(async () => {
   [droplet] = await startDroplets(1, { authorizedKey: key.publicKey, namePrefix: 'sudo', nat: false });
   known = join(dir, 'known_hosts');
   writeFileSync(known, `${droplet.knownHostsLine}\n`);
-  const setup = ['nopw', 'withpw', 'nosudo'].map((u) =>
+  const setup = ['nopw', 'withpw', 'nosudo', 'plain'].map((u) =>
     `useradd -m -s /bin/sh ${u} && install -d -m 700 -o ${u} /home/${u}/.ssh && install -m 600 -o ${u} /root/.ssh/authorized_keys /home/${u}/.ssh/authorized_keys`);
   await asRoot([...setup,
     `echo 'withpw:${PASSWORD}' | chpasswd`,
@@ -80,3 +80,50 @@ test('NOPASSWD, and a sudo password given once: steps run as root, the password 
   // nor in anything the run left on the droplet
   expect(await asRoot(`grep -rl -- '${PASSWORD}' /var/lib/vps-provision-nopw /var/lib/vps-provision-withpw /tmp /var/log 2>/dev/null; true`)).toBe('');
 }, 300_000);
+
+test('NOPASSWD with a sudo password given that sudo never asks for: it never reaches the driver (no hang, no injection)', async () => {
+  // shaped like the driver's "<id> <bytes>" header: written anyway, it swallowed the next script
+  for (const password of ['1 40', '2 0\necho injected > /root/injected']) {
+    const r = await runCli(['provision', '-i', inventory(['nopw']), '--playbooks', playbooks(), '--yes', '--force'], { env: { VPS_PROVISION_SUDO_PASSWORD: password }, timeoutMs: 180_000 });
+    expect(`${r.code} ${r.stderr}`).toMatch(/^0 /);
+  }
+  expect(await asRoot('ls /root')).not.toContain('injected');
+}, 400_000);
+
+test('a non-root login without become: the state dir is the login user\'s own ~/.local/state/vps-provision, 0700', async () => {
+  const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+  writeFileSync(p, stringify({
+    known_hosts_file: known, host_key_policy: 'strict',
+    defaults: { identity_file: key.privateKeyPath },
+    hosts: { 'as-plain': { address: droplet.address, user: 'plain' } },
+  }));
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [mine]\n');
+  writeFileSync(join(pb, 'mine.yml'), 'name: mine\nestimate_s: 5\nsteps:\n  - name: a file of my own\n    file: { path: /home/plain/marker, content: "done\\n", mode: "0600" }\n');
+  const r = await runCli(['provision', '-i', p, '--playbooks', pb, '--yes'], { timeoutMs: 180_000 });
+  expect(`${r.code} ${r.stdout}${r.stderr}`).toMatch(/^0 /);
+  expect(await asRoot('stat -c "%U %a" /home/plain/.local/state/vps-provision /home/plain/.local/state/vps-provision/checkpoints/mine /home/plain/marker')).toBe('plain 700\nplain 644\nplain 600\n');
+  expect(await asRoot('ls /var/lib/vps-provision 2>&1; true')).toMatch(/No such file|^$/);
+  // hosts says so before any connection
+  const shown = await runCli(['hosts', '-i', p, '--json']);
+  expect((JSON.parse(shown.stdout) as { hosts: { state_dir: string }[] }).hosts[0]!.state_dir).toBe('${XDG_STATE_HOME:-~/.local/state}/vps-provision');
+  // the second run finds its checkpoint there
+  const again = await runCli(['provision', '-i', p, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 180_000 });
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain('"skipped"');
+}, 400_000);
+
+test('the user step refuses a ~/.ssh that is a symbolic link (to root\'s own)', async () => {
+  await asRoot('useradd -m -s /bin/sh victim && rm -rf /home/victim/.ssh && ln -s /root/.ssh /home/victim/.ssh');
+  const before = await asRoot('stat -c "%U %a" /root/.ssh /root/.ssh/authorized_keys; md5sum < /root/.ssh/authorized_keys');
+  const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
+  writeFileSync(p, stringify({ known_hosts_file: known, host_key_policy: 'strict', defaults: { identity_file: key.privateKeyPath, state_dir: '/var/lib/vps-provision-victim' }, hosts: { root: { address: droplet.address, user: 'root' } } }));
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [keys]\n');
+  writeFileSync(join(pb, 'keys.yml'), `name: keys\nestimate_s: 5\nsteps:\n  - name: victim keys\n    user: { name: victim, authorized_keys: [${JSON.stringify(key.publicKey)}] }\n`);
+  const r = await runCli(['provision', '-i', p, '--playbooks', pb, '--yes'], { timeoutMs: 180_000 });
+  expect(r.code).toBe(2);
+  expect(r.stdout + r.stderr).toContain('/home/victim/.ssh is a symbolic link: refused');
+  expect(await asRoot('stat -c "%U %a" /root/.ssh /root/.ssh/authorized_keys; md5sum < /root/.ssh/authorized_keys')).toBe(before);
+  expect(before).toMatch(/^root /);
+}, 400_000);
