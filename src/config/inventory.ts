@@ -83,7 +83,8 @@ export function inventoryTag(path: string): string | undefined {
 /** An inventory with no file: `up` and `connect` work without one (SPEC §8). */
 export function emptyInventory(path: string): Inventory {
   return {
-    path, hosts: [], groups: {}, hostKeyPolicy: 'accept-new', thresholds: DEFAULT_THRESHOLDS, keepRuns: DEFAULT_KEEP_RUNS,
+    // no host_key_policy: ssh_config's StrictHostKeyChecking, else accept-new
+    path, hosts: [], groups: {}, thresholds: DEFAULT_THRESHOLDS, keepRuns: DEFAULT_KEEP_RUNS,
     newHost: (name, address) => ({
       name, address, explicit: {}, fallback: { user: 'root', port: 22 }, become: false,
       vars: { inventory_hostname: name }, stateDir: DEFAULT_STATE_DIR,
@@ -111,7 +112,7 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
   const fallback = { user: d.user ?? 'root', port: d.port ?? 22, identityFile: d.identity_file ? fromFile(d.identity_file) : undefined };
   const newHost = (name: string, address: string): HostSpec => ({
     name, address, explicit: {}, fallback, become: d.become ?? false,
-    vars: { inventory_hostname: name, ...(d.vars ?? {}) }, stateDir: d.state_dir ?? DEFAULT_STATE_DIR,
+    vars: { inventory_hostname: name, ...(d.vars ?? {}) }, stateDir: d.state_dir ?? DEFAULT_STATE_DIR, stateDirDefault: d.state_dir === undefined,
   });
   const hosts: HostSpec[] = Object.entries(inv.hosts ?? {}).map(([name, h]) => {
     const host = h ?? {};
