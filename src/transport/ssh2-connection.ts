@@ -1,5 +1,6 @@
 // ssh2 implementation of the connector: one connection per host, TCP_NODELAY on,
 // channels multiplexed on it; ProxyJump through bastions.
+import { randomBytes } from 'node:crypto';
 import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
 import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
