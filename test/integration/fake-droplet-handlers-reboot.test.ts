@@ -89,7 +89,7 @@ describeDroplet('handlers and reboots on a fake droplet', () => {
     const plan = await cli(['plan'], { setting: 'v2', fail: 'no' });
     expect(plan.code).toBe(0);
     expect(step(plan.run, 'settings').status).toBe('ok');
-    expect(step(plan.run, 'service')).toEqual(expect.objectContaining({ status: 'changed', commands: ['systemctl restart vpsp-handler'] }));
+    expect(step(plan.run, 'service')).toEqual(expect.objectContaining({ status: 'changed', commands: ['systemctl restart -- vpsp-handler'] }));
     expect(step(plan.run, 'service').reason).toContain('restart left pending by an earlier run');
     // nothing changes now, and yet the service is restarted
     const next = await cli(['provision', '--yes'], { setting: 'v2', fail: 'no' });
