@@ -8,7 +8,7 @@ import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
 
-const STEPS = 30;
+const STEPS = 60;
 let fleet: TestFleet;
 
 beforeAll(async () => {
@@ -41,9 +41,18 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
   const quota = [7, 7, 6];
   let drops = 0;
   let turn = 0;
+  // a host is dropped again only once its phase has made progress since the last drop:
+  // the drops land mid-phase, not on connection set-up (which pays the login shell's
+  // start-up files and can take longer than the interval on a busy machine)
+  const progressAtDrop = [-1, -1, -1];
+  const progress = (i: number): number => {
+    try { return readFileSync(join(fleet.root(i), 'log'), 'utf8').split('\n').length; } catch { return 0; }
+  };
   const injector = setInterval(() => {
     const i = turn++ % 3;
-    if (quota[i]! > 0 && dropConnections(fleet.sshds[i]!.pid) > 0) {
+    const now = progress(i);
+    if (quota[i]! > 0 && now > 0 && now > progressAtDrop[i]! && dropConnections(fleet.sshds[i]!.pid) > 0) {
+      progressAtDrop[i] = now;
       quota[i]!--;
       drops++;
     }

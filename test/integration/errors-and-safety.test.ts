@@ -39,7 +39,7 @@ test.each([
   ['malformed YAML', 'hosts:\n  a: { address: [\n', /hosts\.yml:\d+: YAML syntax error/],
   ['unknown key', 'hosts:\n  a: { adress: 1.2.3.4 }\n', /hosts\.yml:2: .*adress/],
   ['wrong type', 'defaults:\n  port: "twenty-two"\nhosts:\n  a: {}\n', /hosts\.yml:2: defaults\.port: expected a number \(e\.g\. 22\), found text\n/],
-  ['missing hosts', 'defaults: {}\n', /hosts\.yml:1: hosts is missing: expected a mapping of names to entries/],
+  ['missing hosts', 'defaults: {}\n', /hosts\.yml:1: no hosts defined at hosts/],
   ['unknown group member', 'hosts:\n  a: {}\ngroups:\n  g: [a, b]\n', /hosts\.yml:4: group "g" names unknown host "b"/],
   ['no hosts', 'hosts: {}\n', /no hosts defined/],
 ])('bad inventory (%s): one message with file and line, exit 5', async (_name, text, pattern) => {
