@@ -126,7 +126,7 @@ test('a changed host key is refused, naming the host and both fingerprints', asy
     // trust the new key again for the tests after this one
     writeFileSync(fleet.knownHostsPath, fleet.sshds.map((s) => s.knownHostsLine).join('\n') + '\n');
   }
-});
+}, 180_000);
 
 test('a state dir owned by another user, writable by group or others, or a symlink is refused with its path; nothing runs', async () => {
   const pb = playbooksWith({});

@@ -15,8 +15,9 @@ beforeAll(async () => {
   writeFileSync(join(pb, 'site.yml'), 'phases: [prep, ide-a, ide-b, ide-c, after]\n');
   writeFileSync(join(pb, 'prep.yml'), 'name: prep\nestimate_s: 1\nsteps:\n  - name: folder\n    command: { run: "mkdir -p {{ work_root }}/spans", creates: "{{ work_root }}/spans" }\n');
   for (const n of ['a', 'b', 'c']) {
-    // each records when it started and ended (host clock, ns) so overlap can be checked
-    writeFileSync(join(pb, `ide-${n}.yml`), `name: ide-${n}\nestimate_s: 2\nparallel: ide\nneeds: [prep]\nsteps:\n  - name: install ${n}\n    command:\n      run: "date +%s%N > {{ work_root }}/spans/${n}; sleep 1; date +%s%N >> {{ work_root }}/spans/${n}"\n      creates: "{{ work_root }}/spans/${n}"\n`);
+    // each records when it started and ended (host clock, ns) so overlap can be checked; the
+    // sleep outlasts a shell start-up (a login shell here pays ~0.7 s of ~/.bashrc, more under load)
+    writeFileSync(join(pb, `ide-${n}.yml`), `name: ide-${n}\nestimate_s: 2\nparallel: ide\nneeds: [prep]\nsteps:\n  - name: install ${n}\n    command:\n      run: "date +%s%N > {{ work_root }}/spans/${n}; sleep 4; date +%s%N >> {{ work_root }}/spans/${n}"\n      creates: "{{ work_root }}/spans/${n}"\n`);
   }
   writeFileSync(join(pb, 'after.yml'), 'name: after\nestimate_s: 1\nneeds: [ide-a, ide-b, ide-c]\nsteps:\n  - name: done\n    command: { run: "touch {{ work_root }}/after", creates: "{{ work_root }}/after" }\n');
 });
