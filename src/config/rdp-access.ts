@@ -27,10 +27,12 @@ export function parseCidr(s: string): string | undefined {
 /**
  * The vars a host's phases see, with rdp_access checked, rdp_allow_from normalised to
  * "anywhere" or space-separated CIDRs, and rdp_listen (xrdp.ini's port= value) derived.
- * Vars without rdp_access (other playbooks) are returned as they are.
+ * Vars without rdp_access or rdp_port (other playbooks) are returned as they are.
  */
 export function withRdpAccess(vars: Vars): Vars {
-  if (!Object.prototype.hasOwnProperty.call(vars, 'rdp_access')) return vars;
+  // other playbooks (no rdp_port of the default site.yml) may still see an inventory's
+  // rdp_access: it means nothing to them
+  if (!Object.prototype.hasOwnProperty.call(vars, 'rdp_access') || !Object.prototype.hasOwnProperty.call(vars, 'rdp_port')) return vars;
   const access = String(vars.rdp_access);
   if (!(RDP_ACCESS_MODES as readonly string[]).includes(access)) {
     throw new RdpAccessError('rdp_access', `rdp_access is "${access}"`, 'use tunnel (RDP only through SSH: vps-provision connect) or public (RDP port open in ufw)');

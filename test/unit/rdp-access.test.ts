@@ -33,6 +33,10 @@ test('vars without rdp_access (other playbooks) pass as they are', () => {
   expect(withRdpAccess({ a: 1 })).toEqual({ a: 1 });
 });
 
+test('an inventory rdp_access with playbooks that define no rdp_port passes as it is', () => {
+  expect(withRdpAccess({ rdp_access: 'public', a: 1 })).toEqual({ rdp_access: 'public', a: 1 });
+});
+
 test.each([['10.1.2.3', '10.1.2.3'], ['10.1.2.0/024', '10.1.2.0/24'], ['::1/128', '::1/128'], ['10.1.2', undefined], ['x/8', undefined]])('parseCidr(%s)', (s, want) => {
   expect(parseCidr(s)).toBe(want);
 });
