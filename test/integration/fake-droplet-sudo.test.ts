@@ -1,10 +1,10 @@
 // A non-root login user with sudo, on a fake droplet (real accounts, real sudo): without a
 // working sudo on every host nothing is changed anywhere; with NOPASSWD, or with the one
 // password given (sent over stdin, never shown), steps run as root.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startDroplets, stopAll, type FakeDroplet } from '../support/droplet/fake-droplet.js';
@@ -118,9 +118,14 @@ test('the user step refuses a ~/.ssh that is a symbolic link (to root\'s own)', 
   const before = await asRoot('stat -c "%U %a" /root/.ssh /root/.ssh/authorized_keys; md5sum < /root/.ssh/authorized_keys');
   const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
   writeFileSync(p, stringify({ known_hosts_file: known, host_key_policy: 'strict', defaults: { identity_file: key.privateKeyPath, state_dir: '/var/lib/vps-provision-victim' }, hosts: { root: { address: droplet.address, user: 'root' } } }));
+  // a key root does not have yet: the step must act, and its action must be refused
+  // (with root's own key the probe finds it "present" through the link and writes nothing)
+  const kf = join(mkdtempSync(join(dir, 'k-')), 'id');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'victim', '-f', kf]);
+  const otherKey = readFileSync(`${kf}.pub`, 'utf8').trim();
   const pb = mkdtempSync(join(dir, 'pb-'));
   writeFileSync(join(pb, 'site.yml'), 'phases: [keys]\n');
-  writeFileSync(join(pb, 'keys.yml'), `name: keys\nestimate_s: 5\nsteps:\n  - name: victim keys\n    user: { name: victim, authorized_keys: [${JSON.stringify(key.publicKey)}] }\n`);
+  writeFileSync(join(pb, 'keys.yml'), `name: keys\nestimate_s: 5\nsteps:\n  - name: victim keys\n    user: { name: victim, authorized_keys: [${JSON.stringify(otherKey)}] }\n`);
   const r = await runCli(['provision', '-i', p, '--playbooks', pb, '--yes'], { timeoutMs: 180_000 });
   expect(r.code).toBe(2);
   expect(r.stdout + r.stderr).toContain('/home/victim/.ssh is a symbolic link: refused');
