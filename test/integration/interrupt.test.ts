@@ -2,9 +2,9 @@
 // the lock is released, no half-written file is left, the monitor is stopped.
 import { writeFileSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { spawnCli } from '../support/cli.js';
+import { running } from '../support/running.js';
 
 let fleet: TestFleet;
 
@@ -14,14 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
 });
-
-const running = (pattern: string) => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
 
 test('SIGINT stops the run cleanly on every host', async () => {
   const pb = mkdtempSync(join(fleet.dir, 'pb-'));

@@ -3,10 +3,10 @@
 // critical phase does not run; the lock is released.
 import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
+import { running } from '../support/running.js';
 
 let fleet: TestFleet;
 
@@ -16,14 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
 });
-
-const running = (pattern: string) => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
 
 test('a step past its timeout_s, and a phase past its own: killed, "timed out after N s"', async () => {
   const pb = mkdtempSync(join(fleet.dir, 'pb-'));

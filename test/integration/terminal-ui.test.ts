@@ -3,13 +3,13 @@
 // together, --verbose step results; Ctrl-C mid-step, at the prompt and while connecting.
 import { writeFileSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { stringify, parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { startBadServer, type BadServer } from '../support/bad-ssh-servers.js';
 import { startPtyCli, type PtyCli } from '../support/pty.js';
 import { runCli } from '../support/cli.js';
+import { running } from '../support/running.js';
 
 let fleet: TestFleet;
 let pb: string;
@@ -33,14 +33,6 @@ afterEach(() => {
 afterAll(async () => {
   await fleet?.stop();
 });
-
-const running = (pattern: string) => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
 
 test('Ctrl-C mid-step in the live tree: running step and alert on screen, exit 130, remote step gone, lock released, report written', async () => {
   const p = pty(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--sample-interval', '1', '--reports-dir', reports]);
