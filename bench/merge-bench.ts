@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { loadRun } from '../src/report/load-run.js';
 import { mergeRun } from '../src/report/merge-run.js';
-import { DEFAULT_PHASES, syntheticRun, writeRunFolder } from '../src/report/synthetic-run.js';
+import { DEFAULT_PHASES, syntheticRun, writeRunFolder } from '../test/support/synthetic-run.js';
 import { writeReport } from '../src/report/write-report.js';
 
 export const MERGE_BAR_MS = 2000;

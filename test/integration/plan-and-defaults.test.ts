@@ -143,7 +143,7 @@ test('npm pack ships dist; the unpacked package runs with its own default playbo
   const out = mkdtempSync(join(dir, 'pack-'));
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: REPO }).toString()) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['dist/src/cli/main.js', 'src/monitor/sampler.sh', 'playbooks/site.yml', 'playbooks/files/apt-tuning.conf', 'inventory/hosts.yml', 'README.md']) {
+  for (const f of ['dist/src/cli/main.js', 'src/monitor/sampler.sh', 'src/report/page/report.css', 'playbooks/site.yml', 'playbooks/files/apt-tuning.conf', 'inventory/hosts.yml', 'README.md']) {
     expect([f, files.includes(f)]).toEqual([f, true]);
   }
   expect(files.some((f) => f.startsWith('dist/test/'))).toBe(false);

@@ -1,6 +1,6 @@
 import { DEFAULT_THRESHOLDS, type ResourceSample, type RunJson, type TimingRow } from '../../src/report/formats.js';
 import { mergeRun, performanceScore, summarizeResources, variancePct, type HostRunInput } from '../../src/report/merge-run.js';
-import { syntheticRun } from '../../src/report/synthetic-run.js';
+import { syntheticRun } from '../support/synthetic-run.js';
 
 const RUN = '20261128T022100Z-a1b2';
 const T0 = Date.parse('2026-11-28T02:21:00.000Z') / 1000;

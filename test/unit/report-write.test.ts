@@ -6,9 +6,12 @@ import { buildReport, readReportJson } from '../../src/report/build-report.js';
 import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson, resolveThresholds } from '../../src/report/formats.js';
 import { loadRun } from '../../src/report/load-run.js';
 import { mergeRun } from '../../src/report/merge-run.js';
-import { escapeHtml, formatDuration, html, jsonForScript, renderHtml, varianceClass } from '../../src/report/render-html.js';
+import { escapeHtml, html, jsonForScript } from '../../src/report/html.js';
+import { formatDuration, renderHtml, varianceClass } from '../../src/report/render-html.js';
 import { parseResourcesCsv } from '../../src/report/parse-csv.js';
-import { syntheticRun, writeRunFolder } from '../../src/report/synthetic-run.js';
+import { RESOURCE_CHARTS, type ResourceChart } from '../../src/report/page/chart-table.js';
+import { pageData } from '../../src/report/page/page-data.js';
+import { syntheticRun, writeRunFolder } from '../support/synthetic-run.js';
 import { parse } from 'csv-parse/sync';
 
 describe('run.json and thresholds', () => {
@@ -82,6 +85,20 @@ describe('page markup', () => {
     expect(html`<td title="${name}">${name}</td>`.text).toBe('<td title="&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;">&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;</td>');
     expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     expect(html`${null}${undefined}${false}${0}`.text).toBe('0');
+  });
+
+  it('the chart table drives the cards of a host and the samples sent to the page', () => {
+    const inputs = syntheticRun({ hosts: 1 });
+    const report = mergeRun(inputs);
+    const page = renderHtml(report, inputs);
+    const cards = [...page.matchAll(/<h4>([^<]*)<\/h4><div class="chart-box (\w+)" data-chart="(\w+)"/g)].map((m) => [m[3], m[1]]);
+    expect(cards).toEqual([['gantt', 'Timeline: phases and steps'], ...RESOURCE_CHARTS.map((c) => [c.id, c.title])]);
+    // a new entry naming a metric no chart drew before: one more card, its samples on the page
+    const procs: ResourceChart = { id: 'procs', title: 'Processes', legend: false, lines: [{ label: 'processes', metric: 'procs', colour: 'teal' }], y: { title: 'count' } };
+    const data = pageData(report, inputs, [...RESOURCE_CHARTS, procs]);
+    expect(data.charts.map((c) => c.id)).toEqual([...RESOURCE_CHARTS.map((c) => c.id), 'procs']);
+    expect(data.hosts[0]!.s.procs).toEqual([...inputs.hosts[0]!.resources].sort((a, b) => a.t - b.t).map((r) => r.procs));
+    expect(pageData(report, inputs).hosts[0]!.s.procs).toBeUndefined();
   });
 
   it.each([

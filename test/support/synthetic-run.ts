@@ -1,16 +1,16 @@
-// Realistic, deterministic run data for the demo, the merge benchmark and the
+// Realistic, deterministic run data for the merge benchmark and the
 // report tests: the default phases of SPEC §4 with steps, droplet and laptop
 // timing, and resource samples shaped like a real provisioning (apt/dpkg bursts,
 // downloads, disk filling up). writeRunFolder lays it out as `report fetch` does.
-import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
+import { CSV_STRINGIFY_GUARD } from '../../src/commands/csv-field.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import {
   DEFAULT_THRESHOLDS, RESOURCE_COLUMNS, TIMING_COLUMNS,
   type Alert, type AlertThresholds, type HostStatus, type PhaseStatus, type ResourceSample, type RunJsonInput, type StepStatus, type TimingRow,
-} from './formats.js';
-import type { HostRunInput, RunInputs } from './merge-run.js';
+} from '../../src/report/formats.js';
+import type { HostRunInput, RunInputs } from '../../src/report/merge-run.js';
 
 export interface SyntheticPhase {
   name: string;

@@ -1,0 +1,45 @@
+// Markup is built in one way only: the `html` tagged template, which escapes every
+// interpolated value as HTML text unless it is markup built the same way. Host and
+// YAML text (names, messages, step output) can so only ever land as text.
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/** Markup that is already safe (built by `html` or escaped): passed through as is. */
+export class SafeHtml {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/**
+ * Every interpolated value is escaped as HTML text unless it is SafeHtml (the result
+ * of another `html` call); arrays are joined; null, undefined and false are nothing.
+ */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0]!;
+  values.forEach((v, i) => {
+    out += part(v) + strings[i + 1]!;
+  });
+  return new SafeHtml(out);
+}
+
+function part(v: unknown): string {
+  if (v instanceof SafeHtml) return v.text;
+  if (Array.isArray(v)) return v.map(part).join('');
+  if (v === null || v === undefined || v === false) return '';
+  return escapeHtml(v);
+}
+
+/** JSON safe inside <script>: no "</script", no "<!--", no JS-breaking line separators. */
+const SCRIPT_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+export function jsonForScript(value: unknown): string {
+  // one pass over what can be megabytes of samples
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => SCRIPT_ESCAPES[c]!);
+}
