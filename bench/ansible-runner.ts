@@ -204,7 +204,7 @@ export function ansibleCfg(o: { inventoryPath: string; forks: number; knownHosts
 
 /** Asks each ControlPersist master in controlDir to exit, then removes the folder. */
 export async function closeControlMasters(controlDir: string): Promise<void> {
-  let names: string[] = [];
+  let names: string[];
   try { names = readdirSync(controlDir); } catch { return; }
   await Promise.all(names.map((n) =>
     runBounded('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(controlDir, n)}`, '-O', 'exit', 'unused'], {

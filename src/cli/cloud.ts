@@ -36,6 +36,5 @@ export const DROPLET_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
 /** Text from the API goes to a terminal: printable, one line. */
 export function safeCell(s: string | number | undefined): string {
-  // eslint-disable-next-line no-control-regex
   return String(s ?? '-').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
 }

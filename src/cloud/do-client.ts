@@ -115,7 +115,6 @@ export function apiError(response: Response, body: unknown, what: string): Error
 
 // API text lands on a terminal: one line, printable characters only
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, ' ').trim().slice(0, 300);
 }
 

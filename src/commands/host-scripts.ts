@@ -14,7 +14,6 @@ export const LOCK_GRACE_S = 60;
 
 /** The holder text as recorded: one line, no control characters. */
 export function holderLine(holder: string): string {
-  // eslint-disable-next-line no-control-regex
   return holder.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 

@@ -186,7 +186,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
         else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
         else toRun.push({ phase, index });
       }
-      for (const [phase, pr] of results) opts.emit({ type: 'phase-skip', host: host.name, phase: pr });
+      for (const pr of results.values()) opts.emit({ type: 'phase-skip', host: host.name, phase: pr });
       const limit = pLimit(toRun.length > 1 ? Math.max(1, opts.groupConcurrency ?? 3) : 1);
       const prefix = pending;
       pending = '';

@@ -2,7 +2,7 @@
 // the price and asks, and "n" creates nothing; `connect` holds its tunnel until Ctrl-C, then
 // closes it and exits 130. Against the API stand-in and a real sshd on 127.0.0.1.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';

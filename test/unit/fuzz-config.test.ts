@@ -59,7 +59,7 @@ function expectCleanOutcome(fn: () => void, file: string): void {
   try {
     fn();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError for ${file}: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError for ${file}: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
     expect(err.message.length).toBeGreaterThan(0);
     expect(err.message).not.toMatch(/\n\s+at /);
     expect(err.hint.length).toBeGreaterThan(0);

@@ -5,7 +5,6 @@ import { stripVTControlCharacters } from 'node:util';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
 // that can make a line read differently from what it is
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export function terminalText(text: string): string {

@@ -23,6 +23,8 @@ export interface MarkerOptions {
 }
 
 declare module 'chart.js' {
+  // the type parameter must be declared as Chart.js declares it, even unused
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface PluginOptionsByType<TType extends ChartType> {
     markers?: Partial<MarkerOptions>;
     barLabels?: { enabled: boolean };
