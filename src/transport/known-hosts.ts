@@ -108,19 +108,23 @@ function parseKnownHostsLine(raw: string, file: string, line: number): KnownHost
     revoked = true;
     fields.shift();
   }
-  const [hosts, keyType, keyBase64] = fields;
-  if (hosts === undefined || keyType === undefined || keyBase64 === undefined) return undefined;
-  const keyBlob = decodeKey(keyType, keyBase64);
-  if (!keyBlob) return undefined;
-  return { file, line, revoked, hosts, keyType, keyBlob };
+  const [hosts, declared, keyBase64] = fields;
+  if (hosts === undefined || declared === undefined || keyBase64 === undefined) return undefined;
+  const key = decodeKey(declared, keyBase64);
+  if (!key) return undefined;
+  return { file, line, revoked, hosts, ...key };
 }
 
-// OpenSSH refuses a line whose declared type differs from the type inside the blob.
-function decodeKey(keyType: string, keyBase64: string): Buffer | undefined {
+// OpenSSH (sshkey_read) refuses a line whose declared type differs from the type inside
+// the blob; the RSA signature names rsa-sha2-256/512 declare an RSA key too.
+const DECLARED_AS: Readonly<Record<string, string>> = { 'rsa-sha2-256': 'ssh-rsa', 'rsa-sha2-512': 'ssh-rsa' };
+
+function decodeKey(declared: string, keyBase64: string): { keyType: string; keyBlob: Buffer } | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(keyBase64)) return undefined;
   const blob = Buffer.from(keyBase64, 'base64');
   try {
-    return keyTypeOfBlob(blob) === keyType ? blob : undefined;
+    const keyType = keyTypeOfBlob(blob);
+    return keyType === (DECLARED_AS[declared] ?? declared) ? { keyType, keyBlob: blob } : undefined;
   } catch {
     return undefined;
   }
@@ -234,6 +238,10 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
     return refusal;
   }
 
+  // sshconnect.c: a host new under [host]:port is also looked up under its plain name, read
+  // only; the very key recorded there (not @revoked) is trusted and nothing is written.
+  if (port !== 22 && plainNameHasKey(files, host, keyBlob)) return { ok: true, recorded: false };
+
   if (policy === 'off') return { ok: true, recorded: false };
   if (policy === 'accept-new') {
     const userFile = options.knownHostsFiles[0];
@@ -243,6 +251,11 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
     return { ok: true, recorded: true };
   }
   return refuseUnknown(options, actual, known);
+}
+
+function plainNameHasKey(files: readonly string[], host: string, keyBlob: Buffer): boolean {
+  const entries = loadKnownHosts(files).filter((e) => hostFieldMatches(e.hosts, knownHostsName(host, 22)) && e.keyBlob.equals(keyBlob));
+  return entries.length > 0 && !entries.some((e) => e.revoked);
 }
 
 function hostLabel(host: string, port: number): string {

@@ -3,10 +3,10 @@
 // files are chosen as for the connection (identities.ts); the first one with a readable
 // `<file>.pub` (or a `.pub` named as IdentityFile) wins; otherwise the agent's first key.
 import { readFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { loadSshConfig, resolveSshConfig, type SshSettings } from '../config/ssh-config-resolver.js';
+import { includeHomeDir, loadSshConfig, passwdHomeDir, resolveSshConfig, type SshSettings } from '../config/ssh-config-resolver.js';
 import type { HostSpec } from '../config/inventory.js';
 import { chooseIdentities } from './identities.js';
 
@@ -87,9 +87,9 @@ export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPubli
 
 /** The same for an inventory host, its ~/.ssh/config entry applied as the connection does. */
 export function loginPublicKeyOfHost(host: HostSpec, sshConfigPath?: string): Promise<LoginPublicKey | undefined> {
-  const home = homedir();
-  const cfg = loadSshConfig(sshConfigPath ?? join(home, '.ssh', 'config'), home);
-  const settings = resolveSshConfig(host.address, cfg.text, { localUser: userInfo().username, homeDir: home, configPath: cfg.configPath, includes: cfg.includes });
+  const home = passwdHomeDir();
+  const cfg = loadSshConfig(sshConfigPath ?? join(home, '.ssh', 'config'), includeHomeDir());
+  const settings = resolveSshConfig(host.address, cfg.text, { localUser: userInfo().username, homeDir: home, includeHome: cfg.includeHome, configPath: cfg.configPath, includes: cfg.includes });
   return loginPublicKey({
     settings, inventoryIdentityFile: host.explicit.identityFile ?? host.fallback.identityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home,
   });

@@ -1,11 +1,11 @@
 // Builds ssh2 targets the way OpenSSH would (ssh_config, keys, agent, known_hosts,
 // ProxyJump) and opens connections. Precedence: the inventory's host entry, then
 // ~/.ssh/config, then /etc/ssh/ssh_config, then the inventory's defaults.
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
-import { loadSshConfig, resolveSshConfig, parseProxyJump, type LoadedSshConfig, type SshSettings, type StrictHostKeyChecking } from '../config/ssh-config-resolver.js';
+import { loadSshConfig, resolveSshConfig, parseProxyJump, passwdHomeDir, includeHomeDir, type LoadedSshConfig, type ProxyJumpHop, type SshSettings, type StrictHostKeyChecking } from '../config/ssh-config-resolver.js';
 import { ConfigError } from '../errors.js';
 import { chooseIdentities, unlockPrivateKey, terminalIo, type PassphraseIo, type UnlockedKey } from './identities.js';
 import { checkHostKey, keyTypeOfBlob, recordedKeyTypes, hostKeyAlgorithmsFor } from './known-hosts.js';
@@ -55,13 +55,15 @@ const STRICT_TO_POLICY: Record<StrictHostKeyChecking, HostKeyPolicy> = {
 
 /** Resolves hosts against ssh_config (user's, then system's) and known_hosts settings. */
 export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 'hostKeyPolicy' | 'sshConfigPath'>) {
-  const home = homedir();
+  // ~, %d and ~/.ssh are the passwd entry's home, as in ssh; Include's ~ is $HOME (glob(3))
+  const home = passwdHomeDir();
+  const includeHome = includeHomeDir();
   const etc = systemSshDir();
-  const userConfig: LoadedSshConfig = loadSshConfig(opts.sshConfigPath ?? join(home, '.ssh', 'config'), home);
-  const systemConfig: LoadedSshConfig = loadSshConfig(join(etc, 'ssh_config'), home, etc);
+  const userConfig: LoadedSshConfig = loadSshConfig(opts.sshConfigPath ?? join(home, '.ssh', 'config'), includeHome);
+  const systemConfig: LoadedSshConfig = loadSshConfig(join(etc, 'ssh_config'), includeHome, etc);
   const settingsFor = (alias: string): SshSettings =>
     resolveSshConfig(alias, userConfig.text, {
-      localUser: userInfo().username, homeDir: home, configPath: userConfig.configPath, includes: userConfig.includes, system: systemConfig,
+      localUser: userInfo().username, homeDir: home, includeHome, configPath: userConfig.configPath, includes: userConfig.includes, system: systemConfig,
     });
 
   return (name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback']): ResolvedHost => {
@@ -90,8 +92,11 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
   };
 }
 
+/** Bounds ProxyJump chains; OpenSSH has none (a loop through several hosts never ends there). */
+const MAX_JUMP_DEPTH = 16;
+
 export function createSshConnector(opts: SshConnectorOptions): Connector {
-  const home = homedir();
+  const home = passwdHomeDir();
   // a file named on the command line must exist (ssh -F refuses a missing one too)
   if (opts.sshConfigPath !== undefined && !existsSync(opts.sshConfigPath)) {
     throw new ConfigError(`--ssh-config ${opts.sshConfigPath}: file not found`, 'check the path, or leave the option out to use ~/.ssh/config', opts.sshConfigPath);
@@ -108,9 +113,31 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
     return p;
   };
 
-  async function target(name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback']): Promise<SshTarget> {
+  // One ssh invocation, as ssh.c builds it for ProxyJump: the last hop is connected to
+  // with `-l user -p port` from the spec and `-J <the hops before it>` (which replaces that
+  // hop's own ProxyJump); the first hop uses its own ssh_config, ProxyJump included. The
+  // result is flattened: target.jumps lists every bastion, outermost first.
+  async function target(
+    name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback'],
+    via?: ProxyJumpHop[], path: readonly string[] = [],
+  ): Promise<SshTarget> {
     const r = resolve(name, alias, explicit, fallback);
     const s = r.settings;
+    const { port, policy } = r;
+    const hops = via ?? (r.proxyJump ? parseProxyJump(r.proxyJump) : []);
+    const here = `${r.user}@${s.hostName}:${port}`;
+    const last = hops[hops.length - 1];
+    // ssh.c's own check ("jumphost loop via"), and a bound for loops through several hosts
+    if (last && last.host === s.hostName && (last.port ?? 22) === port && (last.user ?? r.user) === r.user) throw jumpLoop(name, last.host, [...path, here]);
+    if (path.includes(here) || path.length >= MAX_JUMP_DEPTH) throw jumpLoop(name, s.hostName, [...path, here]);
+    // the way in first: a loop is reported before anything else about the hosts on it
+    let jumps: SshTarget[] | undefined;
+    if (last) {
+      const bastion = await target(`${name} via ${last.host}`, last.host, { user: last.user, port: last.port },
+        { user: userInfo().username, port: 22, identityFile: r.inventoryIdentityFile }, hops.length > 1 ? hops.slice(0, -1) : undefined, [...path, here]);
+      jumps = [...(bastion.jumps ?? []), { ...bastion, jumps: undefined }];
+    }
+
     const ids = chooseIdentities({ settings: s, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home });
     for (const note of ids.notes) opts.onWarning?.(name, note);
     const keys = await Promise.all(ids.privateKeys.map(unlock));
@@ -119,7 +146,6 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       const why = ids.notes.length ? ids.notes.join('; ') : 'no identity_file, no ~/.ssh/id_*, no ssh-agent';
       throw new ConfigError(`${name}: no SSH key to offer (${why})`, ids.notes.length ? 'check the path of identity_file (inventory) or IdentityFile (~/.ssh/config)' : 'set identity_file in the inventory or start ssh-agent with your key', opts.inventory.path);
     }
-    const { port, policy } = r;
     const knownHostsFiles = r.knownHostsFiles;
     const globalKnownHostsFiles = r.globalKnownHostsFiles;
     // only the recorded key types are offered: a host that has one proves it (no downgrade)
@@ -131,17 +157,15 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       user: r.user,
       privateKeys: keys.map((k) => ({ path: k.path, key: k.privateKey, passphrase: k.passphrase })),
       agent: ids.agent,
-      readyTimeoutMs: (s.connectTimeoutS ?? 20) * 1000,
+      // ConnectTimeout 0 is no limit in ssh
+      readyTimeoutMs: s.connectTimeoutS === 0 ? 2 ** 31 - 1 : (s.connectTimeoutS ?? 20) * 1000,
       hostKeyAlgorithms,
       verifyHostKey: (blob) => {
         const v = checkHostKey({ knownHostsFiles, globalKnownHostsFiles, host: s.hostName, port, keyType: keyTypeOfBlob(blob), keyBlob: blob, policy, hashNew: r.hashKnownHosts });
         if (v.ok && v.warning) opts.onWarning?.(name, v.warning);
         return v.ok ? { ok: true } : { ok: false, message: `${name}: ${v.message}`, hint: v.hint };
       },
-      jumps: r.proxyJump
-        ? await Promise.all(parseProxyJump(r.proxyJump).map((hop) =>
-          target(`${name} via ${hop.host}`, hop.host, { user: hop.user, port: hop.port }, { user: userInfo().username, port: 22, identityFile: r.inventoryIdentityFile })))
-        : undefined,
+      jumps,
     };
   }
 
@@ -163,4 +187,11 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       return openSsh2Connection(await targetOf(hostName), signal);
     },
   };
+}
+
+function jumpLoop(name: string, via: string, path: readonly string[]): ConfigError {
+  return new ConfigError(
+    `${name}: jumphost loop via ${via} (${path.join(' -> ')})`,
+    'check ProxyJump in ~/.ssh/config: a host must not be reached through itself',
+  );
 }

@@ -7,3 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 process.env.VPS_PROVISION_TEST_ETC_SSH = mkdtempSync(join(tmpdir(), 'vps-etc-ssh-'));
+// ssh takes ~ from the passwd entry; the tool does too, except in tests, which point HOME
+// at a temp folder of their own (see passwdHomeDir): no test reads this machine's ~/.ssh.
+process.env.VPS_PROVISION_TEST_HOME_FROM_ENV = '1';

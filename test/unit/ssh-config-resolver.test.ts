@@ -1,6 +1,7 @@
 // ~/.ssh/config resolution: table-driven cases, plus a cross-check of the same configs
 // against what OpenSSH itself resolves (`ssh -G`, which prints the settings and exits).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +10,13 @@ import {
   globFiles,
   loadSshConfig,
   parseProxyJump,
+  passwdHomeDir,
   resolveSshConfig,
   type SshSettings,
 } from '../../src/config/ssh-config-resolver.js';
 
 const HOME = '/home/ana';
-const opts = { localUser: 'ana', homeDir: HOME, configPath: '/home/ana/.ssh/config', env: { AGENT_DIR: '/run/agent' } };
+const opts = { localUser: 'ana', homeDir: HOME, configPath: '/home/ana/.ssh/config', env: { AGENT_DIR: '/run/agent' }, localHostName: 'vm.example', uid: 1000 };
 
 function resolve(alias: string, lines: string[]): SshSettings {
   return resolveSshConfig(alias, lines.join('\n'), opts);
@@ -96,6 +98,22 @@ describe('resolveSshConfig', () => {
       { ...base, hostName: 'w' },
     ],
     ['comments and blank lines', 'w', ['# comment', '', 'Host w # trailing', '  User u # trailing'], { ...base, hostName: 'w', user: 'u' }],
+    // readconf.c's argv_split: quotes anywhere in a word, escapes, # only at a word's start
+    ["single quotes are stripped", 'w', ["User 'ann'", "IdentityFile '/k/a b'"], { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/a b'] }],
+    ['quotes inside a word', 'w', ['User a"n"n', 'IdentityFile /k/"x y"z'], { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/x yz'] }],
+    ['# inside a word is part of it', 'w', ['User a#b', 'IdentityFile /k/id#1 # comment'], { ...base, hostName: 'w', user: 'a#b', identityFiles: ['/k/id#1'] }],
+    ['backslash escapes', 'w', ['IdentityFile /k/a\\ b', 'User a\\"b'], { ...base, hostName: 'w', user: 'a"b', identityFiles: ['/k/a b'] }],
+    ['= only at the keyword', 'w', ['IdentityFile=/k/a=b', 'User = u=v'], { ...base, hostName: 'w', user: 'u=v', identityFiles: ['/k/a=b'] }],
+    ['Port by service name', 'w', ['Port ssh'], { ...base, hostName: 'w', port: 22 }],
+    ['IdentityAgent $NAME takes that variable', 'w', ['IdentityAgent $AGENT_DIR'], { ...base, hostName: 'w', identityAgent: '/run/agent' }],
+    ['IdentityAgent $NAME unset: no agent', 'w', ['IdentityAgent $NOT_SET'], { ...base, hostName: 'w', identityAgent: 'none' }],
+    ['the same IdentityFile twice is offered once', 'w', ['IdentityFile /k/a', 'IdentityFile /k/a'], { ...base, hostName: 'w', identityFiles: ['/k/a'] }],
+    ['~ alone is the home with a slash, as ssh', 'w', ['UserKnownHostsFile ~'], { ...base, hostName: 'w', userKnownHostsFiles: [`${HOME}/`] }],
+    ['%i %l %L %C %k', 'Web', ['UserKnownHostsFile /k/%i_%l_%L_%k /k/%C'], {
+      ...base, hostName: 'web', userKnownHostsFiles: ['/k/1000_vm.example_vm_Web', `/k/${createHash('sha1').update('vm.example' + 'web' + '22' + 'ana').digest('hex')}`],
+    }],
+    ['GlobalKnownHostsFile: only ~ is expanded (ssh 9.2)', 'w', ['GlobalKnownHostsFile ~/g /g/%h'], { ...base, hostName: 'w', globalKnownHostsFiles: [`${HOME}/g`, '/g/%h'] }],
+    ['ConnectTimeout 0 means no limit', 'w', ['ConnectTimeout 0'], { ...base, hostName: 'w', connectTimeoutS: 0 }],
   ])('%s', (_name, alias, lines, expected) => {
     expect(resolve(alias, lines)).toEqual(expected);
   });
@@ -110,8 +128,14 @@ describe('resolveSshConfig', () => {
     ['bad yes/no', ['IdentitiesOnly maybe'], 1],
     ['bad StrictHostKeyChecking', ['StrictHostKeyChecking sometimes'], 1],
     ['bad time', ['ConnectTimeout soon'], 1],
-    ['unsupported token', ['IdentityFile ~/.ssh/%C'], 1],
+    ['unsupported token (%j is not in ssh 9.2)', ['IdentityFile ~/.ssh/%j'], 1],
     ['unset environment variable', ['IdentityFile ${NOPE}/id'], 1],
+    ['unset variable in IdentityAgent, in a block that does not apply', ['Host other', '  IdentityAgent ${NOPE}/a'], 2],
+    ['lone % at the end', ['UserKnownHostsFile /k/%'], 1],
+    ['unknown token in HostName (only %h there)', ['HostName %u.example'], 1],
+    ['bad ProxyJump, in a block that does not apply', ['Host other', '  ProxyJump a:b:c'], 2],
+    ['none not alone', ['UserKnownHostsFile none /k'], 1],
+    ['empty quoted Host pattern', ['Host ""'], 1],
     ['~user path', ['IdentityFile ~bob/id'], 1],
   ])('%s: ConfigError naming file and line', (_name, lines, line) => {
     let error: unknown;
@@ -134,13 +158,15 @@ describe('parseProxyJump', () => {
     ['ssh://u@b:23/', [{ user: 'u', host: 'b', port: 23 }]],
     ['me@corp@bastion', [{ user: 'me@corp', host: 'bastion' }]],
     ['[2001:db8::1]:2222', [{ host: '2001:db8::1', port: 2222 }]],
-    ['2001:db8::1', [{ host: '2001:db8::1' }]],
+    ['bastion:', [{ host: 'bastion' }]],
+    ['h:ssh', [{ host: 'h', port: 22 }]],
+    ['a#comment', [{ host: 'a' }]],
     ['none', []],
   ])('%s', (spec, hops) => {
     expect(parseProxyJump(spec)).toEqual(hops);
   });
 
-  test.each(['bastion:99999', 'bastion:', '@bastion', 'a,,b'])('%s is a ConfigError', (spec) => {
+  test.each(['bastion:99999', '2001:db8::1', 'u@h/2222', 'ssh://h/x', '@bastion', 'a,,b'])('%s is a ConfigError', (spec) => {
     expect(() => parseProxyJump(spec)).toThrow(ConfigError);
   });
 });
@@ -187,6 +213,21 @@ describe('loadSshConfig with Include', () => {
     expect(() => load(['Include bad'])).toThrow(expect.objectContaining({ file: join(home, '.ssh', 'bad'), line: 2 }));
   });
 
+  test('each included file starts in the Include line\'s state (a file ending in another host\'s block hides nothing)', () => {
+    writeFileSync(join(home, '.ssh', 'conf.d', '30-defaults.conf'), 'User alice\nPort 2222\nIdentityFile ~/.ssh/id_work\n');
+    const settings = load(['Include conf.d/[12]0-web.conf "conf.d/3*.conf"'])('db');
+    expect(settings).toMatchObject({ user: 'alice', port: 2222, identityFiles: [`${home}/.ssh/id_work`] });
+    // the same with one file per Include argument
+    expect(load(['Include conf.d/20-web.conf conf.d/30-defaults.conf'])('db')).toMatchObject({ user: 'alice', port: 2222 });
+    rmSync(join(home, '.ssh', 'conf.d', '30-defaults.conf'));
+  });
+
+  test('a file included from a block that does not apply is read for syntax only: its Host lines never match', () => {
+    writeFileSync(join(home, '.ssh', 'star'), 'Host *\n  User from-star\n');
+    expect(load(['Host other', '  Include star', 'Host *', '  Port 2'])('db')).toMatchObject({ port: 2 });
+    expect(load(['Host other', '  Include star'])('db').user).toBeUndefined();
+  });
+
   test('a file including itself stops with a ConfigError', () => {
     writeFileSync(join(home, '.ssh', 'loop'), 'Include loop\n');
     expect(() => load(['Include loop'])('x')).toThrow(/nested too deeply/);
@@ -197,10 +238,16 @@ describe('loadSshConfig with Include', () => {
   });
 
   test('globFiles', () => {
-    expect(globFiles(join(home, '.ssh', 'conf.d', '?0-*.conf')).map((p) => p.slice(home.length))).toEqual([
-      '/.ssh/conf.d/10-web.conf',
-      '/.ssh/conf.d/20-web.conf',
-    ]);
+    const names = (pattern: string) => globFiles(join(home, '.ssh', 'conf.d', pattern)).map((p) => p.slice(home.length));
+    expect(names('?0-*.conf')).toEqual(['/.ssh/conf.d/10-web.conf', '/.ssh/conf.d/20-web.conf']);
+    expect(names('[12]0-*')).toEqual(['/.ssh/conf.d/10-web.conf', '/.ssh/conf.d/20-web.conf']);
+    expect(names('[!1]0-*')).toEqual(['/.ssh/conf.d/20-web.conf']);
+    expect(names('[a-z]*')).toEqual([]);
+  });
+
+  test('~ and %d are the passwd home, not $HOME (tests alone may ask for $HOME)', () => {
+    expect(passwdHomeDir({ HOME: '/elsewhere' })).toBe(userInfo().homedir);
+    expect(passwdHomeDir({ HOME: '/elsewhere', VPS_PROVISION_TEST_HOME_FROM_ENV: '1' })).toBe('/elsewhere');
   });
 });
 

@@ -1,7 +1,7 @@
 // vps-provision hosts: the inventory as it will be used, after ~/.ssh/config and
 // /etc/ssh/ssh_config are applied (no connection is made, no key is unlocked).
 import type { CommandModule } from 'yargs';
-import { homedir } from 'node:os';
+import { passwdHomeDir } from '../../config/ssh-config-resolver.js';
 import { loadInventory, selectHosts, DEFAULT_STATE_DIR, USER_STATE_DIR, type HostSpec } from '../../config/inventory.js';
 import { createSshResolver } from '../../transport/ssh-connector.js';
 import { chooseIdentities } from '../../transport/identities.js';
@@ -22,7 +22,7 @@ export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
     const resolve = createSshResolver({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
     const hosts = selectHosts(inv, args.limit).map((h) => {
       const r = resolve(h.name, h.address, h.explicit, h.fallback);
-      const ids = chooseIdentities({ settings: r.settings, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: homedir() });
+      const ids = chooseIdentities({ settings: r.settings, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: passwdHomeDir() });
       return {
         name: h.name,
         /** where the connection goes (HostName of an ssh_config alias) */

@@ -4,7 +4,7 @@
 // done; then every phase. A name that already exists with the tag: nothing is created.
 import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
-import { homedir } from 'node:os';
+import { passwdHomeDir } from '../../config/ssh-config-resolver.js';
 import { loadRunContext, type CommonArgs } from '../run-context.js';
 import { executeRun, confirm } from '../execute-run.js';
 import { cloudSettings, inventoryOrEmpty, openCloud, DROPLET_NAME, safeCell, type CloudSettings } from '../cloud.js';
@@ -28,7 +28,7 @@ const RETRIED: ConnectError['reason'][] = ['refused', 'timeout', 'unreachable', 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export function knownHostsFiles(inv: Inventory): string[] {
-  return inv.knownHostsFile ? [inv.knownHostsFile] : [join(homedir(), '.ssh', 'known_hosts')];
+  return inv.knownHostsFile ? [inv.knownHostsFile] : [join(passwdHomeDir(), '.ssh', 'known_hosts')];
 }
 
 /** Connects until SSH answers (bounded): refused, time-outs and early auth failures are retried. */
