@@ -470,14 +470,10 @@ function parseDuration(value: string, line: ConfigLine): number {
   throw syntaxError(line.file, line.line, `bad time value '${value}'`, 'write seconds, or a time like 1m30s');
 }
 
-// readconf.c parse_agent_path: ${VAR} must be set and a legacy $VAR must be a valid name,
-// checked as the line is read (in any block).
+// readconf.c parse_agent_path: ${VAR} must be set, checked as the line is read (in any block).
 function checkAgentPath(line: ConfigLine, env: Readonly<Record<string, string | undefined>>): ConfigLine {
   const value = line.args[0];
   percentDollarExpand(value, line, undefined, env);
-  if (value.startsWith('$') && !value.startsWith('${') && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value.slice(1))) {
-    throw syntaxError(line.file, line.line, `invalid environment name ${value}`, 'write $NAME with letters, digits and _');
-  }
   return line;
 }
 
@@ -548,7 +544,13 @@ function expandAgent(line: ConfigLine, path: PathExpander, env: Readonly<Record<
   const value = line.args[0];
   if (value === 'none' || value === 'SSH_AUTH_SOCK') return value;
   const expanded = path(value, line);
-  if (expanded.startsWith('$') && !expanded.startsWith('${')) return env[expanded.slice(1)] || 'none';
+  if (expanded.startsWith('$') && !expanded.startsWith('${')) {
+    // ssh refuses a bad name when it uses the value (ssh -G does not get that far)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(expanded.slice(1))) {
+      throw syntaxError(line.file, line.line, `invalid IdentityAgent environment variable name ${expanded}`, 'write $NAME with letters, digits and _');
+    }
+    return env[expanded.slice(1)] || 'none';
+  }
   return expanded;
 }
 

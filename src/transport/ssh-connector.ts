@@ -128,7 +128,7 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
     const here = `${r.user}@${s.hostName}:${port}`;
     const last = hops[hops.length - 1];
     // ssh.c's own check ("jumphost loop via"), and a bound for loops through several hosts
-    if (last && last.host === s.hostName && (last.port ?? 22) === port && (last.user ?? r.user) === r.user) throw jumpLoop(name, last.host, [...path, here]);
+    if (last && jumpsThroughItself(hops, s.hostName, port, r.user)) throw jumpLoop(name, last.host, [...path, here]);
     if (path.includes(here) || path.length >= MAX_JUMP_DEPTH) throw jumpLoop(name, s.hostName, [...path, here]);
     // the way in first: a loop is reported before anything else about the hosts on it
     let jumps: SshTarget[] | undefined;
@@ -187,6 +187,12 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       return openSsh2Connection(await targetOf(hostName), signal);
     },
   };
+}
+
+/** ssh.c's check: the last jump host is the host itself (same name, port and user). */
+export function jumpsThroughItself(hops: readonly ProxyJumpHop[], hostName: string, port: number, user: string): boolean {
+  const last = hops[hops.length - 1];
+  return last !== undefined && last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user;
 }
 
 function jumpLoop(name: string, via: string, path: readonly string[]): ConfigError {
