@@ -423,7 +423,7 @@ let services: Map<string, number> | undefined;
 function tcpServices(): Map<string, number> {
   if (services) return services;
   services = new Map();
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/etc/services', 'utf8');
   } catch {

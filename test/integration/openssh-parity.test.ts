@@ -365,7 +365,7 @@ describe('generated known_hosts files', () => {
     writeFileSync(file, text);
     const caseOfLine = cases.flatMap((c, i) => c.split('\n').slice(0, -1).map(() => i));
     for (const name of ['[127.0.0.1]:2222', '127.0.0.1']) {
-      let stdout = '';
+      let stdout: string;
       try {
         ({ stdout } = await run('ssh-keygen', ['-F', name, '-f', file], { timeout: 60_000, maxBuffer: 64 << 20 }));
       } catch (error) {
@@ -398,7 +398,7 @@ describe('generated known_hosts files', () => {
       '-o', `StrictHostKeyChecking=${c.strict}`, '-o', 'HashKnownHosts=no', '-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${join(kdir, 'no-such-key')}`,
       '-o', 'IdentityAgent=none', '-o', 'ConnectTimeout=60', '-p', String(sshd.port), 'root@127.0.0.1', 'true',
     ];
-    let stderr = '';
+    let stderr: string;
     try {
       await run('ssh', args, { env: { PATH: process.env.PATH, HOME: kdir }, timeout: 90_000 });
       return 'accepted';
