@@ -17,7 +17,7 @@ import { controllerChecks } from './controller-checks.js';
 import { attachGeneratedPasswords } from './credentials.js';
 import { connectInfo, bannerText } from './ui/banner.js';
 import { liveAlerts } from './live-alerts.js';
-import { checkSudoEverywhere } from './sudo-preflight.js';
+import { preflightEverywhere } from './host-preflight.js';
 import { writeRunReport, hostRunRecord, type RunRecordContext } from './run-report.js';
 import { rebootWhereRequired, rebootText } from './reboot-hosts.js';
 import { pruneLocalRuns, checkKeep } from '../report/prune-runs.js';
@@ -57,6 +57,8 @@ export async function confirm(what: string, yes: boolean): Promise<void> {
 export interface RunExtras {
   /** reboot the hosts that need it at the end (/var/run/reboot-required), wait, check */
   reboot?: boolean;
+  /** leave out the source preflight (--skip-source-check) */
+  skipSourceCheck?: boolean;
 }
 
 export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean, extras: RunExtras = {}): Promise<{ code: number; run: RunResult }> {
@@ -97,7 +99,13 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   });
   await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const sudo = process.env[SUDO_PASSWORD_ENV];
-  if (mode === 'apply') await checkSudoEverywhere(connector, ctx, sudo ? new Secret(sudo) : undefined, args.concurrency);
+  // before the first change anywhere: sudo and the phases' external sources, one round trip per host
+  if (mode === 'apply') {
+    await preflightEverywhere(connector, ctx, {
+      sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, sources: !extras.skipSourceCheck,
+      warn: (host, message) => emit({ type: 'warning', host, message }),
+    });
+  }
   // from here a Ctrl-C stops the run cleanly instead of exiting (src/cli/interrupt.ts)
   const interrupt = interruptibleRun((line) => renderer.notice(`\n${line}`));
   try {

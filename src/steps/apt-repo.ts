@@ -47,6 +47,18 @@ export function keyFingerprintCheck(keyWord: string, fingerprint: string, homeWo
     `[ "$f" = ${shQuote(fingerprint)} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${shQuote(fingerprint)}`;
 }
 
+/**
+ * The files apt fetches first from a repository line: <uri>/dists/<suite>/InRelease, else
+ * Release; a flat repository (suite ending in "/") has them at <uri>/<suite>. None for file:.
+ */
+export function releaseUrls(repo: string): string[] {
+  const [uri = '', suite = ''] = repo.split(' ');
+  if (!/^https?:\/\//.test(uri)) return [];
+  const base = uri.replace(/\/+$/, '');
+  const dir = suite.endsWith('/') ? `${base}/${suite.replace(/^\.\/$/, '')}` : `${base}/dists/${suite}/`;
+  return [`${dir}InRelease`, `${dir}Release`];
+}
+
 /** A key fetched over plain http can be swapped on the way: say so, unless its fingerprint is pinned. */
 export function aptRepoWarning(a: { key_url: string; key_fingerprint?: string }): string | undefined {
   if (a.key_url.startsWith('http://') && !a.key_fingerprint) {
@@ -92,6 +104,13 @@ export const aptRepoStep: StepType<Args> = {
   fieldModes: { name: 'path' },
   probe: (a) => aptRepoStateProbe(a.name),
   warning: aptRepoWarning,
+  sources(a) {
+    const release = releaseUrls(a.repo);
+    return [
+      { field: 'key_url', kind: 'key', urls: [a.key_url] },
+      ...(release.length ? [{ field: 'repo', kind: 'repository' as const, urls: release }] : []),
+    ];
+  },
   decide(a, probed) {
     const s = parseAptRepoState(probed?.text ?? '');
     const why: string[] = [];

@@ -43,6 +43,7 @@ export const debStep: StepType<Args> = {
   schema,
   fieldModes: {},
   probe: (a) => debPackageProbe(a.package),
+  sources: (a) => [{ field: 'url', kind: 'deb', urls: [a.url] }],
   decide(a, probed) {
     const s = parseDebPackage(probed?.text ?? '', a.package);
     if (s.installed) return { status: 'ok', reason: `${a.package} ${s.version} installed` };

@@ -30,6 +30,18 @@ export interface ConditionalAction {
 /** through 'ssh': to the host's 127.0.0.1:port over the tool's SSH connection; 'direct': to its address */
 export type LocalCheck = { kind: 'rdp-handshake'; port: number; requireTls: boolean; through: 'ssh' | 'direct' };
 
+/**
+ * Something a step fetches from outside the host (checked by the source preflight before
+ * anything changes). `urls` are alternatives: the source resolves when one of them does
+ * (an apt repository's InRelease, else its Release).
+ */
+export interface ExternalSource {
+  /** the argument the URL comes from (key_url, repo, url) */
+  field: string;
+  kind: 'key' | 'repository' | 'deb';
+  urls: string[];
+}
+
 export interface StepType<A> {
   id: string;
   /** Argument schema: unknown keys are refused. */
@@ -43,6 +55,8 @@ export interface StepType<A> {
   watches?(args: A): string[];
   /** A risk in the arguments the user should hear about before the run (shown as a warning). */
   warning?(args: A): string | undefined;
+  /** What the step fetches from outside the host (none when absent). */
+  sources?(args: A): ExternalSource[];
   /** Set for steps that run on the controller; probe and decide are then not used. */
   local?(args: A): LocalCheck;
 }

@@ -70,7 +70,7 @@ test('ed25519 recorded, the host answers with RSA only: refused as changed under
     writeFileSync(kh, `${recorded}\n`);
     if (hashed) execFileSync('ssh-keygen', ['-q', '-H', '-f', kh], { stdio: 'ignore' });
     const before = readFileSync(kh, 'utf8');
-    const r = await runCli(['check', '-i', inventory(rsaOnly)], { env: env(), timeoutMs: 240_000 });
+    const r = await runCli(['check', '--skip-source-check', '-i', inventory(rsaOnly)], { env: env(), timeoutMs: 240_000 });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`box: REMOTE HOST IDENTIFICATION HAS CHANGED for 127.0.0.1 port ${rsaOnly.port}`);
     expect(r.stdout).toContain(fingerprint(recorded));
@@ -80,12 +80,12 @@ test('ed25519 recorded, the host answers with RSA only: refused as changed under
   }
   // the same under strict, and from the system-wide file
   writeFileSync(join(etc, 'ssh_known_hosts'), `${recorded}\n`);
-  const strict = await runCli(['check', '-i', inventory(rsaOnly, { host_key_policy: 'strict' })], { env: env(), timeoutMs: 240_000 });
+  const strict = await runCli(['check', '--skip-source-check', '-i', inventory(rsaOnly, { host_key_policy: 'strict' })], { env: env(), timeoutMs: 240_000 });
   expect(strict.code).toBe(1);
   expect(strict.stdout).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
   expect(strict.stdout).toContain(fingerprint(rsaOnly.knownHostsLineFor('rsa')));
   // only off lets it through (with a warning), and records nothing
-  const off = await runCli(['check', '-i', inventory(rsaOnly), '--host-key-policy', 'off'], { env: env(), timeoutMs: 240_000 });
+  const off = await runCli(['check', '--skip-source-check', '-i', inventory(rsaOnly), '--host-key-policy', 'off'], { env: env(), timeoutMs: 240_000 });
   expect(off.code).toBe(0);
   expect(off.stdout + off.stderr).toContain('accepted: host key policy is off');
   expect(readFileSync(join(etc, 'ssh_known_hosts'), 'utf8')).toBe(`${recorded}\n`);
@@ -94,33 +94,33 @@ test('ed25519 recorded, the host answers with RSA only: refused as changed under
 test('only RSA recorded for a host that has ed25519 too: only RSA is asked for, the host proves it, nothing appended', async () => {
   const kh = join(home, '.ssh', 'known_hosts');
   writeFileSync(kh, `${both.knownHostsLineFor('rsa')}\n`);
-  const r = await runCli(['check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 });
+  const r = await runCli(['check', '--skip-source-check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 });
   expect(r.stdout + r.stderr).not.toContain('CHANGED');
   expect(r.code).toBe(0);
   expect(readFileSync(kh, 'utf8')).toBe(`${both.knownHostsLineFor('rsa')}\n`);
   // and the ed25519 key alone, recorded by an ssh that saw it first, is what is asked for then
   writeFileSync(kh, `${both.knownHostsLineFor('ed25519')}\n`);
-  expect((await runCli(['check', '-i', inventory(both), '--host-key-policy', 'strict'], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
+  expect((await runCli(['check', '--skip-source-check', '-i', inventory(both), '--host-key-policy', 'strict'], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
 }, SLOW_MS);
 
 test('StrictHostKeyChecking from ssh_config sets the policy when neither inventory nor command line does', async () => {
   const kh = join(home, '.ssh', 'known_hosts');
   writeFileSync(join(home, '.ssh', 'config'), 'Host 127.0.0.1\n  StrictHostKeyChecking yes\n');
-  const refused = await runCli(['check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 });
+  const refused = await runCli(['check', '--skip-source-check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 });
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain('not in known_hosts');
   expect(refused.stdout).toContain('the host key policy is strict');
   // the inventory's policy, then the command line's, come first
-  expect((await runCli(['check', '-i', inventory(both, { host_key_policy: 'accept-new' })], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
+  expect((await runCli(['check', '--skip-source-check', '-i', inventory(both, { host_key_policy: 'accept-new' })], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
   rmSync(kh);
-  expect((await runCli(['check', '-i', inventory(both), '--host-key-policy', 'accept-new'], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
+  expect((await runCli(['check', '--skip-source-check', '-i', inventory(both), '--host-key-policy', 'accept-new'], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
   rmSync(kh);
   // ask has nobody to ask: strict
   writeFileSync(join(home, '.ssh', 'config'), 'Host *\n  StrictHostKeyChecking ask\n');
-  expect((await runCli(['check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 })).code).toBe(1);
+  expect((await runCli(['check', '--skip-source-check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 })).code).toBe(1);
   // no / off: off (accepted, not recorded)
   writeFileSync(join(home, '.ssh', 'config'), 'StrictHostKeyChecking no\n');
-  expect((await runCli(['check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
+  expect((await runCli(['check', '--skip-source-check', '-i', inventory(both)], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
   expect(() => readFileSync(kh)).toThrow();
 }, SLOW_MS);
 
@@ -134,7 +134,7 @@ test('/etc/ssh/ssh_config is read after ~/.ssh/config (first value wins); HashKn
   writeFileSync(join(home, '.ssh', 'config'), `Host alias\n  HostName 127.0.0.1\n  Port ${both.port}\n  User root\n`);
   const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
   writeFileSync(p, stringify({ defaults: { identity_file: client.privateKeyPath, state_dir: join(dir, 'state') }, hosts: { alias: null } }));
-  const r = await runCli(['check', '-i', p], { env: env(), timeoutMs: 240_000 });
+  const r = await runCli(['check', '--skip-source-check', '-i', p], { env: env(), timeoutMs: 240_000 });
   expect(`${r.code} ${r.stdout}${r.stderr}`).toMatch(/^0 /);
   const text = readFileSync(kh, 'utf8');
   expect(text.startsWith('|1|')).toBe(true);
@@ -145,13 +145,13 @@ test('/etc/ssh/ssh_config is read after ~/.ssh/config (first value wins); HashKn
   rmSync(kh);
   writeFileSync(global, `${both.knownHostsLine}\n`);
   writeFileSync(join(etc, 'ssh_config'), `GlobalKnownHostsFile ${global}\nStrictHostKeyChecking yes\n`);
-  const strict = await runCli(['check', '-i', p], { env: env(), timeoutMs: 240_000 });
+  const strict = await runCli(['check', '--skip-source-check', '-i', p], { env: env(), timeoutMs: 240_000 });
   expect(strict.code).toBe(0);
   expect(readFileSync(global, 'utf8')).toBe(`${both.knownHostsLine}\n`);
   expect(() => readFileSync(kh)).toThrow();
   // the default global file is <etc>/ssh_known_hosts
   writeFileSync(join(etc, 'ssh_config'), 'StrictHostKeyChecking yes\n');
-  expect((await runCli(['check', '-i', p], { env: env(), timeoutMs: 240_000 })).code).toBe(1);
+  expect((await runCli(['check', '--skip-source-check', '-i', p], { env: env(), timeoutMs: 240_000 })).code).toBe(1);
   writeFileSync(join(etc, 'ssh_known_hosts'), `${both.knownHostsLine}\n`);
-  expect((await runCli(['check', '-i', p], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
+  expect((await runCli(['check', '--skip-source-check', '-i', p], { env: env(), timeoutMs: 240_000 })).code).toBe(0);
 }, SLOW_MS);

@@ -43,14 +43,14 @@ const env = (extra: NodeJS.ProcessEnv = {}) => ({ HOME: home, SSH_AUTH_SOCK: '',
 test('a ~/.ssh/config alias gives HostName, Port, User and IdentityFile', async () => {
   writeFileSync(join(home, '.ssh/config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  IdentityFile ${plain.privateKeyPath}\n`);
   const inv = inventory({ box: null });
-  const r = await runCli(['check', '-i', inv, '--json'], { env: env() });
+  const r = await runCli(['check', '--skip-source-check', '-i', inv, '--json'], { env: env() });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout) as { hosts: { host: string; ok: boolean }[] };
   expect(out.hosts).toEqual([expect.objectContaining({ host: 'box', ok: true })]);
   // the inventory's own port wins over ~/.ssh/config
   const wrong = inventory({ box: { port: 1 } });
-  const refused = await runCli(['check', '-i', wrong], { env: env() });
+  const refused = await runCli(['check', '--skip-source-check', '-i', wrong], { env: env() });
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain('box (root@127.0.0.1:1): connection refused');
   writeFileSync(join(home, '.ssh/config'), '');
@@ -58,15 +58,15 @@ test('a ~/.ssh/config alias gives HostName, Port, User and IdentityFile', async 
 
 test('an encrypted key: passphrase from the environment, a clear error otherwise', async () => {
   const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port } }, { identity_file: encrypted.privateKeyPath, user: 'root' });
-  const none = await runCli(['check', '-i', inv], { env: env() });
+  const none = await runCli(['check', '--skip-source-check', '-i', inv], { env: env() });
   expect(none.code).toBe(5);
   expect(none.stderr).toContain(`private key ${encrypted.privateKeyPath} is encrypted`);
   expect(none.stderr).toContain('VPS_PROVISION_KEY_PASSPHRASE');
-  const wrong = await runCli(['check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'wrong' }) });
+  const wrong = await runCli(['check', '--skip-source-check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'wrong' }) });
   expect(wrong.code).toBe(5);
   expect(wrong.stderr).toContain(`wrong passphrase for private key ${encrypted.privateKeyPath}`);
   expect(wrong.stderr + wrong.stdout).not.toContain('wrong\n');
-  const right = await runCli(['check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'correct horse' }) });
+  const right = await runCli(['check', '--skip-source-check', '-i', inv], { env: env({ VPS_PROVISION_KEY_PASSPHRASE: 'correct horse' }) });
   expect(right.code).toBe(0);
   expect(right.stdout + right.stderr).not.toContain('correct horse');
 });
@@ -82,10 +82,10 @@ test('ssh-agent: a key only the agent holds', async () => {
   }
   execFileSync('ssh-add', [agentKey.privateKeyPath], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
   const inv = inventory({ h: { address: '127.0.0.1', port: sshd.port } }, { user: 'root' });
-  const without = await runCli(['check', '-i', inv], { env: env() });
+  const without = await runCli(['check', '--skip-source-check', '-i', inv], { env: env() });
   expect(without.code).toBe(5);
   expect(without.stderr).toContain('no SSH key to offer');
-  const r = await runCli(['check', '-i', inv], { env: env({ SSH_AUTH_SOCK: sock }) });
+  const r = await runCli(['check', '--skip-source-check', '-i', inv], { env: env({ SSH_AUTH_SOCK: sock }) });
   expect(r.code).toBe(0);
   agent.kill('SIGTERM');
   agent = undefined;
@@ -146,11 +146,11 @@ test('ProxyJump through a bastion, and a hashed known_hosts', async () => {
     ].join('\n'));
     const p = join(mkdtempSync(join(dir, 'inv-')), 'hosts.yml');
     writeFileSync(p, stringify({ known_hosts_file: kh, host_key_policy: 'strict', defaults: { state_dir: join(dir, 'state') }, hosts: { inner: null } }));
-    const ok = await runCli(['check', '-i', p], { env: env() });
+    const ok = await runCli(['check', '--skip-source-check', '-i', p], { env: env() });
     expect(ok.code).toBe(0);
     // the target is reached through the bastion: without it, nothing gets through
     await bastion.stop();
-    const down = await runCli(['check', '-i', p], { env: env() });
+    const down = await runCli(['check', '--skip-source-check', '-i', p], { env: env() });
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/inner via jumpbox .*connection refused/);
   } finally {

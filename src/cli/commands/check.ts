@@ -1,8 +1,12 @@
-// vps-provision check: preflight on every host: reachability, auth, sudo, OS, disk, RAM.
-// One round trip per host after connecting; nothing is changed.
+// vps-provision check: preflight on every host: reachability, auth, sudo, OS, disk, RAM,
+// and every external source of the selected phases (apt repositories, keys, .debs)
+// resolving from the host. One round trip per host after connecting; nothing is changed.
 import type { CommandModule } from 'yargs';
 import pLimit from 'p-limit';
-import { loadInventory, selectHosts } from '../../config/inventory.js';
+import { loadInventory, selectHosts, type HostSpec } from '../../config/inventory.js';
+import type { PhaseInstance } from '../../config/playbook.js';
+import { loadRunContext } from '../run-context.js';
+import { sourceCheck, sourceFailureText } from '../host-preflight.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { ProvisionError } from '../../errors.js';
 import { Secret } from '../../commands/secret.js';
@@ -40,15 +44,28 @@ export interface CheckResult {
   checks: { name: string; ok: boolean; warn?: boolean; detail: string }[];
 }
 
-export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: number; minMemMb: number }> = {
+interface Args extends CommonArgs { minDiskGb: number; minMemMb: number; onlyPhase?: string[]; skipPhase?: string[]; skipSourceCheck: boolean }
+
+export const checkCommand: CommandModule<CommonArgs, Args> = {
   command: 'check',
-  describe: 'Preflight: reachability, authentication, sudo, OS, disk and memory of each host',
+  describe: 'Preflight: reachability, authentication, sudo, OS, disk, memory and the external sources of each host',
   builder: (y) => y
     .option('min-disk-gb', { type: 'number', default: 10, describe: 'free disk needed on /' })
-    .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' }) as never,
+    .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' })
+    .option('only-phase', { type: 'string', array: true, describe: 'check the sources of these phases only (repeatable, or comma list)' })
+    .option('skip-phase', { type: 'string', array: true, describe: 'leave out the sources of these phases' })
+    .option('skip-source-check', { type: 'boolean', default: false, describe: 'do not check that every key, apt repository and .deb URL of the selected phases resolves from each host (the playbooks are then not loaded)' }) as never,
   handler: async (args) => {
     const inv = loadInventory(args.inventory);
-    const hosts = selectHosts(inv, args.limit);
+    // the phases whose sources are checked, rendered per host (the playbooks load cleanly first)
+    const phasesOf = new Map<string, PhaseInstance[]>();
+    let hosts: HostSpec[];
+    if (args.skipSourceCheck) hosts = selectHosts(inv, args.limit);
+    else {
+      const ctx = await loadRunContext(args, { only: args.onlyPhase, skip: args.skipPhase }, inv);
+      hosts = ctx.hosts.map((h) => h.host);
+      for (const h of ctx.hosts) phasesOf.set(h.host.name, h.phases);
+    }
     const connector = createSshConnector({
       inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig,
       // e.g. a changed host key let through by the policy off: never silent
@@ -73,7 +90,10 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
         const shell = await conn.openShell({ become: h.become, sudoPassword: h.become && sudo ? new Secret(sudo) : undefined });
         add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
         const lines: string[] = [];
-        await shell.run(PROBE, (l) => lines.push(l));
+        const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
+        await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
+          if (!sources?.onLine(l)) lines.push(l);
+        });
         shell.close();
         const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
         const os = osSupport(f.os ?? '', f.pretty ?? '');
@@ -83,6 +103,12 @@ export const checkCommand: CommandModule<CommonArgs, CommonArgs & { minDiskGb: n
         add('disk', disk >= args.minDiskGb * 1024, `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`);
         const mem = Number(f.mem_mb);
         add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
+        if (sources?.sources.length) {
+          const v = sources.verdicts();
+          if (v.warning) checks.push({ name: 'sources', ok: true, warn: true, detail: v.warning });
+          else if (!v.failures.length) add('sources', true, `${v.sources.length} resolve from the host (${v.sources.map((x) => x.origin).join(', ')})`);
+          for (const failure of v.failures) add('source', false, sourceFailureText(failure));
+        }
       } catch (err) {
         add('privileges', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
       } finally {
