@@ -20,6 +20,7 @@ let refused: string;
 let playbooks: string;
 const requests: string[] = [];
 
+// several CLI runs per test: a loaded machine (root's login shell alone is slow) needs room
 beforeAll(async () => {
   fleet = await startTestFleet(1, { prefix: 'src' });
   scratch = mkdtempSync(join(tmpdir(), 'vps-sources-'));
@@ -80,7 +81,7 @@ test('check names each failing source by its variable, URL and answer, exit 1; t
   const json = await cli(['check', '--json']);
   const checks = (JSON.parse(json.stdout) as { hosts: { checks: { name: string; ok: boolean; detail: string }[] }[] }).hosts[0]!.checks;
   expect(checks.filter((c) => c.name === 'source' && !c.ok).map((c) => c.detail.split(':')[0])).toEqual(['tool_key_url', 'tool_deb_url', 'other / Other deb (url)']);
-});
+}, 300_000);
 
 test('--skip-phase leaves a phase\'s sources out; --skip-source-check all of them', async () => {
   const some = await cli(['check', '--skip-phase', 'tool']);
@@ -91,7 +92,7 @@ test('--skip-phase leaves a phase\'s sources out; --skip-source-check all of the
   expect([none.code, none.stdout]).toEqual([0, expect.not.stringContaining('source')]);
   const skipped = await cli(['check', '--skip-source-check']);
   expect([skipped.code, skipped.stdout]).toEqual([0, expect.not.stringContaining('source')]);
-});
+}, 400_000);
 
 test('provision refuses before its first change on the host', async () => {
   const r = await cli(['provision', '--yes']);
@@ -106,4 +107,4 @@ test('provision refuses before its first change on the host', async () => {
   const only = await cli(['provision', '--yes', '--only-phase', 'marker']);
   expect(only.code).toBe(0);
   expect(existsSync(join(fleet.root(0), 'marker.txt'))).toBe(true);
-});
+}, 300_000);
