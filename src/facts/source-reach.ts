@@ -4,8 +4,10 @@
 // An apt repository's alternatives (InRelease, Release) are tried in turn.
 // Prints one record per source: "\x1e<nonce> SRC <index> <alternative tried last> <curl exit> <http code> <last Location|-> <curl message>".
 import { shQuote } from '../commands/shell-quote.js';
-import { curlProtocols } from '../steps/download.js';
-import { RECORD } from '../transport/remote-shell-driver.js';
+import { curlProtocols } from '../commands/curl-protocols.js';
+
+/** The record mark of the remote shell's protocol (src/transport/remote-shell-driver.ts). */
+const RECORD = '\x1e';
 
 export const SOURCE_CONNECT_TIMEOUT_S = 10;
 export const SOURCE_MAX_TIME_S = 20;

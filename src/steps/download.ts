@@ -1,14 +1,6 @@
-// The one curl command line of the steps that download on the host (deb, apt_repo), and
-// the protocols a URL may use (shared with the source preflight, src/facts/source-reach.ts).
+// The one curl command line of the steps that download on the host (deb, apt_repo).
 import { shQuote } from '../commands/shell-quote.js';
-
-/**
- * curl's --proto/--proto-redir value for a URL: an https URL stays on https, redirects
- * included (no downgrade to http or another protocol); a plain http URL stays on http(s).
- */
-export function curlProtocols(url: string): string {
-  return url.startsWith('https://') ? '=https' : '=http,https';
-}
+import { curlProtocols } from '../commands/curl-protocols.js';
 
 /** curl for a URL into `outWord` (a shell word, already quoted), protocols as curlProtocols says. */
 export function curlDownload(url: string, outWord: string, maxTimeS: number): string {
