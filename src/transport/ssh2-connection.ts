@@ -6,8 +6,9 @@ import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
 import { shQuote } from '../commands/shell-quote.js';
 import type { Secret } from '../commands/secret.js';
-import type { Connection, ExecResult, RemoteShell, ShellResult, LineHandler } from './connection.js';
-import { DRIVER, RECORD, frameScript } from './remote-shell-driver.js';
+import type { Connection, ExecResult, RemoteShell } from './connection.js';
+import { DRIVER } from './remote-shell-driver.js';
+import { RemoteShellClient } from './remote-shell-client.js';
 
 export interface HostKeyCheck {
   (keyBlob: Buffer): { ok: true } | { ok: false; message: string; hint: string };
@@ -282,7 +283,7 @@ class Ssh2Connection implements Connection {
     const command = !opts.become ? `exec ${driver}`
       : sudo ? `exec sudo -S -p ${shQuote(sudo.prompt)} -- ${driver}` : `exec sudo -n -- ${driver}`;
     const ch = await this.#channel(command);
-    return Ssh2RemoteShell.start(this.target.name, ch, () => this.#dropped, sudo);
+    return RemoteShellClient.start(this.target.name, ch, () => this.#dropped, sudo);
   }
 
   forwardOut(host: string, port: number): Promise<ClientChannel> {
@@ -295,134 +296,5 @@ class Ssh2Connection implements Connection {
 
   close(): void {
     this.client.end();
-  }
-}
-
-interface Pending {
-  id: number;
-  started: number;
-  onLine?: LineHandler;
-  resolve: (r: ShellResult) => void;
-  reject: (e: Error) => void;
-}
-
-class Ssh2RemoteShell implements RemoteShell {
-  #buf = '';
-  #queue: Pending[] = [];
-  #nextId = 1;
-  #dead: Error | undefined;
-  #closing = false;
-  /** scripts written before the driver is known to run (sudo may still be asking) */
-  #held: (string | Buffer)[] | undefined;
-  pid = 0;
-  user = '';
-
-  private constructor(private readonly ch: ClientChannel, private readonly host: string) {}
-
-  /**
-   * Resolves as soon as the channel is open: the first script can be written at once and
-   * waits in the driver's stdin, so starting the shell costs no round trip of its own.
-   * pid and user are known when the driver's READY line has arrived.
-   */
-  static start(host: string, ch: ClientChannel, dropped: () => boolean, sudo?: { prompt: string; password: Secret }): Promise<Ssh2RemoteShell> {
-    const shell = new Ssh2RemoteShell(ch, host);
-    // with a sudo password nothing is written until sudo has asked for it or the driver runs
-    if (sudo) shell.#held = [];
-    return new Promise((resolve) => {
-      let stderr = '';
-      let prompts = 0;
-      let wrongPassword = false;
-      const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
-      ch.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (!sudo || shell.pid !== 0) return;
-        const asked = stderr.split(sudo.prompt).length - 1;
-        stderr = stderr.split(sudo.prompt).join('');
-        if (asked === 0) return;
-        prompts += asked;
-        // asked again: the password was wrong; it is not sent twice
-        if (prompts > 1) { wrongPassword = true; ch.close(); return; }
-        ch.write(`${sudo.password.reveal()}\n`);
-      });
-      ch.on('error', () => undefined); // reported through 'close' below
-      const onReady = (d: Buffer) => {
-        shell.#buf += d.toString();
-        const m = new RegExp(`${RECORD}READY (\\d+) (\\S+)\\n`).exec(shell.#buf);
-        if (!m) return;
-        clearTimeout(timer);
-        shell.pid = Number(m[1]);
-        shell.user = m[2]!;
-        shell.#buf = shell.#buf.slice(m.index + m[0].length);
-        ch.off('data', onReady);
-        const held = shell.#held ?? [];
-        shell.#held = undefined;
-        for (const chunk of held) ch.write(chunk);
-        ch.on('data', (chunk: Buffer) => shell.#onData(chunk));
-        shell.#onData(Buffer.alloc(0));
-      };
-      ch.on('data', onReady);
-      resolve(shell);
-      let ended = '';
-      ch.on('exit', (code: number | null, sig?: string) => { ended = sig ? `killed by ${sig}` : `exit ${code}`; });
-      ch.on('close', () => {
-        clearTimeout(timer);
-        const reason = shell.#closing ? new CommandError(`${host}: the remote shell was closed`, 'nothing more can be sent on it')
-          : wrongPassword ? new CommandError(`${host}: sudo refused (incorrect password)`, 'check VPS_PROVISION_SUDO_PASSWORD, or give the login user passwordless sudo')
-          : stderr.includes('password is required') || stderr.includes('incorrect password')
-          ? new CommandError(`${host}: sudo refused (${stderr.trim().split('\n')[0]})`, 'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD')
-          : shell.pid === 0 && !dropped() ? new CommandError(`${host}: the remote shell did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host')
-          // a shell we did not close went away with its connection (or was killed on the host)
-          : new ConnectError(host, 'dropped', `${host}: connection lost${ended ? ` (remote shell ${ended}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''})` : ''}`, 're-run to continue where it stopped');
-        shell.#fail(reason);
-      });
-    });
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#buf += chunk.toString();
-    let nl: number;
-    while ((nl = this.#buf.indexOf('\n')) >= 0) {
-      const line = this.#buf.slice(0, nl);
-      this.#buf = this.#buf.slice(nl + 1);
-      const head = this.#queue[0];
-      if (!head) continue;
-      const done = line.startsWith(`${RECORD}DONE `) ? line.slice(6).split(' ') : undefined;
-      // the driver ran nothing: the script did not reach the host whole
-      if (line === `${RECORD}FAIL ${head.id}`) {
-        this.#queue.shift();
-        head.reject(new CommandError(`${this.host}: a script did not arrive whole on the host (its temp folder may be full); nothing of it ran`, 'free space in the host\'s temp folder (TMPDIR or /tmp) and re-run'));
-      } else if (done && Number(done[0]) === head.id) {
-        this.#queue.shift();
-        head.resolve({ exitCode: Number(done[1]), durationMs: performance.now() - head.started });
-      } else {
-        head.onLine?.(line);
-      }
-    }
-  }
-
-  #fail(err: Error): void {
-    this.#dead = err;
-    for (const p of this.#queue.splice(0)) p.reject(err);
-  }
-
-  run(script: string, onLine?: LineHandler): Promise<ShellResult> {
-    if (this.#dead) return Promise.reject(this.#dead);
-    const body = Buffer.from(frameScript(script));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id, started: performance.now(), onLine, resolve, reject });
-      this.#write(`${id} ${body.length}\n`);
-      this.#write(body);
-    });
-  }
-
-  #write(data: string | Buffer): void {
-    if (this.#held) this.#held.push(data);
-    else this.ch.write(data);
-  }
-
-  close(): void {
-    this.#closing = true;
-    this.ch.end();
   }
 }
