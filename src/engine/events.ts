@@ -1,5 +1,8 @@
 // Typed engine events and results. The UI (cli/ui) renders events; --json prints results.
-export type StepStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+// Step and host statuses have one owner, the run file formats (run.json, timing.csv).
+import type { HostStatus, StepStatus } from '../report/formats.js';
+
+export type { HostStatus, StepStatus };
 
 export interface StepResult {
   name: string;
@@ -23,8 +26,6 @@ export interface PhaseResult {
   startedAt?: string;
   steps: StepResult[];
 }
-
-export type HostStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted';
 
 export interface HostResult {
   host: string;
