@@ -4,6 +4,7 @@
 // the controller at fleet size and of merging a large report.
 //   node dist/bench/run-bench.js [--rtt 0,50] [--hosts 1,10,50] [--reps 5]
 //                                [--ansible-hosts 1,10] [--ansible-reps 1] [--no-ansible] [--real-bashrc]
+//                                [--only startup,targets,merge]   (sections; default all)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ import { ensureAnsible, runAnsible } from './ansible-runner.js';
 import { measureExecFloor } from './ssh-floor.js';
 import { runVpsInProcess, runVpsCli } from './vps-runner.js';
 import { runMergeBench } from './merge-bench.js';
+import { runStartupBench, writeStartupInventory } from './startup-bench.js';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/config/inventory.js';
 import { createSshConnector } from '../src/transport/ssh-connector.js';
 
@@ -29,6 +33,10 @@ const withAnsible = !process.argv.includes('--no-ansible');
 const ansibleHosts = list(arg('ansible-hosts', '1,10'));
 const ansibleReps = Number(arg('ansible-reps', '1'));
 const cleanHome = !process.argv.includes('--real-bashrc');
+const sections = new Set(arg('only', 'startup,targets,merge').split(','));
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** Wall times on a shared machine mean little without the load at that moment. */
+const load = () => `load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -155,10 +163,26 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
 
 async function main(): Promise<void> {
   console.log(`vps-provision bench: ${BENCH_STEP_COUNT}-step phases, medians of ${reps} run(s) (Ansible: ${ansibleReps}); node ${process.version}`);
-  const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;
-  for (const rtt of rtts) await benchAtRtt(rtt, ansibleVersion);
-  const merge = await runMergeBench();
-  out('report', `merge of ${merge.hosts} hosts x ${merge.samples / merge.hosts} samples`, `load + merge + write ${ms(merge.mergeMs)} (CPU ${ms(merge.cpuMs)})`);
+  if (sections.has('startup')) {
+    const dir = mkdtempSync(join(tmpdir(), 'vps-bench-startup-'));
+    try {
+      const st = await runStartupBench(CLI, writeStartupInventory(dir));
+      out('start-up', `node -e 0 (${st.tool})`, `CPU ${ms(st.node.cpuMs)}`, `wall ${ms(st.node.wallMs)}`, load());
+      for (const f of st.figures) {
+        out('start-up', f.label, `CPU ${ms(f.cpuMs)} (+${ms(f.cpuMs - st.node.cpuMs)} over node)`, `wall ${ms(f.wallMs)} (+${ms(f.wallMs - st.node.wallMs)} over node)`, load());
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (sections.has('targets')) {
+    const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;
+    for (const rtt of rtts) await benchAtRtt(rtt, ansibleVersion);
+  }
+  if (sections.has('merge')) {
+    const merge = await runMergeBench();
+    out('report', `merge of ${merge.hosts} hosts x ${merge.samples / merge.hosts} samples`, `load + merge + write ${ms(merge.mergeMs)} (CPU ${ms(merge.cpuMs)})`);
+  }
 }
 
 main().catch((err) => {

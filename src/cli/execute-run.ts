@@ -9,7 +9,6 @@ import { Secret } from '../commands/secret.js';
 import type { CommonArgs, RunContext } from './run-context.js';
 import { makePaint, colorWanted } from './ui/color.js';
 import { lineRenderer } from './ui/line-renderer.js';
-import { listrRenderer } from './ui/listr-renderer.js';
 import { summaryText, planText, alertsText } from './ui/summary.js';
 import { interruptibleRun } from './interrupt.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
@@ -68,8 +67,9 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const out = json || mode === 'plan' ? process.stderr : process.stdout;
   const paint = makePaint(colorWanted(args.color, out as NodeJS.WriteStream));
   const live = !json && mode === 'apply' && Boolean(process.stdout.isTTY) && !process.env.CI;
+  // listr2 is loaded only for the live terminal view
   const renderer = live
-    ? listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => ({ name: p.def.name, parallel: p.def.parallel })) })), paint, args.verbose)
+    ? (await import('./ui/listr-renderer.js')).listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => ({ name: p.def.name, parallel: p.def.parallel })) })), paint, args.verbose)
     : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve(), notice: (line: string) => void process.stderr.write(`${line}\n`) };
   const alerts = liveAlerts(ctx.inventory.thresholds, (a) =>
     renderer.sink({ type: 'warning', host: a.host, message: `${a.severity === 'critical' ? 'CRITICAL' : 'ALERT'} ${a.kind}: ${a.message}` }));

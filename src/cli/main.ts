@@ -4,19 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
-import { provisionCommand } from './commands/provision.js';
-import { runCommand } from './commands/run.js';
-import { planCommand } from './commands/plan.js';
-import { checkCommand } from './commands/check.js';
-import { hostsCommand } from './commands/hosts.js';
-import { reportCommand } from './commands/report.js';
-import { benchCommand } from './commands/bench.js';
-import { upCommand } from './commands/up.js';
-import { downCommand } from './commands/down.js';
-import { dropletsCommand } from './commands/droplets.js';
-import { snapshotCommand } from './commands/snapshot.js';
-import { connectCommand } from './commands/connect.js';
-import { addTaggedDroplets } from './tagged-droplets.js';
+import type { CommandModule } from 'yargs';
 import { installInterruptHandler } from './interrupt.js';
 import { terminalText } from './ui/terminal-text.js';
 import { positiveWhole, nameList, closest } from './options.js';
@@ -46,13 +34,57 @@ function report(err: unknown, verbose: boolean): number {
 }
 
 const verbose = process.argv.includes('--verbose');
-const COMMANDS = ['provision', 'run', 'plan', 'check', 'hosts', 'report', 'bench', 'up', 'down', 'droplets', 'snapshot', 'connect', 'completion'];
+
+// Each command's module (and what it pulls in: ssh2, the engine, reports, listr2, the cloud
+// client) is imported only when the command line names it: start-up is then node + yargs.
+type Loaded = CommandModule<never, never>;
+const LOADERS: Record<string, () => Promise<Loaded>> = {
+  provision: async () => (await import('./commands/provision.js')).provisionCommand as Loaded,
+  run: async () => (await import('./commands/run.js')).runCommand as Loaded,
+  plan: async () => (await import('./commands/plan.js')).planCommand as Loaded,
+  check: async () => (await import('./commands/check.js')).checkCommand as Loaded,
+  hosts: async () => (await import('./commands/hosts.js')).hostsCommand as Loaded,
+  report: async () => (await import('./commands/report.js')).reportCommand as Loaded,
+  bench: async () => (await import('./commands/bench.js')).benchCommand as Loaded,
+  up: async () => (await import('./commands/up.js')).upCommand as Loaded,
+  down: async () => (await import('./commands/down.js')).downCommand as Loaded,
+  droplets: async () => (await import('./commands/droplets.js')).dropletsCommand as Loaded,
+  snapshot: async () => (await import('./commands/snapshot.js')).snapshotCommand as Loaded,
+  connect: async () => (await import('./commands/connect.js')).connectCommand as Loaded,
+};
+const COMMANDS = [...Object.keys(LOADERS), 'completion'];
+
+/**
+ * The command modules this command line needs: those whose name is one of its words. With
+ * none named (help, a mistyped command, shell completion) all are loaded, so that help and
+ * the unknown-command message list every command; --version alone needs none.
+ */
+async function commandModules(args: readonly string[]): Promise<Loaded[]> {
+  const named = Object.keys(LOADERS).filter((name) => args.includes(name));
+  const wantsAll = !named.length
+    ? !(args.includes('--version') && !args.some((a) => a === '--help' || a === '-h'))
+    : args.some((a) => a.startsWith('--get-yargs-completions'));
+  const picked = wantsAll ? Object.keys(LOADERS) : named;
+  const loaded = await Promise.all(picked.map((name) => LOADERS[name]!()));
+  // the others are still known by name (hidden): `strict` must not call them unknown arguments
+  const hidden = Object.keys(LOADERS).filter((name) => !picked.includes(name))
+    .map((name): Loaded => ({ command: `${name} [words..]`, describe: false, handler: () => undefined }));
+  return [...loaded, ...hidden];
+}
+
+/** Tagged DigitalOcean droplets as hosts: the module (and the API client) only for commands that take hosts. */
+async function addTaggedDroplets(argv: { _: (string | number)[]; inventory?: string }): Promise<void> {
+  const [command] = argv._.map(String);
+  if (!command || !['provision', 'run', 'plan', 'check', 'hosts', 'bench', 'report'].includes(command)) return;
+  await (await import('./tagged-droplets.js')).addTaggedDroplets(argv);
+}
 // Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
 installInterruptHandler();
 
 try {
   completionShell(hideBin(process.argv));
-  await yargs(hideBin(process.argv))
+  const commands = await commandModules(hideBin(process.argv));
+  let cli = yargs(hideBin(process.argv))
     .scriptName('vps-provision')
     .usage('$0 <command> [options]\n\nProvision droplets over SSH into developer workstations, and measure it.')
     .option('inventory', { alias: 'i', type: 'string', default: 'inventory/hosts.yml', describe: 'inventory YAML file' })
@@ -68,19 +100,9 @@ try {
     .option('color', { type: 'boolean', describe: 'force colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
     .option('host-key-policy', { type: 'string', choices: ['accept-new', 'strict', 'off'] as const, describe: 'override the inventory: how unknown host keys are treated' })
-    .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' })
-    .command(provisionCommand as never)
-    .command(runCommand as never)
-    .command(planCommand as never)
-    .command(checkCommand as never)
-    .command(hostsCommand as never)
-    .command(reportCommand as never)
-    .command(benchCommand as never)
-    .command(upCommand as never)
-    .command(downCommand as never)
-    .command(dropletsCommand as never)
-    .command(snapshotCommand as never)
-    .command(connectCommand as never)
+    .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' });
+  for (const c of commands) cli = cli.command(c as never);
+  await cli
     // an inventory with digitalocean: { tag } gets the droplets with that tag as hosts
     .middleware(addTaggedDroplets as never)
     .demandCommand(1, 'name a command (see --help)')
