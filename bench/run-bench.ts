@@ -4,7 +4,7 @@
 // the controller at fleet size and of merging a large report.
 //   node dist/bench/run-bench.js [--rtt 0,50] [--hosts 1,10,50] [--reps 5]
 //                                [--ansible-hosts 1,10] [--ansible-reps 1] [--no-ansible] [--real-bashrc]
-//                                [--only startup,targets,merge]   (sections; default all)
+//                                [--only startup,remote,targets,merge]   (sections; default all)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { measureExecFloor } from './ssh-floor.js';
 import { runVpsInProcess, runVpsCli } from './vps-runner.js';
 import { runMergeBench } from './merge-bench.js';
 import { runStartupBench, writeStartupInventory } from './startup-bench.js';
+import { runRemoteBench } from './remote-bench.js';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/config/inventory.js';
@@ -33,7 +34,7 @@ const withAnsible = !process.argv.includes('--no-ansible');
 const ansibleHosts = list(arg('ansible-hosts', '1,10'));
 const ansibleReps = Number(arg('ansible-reps', '1'));
 const cleanHome = !process.argv.includes('--real-bashrc');
-const sections = new Set(arg('only', 'startup,targets,merge').split(','));
+const sections = new Set(arg('only', 'startup,remote,targets,merge').split(','));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Wall times on a shared machine mean little without the load at that moment. */
 const load = () => `load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
@@ -174,6 +175,11 @@ async function main(): Promise<void> {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+  if (sections.has('remote')) {
+    const r = await runRemoteBench();
+    out('remote', `50-step no-op probe: ${r.probeForks} processes forked (programs: ${r.probePrograms.join(', ')})`, `${r.perStepForks} when each step is probed on its own`, 'strace -f of the probe script in the local sh, on the files a real run left; the driver adds 2 per script (dd, sh)');
+    out('remote', `50-step mixed phase, 1 host: round trips changed ${r.changedRoundTrips}, no-op ${r.noopRoundTrips}`, `${r.changed} steps changed`, 'session open/close included');
   }
   if (sections.has('targets')) {
     const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;

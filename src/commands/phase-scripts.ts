@@ -8,11 +8,14 @@ import { createHash } from 'node:crypto';
 import { shQuote } from './shell-quote.js';
 import { csvField } from './csv-field.js';
 import type { Decision } from '../steps/step-type.js';
+import { batchProbeScript, singleProbe, type BatchProbe } from '../facts/batch-probe.js';
 
 export interface ScriptStep {
   index: number;
   name: string;
   probe: string | null;
+  /** the same read in a form shared with other steps (probe script only; see facts/batch-probe) */
+  batch?: BatchProbe;
   /** a handler step (restart_on): the file on the host that records its restart as pending */
   pendingFile?: string;
 }
@@ -25,7 +28,7 @@ export interface RunFiles {
 }
 
 /** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
-export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'H' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
+export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
 
 /**
  * Where a handler's pending restart is recorded on the host: written when a step it watches
@@ -43,10 +46,12 @@ export function probeScript(nonce: string, steps: readonly ScriptStep[]): string
   for (const s of steps) {
     // H: this handler's restart is pending from an earlier run
     if (s.pendingFile) lines.push(`[ ! -e ${shQuote(s.pendingFile)} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
-    if (!s.probe) continue;
-    lines.push(`o=$( { ${s.probe}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${s.index} "$?" "$o" "$N" ${s.index}`);
+    if (!s.probe || s.batch) continue;
+    lines.push(singleProbe(s.index, s.probe));
   }
-  return lines.join('\n') + '\n';
+  // file, line and creates-guard steps: a few processes for all of them, not a few each
+  const batched = steps.flatMap((s) => (s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe }] : []));
+  return lines.join('\n') + '\n' + (batched.length ? batchProbeScript(batched) : '');
 }
 
 export interface ApplyStep extends ScriptStep {

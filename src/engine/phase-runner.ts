@@ -7,6 +7,7 @@ import type { PhaseInstance, StepInstance } from '../config/playbook.js';
 import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
 import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
 import { CommandError } from '../errors.js';
+import { batchFacts, type BatchRecord } from '../facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
 import type { PhaseResult, StepResult, EventSink } from './events.js';
 
@@ -45,12 +46,15 @@ async function probe(shell: RemoteShell, steps: readonly StepInstance[], files: 
   const facts = new Map<number, ProbeOutput>();
   const pending = new Set<number>();
   let startCs: number | null = null;
-  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), pendingFile: handlerFile(s, files) })));
+  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handlerFile(s, files) })));
+  const batches: BatchRecord[] = [];
   await runScript(shell, n, script, (r) => {
     if (r.tag === 'U') startCs = Number(r.args[0]);
     if (r.tag === 'H') pending.add(Number(r.args[0]));
     if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+    if (r.tag === 'G') batches.push({ kind: r.args[0] ?? '', indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
   });
+  for (const [index, out] of batchFacts(batches)) facts.set(index, out);
   return { facts, startCs, pending };
 }
 

@@ -1,5 +1,5 @@
 // Parses the records remote scripts print: lines "\x1e<nonce> TAG args...",
-// with free text (probe output, failure output) between B/E and F/FE records.
+// with free text (probe output, failure output, batched probe output) between B/E, F/FE and G/GE records.
 import { RECORD } from '../transport/remote-shell-driver.js';
 
 export interface ScriptRecord {
@@ -7,7 +7,7 @@ export interface ScriptRecord {
   args: string[];
   /** raw text after the tag */
   rest: string;
-  /** lines collected between an opening (B, F) and its closing record (E, FE) */
+  /** lines collected between an opening (B, F, G) and its closing record (E, FE, GE) */
   body?: string;
   /** the first argument of the closing record line (E carries none; B carries exit code) */
 }
@@ -30,6 +30,7 @@ export function recordReader(nonce: string, onRecord: (r: ScriptRecord) => void,
       const rec: ScriptRecord = { tag, args, rest: rest.slice(tag.length + 1) };
       if (tag === 'B') open = { rec, lines: [], closeTag: 'E' };
       else if (tag === 'F') open = { rec, lines: [], closeTag: 'FE' };
+      else if (tag === 'G') open = { rec, lines: [], closeTag: 'GE' };
       else onRecord(rec);
       return;
     }

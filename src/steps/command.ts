@@ -21,6 +21,8 @@ export const commandStep: StepType<Args> = {
     if (a.unless) checks.push(`if ( ${a.unless}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
     return checks.length ? checks.join('; ') : null;
   },
+  // a creates guard alone is a builtin test: read in the script's own shell; unless is the author's shell
+  batchProbe: (a) => (a.creates && !a.unless ? { kind: 'inline', script: commandStep.probe(a)! } : undefined),
   decide(a, probed) {
     const script = a.run;
     if (!probed) return { status: 'change', reason: 'unguarded command: runs every time', script, display: [a.run] };

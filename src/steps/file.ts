@@ -27,6 +27,7 @@ export const fileStep: StepType<Args> = {
   schema,
   fieldModes: { path: 'path' },
   probe: (a) => pathStateProbe(a.path),
+  batchProbe: (a) => ({ kind: 'path', path: a.path }),
   decide(a, probed) {
     const state = parsePathState(probed?.text ?? '');
     const content = a.content ?? '';

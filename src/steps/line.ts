@@ -36,6 +36,7 @@ export const lineStep: StepType<Args> = {
   schema,
   fieldModes: { path: 'path' },
   probe: (a) => lineStateProbe(a.path, a.line, a.regexp),
+  batchProbe: (a) => ({ kind: 'line', path: a.path, line: a.line, regexp: a.regexp }),
   decide(a, probed) {
     const s = parseLineState(probed?.text ?? 'missing');
     const p = shQuote(a.path);

@@ -2,6 +2,7 @@
 // a probe (what to read, from src/facts), then a pure decision on what was read.
 import type { z } from 'zod';
 import type { InsertMode } from '../config/template.js';
+import type { BatchProbe } from '../facts/batch-probe.js';
 
 /** What a probe printed, trailing newlines trimmed (as sh's $( ) does), and its exit code. */
 export interface ProbeOutput {
@@ -50,6 +51,8 @@ export interface StepType<A> {
   fieldModes: Readonly<Record<string, InsertMode>>;
   /** Shell text printing what decide() needs; null when there is nothing to read. */
   probe(args: A): string | null;
+  /** The same read in a form the probe script batches with other steps' (one process for many). */
+  batchProbe?(args: A): BatchProbe | undefined;
   decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
   /** Names of the earlier steps whose change this step reacts to (service restart_on). */
   watches?(args: A): string[];

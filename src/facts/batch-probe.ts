@@ -1,0 +1,127 @@
+// Probes read together: a 50-step phase's probe would fork a subshell and a program or two
+// per step (~135 processes for file/line/command steps). Steps that can say what they read
+// in a shareable form are probed in batches instead: one `stat` for every file step's path,
+// one `sha256sum` for every regular file among them, one `awk` for every line step, and
+// shell builtins for the rest (existence tests, `creates` guards) - about 3 processes for the
+// whole phase. Each step still gets exactly the text its own probe would print (the apply
+// script compares that text with a fresh run of the step's own probe), so decide() and the
+// stale check are unchanged.
+import { shQuote } from '../commands/shell-quote.js';
+import { LINE_BEGIN } from './line-state.js';
+import type { ProbeOutput } from '../steps/step-type.js';
+
+/** What a step reads, in a form other steps' reads can share a process with. */
+export type BatchProbe =
+  /** what pathStateProbe(path) prints */
+  | { kind: 'path'; path: string }
+  /** what lineStateProbe(path, line, regexp) prints */
+  | { kind: 'line'; path: string; line: string; regexp?: string }
+  /** shell builtins only, always exit 0, no exit/cd/assignments: run in the script's own shell */
+  | { kind: 'inline'; script: string };
+
+export interface BatchStep {
+  index: number;
+  batch: BatchProbe;
+  /** the step's own probe: run one by one if a batch's program fails (an unreadable file) */
+  probe: string;
+}
+
+/** A step's record as a per-step probe prints it: B <index> <exit code>, the text, E <index>. */
+function stepRecord(index: number, text: string): string {
+  return `printf '\\036%s B %s 0\\n%s\\n\\036%s E %s\\n' "$N" ${index} ${shQuote(text)} "$N" ${index}`;
+}
+
+/** One probe as the probe script runs it alone (subshell, output captured). */
+export function singleProbe(index: number, probe: string): string {
+  return `o=$( { ${probe}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${index} "$?" "$o" "$N" ${index}`;
+}
+
+/**
+ * Shell text reading every batched step's state; it prints B/E records for steps whose
+ * answer the shell knows by itself (a missing file) and G <kind> <indexes...> ... GE records
+ * for the batches, which batchFacts turns into per-step texts. Needs $N (the nonce).
+ */
+export function batchProbeScript(steps: readonly BatchStep[]): string {
+  const lines: string[] = [];
+  const paths = steps.filter((s) => s.batch.kind === 'path') as (BatchStep & { batch: { kind: 'path'; path: string } })[];
+  const lineSteps = steps.filter((s) => s.batch.kind === 'line') as (BatchStep & { batch: { kind: 'line'; path: string; line: string; regexp?: string } })[];
+  for (const s of steps) {
+    if (s.batch.kind !== 'inline') continue;
+    lines.push(`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${s.batch.script}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`);
+  }
+  if (paths.length) {
+    // kind, mode, owner of the paths that exist (builtin tests pick them), in one stat
+    lines.push('set --; I=');
+    for (const s of paths) {
+      const p = shQuote(s.batch.path);
+      lines.push(`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`);
+    }
+    // a path gone between the test and stat fails the whole call: then one by one
+    lines.push(`if [ $# -gt 0 ]; then o=$(stat -c 'exists|%F|%a|%U|%G' -- "$@" 2>/dev/null) || ` +
+      `o=$( { for p; do stat -c 'exists|%F|%a|%U|%G' -- "$p" || echo absent; done; } 2>/dev/null ); printf '\\036%s G stat%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`);
+    // the sha256 of the regular files among them, in one sha256sum
+    lines.push('set --; I=');
+    for (const s of paths) {
+      const p = shQuote(s.batch.path);
+      lines.push(`if [ -f ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; fi`);
+    }
+    lines.push(`if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || ` +
+      `o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\\036%s G sha%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`);
+  }
+  if (lineSteps.length) {
+    // one awk over every line step's file (k=<n> before each file says whose it is); the
+    // lines and regexps come through a quoted here-document, 3 lines per step: index, line, regexp
+    const data = lineSteps.flatMap((s) => [String(s.index), s.batch.line, s.batch.regexp ?? '']);
+    let marker = 'VPSP_LINES_END';
+    while (data.includes(marker)) marker += '_';
+    lines.push('set --; K=');
+    lineSteps.forEach((s, n) => {
+      const p = shQuote(s.batch.path);
+      lines.push(`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`);
+    });
+    const prog = 'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} ' +
+      '!P[k] && $0==L[k] {P[k]=FNR} R[k]!="" && !M[k] && $0 ~ R[k] {M[k]=FNR; T[k]=$0} ' +
+      'END{c=split(K, Q, " "); for (j=1; j<=c; j++) {q=Q[j]; printf "\\036%s B %s 0\\npresent=%d match=%d\\n%s\\n\\036%s E %s\\n", N, I[q], P[q], M[q], T[q], N, I[q]}}';
+    // an unreadable file stops awk: then each line step alone, as its own probe does it
+    const fallback = lineSteps.map((s) => `[ ! -f ${shQuote(s.batch.path)} ] || ${singleProbe(s.index, s.probe)}`).join('\n');
+    lines.push(`if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" ${shQuote(prog)} "$@" 2>/dev/null <<'${marker}'\n${data.join('\n')}\n${marker}\n` +
+      `[ $? -eq 0 ] || {\n${fallback}\n}\nfi`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The 64-hex sha256 of one sha256sum output line ("<hex>  name", "\\<hex>  escaped name", "-"). */
+function shaOf(line: string): string | undefined {
+  const m = /^\\?([0-9a-f]{64})(?: |$)/.exec(line);
+  return m?.[1];
+}
+
+/** One G record: its kind, the step indexes it covers and its body. */
+export interface BatchRecord {
+  kind: string;
+  indexes: number[];
+  body: string;
+}
+
+/**
+ * Per-step probe texts from the G records (stat and sha of path steps): exactly what
+ * pathStateProbe would have printed, trailing newlines trimmed.
+ */
+export function batchFacts(records: readonly BatchRecord[]): Map<number, ProbeOutput> {
+  const stat = new Map<number, string>();
+  const sha = new Map<number, string>();
+  for (const r of records) {
+    const rows = r.body.split('\n');
+    r.indexes.forEach((index, i) => {
+      const row = rows[i] ?? '';
+      if (r.kind === 'stat') stat.set(index, row);
+      if (r.kind === 'sha') { const h = shaOf(row); if (h) sha.set(index, h); }
+    });
+  }
+  const out = new Map<number, ProbeOutput>();
+  for (const [index, row] of stat) {
+    const text = row.startsWith('exists|') && sha.has(index) ? `${row}\n${sha.get(index)}` : row.startsWith('exists|') ? row : 'absent';
+    out.set(index, { exitCode: 0, text });
+  }
+  return out;
+}
