@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalFleet } from './local-fleet.js';
-import { writeVpsPhase, writeInventories } from './fixtures/phase-50.js';
+import { writeVpsPhase, writeInventories, checkBenchRoot } from './fixtures/phase-50.js';
 import { runVpsInProcess } from './vps-runner.js';
 import { loadRunContext } from '../src/cli/run-context.js';
 import { probeScript, type ScriptStep } from '../src/commands/phase-scripts.js';
@@ -35,6 +35,9 @@ export async function runRemoteBench(): Promise<RemoteFigures> {
     const c = await runVpsInProcess(inv.vpsInventoryPath, pb);
     const o = await runVpsInProcess(inv.vpsInventoryPath, pb);
     if (c.failed || o.changed) throw new Error(`remote bench: changed run failed ${c.failed}, no-op run changed ${o.changed}`);
+    // the stale steps settled on the host left every file as the 50 steps describe
+    const problems = Object.values(inv.benchRoots).flatMap(checkBenchRoot);
+    if (problems.length) throw new Error(`remote bench: ${problems.join('; ')}`);
     // the probe of the no-op state the runs left, on this machine's filesystem (the target's)
     const ctx = await loadRunContext({ inventory: inv.vpsInventoryPath, playbooks: pb } as never);
     const steps = ctx.hosts[0]!.phases[0]!.steps.filter((s) => !s.type.local);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { shQuote } from './shell-quote.js';
 import { csvField } from './csv-field.js';
-import type { Decision } from '../steps/step-type.js';
+import type { Decision, Settle } from '../steps/step-type.js';
 import { batchProbeScript, singleProbe, type BatchProbe } from '../facts/batch-probe.js';
 
 export interface ScriptStep {
@@ -28,7 +28,7 @@ export interface RunFiles {
 }
 
 /** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
-export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'S' | 'F' | 'FE' | 'END';
+export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'R' | 'S' | 'F' | 'FE' | 'END';
 
 /**
  * Where a handler's pending restart is recorded on the host: written when a step it watches
@@ -64,6 +64,8 @@ export interface ApplyStep extends ScriptStep {
   pending?: boolean;
   /** pending-restart files of the handlers watching this step: written when it changes */
   marks?: string[];
+  /** found stale, the step is decided and acted on by this on the host (R record), not by the controller */
+  settle?: Settle;
 }
 
 /** Bytes of a step's output kept on the host while it runs (the tail is kept beyond that). */
@@ -150,18 +152,28 @@ export function applyScript(
   ];
   steps.forEach((s, n) => {
     const d = s.decision;
-    lines.push(`# step ${s.index}`, `${now}; A=$u; st=ok; cs=ok`);
-    // the first step's state was read in the round trip just before: no re-check
-    if (n > 0 && s.probe !== null) {
-      lines.push(`o=$( { p_${s.index}; } 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
-    }
+    lines.push(`# step ${s.index}`, `${now}; A=$u; st=ok; cs=ok; P1=$PC`);
     const act = (script: string, status: string) =>
       `${stepFile(script, `{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`)}rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
       `printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
       `C_${s.index}=1; PC=changed; st=${status}; cs=changed`;
     // a handler's restart is recorded on the host before anything else can fail
     const mark = s.marks?.length ? `; mkdir -p ${shQuote(s.marks[0]!.replace(/\/[^/]*$/, ''))} && touch ${s.marks.map(shQuote).join(' ')}` : '';
-    if (d.status === 'change') lines.push(act(d.script, 'changed') + mark);
+    // the first step's state was read in the round trip just before: no re-check
+    let settled = false;
+    if (n > 0 && s.probe !== null) {
+      const stale = `o=$( { p_${s.index}; } 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then `;
+      if (s.settle && !d.onChanged) {
+        // changed since the probe: decided again here by the step's own settle action, no round trip;
+        // it leaves "ok" in its folder when nothing was needed
+        lines.push(`${stale}printf '\\036%s R %s\\n' "$N" ${s.index}; rm -f "$T/ok"; ` +
+          `${act(s.settle.script, 'changed')}; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_${s.index}; PC=$P1${mark ? `; else :${mark}` : ''}; fi; SD=1; else SD=; fi`);
+        settled = true;
+      } else {
+        lines.push(`${stale}rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
+      }
+    }
+    if (d.status === 'change') lines.push(settled ? `if [ -z "$SD" ]; then ${act(d.script, 'changed')}${mark}; fi` : act(d.script, 'changed') + mark);
     if (d.onChanged) {
       const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('') + (s.pending ? 'pending' : '');
       lines.push(`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);

@@ -1,6 +1,8 @@
 // Runs one phase on one host through its long-lived shell: read (probe script),
 // decide (pure, steps/), act (apply script). Round trips: 1 when every step is
-// already satisfied, 2 when steps change and nothing goes stale in between.
+// already satisfied, 2 when steps change; a step found stale (an earlier step changed its
+// state) is decided again on the host by its settle action when its type has one (line,
+// command with creates), else it costs one more round trip.
 import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
@@ -172,8 +174,10 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
 
     const apply: ApplyStep[] = rest.map((s, i) => ({
       index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null, timeoutS: s.timeoutS,
-      pendingFile: handlerFile(s, files), pending: pending.has(s.index), marks: marksOf.get(s.name),
+      pendingFile: handlerFile(s, files), pending: pending.has(s.index), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
     }));
+    // steps found stale and decided again on the host (R): their own settle action ran
+    const settled = new Set<number>();
     const n = nonce();
     // the steps run in order: the one after the last reported is the one running
     const running = (k: number) => { if (rest[k]) emit({ type: 'step-start', host, phase: phase.def.name, step: rest[k]!.name }); };
@@ -185,6 +189,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
     await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs, new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index)), phase.def.timeoutS), (r) => {
       if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
       if (r.tag === 'STALE') stale = Number(r.args[0]);
+      if (r.tag === 'R') settled.add(Number(r.args[0]));
       // fresh state of the steps left, read by the script when one went stale
       if (r.tag === 'B') fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
       if (r.tag === 'S') {
@@ -194,9 +199,11 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
         const d = apply.find((a) => a.index === index)!.decision;
         const now = performance.now();
         const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
-        const reason = st !== 'restarted' ? d.reason
+        const settle = settled.has(index) ? apply.find((a) => a.index === index)!.settle : undefined;
+        const reason = settle ? (st === 'ok' ? 'changed by an earlier step of this run; re-checked on the host: as wanted' : 'changed by an earlier step of this run; re-checked and set on the host')
+          : st !== 'restarted' ? d.reason
           : pending.has(index) && !triggered ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})` : d.onChanged!.reason;
-        const commands = st === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
+        const commands = settle ? (st === 'ok' ? undefined : settle.display) : st === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
         if (st !== 'ok') changed.add(index);
         record({ name: s.name, type: s.type.id, status: st === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - lastMark), commands }, index);
         lastMark = now;
@@ -217,7 +224,7 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
       const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
       record({
         name: s.name, type: s.type.id, status: 'failed', reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
-        durationMs: Math.round(performance.now() - lastMark), commands: d.status === 'change' ? d.display : undefined, output: failed.output,
+        durationMs: Math.round(performance.now() - lastMark), commands: settled.has(failed.index) ? apply.find((a) => a.index === failed!.index)!.settle?.display : d.status === 'change' ? d.display : undefined, output: failed.output,
       }, failed.index);
       return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
     }

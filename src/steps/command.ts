@@ -22,6 +22,10 @@ export const commandStep: StepType<Args> = {
     return checks.length ? checks.join('; ') : null;
   },
   // a creates guard alone is a builtin test: read in the script's own shell; unless is the author's shell
+  // a creates guard re-checked on the host: the command runs only if the path is still missing
+  settle: (a) => (a.creates && !a.unless
+    ? { script: `if [ -e ${shQuote(a.creates)} ]; then : > "\${0%/*}/ok"; exit 0; fi\n${a.run}`, display: [a.run] }
+    : undefined),
   batchProbe: (a) => (a.creates && !a.unless ? { kind: 'inline', script: commandStep.probe(a)! } : undefined),
   decide(a, probed) {
     const script = a.run;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { shQuote } from '../commands/shell-quote.js';
 import { lineInput, LINE_BEGIN, lineStateProbe, parseLineState } from '../facts/line-state.js';
-import type { StepType } from './step-type.js';
+import type { StepType, Settle } from './step-type.js';
 
 const schema = z.strictObject({
   path: z.string().regex(/^\//, 'an absolute path'),
@@ -31,12 +31,32 @@ function rewrite(a: Args, replaceAt: number): string {
     `[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
 }
 
+/**
+ * The line step decided on the host (StepType.settle): the same choices as decide() in one
+ * awk pass over the file - an unchanged first regexp match or the line present: nothing to
+ * do; a different first match: replaced; else appended - or the file created with the line.
+ */
+function settle(a: Args): Settle {
+  const p = shQuote(a.path);
+  const missing = a.create === false
+    ? `printf '%s\\n' ${shQuote(`${a.path} does not exist`)} >&2; exit 1`
+    : `mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${shQuote(a.line)} > ${p}; exit $?`;
+  const prog = `${LINE_BEGIN} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} ` +
+    'END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}';
+  const script = `if [ ! -f ${p} ]; then ${missing}; fi\n` +
+    `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") || exit 1\nawk ${shQuote(prog)} ${p} > "$t" ${lineInput(a.line, a.regexp)}` +
+    `r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n` +
+    `[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
+  return { script, display: [`ensure ${JSON.stringify(a.line)} in ${a.path}${a.regexp ? ` (replacing the first match of ${JSON.stringify(a.regexp)})` : ''}`] };
+}
+
 export const lineStep: StepType<Args> = {
   id: 'line',
   schema,
   fieldModes: { path: 'path' },
   probe: (a) => lineStateProbe(a.path, a.line, a.regexp),
   batchProbe: (a) => ({ kind: 'line', path: a.path, line: a.line, regexp: a.regexp }),
+  settle,
   decide(a, probed) {
     const s = parseLineState(probed?.text ?? 'missing');
     const p = shQuote(a.path);

@@ -19,6 +19,12 @@ export type Decision =
   | { status: 'ok'; reason: string; onChanged?: ConditionalAction }
   | { status: 'change'; reason: string; script: string; display: string[]; onChanged?: ConditionalAction };
 
+/** A self-deciding action (StepType.settle) and how it is shown. */
+export interface Settle {
+  script: string;
+  display: string[];
+}
+
 /** Something to do only when named earlier steps changed in this run (service restart_on). */
 export interface ConditionalAction {
   steps: string[];
@@ -54,6 +60,13 @@ export interface StepType<A> {
   /** The same read in a form the probe script batches with other steps' (one process for many). */
   batchProbe?(args: A): BatchProbe | undefined;
   decide(args: A, probed: ProbeOutput | null, ctx: StepContext): Decision;
+  /**
+   * An action right whatever the state: used when the apply script finds the step's state
+   * changed since the probe (an earlier step of the run touched it), instead of going back to
+   * the controller to decide again. When nothing is needed it creates "\${0%/*}/ok" (its
+   * own folder) and changes nothing. Without it a stale step costs a round trip.
+   */
+  settle?(args: A): Settle | undefined;
   /** Names of the earlier steps whose change this step reacts to (service restart_on). */
   watches?(args: A): string[];
   /** A risk in the arguments the user should hear about before the run (shown as a warning). */
