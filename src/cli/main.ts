@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { installInterruptHandler } from './interrupt.js';
 import { terminalText } from './ui/terminal-text.js';
 import { positiveWhole, nameList, closest } from './options.js';
+import { parseShard } from '../config/shard.js';
 import { completionShell } from './completion.js';
 
 function exitCodeOf(err: ProvisionError): number {
@@ -34,6 +35,8 @@ function report(err: unknown, verbose: boolean): number {
 }
 
 const verbose = process.argv.includes('--verbose');
+// --shard i/n, checked when parsed (a bad value is exit 5 in one line)
+const shardOption = (v: unknown) => (v === undefined ? undefined : parseShard(String([v].flat().at(-1))));
 
 // Each command's module (and what it pulls in: ssh2, the engine, reports, listr2, the cloud
 // client) is imported only when the command line names it: start-up is then node + yargs.
@@ -91,6 +94,7 @@ try {
     .option('playbooks', { type: 'string', default: 'playbooks', describe: 'folder with site.yml and <phase>.yml files' })
     // one value per --limit (repeat it, or a comma list): an array option would eat `run -l h1 rdp`'s phase
     .option('limit', { alias: 'l', type: 'string', requiresArg: true, coerce: nameList, describe: 'hosts or groups (names or comma lists; repeatable)' })
+    .option('shard', { type: 'string', requiresArg: true, coerce: shardOption, describe: 'i/n: only this runner\'s part of the selected hosts (a stable split by host name hash; CI matrix)' })
     .option('concurrency', { type: 'string', default: '10', coerce: positiveWhole('concurrency'), describe: 'hosts worked on at once' })
     .option('ide-concurrency', { type: 'string', default: '3', coerce: positiveWhole('ide-concurrency'), describe: 'phases of one parallel group (the IDEs) run at once on a host' })
     .option('sample-interval', { type: 'string', default: '10', coerce: positiveWhole('sample-interval'), describe: 'seconds between resource samples on the hosts' })

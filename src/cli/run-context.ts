@@ -1,5 +1,6 @@
 // Everything a command needs before the first byte goes to a host: inventory,
 // playbooks, the selected hosts and phases, each phase rendered for each host.
+import type { Shard } from '../config/shard.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../monitor/script-files.js';
@@ -17,6 +18,8 @@ export interface CommonArgs {
   inventory: string;
   playbooks: string;
   limit?: string[];
+  /** this runner's part of the selected hosts (--shard i/n) */
+  shard?: Shard;
   concurrency: number;
   ideConcurrency?: number;
   sampleInterval?: number;
@@ -77,7 +80,7 @@ export async function loadRunContext(args: CommonArgs, sel: PhaseSelection = {},
   checkPhaseNames(playbook, only, sel.onlyLabel ?? '--only-phase');
   checkPhaseNames(playbook, skip, '--skip-phase');
   const phases = playbook.phases.filter((p) => (!only.length || only.includes(p.name)) && !skip.includes(p.name));
-  const selected = selectHosts(inventory, args.limit);
+  const selected = selectHosts(inventory, args.limit, args.shard);
   // developer_ssh_key, when neither the playbooks nor the inventory set it: the public half
   // of the key the tool logs in with (identity_file + .pub, else the agent's first key)
   const loginKeys = await Promise.all(selected.map((host) =>

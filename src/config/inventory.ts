@@ -1,4 +1,5 @@
 // Inventory: YAML -> validated, resolved hosts (SPEC §2). Reading only; no host is contacted.
+import { pickShard, type Shard } from './shard.js';
 import { homedir } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -170,7 +171,12 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
 }
 
 /** --limit: host names, group names, or comma lists of them (repeatable). */
-export function selectHosts(inv: Inventory, limits: readonly string[] | undefined): HostSpec[] {
+/** The hosts --limit names (all without it), then this runner's part of them under --shard i/n. */
+export function selectHosts(inv: Inventory, limits: readonly string[] | undefined, shard?: Shard): HostSpec[] {
+  return pickShard(limitHosts(inv, limits), shard, (h) => h.name);
+}
+
+function limitHosts(inv: Inventory, limits: readonly string[] | undefined): HostSpec[] {
   const wanted = (limits ?? []).flatMap((l) => l.split(',')).map((s) => s.trim()).filter(Boolean);
   if (wanted.length === 0) return inv.hosts;
   const byName = new Map(inv.hosts.map((h) => [h.name, h]));

@@ -33,7 +33,7 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
     if (args.url && !/^https?:\/\/[^\s'"]+$/.test(args.url)) throw new ConfigError(`--url ${args.url}: not an http(s) URL`, 'give a URL such as https://host/file');
     if (!(args.diskMb >= 1 && args.diskMb <= 100_000)) throw new ConfigError(`--disk-mb ${args.diskMb}: out of range`, 'give a size in MiB between 1 and 100000');
     const inv = loadInventory(args.inventory);
-    const hosts = selectHosts(inv, args.limit);
+    const hosts = selectHosts(inv, args.limit, args.shard);
     const reportsDir = args.reportsDir ?? 'reports';
     const label = newRunId();
     const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });

@@ -60,7 +60,7 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
     // the phases whose sources are checked, rendered per host (the playbooks load cleanly first)
     const phasesOf = new Map<string, PhaseInstance[]>();
     let hosts: HostSpec[];
-    if (args.skipSourceCheck) hosts = selectHosts(inv, args.limit);
+    if (args.skipSourceCheck) hosts = selectHosts(inv, args.limit, args.shard);
     else {
       const ctx = await loadRunContext(args, { only: args.onlyPhase, skip: args.skipPhase }, inv);
       hosts = ctx.hosts.map((h) => h.host);

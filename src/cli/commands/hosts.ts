@@ -20,7 +20,7 @@ export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
   handler: (args) => {
     const inv = loadInventory(args.inventory);
     const resolve = createSshResolver({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
-    const hosts = selectHosts(inv, args.limit).map((h) => {
+    const hosts = selectHosts(inv, args.limit, args.shard).map((h) => {
       const r = resolve(h.name, h.address, h.explicit, h.fallback);
       const ids = chooseIdentities({ settings: r.settings, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: passwdHomeDir() });
       return {

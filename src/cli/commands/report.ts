@@ -95,7 +95,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
   builder: (y) => y.option('run', { type: 'string', describe: 'run id (default: the latest run on each host)' }) as never,
   handler: async (args) => {
     const inv = loadInventory(args.inventory);
-    const hosts = selectHosts(inv, args.limit);
+    const hosts = selectHosts(inv, args.limit, args.shard);
     const reportsDir = args.reportsDir ?? 'reports';
     if (args.run !== undefined && !isRunId(args.run)) throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2c3d4e5f60718');
     const connector = createSshConnector({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
