@@ -7,8 +7,12 @@
 // script compares that text with a fresh run of the step's own probe), so decide() and the
 // stale check are unchanged.
 import { shQuote } from '../commands/shell-quote.js';
-import { LINE_BEGIN } from './line-state.js';
-import type { ProbeOutput } from '../steps/step-type.js';
+
+/** What a probe printed (trailing newlines trimmed) and its exit code: the steps' ProbeOutput. */
+export interface ProbeOutput {
+  text: string;
+  exitCode: number;
+}
 
 /** What a step reads, in a form other steps' reads can share a process with. */
 export type BatchProbe =
