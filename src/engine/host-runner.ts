@@ -136,7 +136,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
           onScriptPid: (pid) => {
             if (scriptPid) session.scriptPids.delete(scriptPid);
             scriptPid = pid;
-            if (pid) session.scriptPids.add(pid);
+            if (pid) session.scriptPids.set(pid, become);
           },
         });
         if (scriptPid) session.scriptPids.delete(scriptPid);

@@ -113,8 +113,8 @@ export class HostSession {
   roundTrips = 0;
   /** /var/run/reboot-required was there when the run ended (read in the closing round trip) */
   rebootRequired = false;
-  /** the PIDs (and process groups) of the scripts running now */
-  readonly scriptPids = new Set<number>();
+  /** the PIDs (and process groups) of the scripts running now, each with its privilege (become) */
+  readonly scriptPids = new Map<number, boolean>();
   #reconnecting: Promise<void> | undefined;
   #conn!: Connection;
   #shells = new Map<boolean, RemoteShell>();
@@ -216,7 +216,7 @@ export class HostSession {
         this.#conn = await this.connector.connect(this.host.name, this.opts.signal);
         await this.#start();
         // the scripts that were running when the connection dropped finish their step on their own
-        for (const pid of this.scriptPids) await (await this.shell(this.host.become)).run(waitForScriptScript(pid, 600));
+        for (const [pid, become] of this.scriptPids) await (await this.shell(become)).run(waitForScriptScript(pid, 600));
         this.scriptPids.clear();
         return;
       } catch (err) {
@@ -239,9 +239,28 @@ export class HostSession {
     return rows.filter((r) => readCsvCell(r.run_id ?? '') === runId && readCsvCell(r.phase ?? '') === phase && r.step && r.status === 'changed').map((r) => readCsvCell(r.step!));
   }
 
-  /** Stop the running script and everything it started (its own process group). */
+  /**
+   * Stop the running scripts and everything they started (each its own process group),
+   * through the privilege each runs with: a script under `become` runs as root, and a
+   * kill from the login user would fail on it. The kill then goes through a sudo shell of
+   * its own (sudo's password, when needed, sent as for any become shell).
+   */
   stopRunningScript(): void {
-    for (const pid of this.scriptPids) void this.#conn.exec(`kill -TERM -- -${pid} 2>/dev/null; true`).catch(() => undefined);
+    for (const [pid, become] of this.scriptPids) {
+      // no "--": dash's kill (the driver's sh) takes none and would kill nothing
+      const kill = `kill -TERM -${Math.trunc(pid)} 2>/dev/null; true`;
+      if (!become) {
+        void this.#conn.exec(kill).catch(() => undefined);
+        continue;
+      }
+      void this.extraShell(true).then(async (sh) => {
+        try {
+          await sh.run(kill);
+        } finally {
+          sh.close();
+        }
+      }).catch(() => undefined);
+    }
   }
 
   /**

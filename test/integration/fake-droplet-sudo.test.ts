@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startDroplets, stopAll, type FakeDroplet } from '../support/droplet/fake-droplet.js';
 import { makeClientKey, type ClientKey } from '../support/local-sshd.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'Sudo-Pw-Secret-7731';
@@ -132,3 +132,38 @@ test('the user step refuses a ~/.ssh that is a symbolic link (to root\'s own)', 
   expect(await asRoot('stat -c "%U %a" /root/.ssh /root/.ssh/authorized_keys; md5sum < /root/.ssh/authorized_keys')).toBe(before);
   expect(before).toMatch(/^root /);
 }, 400_000);
+
+test('Ctrl-C mid-step under become: the root-owned step is stopped through sudo (NOPASSWD and with a password), exit 130', async () => {
+  const marker = `vpsp-become-nap-${Date.now()}`;
+  // [v]... matches the step's command line but not the pgrep's own
+  const pattern = `[${marker[0]}]${marker.slice(1)}`;
+  const pb = mkdtempSync(join(dir, 'pb-'));
+  writeFileSync(join(pb, 'site.yml'), 'phases: [nap]\n');
+  writeFileSync(join(pb, 'nap.yml'), `name: nap\nestimate_s: 5\nsteps:\n  - name: nap as root\n    command: { run: "sh -c 'sleep 300' ${marker}-{{ who }}; touch /root/napped-{{ who }}" }\n`);
+  const child = spawnCli(['provision', '-i', inventory(['nopw', 'withpw']), '--playbooks', pb, '--yes'], { VPS_PROVISION_SUDO_PASSWORD: PASSWORD });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  // both hosts' steps running, as root (the login users are not)
+  const owners = async () => (await asRoot(`for p in $(pgrep -f '${pattern}-'); do ps -o user= -p "$p"; done; true`)).split('\n').filter(Boolean).sort();
+  let seen: string[] = [];
+  try {
+    for (let i = 0; i < 60 && seen.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      seen = await owners();
+    }
+    expect(seen).toEqual(['root', 'root']);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  child.kill('SIGINT');
+  const code = await closed;
+  expect(`${code} ${out}`).toMatch(/^130 [^]*interrupted during phase nap/);
+  // the kill as the login user would have failed silently and left both running
+  expect(await asRoot(`pgrep -f '${pattern}' || true`)).toBe('');
+  expect(await asRoot('ls /root')).not.toContain('napped-');
+  expect(await asRoot('ls /var/lib/vps-provision-nopw/lock /var/lib/vps-provision-withpw/lock 2>&1; true')).not.toMatch(/^\/var/m);
+  expect(out).not.toContain(PASSWORD);
+}, 300_000);
