@@ -211,6 +211,10 @@ function classify(t: SshTarget, err: Error & { level?: string; code?: string }, 
   if (err.level === 'client-timeout' && banner.ident) return ['timeout', `${where}: the SSH handshake did not finish within ${s} s`, 'the host or the network is very slow; raise ConnectTimeout in ~/.ssh/config'];
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') return ['timeout', `${where}: timed out connecting`, 'check the address and that port is open (firewall)'];
   // a connection reset or cut mid-handshake is a drop like any other: tried again
+  // a reset before any banner byte is a host closing on us (our own banner still unread), not a handshake cut short
+  if ((err.code === 'ECONNRESET' || err.code === 'EPIPE') && !banner.ident && banner.bytes === 0) {
+    return ['dropped', `${where}: closed the connection before sending an SSH banner (connection reset)`, 'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections); it is retried'];
+  }
   if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return ['dropped', `${where}: connection reset during the SSH handshake`, 'the host or the network dropped it; it is retried'];
   if (err.code === 'ECONNREFUSED') return ['refused', `${where}: connection refused`, 'is sshd running and listening on that port?'];
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return ['unreachable', `${where}: host name not found`, 'check the address in the inventory or ~/.ssh/config'];
