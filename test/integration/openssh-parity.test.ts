@@ -13,6 +13,7 @@ import { jumpsThroughItself } from '../../src/transport/ssh-connector.js';
 import { checkHostKey, hashKnownHostsName, hostFieldMatches, hostKeyAlgorithmsFor, recordedKeyTypes, type HostKeyPolicy, type HostKeyVerdict } from '../../src/transport/known-hosts.js';
 import { runCli } from '../support/cli.js';
 import { makeClientKey, startSshd, type LocalSshd } from '../support/local-sshd.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const run = promisify(execFile);
 
@@ -63,18 +64,6 @@ describe('ProxyJump loops', () => {
 
 // ---------------------------------------------------------------------------------------
 // Generated ssh_config files: `ssh -G -F file alias` against the tool, field by field.
-
-/** mulberry32: a small seeded PRNG, so every run generates the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
@@ -288,7 +277,7 @@ const CONFIG_SEED = 20260516;
 const CONFIG_CASES = 200;
 
 test(`${CONFIG_CASES} generated ssh_config files resolve as ssh -G resolves them (seed ${CONFIG_SEED})`, async () => {
-  const r = prng(CONFIG_SEED);
+  const r = seededRandom(CONFIG_SEED);
   const cases = Array.from({ length: CONFIG_CASES }, (_, id) => generateConfigCase(r, id));
   const root = mkdtempSync(join(dir, 'configs-'));
   const results = await inBatches(cases, 4, (c) => compareCase(c, root));
@@ -356,7 +345,7 @@ describe('generated known_hosts files', () => {
   }
 
   test(`${LOOKUP_CASES} files: the lines matching a name are the ones ssh-keygen -F lists (seed ${SEED})`, async () => {
-    const r = prng(SEED);
+    const r = seededRandom(SEED);
     const cases = Array.from({ length: LOOKUP_CASES }, () => knownHostsText(r, 2222, 1 + Math.floor(r() * 6)));
     // whether a line matches does not depend on the others: all cases go in one file,
     // and ssh-keygen runs once per name
@@ -438,7 +427,7 @@ describe('generated known_hosts files', () => {
   }
 
   test(`${CONNECTION_CASES} files: the same host key decision as a real ssh connection, and the same line written (seed ${SEED})`, async () => {
-    const r = prng(SEED + 1);
+    const r = seededRandom(SEED + 1);
     const cases: ConnectionCase[] = Array.from({ length: CONNECTION_CASES }, (_, id) => ({
       id,
       user: knownHostsText(r, sshd.port, Math.floor(r() * 4)),

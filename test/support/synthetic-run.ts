@@ -11,6 +11,7 @@ import {
   type Alert, type AlertThresholds, type HostStatus, type PhaseStatus, type ResourceSample, type RunJsonInput, type StepStatus, type TimingRow,
 } from '../../src/report/formats.js';
 import type { HostRunInput, RunInputs } from '../../src/report/merge-run.js';
+import { seededRandom } from './seeded-random.js';
 
 export interface SyntheticPhase {
   name: string;
@@ -57,17 +58,6 @@ export interface SyntheticOptions {
   thresholds?: AlertThresholds;
 }
 
-/** Small deterministic PRNG (mulberry32), so generated reports are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -83,7 +73,7 @@ export function syntheticRun(o: SyntheticOptions = {}): RunInputs {
   const thresholds = o.thresholds ?? DEFAULT_THRESHOLDS;
   const estimateTotal = phases.reduce((s, p) => s + p.estimateS, 0);
   const stretch = o.targetDurationS ? o.targetDurationS / estimateTotal : 1;
-  const rand = rng(o.seed ?? 42);
+  const rand = seededRandom(o.seed ?? 42);
   const hosts: HostRunInput[] = [];
 
   for (let h = 0; h < n; h++) {
