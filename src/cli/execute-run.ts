@@ -100,12 +100,12 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   await connector.prepare(ctx.hosts.map((h) => h.host.name));
   const sudo = process.env[SUDO_PASSWORD_ENV];
   // before the first change anywhere: sudo and the phases' external sources, one round trip per host
-  if (mode === 'apply') {
-    await preflightEverywhere(connector, ctx, {
-      sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, sources: !extras.skipSourceCheck,
-      warn: (host, message) => emit({ type: 'warning', host, message }),
-    });
-  }
+  // (a plan runs it too: it changes nothing, and a source that would stop provision is said)
+  await preflightEverywhere(connector, ctx, {
+    sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, sources: !extras.skipSourceCheck,
+    sourcesWarnOnly: mode === 'plan',
+    warn: (host, message) => emit({ type: 'warning', host, message }),
+  });
   // from here a Ctrl-C stops the run cleanly instead of exiting (src/cli/interrupt.ts)
   const interrupt = interruptibleRun((line) => renderer.notice(`\n${line}`));
   try {

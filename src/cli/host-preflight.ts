@@ -52,8 +52,10 @@ export interface HostPreflightOptions {
   concurrency: number;
   /** check the phases' external sources (off: --skip-source-check) */
   sources: boolean;
-  /** said, not failed (a host without curl) */
+  /** said, not failed (a host without curl; with `sourcesWarnOnly`, every failing source) */
   warn: (host: string, message: string) => void;
+  /** plan: a source that does not resolve is said (provision would stop there), not failed */
+  sourcesWarnOnly?: boolean;
 }
 
 export async function preflightEverywhere(connector: Connector, ctx: RunContext, opts: HostPreflightOptions): Promise<void> {
@@ -75,6 +77,10 @@ export async function preflightEverywhere(connector: Connector, ctx: RunContext,
       if (h.sudo && (r.exitCode !== 0 || !/^\d+$/.test(uid))) return { sudo: `${h.host.name}: sudo ran but the check failed (exit ${r.exitCode})`, sources: [] };
       const verdicts = h.check?.verdicts();
       if (verdicts?.warning) opts.warn(h.host.name, verdicts.warning);
+      if (opts.sourcesWarnOnly) {
+        for (const f of verdicts?.failures ?? []) opts.warn(h.host.name, `source does not resolve (provision would stop before any change): ${sourceFailureText(f)}`);
+        return { sources: [] };
+      }
       return { sources: (verdicts?.failures ?? []).map((f) => `${h.host.name}: ${sourceFailureText(f)}`) };
     } catch (err) {
       // unreachable hosts are reported by the run itself; only sudo refusals stop everything

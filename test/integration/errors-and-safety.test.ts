@@ -1,7 +1,7 @@
 // Bad input gets one clear message and exit 5 before anything is sent; a changed host
 // key is refused naming both fingerprints; a held lock refuses a second controller.
 import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
@@ -182,6 +182,8 @@ test('accept-new records an unknown host key on first contact', async () => {
   fleet.writeInventory({ top: { host_key_policy: 'accept-new' } });
   const r = await runCli(['check', '--skip-source-check', '-i', fleet.inventoryPath]);
   expect(r.code).toBe(0);
+  // the login user is named (it used to be read before the remote shell had said it)
+  expect(r.stdout).toContain(`login user ${userInfo().username}`);
   const known = readFileSync(fleet.knownHostsPath, 'utf8');
   for (const s of fleet.sshds) expect(known).toContain(`[127.0.0.1]:${s.port} ${s.hostPublicKey}`);
   fleet.writeInventory();

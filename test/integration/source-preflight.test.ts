@@ -94,6 +94,17 @@ test('--skip-phase leaves a phase\'s sources out; --skip-source-check all of the
   expect([skipped.code, skipped.stdout]).toEqual([0, expect.not.stringContaining('source')]);
 }, 400_000);
 
+test('plan says which sources would stop provision, changes nothing, and --skip-source-check leaves them out', async () => {
+  const r = await cli(['plan', '--no-color']);
+  expect(r.stderr).toContain(`source does not resolve (provision would stop before any change): tool_key_url: ${base}/tool/key.gpg: HTTP 404`);
+  expect(r.stderr).toContain('other / Other deb (url)');
+  expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+  expect(existsSync(fleet.stateDir(0))).toBe(false);
+  const skipped = await cli(['plan', '--no-color', '--skip-source-check']);
+  expect(skipped.code).toBe(r.code);
+  expect(skipped.stderr).not.toContain('source does not resolve');
+}, 300_000);
+
 test('provision refuses before its first change on the host', async () => {
   const r = await cli(['provision', '--yes']);
   expect(r.code).toBe(1);

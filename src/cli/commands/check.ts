@@ -88,13 +88,14 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
       try {
         add('connect', true, `authenticated in ${Math.round(performance.now() - started)} ms`);
         const shell = await conn.openShell({ become: h.become, sudoPassword: h.become && sudo ? new Secret(sudo) : undefined });
-        add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
         const lines: string[] = [];
         const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
         await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
           if (!sources?.onLine(l)) lines.push(l);
         });
         shell.close();
+        // the shell names its user once its driver has started, i.e. after the first run
+        add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
         const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
         const os = osSupport(f.os ?? '', f.pretty ?? '');
         checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });

@@ -17,7 +17,7 @@ import { loadPlaybook } from '../../config/playbook.js';
 import type { Connection } from '../../transport/connection.js';
 import { EXIT } from '../exit-codes.js';
 
-interface Args extends CommonArgs, Partial<CloudSettings> { name: string; provision: boolean; yes: boolean }
+interface Args extends CommonArgs, Partial<CloudSettings> { name: string; provision: boolean; yes: boolean; skipSourceCheck: boolean }
 
 const ACTIVE_TIMEOUT_MS = 10 * 60_000;
 const SSH_TIMEOUT_MS = 5 * 60_000;
@@ -58,6 +58,7 @@ export const upCommand: CommandModule<CommonArgs, Args> = {
     .option('tag', { type: 'string', describe: 'tag put on the droplet; only droplets with it are touched (default vps-provision)' })
     .option('provision', { type: 'boolean', default: true, describe: 'provision every phase once it answers (--no-provision: create and wait only)' })
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+    .option('skip-source-check', { type: 'boolean', default: false, describe: 'do not check, before provisioning, that every key, apt repository and .deb URL resolves from the droplet' })
     .example('$0 up dev1', 'a 4 GB droplet in fra1, provisioned as a workstation')
     .example('$0 up dev2 --image 123456789 --no-provision', 'a droplet from a snapshot') as never,
   handler: async (args) => {
@@ -111,7 +112,7 @@ export const upCommand: CommandModule<CommonArgs, Args> = {
       return;
     }
     const ctx = await loadRunContext(args, {}, runInv);
-    const r = await executeRun({ ...args, limit: undefined }, ctx, 'apply', false);
+    const r = await executeRun({ ...args, limit: undefined }, ctx, 'apply', false, { skipSourceCheck: args.skipSourceCheck });
     process.stdout.write(`connect: vps-provision connect ${args.name}\n`);
     process.exitCode = r.code;
   },
