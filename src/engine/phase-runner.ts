@@ -80,158 +80,222 @@ export interface PhaseOutcome {
   deferred: string | null;
 }
 
-export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
-  const { shell, phase, mode, files, ctx, emit, host } = run;
-  const started = performance.now();
-  const startedAt = new Date().toISOString();
-  // controller-side checks come after the host's own steps (the loader keeps them last)
-  const steps = phase.steps.filter((s) => !s.type.local);
-  const locals = phase.steps.filter((s) => s.type.local);
-  const byName = new Map(steps.map((s) => [s.name, s.index]));
-  const results = new Map<number, StepResult>();
-  const record = (r: StepResult, index: number) => {
-    results.set(index, r);
-    emit({ type: 'step', host, phase: phase.def.name, step: r });
-  };
-  const finish = (status: PhaseResult['status'], reason: string): PhaseResult => {
-    for (const s of phase.steps) {
-      if (!results.has(s.index)) results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
-    }
-    const stepResults = phase.steps.map((s) => results.get(s.index)!);
-    const anyChanged = stepResults.some((r) => r.status === 'changed');
-    const final = status === 'ok' && anyChanged ? 'changed' : status;
-    return {
-      name: phase.def.name, status: final, reason: final === 'failed' ? reason : anyChanged ? `${stepResults.filter((r) => r.status === 'changed').length} step(s) changed` : 'every step already satisfied',
-      durationMs: performance.now() - started, estimateS: phase.def.estimateS, critical: phase.def.critical, startedAt, steps: stepResults,
-    };
-  };
+/** One phase's run as it goes: its steps split by where they run, and their results so far. */
+interface PhaseState {
+  run: PhaseRun;
+  started: number;
+  startedAt: string;
+  /** the host's own steps, in order */
+  steps: StepInstance[];
+  /** controller-side checks: after the host's own steps (the loader keeps them last) */
+  locals: StepInstance[];
+  byName: Map<string, number>;
+  results: Map<number, StepResult>;
+}
 
-  const remote = await runRemoteSteps();
-  if (remote.status === 'failed') return { result: finish(remote.status, remote.reason), deferred: remote.deferred };
-  for (const s of locals) {
-    if (mode === 'plan') {
+interface RemoteOutcome { status: 'ok' | 'failed'; reason: string; deferred: string | null }
+
+export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
+  const { phase, mode, files } = run;
+  const steps = phase.steps.filter((s) => !s.type.local);
+  const st: PhaseState = {
+    run, started: performance.now(), startedAt: new Date().toISOString(),
+    steps, locals: phase.steps.filter((s) => s.type.local), byName: new Map(steps.map((s) => [s.name, s.index])), results: new Map(),
+  };
+  const remote = await runRemoteSteps(st);
+  if (remote.status === 'failed') return { result: finish(st, remote.status, remote.reason), deferred: remote.deferred };
+  const localFailure = await runLocalChecks(st);
+  if (localFailure) return { result: finish(st, 'failed', localFailure), deferred: remote.deferred };
+  // with controller-side checks the checkpoint waits until they passed
+  const deferred = (remote.deferred ?? '') + (st.locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
+  return { result: finish(st, 'ok', ''), deferred: deferred || null };
+}
+
+function record(st: PhaseState, r: StepResult, index: number): void {
+  st.results.set(index, r);
+  st.run.emit({ type: 'step', host: st.run.host, phase: st.run.phase.def.name, step: r });
+}
+
+/** The phase's result: steps not reached are skipped with `reason`; ok with a change is changed. */
+function finish(st: PhaseState, status: PhaseResult['status'], reason: string): PhaseResult {
+  const { phase } = st.run;
+  for (const s of phase.steps) {
+    if (!st.results.has(s.index)) st.results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
+  }
+  const stepResults = phase.steps.map((s) => st.results.get(s.index)!);
+  const anyChanged = stepResults.some((r) => r.status === 'changed');
+  const final = status === 'ok' && anyChanged ? 'changed' : status;
+  return {
+    name: phase.def.name, status: final, reason: final === 'failed' ? reason : anyChanged ? `${stepResults.filter((r) => r.status === 'changed').length} step(s) changed` : 'every step already satisfied',
+    durationMs: performance.now() - st.started, estimateS: phase.def.estimateS, critical: phase.def.critical, startedAt: st.startedAt, steps: stepResults,
+  };
+}
+
+/** The controller-side checks, in order; the reason of the first that fails, else null. */
+async function runLocalChecks(st: PhaseState): Promise<string | null> {
+  const { run } = st;
+  for (const s of st.locals) {
+    if (run.mode === 'plan') {
       // a plan changes nothing and probes nothing from the controller either
-      record({ name: s.name, type: s.type.id, status: 'ok', reason: 'checked from the controller when the phase is applied', durationMs: 0 }, s.index);
+      record(st, { name: s.name, type: s.type.id, status: 'ok', reason: 'checked from the controller when the phase is applied', durationMs: 0 }, s.index);
       continue;
     }
-    emit({ type: 'step-start', host, phase: phase.def.name, step: s.name });
+    run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: s.name });
     const t0 = performance.now();
     const check = s.type.local!(s.args);
     const r = run.localChecks ? await run.localChecks.run(check) : { ok: false, reason: 'no controller-side checks available' };
-    record({ name: s.name, type: s.type.id, status: r.ok ? 'ok' : 'failed', reason: r.reason, durationMs: Math.round(performance.now() - t0) }, s.index);
-    if (!r.ok) return { result: finish('failed', `step "${s.name}" failed: ${r.reason}`), deferred: remote.deferred };
+    record(st, { name: s.name, type: s.type.id, status: r.ok ? 'ok' : 'failed', reason: r.reason, durationMs: Math.round(performance.now() - t0) }, s.index);
+    if (!r.ok) return `step "${s.name}" failed: ${r.reason}`;
   }
-  // with controller-side checks the checkpoint waits until they passed
-  const deferred = (remote.deferred ?? '') + (locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
-  return { result: finish('ok', ''), deferred: deferred || null };
+  return null;
+}
 
-  async function runRemoteSteps(): Promise<{ status: 'ok' | 'failed'; reason: string; deferred: string | null }> {
+/**
+ * The host's own steps: probe, decide, act; again from a step found stale with the
+ * fresh state the script read. Each STALE restarts at a later step or at the same step
+ * with fresh facts acted on without re-check, so the loop ends; the bound is a guard, not a path.
+ */
+async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
+  const { run, steps } = st;
   if (!steps.length) return { status: 'ok', reason: '', deferred: run.prefix || null };
-  const checkpoint = locals.length ? null : { hash: phase.hash };
-  let { facts, startCs, pending } = await probe(shell, steps, files, run.prefix);
-  // for each step, the pending-restart files of the handlers that watch it
+  const checkpoint = st.locals.length ? null : { hash: run.phase.hash };
+  let { facts, startCs, pending } = await probe(run.shell, steps, run.files, run.prefix);
+  const marksOf = handlerMarks(steps, run.files);
+  let from = 0;
+  const changed = new Set<number>();
+  for (let round = 0; round <= steps.length + 1 && from < steps.length; round++) {
+    const rest = steps.slice(from);
+    const decisions = rest.map((s) => decide(s, facts, run.ctx));
+    if (run.mode === 'plan') {
+      recordPlan(st, rest, decisions, pending);
+      return { status: 'ok', reason: '', deferred: null };
+    }
+    const triggers = (d: Decision) => d.onChanged?.steps.some((n) => changed.has(st.byName.get(n)!)) ?? false;
+    const noWork = decisions.every((d) => d.status === 'ok' && !triggers(d) && !d.onChanged);
+    if (noWork && changed.size === 0) {
+      // nothing to do: no second round trip; the checkpoint and timing rows go with the next script
+      rest.forEach((s, i) => record(st, { name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 }, s.index));
+      return { status: 'ok', reason: '', deferred: satisfiedPhaseScript(run.files, steps.map((s) => s.name), checkpoint?.hash ?? null, performance.now() - st.started) };
+    }
+    const apply: ApplyStep[] = rest.map((s, i) => ({
+      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(st, decisions[i]!), expected: facts.get(s.index)?.text ?? null, timeoutS: s.timeoutS,
+      pendingFile: handlerFile(s, run.files), pending: pending.has(s.index), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
+    }));
+    const applied = await applyRound(st, apply, rest, changed, pending, checkpoint, startCs);
+    if (applied.failed) return recordFailure(st, apply, applied.failed, applied.settled, applied.lastMark);
+    if (applied.stale === undefined) return { status: 'ok', reason: '', deferred: null };
+    from = steps.findIndex((s) => s.index === applied.stale);
+    facts = applied.fresh;
+  }
+  throw new CommandError(`${run.phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
+}
+
+/** For each step, the pending-restart files of the handlers that watch it. */
+function handlerMarks(steps: readonly StepInstance[], files: RunFiles): Map<string, string[]> {
   const marksOf = new Map<string, string[]>();
   for (const h of steps) {
     for (const watched of h.type.watches?.(h.args) ?? []) marksOf.set(watched, [...marksOf.get(watched) ?? [], handlerFile(h, files)!]);
   }
-  let from = 0;
-  const changed = new Set<number>();
-  // each STALE restarts at a later step or at the same step with fresh facts acted on
-  // without re-check, so the loop ends; the bound is a guard, not a path
-  for (let round = 0; round <= steps.length + 1 && from < steps.length; round++) {
-    const rest = steps.slice(from);
-    const decisions = rest.map((s) => decide(s, facts, ctx));
-    const withIndex = (d: Decision) => (d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(byName.get(n))) } } : d);
+  return marksOf;
+}
 
-    if (mode === 'plan') {
-      rest.forEach((s, i) => {
-        const d = decisions[i]!;
-        if (pending.has(s.index) && d.onChanged) {
-          // an earlier run changed what this handler watches and broke off before it ran
-          const reason = `restart left pending by an earlier run (${d.onChanged.reason.replace(/^restart: /, '')})`;
-          record({
-            name: s.name, type: s.type.id, status: 'changed', reason: d.status === 'change' ? `${d.reason}; ${reason}` : reason, durationMs: 0,
-            commands: [...(d.status === 'change' ? d.display : []), ...d.onChanged.display],
-          }, s.index);
-          return;
-        }
-        const conditional = d.onChanged ? [`if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`] : [];
-        record({
-          name: s.name, type: s.type.id, status: d.status === 'change' ? 'changed' : 'ok', reason: d.reason, durationMs: 0,
-          commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
-        }, s.index);
-      });
-      return { status: 'ok', reason: '', deferred: null };
-    }
+/** A decision whose handler trigger names steps by index (as the apply script's C_<index> flags). */
+function withIndex(st: PhaseState, d: Decision): Decision {
+  return d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(st.byName.get(n))) } } : d;
+}
 
-    const triggers = (d: Decision) => d.onChanged?.steps.some((n) => changed.has(byName.get(n)!)) ?? false;
-    const noWork = decisions.every((d) => d.status === 'ok' && !triggers(d) && !d.onChanged);
-    if (noWork && changed.size === 0) {
-      // nothing to do: no second round trip; the checkpoint and timing rows go with the next script
-      rest.forEach((s, i) => record({ name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 }, s.index));
-      return { status: 'ok', reason: '', deferred: satisfiedPhaseScript(files, steps.map((s) => s.name), checkpoint?.hash ?? null, performance.now() - started) };
+/** A plan: what each step would do, conditional restarts included; nothing is run. */
+function recordPlan(st: PhaseState, rest: readonly StepInstance[], decisions: readonly Decision[], pending: ReadonlySet<number>): void {
+  rest.forEach((s, i) => {
+    const d = decisions[i]!;
+    if (pending.has(s.index) && d.onChanged) {
+      // an earlier run changed what this handler watches and broke off before it ran
+      const reason = `restart left pending by an earlier run (${d.onChanged.reason.replace(/^restart: /, '')})`;
+      record(st, {
+        name: s.name, type: s.type.id, status: 'changed', reason: d.status === 'change' ? `${d.reason}; ${reason}` : reason, durationMs: 0,
+        commands: [...(d.status === 'change' ? d.display : []), ...d.onChanged.display],
+      }, s.index);
+      return;
     }
+    const conditional = d.onChanged ? [`if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`] : [];
+    record(st, {
+      name: s.name, type: s.type.id, status: d.status === 'change' ? 'changed' : 'ok', reason: d.reason, durationMs: 0,
+      commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
+    }, s.index);
+  });
+}
 
-    const apply: ApplyStep[] = rest.map((s, i) => ({
-      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(decisions[i]!), expected: facts.get(s.index)?.text ?? null, timeoutS: s.timeoutS,
-      pendingFile: handlerFile(s, files), pending: pending.has(s.index), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
-    }));
-    // steps found stale and decided again on the host (R): their own settle action ran
-    const settled = new Set<number>();
-    const n = nonce();
-    // the steps run in order: the one after the last reported is the one running
-    const running = (k: number) => { if (rest[k]) emit({ type: 'step-start', host, phase: phase.def.name, step: rest[k]!.name }); };
-    running(0);
-    let stale: number | undefined;
-    const fresh = new Map<number, ProbeOutput>();
-    let failed: { index: number; code: number; output: string; timedOut?: string } | undefined;
-    let lastMark = performance.now();
-    await runScript(shell, n, applyScript(n, files, apply, changed, checkpoint, startCs, new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index)), phase.def.timeoutS), (r) => {
-      if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
-      if (r.tag === 'STALE') stale = Number(r.args[0]);
-      if (r.tag === 'R') settled.add(Number(r.args[0]));
-      // fresh state of the steps left, read by the script when one went stale
-      if (r.tag === 'B') fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
-      if (r.tag === 'S') {
-        const index = Number(r.args[0]);
-        const st = r.args[1]!;
-        const s = steps[index]!;
-        const d = apply.find((a) => a.index === index)!.decision;
-        const now = performance.now();
-        const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
-        const settle = settled.has(index) ? apply.find((a) => a.index === index)!.settle : undefined;
-        const reason = settle ? (st === 'ok' ? 'changed by an earlier step of this run; re-checked on the host: as wanted' : 'changed by an earlier step of this run; re-checked and set on the host')
-          : st !== 'restarted' ? d.reason
-          : pending.has(index) && !triggered ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})` : d.onChanged!.reason;
-        const commands = settle ? (st === 'ok' ? undefined : settle.display) : st === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
-        if (st !== 'ok') changed.add(index);
-        record({ name: s.name, type: s.type.id, status: st === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - lastMark), commands }, index);
-        lastMark = now;
-        running(rest.findIndex((x) => x.index === index) + 1);
-      }
-      if (r.tag === 'F') {
-        // "timeout <N> step|phase": the watchdog ended the action past its limit
-        const timedOut = r.args[2] === 'timeout' ? `timed out after ${r.args[3]} s${r.args[4] === 'phase' ? ' (the phase limit)' : ''}` : undefined;
-        failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? ''), timedOut };
-      }
-    });
-    run.onScriptPid?.(null);
-    if (failed) {
-      const s = steps[failed.index]!;
-      const d = apply.find((a) => a.index === failed!.index)!.decision;
-      const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';
-      // a full disk is the host's problem, not the step's: say so plainly
-      const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
-      record({
-        name: s.name, type: s.type.id, status: 'failed', reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
-        durationMs: Math.round(performance.now() - lastMark), commands: settled.has(failed.index) ? apply.find((a) => a.index === failed!.index)!.settle?.display : d.status === 'change' ? d.display : undefined, output: failed.output,
-      }, failed.index);
-      return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
+interface StepFailure { index: number; code: number; output: string; timedOut?: string }
+
+interface AppliedRound {
+  /** the step found stale, from which the controller decides again */
+  stale?: number;
+  /** fresh state of the steps left, read by the script when one went stale */
+  fresh: Map<number, ProbeOutput>;
+  failed?: StepFailure;
+  /** steps found stale and decided again on the host (R): their own settle action ran */
+  settled: Set<number>;
+  /** when the last step report came in */
+  lastMark: number;
+}
+
+/** One apply script: each step reported as it ends (S), a failure (F), or a stale step (STALE). */
+async function applyRound(st: PhaseState, apply: readonly ApplyStep[], rest: readonly StepInstance[], changed: Set<number>, pending: ReadonlySet<number>,
+  checkpoint: { hash: string } | null, startCs: number | null): Promise<AppliedRound> {
+  const { run, steps } = st;
+  const out: AppliedRound = { fresh: new Map(), settled: new Set(), lastMark: performance.now() };
+  const n = nonce();
+  // the steps run in order: the one after the last reported is the one running
+  const running = (k: number) => { if (rest[k]) run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: rest[k]!.name }); };
+  running(0);
+  const recorded = new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index));
+  await runScript(run.shell, n, applyScript(n, run.files, apply, changed, checkpoint, startCs, recorded, run.phase.def.timeoutS), (r) => {
+    if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
+    if (r.tag === 'STALE') out.stale = Number(r.args[0]);
+    if (r.tag === 'R') out.settled.add(Number(r.args[0]));
+    if (r.tag === 'B') out.fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+    if (r.tag === 'S') {
+      const index = Number(r.args[0]);
+      recordApplied(st, apply, index, r.args[1]!, changed, pending, out);
+      running(rest.findIndex((x) => x.index === index) + 1);
     }
-    if (stale === undefined) return { status: 'ok', reason: '', deferred: null };
-    from = steps.findIndex((s) => s.index === stale);
-    facts = fresh;
-  }
-  throw new CommandError(`${phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
-  }
+    if (r.tag === 'F') {
+      // "timeout <N> step|phase": the watchdog ended the action past its limit
+      const timedOut = r.args[2] === 'timeout' ? `timed out after ${r.args[3]} s${r.args[4] === 'phase' ? ' (the phase limit)' : ''}` : undefined;
+      out.failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? ''), timedOut };
+    }
+  });
+  run.onScriptPid?.(null);
+  return out;
+}
+
+/** A step's S record (ok, changed or restarted): its result with the reason and commands that fit. */
+function recordApplied(st: PhaseState, apply: readonly ApplyStep[], index: number, status: string, changed: Set<number>, pending: ReadonlySet<number>, out: AppliedRound): void {
+  const s = st.steps[index]!;
+  const d = apply.find((a) => a.index === index)!.decision;
+  const now = performance.now();
+  const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
+  const settle = out.settled.has(index) ? apply.find((a) => a.index === index)!.settle : undefined;
+  const reason = settle ? (status === 'ok' ? 'changed by an earlier step of this run; re-checked on the host: as wanted' : 'changed by an earlier step of this run; re-checked and set on the host')
+    : status !== 'restarted' ? d.reason
+    : pending.has(index) && !triggered ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})` : d.onChanged!.reason;
+  const commands = settle ? (status === 'ok' ? undefined : settle.display) : status === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
+  if (status !== 'ok') changed.add(index);
+  record(st, { name: s.name, type: s.type.id, status: status === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - out.lastMark), commands }, index);
+  out.lastMark = now;
+}
+
+/** The failed step's result: exit code or timeout, its last output line, a full disk said plainly. */
+function recordFailure(st: PhaseState, apply: readonly ApplyStep[], failed: StepFailure, settled: ReadonlySet<number>, lastMark: number): RemoteOutcome {
+  const s = st.steps[failed.index]!;
+  const a = apply.find((x) => x.index === failed.index)!;
+  const d = a.decision;
+  const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';
+  // a full disk is the host's problem, not the step's: say so plainly
+  const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
+  record(st, {
+    name: s.name, type: s.type.id, status: 'failed', reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
+    durationMs: Math.round(performance.now() - lastMark), commands: settled.has(failed.index) ? a.settle?.display : d.status === 'change' ? d.display : undefined, output: failed.output,
+  }, failed.index);
+  return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
 }
