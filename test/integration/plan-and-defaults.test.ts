@@ -98,7 +98,7 @@ test('a plan of a fresh host shows every change and creates nothing there, not e
   expect(fingerprint()).toEqual(before);
   expect(readdirSync(hostTmp)).toEqual([]);
   expect(samplers()).toBe('');
-});
+}, 180_000);
 
 test('developer_ssh_key defaults to the public half of the identity_file', async () => {
   const { code, run } = await json(['provision', '--yes']);
@@ -131,7 +131,7 @@ test('plan re-checks completed phases: a hand-edited file shows as drift; the ho
   const text = await runCli(['plan', ...common], { env });
   expect(text.code).toBe(0);
   expect(text.stdout).toContain('a.conf');
-});
+}, 180_000);
 
 test('npm pack ships dist; the unpacked package runs with its own default playbooks', async () => {
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string>; engines: { node: string } };
