@@ -1,7 +1,7 @@
-// Start-up of the CLI against bare `node`: `vps-provision --version` (node + yargs + the CLI's
-// own light modules; a command's modules load only when the command line names it) and
-// `vps-provision hosts` on a one-host inventory (a command that loads its modules and the
-// inventory). Measured with hyperfine when it is installed (Debian package `hyperfine`), else
+// Start-up of the CLI against bare `node`: `vps-provision --version` (answered by main.js
+// from package.json, without yargs), `--help` (yargs and the command index; no command
+// module) and `vps-provision hosts` on a one-host inventory (a command that loads its modules
+// and the inventory). Measured with hyperfine when it is installed (Debian package `hyperfine`), else
 // with a loop of spawns. CPU time (user + sys) is the figure to compare: load on a shared
 // machine stretches wall time far more than it does CPU time.
 import { spawn, spawnSync } from 'node:child_process';
@@ -70,6 +70,7 @@ export async function runStartupBench(cli: string, inventoryPath: string, runs =
   const commands = [
     { label: 'node -e 0', argv: [node, '-e', '0'] },
     { label: 'vps-provision --version', argv: [node, cli, '--version'] },
+    { label: 'vps-provision --help', argv: [node, cli, '--help'] },
     { label: 'vps-provision hosts (1 host)', argv: [node, cli, 'hosts', '-i', inventoryPath] },
   ];
   const tool = hasHyperfine() ? 'hyperfine' : 'spawn loop';

@@ -81,3 +81,30 @@ test('npm run demo without OpenSSH says what to install, no stack trace', async 
   noStack(r.stderr);
   expect(r.status).toBe(1);
 });
+
+test('--version alone is answered from package.json; --help lists every command; each command has its own help', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { CLI } = await import('../support/cli.js');
+  const { COMMAND_INDEX } = await import('../../src/cli/command-index.js');
+  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const args of [['--version'], ['--version', '--verbose']]) {
+    const r = cli(args);
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, '']);
+  }
+  // top-level help from the index alone, one line per command
+  const help = cli(['--help']);
+  expect(help.status).toBe(0);
+  const flat = help.stdout.replace(/\s+/g, ' '); // wrapped to 100 columns
+  for (const entry of Object.values(COMMAND_INDEX)) expect(flat).toContain(` vps-provision ${entry.command} ${entry.describe} `);
+  // a command's help: its module is loaded, with the index's usage and description and its own options
+  const own: Record<string, string> = { provision: '--skip-phase', run: 'phase name', plan: '--only-phase', check: '--min-mem-mb', hosts: '--ssh-config', report: 'report compare', bench: '--save-baseline', up: '--region', down: 'droplet name', droplets: '--tag', snapshot: 'droplet name', connect: '--launch' };
+  expect(Object.keys(own).sort()).toEqual(Object.keys(COMMAND_INDEX).sort());
+  for (const [name, entry] of Object.entries(COMMAND_INDEX)) {
+    const r = cli([name, '--help']);
+    expect([name, r.status, r.stderr]).toEqual([name, 0, '']);
+    expect(r.stdout.replace(/\s+/g, ' ').startsWith(`vps-provision ${entry.command} ${entry.describe} `)).toBe(true);
+    expect(r.stdout).toContain(own[name]);
+  }
+});

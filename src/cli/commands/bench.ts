@@ -21,8 +21,6 @@ import { terminalText } from '../ui/terminal-text.js';
 interface Args extends CommonArgs { saveBaseline: boolean; url?: string; diskMb: number; failOnRegression: boolean }
 
 export const benchCommand: CommandModule<CommonArgs, Args> = {
-  command: 'bench',
-  describe: 'Benchmark each host (CPU, disk, network) and compare with its baseline',
   builder: (y) => y
     .option('save-baseline', { type: 'boolean', default: false, describe: 'also save these results as the baseline' })
     .option('url', { type: 'string', describe: 'file to download for the network test (none: skipped)' })

@@ -47,8 +47,6 @@ export interface CheckResult {
 interface Args extends CommonArgs { minDiskGb: number; minMemMb: number; onlyPhase?: string[]; skipPhase?: string[]; skipSourceCheck: boolean }
 
 export const checkCommand: CommandModule<CommonArgs, Args> = {
-  command: 'check',
-  describe: 'Preflight: reachability, authentication, sudo, OS, disk, memory and the external sources of each host',
   builder: (y) => y
     .option('min-disk-gb', { type: 'number', default: 10, describe: 'free disk needed on /' })
     .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' })

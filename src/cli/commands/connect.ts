@@ -33,8 +33,6 @@ function onPath(bin: string): boolean {
 }
 
 export const connectCommand: CommandModule<CommonArgs, Args> = {
-  command: 'connect <name>',
-  describe: 'The remote desktop through an SSH tunnel: a local port to the droplet\'s RDP, held until Ctrl-C',
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'inventory host or droplet name' })
     .option('port', { type: 'number', describe: 'local port (default: a free one)' })

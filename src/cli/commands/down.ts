@@ -11,8 +11,6 @@ import { ConfigError } from '../../errors.js';
 interface Args extends CommonArgs { name: string; tag?: string; yes: boolean }
 
 export const downCommand: CommandModule<CommonArgs, Args> = {
-  command: 'down <name>',
-  describe: 'Destroy a droplet that carries the tag, and forget its host key',
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'droplet name' })
     .option('tag', { type: 'string', describe: 'only a droplet with this tag is destroyed (default vps-provision)' })

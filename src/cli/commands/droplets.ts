@@ -6,8 +6,6 @@ import { cloudSettings, inventoryOrEmpty, openCloud, safeCell } from '../cloud.j
 interface Args extends CommonArgs { tag?: string }
 
 export const dropletsCommand: CommandModule<CommonArgs, Args> = {
-  command: 'droplets',
-  describe: 'List the droplets that carry the tag (name, address, region, size, monthly price)',
   builder: (y) => y.option('tag', { type: 'string', describe: 'default vps-provision (or the inventory\'s digitalocean.tag)' }) as never,
   handler: async (args) => {
     const { tag } = cloudSettings(args, inventoryOrEmpty(args.inventory));

@@ -15,8 +15,6 @@ export function shownStateDir(h: HostSpec, user: string): string {
 }
 
 export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
-  command: 'hosts',
-  describe: 'Show the hosts as they will be used: address, port, user, keys, jump host, state dir, host key policy (ssh_config applied)',
   handler: (args) => {
     const inv = loadInventory(args.inventory);
     const resolve = createSshResolver({ inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });

@@ -6,8 +6,6 @@ import { executeRun } from '../execute-run.js';
 interface Args extends CommonArgs { onlyPhase?: string[]; skipPhase?: string[]; force: boolean; skipSourceCheck: boolean }
 
 export const planCommand: CommandModule<CommonArgs, Args> = {
-  command: 'plan',
-  describe: 'Dry run: every selected phase (checkpointed or not), what would change and the exact commands; writes nothing on the hosts',
   builder: (y) => y
     .option('only-phase', { type: 'string', array: true, describe: 'plan only these phases' })
     .option('skip-phase', { type: 'string', array: true, describe: 'leave out these phases' })

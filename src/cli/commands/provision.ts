@@ -6,8 +6,6 @@ import { executeRun, confirm } from '../execute-run.js';
 interface Args extends CommonArgs { onlyPhase?: string[]; skipPhase?: string[]; force: boolean; yes: boolean; reboot: boolean; skipSourceCheck: boolean }
 
 export const provisionCommand: CommandModule<CommonArgs, Args> = {
-  command: 'provision',
-  describe: 'Bring hosts to the state the playbooks describe (phases done before are skipped)',
   builder: (y) => y
     .option('only-phase', { type: 'string', array: true, describe: 'run only these phases (repeatable, or comma list)' })
     .option('skip-phase', { type: 'string', array: true, describe: 'leave out these phases' })

@@ -236,8 +236,6 @@ const pruneCommand: CommandModule<CommonArgs, CommonArgs & { keep?: number; dryR
 };
 
 export const reportCommand: CommandModule<CommonArgs, CommonArgs> = {
-  command: 'report <command>',
-  describe: 'Fetch and merge run reports; compare runs; prune old runs',
   builder: (y) => y.command(fetchCommand as never).command(compareCommand as never).command(pruneCommand as never).demandCommand(1) as never,
   handler: () => undefined,
 };

@@ -9,8 +9,6 @@ import { resolve } from 'node:path';
 interface Args extends CommonArgs { phase?: string; yes: boolean; reboot: boolean; skipSourceCheck: boolean }
 
 export const runCommand: CommandModule<CommonArgs, Args> = {
-  command: 'run [phase]',
-  describe: 'Re-run one phase now, ignoring its checkpoint',
   builder: (y) => y
     .positional('phase', { type: 'string', describe: 'phase name (see site.yml); without it the phases are listed' })
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })

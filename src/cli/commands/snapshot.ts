@@ -11,8 +11,6 @@ interface Args extends CommonArgs { name: string; snapshotName?: string; tag?: s
 const SNAPSHOT_TIMEOUT_MS = 60 * 60_000;
 
 export const snapshotCommand: CommandModule<CommonArgs, Args> = {
-  command: 'snapshot <name>',
-  describe: 'Snapshot a droplet that carries the tag and wait until it is done',
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'droplet name' })
     .option('snapshot-name', { type: 'string', describe: 'default <name>-<UTC date and time>' })

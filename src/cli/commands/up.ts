@@ -48,8 +48,6 @@ export async function waitForSsh(connect: () => Promise<Connection>, timeoutMs: 
 }
 
 export const upCommand: CommandModule<CommonArgs, Args> = {
-  command: 'up <name>',
-  describe: 'Create a DigitalOcean droplet (or find it by name and tag), wait until it answers, provision it',
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'droplet name (also its host name here)' })
     .option('region', { type: 'string', describe: 'region slug (default fra1, or the inventory\'s digitalocean.region)' })
