@@ -1,0 +1,36 @@
+// Scratch/profile harness: N sshd targets (bench/local-fleet.ts), the 50-step phase, the whole
+// CLI run twice (changed, then no-op), printing wall, CPU and peak RSS of the controller.
+//   node dist/bench/fleet-cli-run.js <hosts> [--prof dir] [--keep]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startLocalFleet } from './local-fleet.js';
+import { writeVpsPhase, writeInventories } from './fixtures/phase-50.js';
+import { runVpsCli } from './vps-runner.js';
+
+const n = Number(process.argv[2] ?? '100');
+const profIdx = process.argv.indexOf('--prof');
+const prof = profIdx > 0 ? process.argv[profIdx + 1] : undefined;
+const repsIdx = process.argv.indexOf('--reps');
+const reps = repsIdx > 0 ? Number(process.argv[repsIdx + 1]) : 1;
+const work = mkdtempSync(join(tmpdir(), 'vps-bench-cli-'));
+const t0 = performance.now();
+const fleet = await startLocalFleet({ count: n, cleanHome: true, startConcurrency: 8 });
+console.log(`fleet of ${n} up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+try {
+  const inv = writeInventories({ dir: work, targets: fleet.targets, identityFile: fleet.clientKey.privateKeyPath, knownHostsPath: fleet.knownHostsPath, targetRoot: join(work, 'targets') });
+  const pb = join(work, 'playbooks');
+  writeVpsPhase(pb, join(work, 'targets'));
+  for (let r = 0; r < reps; r++) {
+    const extra = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+    for (const what of ['changed', 'no-op']) {
+      if (what === 'changed' && r > 0) continue;
+      const res = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'), what === 'no-op' ? extra : []);
+      console.log(`${n} hosts ${what}: code ${res.code} wall ${res.wallMs.toFixed(0)} ms CPU ${res.cpuMs.toFixed(0)} ms peak RSS ${(res.peakRssKb / 1024).toFixed(0)} MB  load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+      if (res.code !== 0) console.log(res.stderr?.slice(-3000));
+    }
+  }
+} finally {
+  await fleet.stop();
+  rmSync(work, { recursive: true, force: true });
+}
