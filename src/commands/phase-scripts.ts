@@ -18,6 +18,8 @@ export interface ScriptStep {
   batch?: BatchProbe;
   /** a handler step (restart_on): the file on the host that records its restart as pending */
   pendingFile?: string;
+  /** the step's own limit in seconds (the phase's limit applies as well): its action and its probe */
+  timeoutS?: number;
 }
 
 export interface RunFiles {
@@ -28,7 +30,7 @@ export interface RunFiles {
 }
 
 /** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
-export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'R' | 'S' | 'F' | 'FE' | 'END';
+export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'R' | 'S' | 'F' | 'FE' | 'PTO' | 'END';
 
 /**
  * Where a handler's pending restart is recorded on the host: written when a step it watches
@@ -40,24 +42,74 @@ export function pendingRestartFile(f: Pick<RunFiles, 'stateDir' | 'phase'>, step
   return `${f.stateDir}/pending-restarts/${id}`;
 }
 
-export function probeScript(nonce: string, steps: readonly ScriptStep[]): string {
+/**
+ * Limits (SPEC §3 timeouts), shared by the probe and apply scripts. lim <step limit or 0>
+ * sets LIM (seconds left, 0: none) and TW ("N step" or "N phase") from the step's own limit
+ * and what is left of the phase's (PL seconds from P0, centiseconds of uptime). Builtins only.
+ */
+const LIMITS = `lim() { read u _ </proc/uptime; u=\${u%.*}\${u#*.}; LIM=$1; TW="$1 step"; ` +
+  `if [ "$PL" -gt 0 ]; then r=$(( (PL*100 - (u - P0) + 99) / 100 )); if [ "$LIM" -eq 0 ] || [ "$r" -lt "$LIM" ]; then LIM=$r; TW="$PL phase"; fi; fi; ` +
+  `[ "$LIM" -eq 0 ] || [ "$LIM" -ge 1 ] || LIM=1; }`;
+
+/**
+ * Reading a state (a probe, a batch of them, an `unless` guard) is bounded like an action.
+ * One watchdog per script (a subshell: same user and privilege as the script, so under
+ * `become` it is root too) reads $T/pp once a second: "<step> <deadline in centiseconds of
+ * uptime> <N> step|phase", written by `pp <step> <step limit or 0>` before a read and
+ * cleared by `pn`. Past the deadline it prints "PTO <step> <N> step|phase" and kills the
+ * script's process group (the driver starts each script as a group of its own); a read
+ * changes nothing, so nothing is left half-done. pp and pn are builtins and a file write:
+ * the watchdog costs a script two processes (itself and its sleep), not one per step.
+ */
+const READ_GUARD = [
+  LIMITS,
+  `pp() { lim $2; d=0; [ "$LIM" -eq 0 ] || d=$((u + LIM*100)); echo "$1 $d $TW" > "$T/pp"; }`,
+  `pn() { echo '- 0' > "$T/pp"; }`,
+  'pn',
+  `( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; ` +
+    `read i d n tw < "$T/pp" || continue; [ "\${d:-0}" -gt 0 ] || continue; ` +
+    `read u _ </proc/uptime; [ "\${u%.*}\${u#*.}" -lt "$d" ] || break; done; ` +
+    `printf '\\036%s PTO %s %s %s\\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!`,
+  `trap 'kill -TERM "$PW" 2>/dev/null' EXIT`,
+];
+
+/** What a PTO record (a read past its limit) says: the step and why it failed; else undefined. */
+export function readTimeout(args: readonly string[]): { index: number; reason: string } | undefined {
+  const [index, n, kind] = args;
+  if (!/^\d+$/.test(index ?? '') || !/^\d+$/.test(n ?? '')) return undefined;
+  return { index: Number(index), reason: `timed out after ${n} s${kind === 'phase' ? ' (the phase limit)' : ''} while checking its state` };
+}
+
+/** `pp` for a read covering these steps: the one whose own limit is the shortest answers for it. */
+function readMark(steps: readonly Pick<ScriptStep, 'index' | 'timeoutS'>[]): string {
+  const limited = steps.filter((s) => s.timeoutS).sort((a, b) => a.timeoutS! - b.timeoutS!);
+  const s = limited[0] ?? steps[0]!;
+  return `pp ${s.index} ${Math.trunc(s.timeoutS ?? 0)}`;
+}
+
+/**
+ * The probe script: every step's state in one round trip (DESIGN §2), each read bounded by
+ * its step's own limit and by the phase's (phaseLimitS, counted from now); it reports its
+ * PID so an interrupt can stop a read that hangs.
+ */
+export function probeScript(nonce: string, steps: readonly ScriptStep[], phaseLimitS = 0): string {
   // U: the host's clock (centiseconds of uptime) when the phase began
-  const lines = [`N=${nonce}; read u _ </proc/uptime; printf '\\036%s U %s\\n' "$N" "\${u%.*}\${u#*.}"`];
+  const lines = [`N=${nonce}; T=\${0%/*}; read u _ </proc/uptime; P0=\${u%.*}\${u#*.}; printf '\\036%s U %s\\n' "$N" "$P0"`];
+  if (steps.some((s) => s.probe)) lines.push(`printf '\\036%s PID %s\\n' "$N" "$$"; PL=${Math.trunc(phaseLimitS)}`, ...READ_GUARD);
   for (const s of steps) {
     // H: this handler's restart is pending from an earlier run
     if (s.pendingFile) lines.push(`[ ! -e ${shQuote(s.pendingFile)} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
     if (!s.probe || s.batch) continue;
-    lines.push(singleProbe(s.index, s.probe));
+    lines.push(`${readMark([s])}; ${singleProbe(s.index, s.probe)}`);
   }
   // file, line and creates-guard steps: a few processes for all of them, not a few each
-  const batched = steps.flatMap((s) => (s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe }] : []));
-  return lines.join('\n') + '\n' + (batched.length ? batchProbeScript(batched) : '');
+  const batched = steps.flatMap((s) => (s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe, timeoutS: s.timeoutS }] : []));
+  const limits = new Map(batched.map((s) => [s.index, s]));
+  return lines.join('\n') + '\n' + (batched.length ? batchProbeScript(batched, (indexes) => readMark(indexes.map((i) => limits.get(i)!))) : '');
 }
 
 export interface ApplyStep extends ScriptStep {
   decision: Decision;
-  /** the step's own limit in seconds (the phase's limit applies as well) */
-  timeoutS?: number;
   /** What the probe printed when the decision was made: acted on only if still so. */
   expected: string | null;
   /** a handler whose restart an earlier run left pending: it restarts whatever changes now */
@@ -78,13 +130,10 @@ const STEP_OUTPUT_KEEP = 64 * 1024;
  * privilege as the script) ends the group past the limit: TERM, then KILL after 5 s.
  * Output goes to $T/out, cut back to its last 64 KiB whenever it passes 1 MiB. A TERM
  * to the script (an interrupt) is passed on to the running action's group.
- * lim <step limit or 0>: sets LIM (seconds left) and TW (timeout N [step|phase]).
+ * The limit (LIM, TW) is set by lim (LIMITS) before each action.
  */
 const STEP_RUNNER = [
   `trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT`,
-  `lim() { read u _ </proc/uptime; u=\${u%.*}\${u#*.}; LIM=$1; TW="$1 step"; ` +
-    `if [ "$PL" -gt 0 ]; then r=$(( (PL*100 - (u - P0) + 99) / 100 )); if [ "$LIM" -eq 0 ] || [ "$r" -lt "$LIM" ]; then LIM=$r; TW="$PL phase"; fi; fi; ` +
-    `[ "$LIM" -eq 0 ] || [ "$LIM" -ge 1 ] || LIM=1; }`,
   `cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "\${1:-0}" -gt ${STEP_OUTPUT_CAP} ] || return 0; tail -c ${STEP_OUTPUT_KEEP} "$T/out" > "$T/out.k"; : > "$T/out"; }`,
   `runstep() {`,
   `  rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
@@ -135,6 +184,9 @@ export function applyScript(
   phaseLimitS = 0,
 ): string {
   const now = `read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
+  const probed = steps.filter((s) => s.probe !== null);
+  // the first step's state was read in the round trip just before: the others are re-checked
+  const rechecks = steps.some((s, n) => n > 0 && s.probe !== null);
   const lines = [
     `N=${nonce}; T=\${0%/*}; TF=${shQuote(timingFile(files))}`,
     `printf '\\036%s PID %s\\n' "$N" "$$"`,
@@ -144,11 +196,14 @@ export function applyScript(
     ...[...changedBefore].map((i) => `C_${i}=1`),
     // each step's probe as a function: re-checked before acting, and read afresh for all
     // the steps left when one has gone stale, so the controller can decide again at once
-    ...steps.filter((s) => s.probe !== null).map((s) => `p_${s.index}() {\n${s.probe}\n}`),
-    ...(phaseLimitS ? [`PL=${Math.trunc(phaseLimitS)}`] : ['PL=0']),
+    ...probed.map((s) => `p_${s.index}() {\n${s.probe}\n}`),
+    `PL=${Math.trunc(phaseLimitS)}`,
+    // re-checks are bounded as the probe script's reads are (pp ... pn around each)
+    ...(rechecks ? READ_GUARD : [LIMITS]),
     ...STEP_RUNNER,
-    `rr() { for i in ${steps.filter((s) => s.probe !== null).map((s) => s.index).join(' ')}; do [ "$i" -ge "$1" ] || continue; ` +
-      `o=$( { p_$i; } 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }`,
+    // <step>:<its own limit> of each step left, read afresh when one went stale
+    `rr() { for il in ${probed.map((s) => `${s.index}:${Math.trunc(s.timeoutS ?? 0)}`).join(' ')}; do i=\${il%:*}; [ "$i" -ge "$1" ] || continue; ` +
+      `pp "$i" "\${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }`,
   ];
   steps.forEach((s, n) => {
     const d = s.decision;
@@ -162,7 +217,7 @@ export function applyScript(
     // the first step's state was read in the round trip just before: no re-check
     let settled = false;
     if (n > 0 && s.probe !== null) {
-      const stale = `o=$( { p_${s.index}; } 2>/dev/null ); if [ "$o" != ${shQuote(s.expected ?? '')} ]; then `;
+      const stale = `${readMark([s])}; o=$( { p_${s.index}; } 2>/dev/null ); pn; if [ "$o" != ${shQuote(s.expected ?? '')} ]; then `;
       if (s.settle && !d.onChanged) {
         // changed since the probe: decided again here by the step's own settle action, no round trip;
         // it leaves "ok" in its folder when nothing was needed

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
 import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
+import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, readTimeout, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
 import { CommandError } from '../errors.js';
 import { batchFacts, type BatchRecord } from '../facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
@@ -33,31 +33,46 @@ export interface PhaseRun {
 
 const nonce = () => randomBytes(6).toString('hex');
 
-async function runScript(shell: RemoteShell, n: string, script: string, onRecord: (r: ScriptRecord) => void): Promise<string[]> {
+/** A read of a step's state (a probe, an `unless` guard) that its script's watchdog ended past its limit. */
+interface ReadTimeout { index: number; reason: string }
+
+/** Runs a script; a read past its limit (PTO) is the answer then, not the killed script's exit code. */
+async function runScript(shell: RemoteShell, n: string, script: string, onRecord: (r: ScriptRecord) => void): Promise<ReadTimeout | undefined> {
   const stray: string[] = [];
-  const res = await shell.run(script, recordReader(n, onRecord, (l) => stray.push(l)));
+  let timedOut: ReadTimeout | undefined;
+  const res = await shell.run(script, recordReader(n, (r) => {
+    if (r.tag === 'PTO') timedOut ??= readTimeout(r.args);
+    else onRecord(r);
+  }, (l) => stray.push(l)));
+  if (timedOut) return timedOut;
   if (res.exitCode !== 0) {
     throw new CommandError(`script exited ${res.exitCode}: ${stray.slice(-3).join(' | ')}`, 'run with --verbose to see the host output');
   }
-  return stray;
+  return undefined;
 }
 
-/** One round trip: the state of each step from `from` on, and the handlers' restarts left pending. */
-async function probe(shell: RemoteShell, steps: readonly StepInstance[], files: RunFiles, prefix = ''): Promise<{ facts: Map<number, ProbeOutput>; startCs: number | null; pending: Set<number> }> {
+interface Probed { facts: Map<number, ProbeOutput>; startCs: number | null; pending: Set<number>; timedOut?: ReadTimeout }
+
+/** One round trip: the state of each step, and the handlers' restarts left pending. */
+async function probe(run: PhaseRun, steps: readonly StepInstance[]): Promise<Probed> {
   const n = nonce();
   const facts = new Map<number, ProbeOutput>();
   const pending = new Set<number>();
   let startCs: number | null = null;
-  const script = prefix + probeScript(n, steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handlerFile(s, files) })));
+  const scriptSteps = steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handlerFile(s, run.files), timeoutS: s.timeoutS }));
+  const script = (run.prefix ?? '') + probeScript(n, scriptSteps, run.phase.def.timeoutS);
   const batches: BatchRecord[] = [];
-  await runScript(shell, n, script, (r) => {
+  const timedOut = await runScript(run.shell, n, script, (r) => {
+    // a read that hangs can be stopped by an interrupt
+    if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
     if (r.tag === 'U') startCs = Number(r.args[0]);
     if (r.tag === 'H') pending.add(Number(r.args[0]));
     if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
     if (r.tag === 'G') batches.push({ kind: r.args[0] ?? '', indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
   });
+  run.onScriptPid?.(null);
   for (const [index, out] of batchFacts(batches)) facts.set(index, out);
-  return { facts, startCs, pending };
+  return { facts, startCs, pending, timedOut };
 }
 
 /** The pending-restart file of a handler step (one that watches earlier steps), else undefined. */
@@ -159,7 +174,11 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
   const { run, steps } = st;
   if (!steps.length) return { status: 'ok', reason: '', deferred: run.prefix || null };
   const checkpoint = st.locals.length ? null : { hash: run.phase.hash };
-  let { facts, startCs, pending } = await probe(run.shell, steps, run.files, run.prefix);
+  const probed = await probe(run, steps);
+  // a read past its limit: that step failed, and the phase with it (nothing was acted on)
+  if (probed.timedOut) return readFailed(st, probed.timedOut, performance.now() - st.started);
+  let { facts } = probed;
+  const { startCs, pending } = probed;
   const marksOf = handlerMarks(steps, run.files);
   let from = 0;
   const changed = new Set<number>();
@@ -182,6 +201,8 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
       pendingFile: handlerFile(s, run.files), pending: pending.has(s.index), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
     }));
     const applied = await applyRound(st, apply, rest, changed, pending, checkpoint, startCs);
+    // a re-check past its limit: the steps before it are done and reported, it failed
+    if (applied.readTimeout) return readFailed(st, applied.readTimeout, performance.now() - applied.lastMark);
     if (applied.failed) return recordFailure(st, apply, applied.failed, applied.settled, applied.lastMark);
     if (applied.stale === undefined) return { status: 'ok', reason: '', deferred: null };
     from = steps.findIndex((s) => s.index === applied.stale);
@@ -233,6 +254,8 @@ interface AppliedRound {
   /** fresh state of the steps left, read by the script when one went stale */
   fresh: Map<number, ProbeOutput>;
   failed?: StepFailure;
+  /** a re-check before acting that hung past its limit */
+  readTimeout?: ReadTimeout;
   /** steps found stale and decided again on the host (R): their own settle action ran */
   settled: Set<number>;
   /** when the last step report came in */
@@ -249,7 +272,7 @@ async function applyRound(st: PhaseState, apply: readonly ApplyStep[], rest: rea
   const running = (k: number) => { if (rest[k]) run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: rest[k]!.name }); };
   running(0);
   const recorded = new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index));
-  await runScript(run.shell, n, applyScript(n, run.files, apply, changed, checkpoint, startCs, recorded, run.phase.def.timeoutS), (r) => {
+  out.readTimeout = await runScript(run.shell, n, applyScript(n, run.files, apply, changed, checkpoint, startCs, recorded, run.phase.def.timeoutS), (r) => {
     if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
     if (r.tag === 'STALE') out.stale = Number(r.args[0]);
     if (r.tag === 'R') out.settled.add(Number(r.args[0]));
@@ -298,4 +321,11 @@ function recordFailure(st: PhaseState, apply: readonly ApplyStep[], failed: Step
     durationMs: Math.round(performance.now() - lastMark), commands: settled.has(failed.index) ? a.settle?.display : d.status === 'change' ? d.display : undefined, output: failed.output,
   }, failed.index);
   return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
+}
+
+/** A step whose state could not be read within its limit: it failed, the phase stops there. */
+function readFailed(st: PhaseState, t: ReadTimeout, durationMs: number): RemoteOutcome {
+  const s = st.steps.find((x) => x.index === t.index) ?? st.steps[0]!;
+  record(st, { name: s.name, type: s.type.id, status: 'failed', reason: t.reason, durationMs: Math.round(durationMs) }, s.index);
+  return { status: 'failed', reason: `step "${s.name}" ${t.reason}`, deferred: null };
 }

@@ -44,18 +44,22 @@ export function singleProbe(index: number, probe: string): string {
  * Shell text reading every batched step's state; it prints B/E records for steps whose
  * answer the shell knows by itself (a missing file) and G <kind> <indexes...> ... GE records
  * for the batches, which batchFacts turns into per-step texts. Needs $N (the nonce).
+ * `mark(indexes)` is shell text run before each read, naming the steps it reads for (the
+ * caller bounds each read by their time limits); builtins only, so the no-op path forks nothing more.
  */
-export function batchProbeScript(steps: readonly BatchStep[]): string {
+export function batchProbeScript(steps: readonly BatchStep[], mark: (indexes: number[]) => string = () => ':'): string {
   const lines: string[] = [];
   const paths = steps.filter((s) => s.batch.kind === 'path') as (BatchStep & { batch: { kind: 'path'; path: string } })[];
   const lineSteps = steps.filter((s) => s.batch.kind === 'line') as (BatchStep & { batch: { kind: 'line'; path: string; line: string; regexp?: string } })[];
-  for (const s of steps) {
+  const inline = steps.filter((s) => s.batch.kind === 'inline');
+  if (inline.length) lines.push(mark(inline.map((s) => s.index)));
+  for (const s of inline) {
     if (s.batch.kind !== 'inline') continue;
     lines.push(`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${s.batch.script}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`);
   }
   if (paths.length) {
     // kind, mode, owner of the paths that exist (builtin tests pick them), in one stat
-    lines.push('set --; I=');
+    lines.push(mark(paths.map((s) => s.index)), 'set --; I=');
     for (const s of paths) {
       const p = shQuote(s.batch.path);
       lines.push(`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`);
@@ -78,7 +82,7 @@ export function batchProbeScript(steps: readonly BatchStep[]): string {
     const data = lineSteps.flatMap((s) => [String(s.index), s.batch.line, s.batch.regexp ?? '']);
     let marker = 'VPSP_LINES_END';
     while (data.includes(marker)) marker += '_';
-    lines.push('set --; K=');
+    lines.push(mark(lineSteps.map((s) => s.index)), 'set --; K=');
     lineSteps.forEach((s, n) => {
       const p = shQuote(s.batch.path);
       lines.push(`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`);

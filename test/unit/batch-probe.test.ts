@@ -3,9 +3,9 @@
 // directory, a symlink, an empty file, matching and non-matching lines, names with spaces,
 // newlines and quotes, two steps on one file, and an unreadable file (for a non-root user).
 // Run with the local sh in a temp folder, through the real probe script and record reader.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeScript, type ScriptStep } from '../../src/commands/phase-scripts.js';
 import { singleProbe, batchFacts, type BatchRecord } from '../../src/facts/batch-probe.js';
@@ -15,11 +15,25 @@ import { lineStep } from '../../src/steps/line.js';
 import { commandStep } from '../../src/steps/command.js';
 import type { AnyStepType, ProbeOutput } from '../../src/steps/step-type.js';
 import { countForks } from '../support/fork-count.js';
+import { running } from '../support/running.js';
 
 const N = 'n0nce';
 
+/** Runs a script as the driver does: a file in a private folder ($T), its own process group. */
+function runScript(script: string): { out: string; code: number } {
+  const t = mkdtempSync(join(tmpdir(), 'batch-probe-t-'));
+  try {
+    writeFileSync(join(t, 's'), `vpsp_main() {\nN=${N}\n${script}}\nvpsp_main\n`);
+    const r = spawnSync('setsid', ['-w', 'sh', join(t, 's')], { timeout: 60_000 });
+    // killed by a signal: the status sh (the driver) would see
+    return { out: r.stdout.toString(), code: r.status ?? 128 + (r.signal ? constants.signals[r.signal] : 0) };
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
+}
+
 function runFacts(script: string): Map<number, ProbeOutput> {
-  const out = execFileSync('sh', ['-c', `vpsp_main() {\nN=${N}\n${script}}\nvpsp_main\n`]).toString();
+  const { out } = runScript(script);
   const facts = new Map<number, ProbeOutput>();
   const batches: BatchRecord[] = [];
   const read = recordReader(N, (r) => {
@@ -79,8 +93,41 @@ test('a batched probe of 50 file/line/creates steps forks a handful of processes
     const types: [AnyStepType, Record<string, unknown>][] = [[fileStep, { path: f, content: 'x' }], [lineStep, { path: f, line: `key=${i}`, regexp: '^key=' }], [commandStep, { run: 'true', creates: f }]];
     for (const [type, args] of types) if (steps.length < 50) steps.push({ index: steps.length, name: `s${steps.length}`, probe: type.probe(args), batch: type.batchProbe?.(args) });
   }
-  const { forks, execs } = countForks(probeScript(N, steps));
-  // stat, sha256sum and awk, each in a command substitution or straight from sh
-  expect(forks).toBeLessThanOrEqual(4);
-  expect(execs.map((e) => e.replace(/.*\//, '')).sort()).toEqual(['awk', 'sh', 'sha256sum', 'stat']);
+  const { forks, execs } = countForks(probeScript(N, steps, 600));
+  // stat, sha256sum and awk, each in a command substitution or straight from sh; the watchdog
+  // bounding the reads (a subshell and its sleep) is one per script, not one per step
+  expect(forks).toBeLessThanOrEqual(6);
+  // (the watchdog's sleep is not started when the script is over first)
+  expect(execs.map((e) => e.replace(/.*\//, '')).filter((e) => e !== 'sleep').sort()).toEqual(['awk', 'sh', 'sha256sum', 'stat']);
+});
+
+// SPEC §3 timeouts: a read of a step's state is bounded like its action. Past the step's own
+// limit (or what is left of the phase's) the script's watchdog names the step (PTO) and kills
+// the script's process group, the hung read included; the batched reads are bounded alike.
+test('a read that hangs past its limit: PTO names the step, the script and its group are killed', () => {
+  const f = join(dir, 'plain.conf');
+  const hang = `sleep-${process.pid}-${Date.now()}`;
+  const steps: ScriptStep[] = [
+    { index: 0, name: 'a file', probe: fileStep.probe({ path: f, content: 'x' }), batch: fileStep.batchProbe?.({ path: f, content: 'x' }) },
+    { index: 1, name: 'a creates guard', probe: commandStep.probe({ run: 'true', creates: f }), batch: commandStep.batchProbe?.({ run: 'true', creates: f }) },
+    { index: 2, name: 'a hung guard', probe: commandStep.probe({ run: 'true', unless: `sh -c 'sleep 100' ${hang}` }), timeoutS: 1 },
+  ];
+  const records = (out: string) => {
+    const got: string[] = [];
+    const read = recordReader(N, (r) => got.push(`${r.tag} ${r.args.join(' ')}`.trim()));
+    for (const line of out.split('\n')) read(line);
+    return got;
+  };
+  const step = runScript(probeScript(N, steps, 600));
+  expect(step.code).toBe(137);
+  expect(records(step.out)).toContain('PTO 2 1 step');
+  expect(records(step.out).filter((r) => r.startsWith('B '))).toEqual([]);
+  // no step limit: the phase's, counted from the script's start
+  const phase = runScript(probeScript(N, steps.map((s) => ({ ...s, timeoutS: undefined })), 2));
+  expect(records(phase.out)).toContain('PTO 2 2 phase');
+  expect(running(hang)).toBe(0);
+  // quick reads under the same watchdog: every step answered, the script exits 0
+  const quick = runScript(probeScript(N, steps.slice(0, 2), 600));
+  expect([quick.code, records(quick.out).filter((r) => r.startsWith('PTO'))]).toEqual([0, []]);
+  expect([...runFacts(probeScript(N, steps.slice(0, 2), 600)).keys()].sort()).toEqual([0, 1]);
 });
