@@ -104,6 +104,8 @@ export interface RunReport {
     meanScore: number | null;
   };
   hosts: HostReport[];
+  /** `report merge`: the runs (e.g. --shard parts) this report was merged from */
+  mergedFrom?: string[];
 }
 
 export interface MergeOptions {

@@ -1,5 +1,6 @@
-// vps-provision report fetch | compare: pull a run's CSVs back from the hosts and merge
-// them; compare a run with a baseline (per phase and total, trend over recent runs).
+// vps-provision report fetch | merge | compare | prune: pull a run's CSVs back from the hosts
+// and merge them; merge the runs of --shard parts (report-merge.ts); compare a run with a
+// baseline (per phase and total, trend over recent runs).
 import { resolveStateDir } from '../../engine/host-session.js';
 import type { CommandModule, Argv } from 'yargs';
 import { existsSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted, type Paint } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
 import { terminalText } from '../ui/terminal-text.js';
+import { mergeCommand } from './report-merge.js';
 
 /** Run folders in the reports dir, oldest first. */
 function localRuns(reportsDir: string): string[] {
@@ -236,6 +238,6 @@ const pruneCommand: CommandModule<CommonArgs, CommonArgs & { keep?: number; dryR
 };
 
 export const reportCommand: CommandModule<CommonArgs, CommonArgs> = {
-  builder: (y) => y.command(fetchCommand as never).command(compareCommand as never).command(pruneCommand as never).demandCommand(1) as never,
+  builder: (y) => y.command(fetchCommand as never).command(mergeCommand as never).command(compareCommand as never).command(pruneCommand as never).demandCommand(1) as never,
   handler: () => undefined,
 };
