@@ -48,12 +48,12 @@ export async function runVpsInProcess(inventory: string, playbooks: string): Pro
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
 /** The whole CLI as a user runs it (Node start-up included), like ansible-playbook's wall time. */
-export function runVpsCli(inventory: string, playbooks: string, reportsDir: string, nodeArgs: string[] = []): Promise<{ wallMs: number; code: number | null; peakRssKb: number; cpuMs: number; stderr: string }> {
+export function runVpsCli(inventory: string, playbooks: string, reportsDir: string, nodeArgs: string[] = [], concurrency = 50): Promise<{ wallMs: number; code: number | null; peakRssKb: number; cpuMs: number; stderr: string }> {
   return new Promise((done) => {
     const t0 = performance.now();
     // GNU time-like figures without GNU time: the child reports its own resource usage
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+u.maxRSS+" "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})', CLI,
-      'provision', '-i', inventory, '--playbooks', playbooks, '--yes', '--force', '--concurrency', '50', '--reports-dir', reportsDir],
+      'provision', '-i', inventory, '--playbooks', playbooks, '--yes', '--force', '--concurrency', String(concurrency), '--reports-dir', reportsDir],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
