@@ -4,6 +4,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import ssh2, { type ParsedKey } from 'ssh2';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
 import { loadSshConfig, resolveSshConfig, parseProxyJump, passwdHomeDir, includeHomeDir, type LoadedSshConfig, type ProxyJumpHop, type SshSettings, type StrictHostKeyChecking } from '../config/ssh-config-resolver.js';
 import { ConfigError } from '../errors.js';
@@ -92,6 +93,12 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
   };
 }
 
+/** The key as ssh2 parses it (checked by unlockPrivateKey), kept with the unlocked key. */
+function parsedOnce(k: UnlockedKey): UnlockedKey & { parsed?: ParsedKey } {
+  const parsed = ssh2.utils.parseKey(k.privateKey, k.passphrase);
+  return parsed instanceof Error || Array.isArray(parsed) ? k : { ...k, parsed };
+}
+
 /** Bounds ProxyJump chains; OpenSSH has none (a loop through several hosts never ends there). */
 const MAX_JUMP_DEPTH = 16;
 
@@ -103,13 +110,14 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
   }
   const resolve = createSshResolver(opts);
   const hosts = new Map(opts.inventory.hosts.map((h) => [h.name, h]));
-  const unlocked = new Map<string, Promise<UnlockedKey>>();
+  const unlocked = new Map<string, Promise<UnlockedKey & { parsed?: ParsedKey }>>();
   const io = opts.io ?? terminalIo();
 
   const unlock = (key: Parameters<typeof unlockPrivateKey>[0]) => {
-    // ask once per key file for the whole fleet
+    // ask once per key file for the whole fleet, and parse it once: ssh2 would parse it
+    // again for every connection (an encrypted key's bcrypt KDF each time)
     let p = unlocked.get(key.path);
-    if (!p) unlocked.set(key.path, (p = unlockPrivateKey(key, io)));
+    if (!p) unlocked.set(key.path, (p = unlockPrivateKey(key, io).then(parsedOnce)));
     return p;
   };
 
@@ -155,7 +163,7 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
       hostName: s.hostName,
       port,
       user: r.user,
-      privateKeys: keys.map((k) => ({ path: k.path, key: k.privateKey, passphrase: k.passphrase })),
+      privateKeys: keys.map((k) => ({ path: k.path, key: k.parsed ?? k.privateKey, passphrase: k.parsed ? undefined : k.passphrase })),
       agent: ids.agent,
       // ConnectTimeout 0 is no limit in ssh
       readyTimeoutMs: s.connectTimeoutS === 0 ? 2 ** 31 - 1 : (s.connectTimeoutS ?? 20) * 1000,

@@ -1,7 +1,7 @@
 // ssh2 implementation of the connector: one connection per host, TCP_NODELAY on,
 // channels multiplexed on it; ProxyJump through bastions.
 import { randomBytes } from 'node:crypto';
-import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod } from 'ssh2';
+import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod, type ParsedKey } from 'ssh2';
 import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
 import { shQuote } from '../commands/shell-quote.js';
@@ -20,7 +20,8 @@ export interface SshTarget {
   hostName: string;
   port: number;
   user: string;
-  privateKeys: { path: string; key: Buffer | string; passphrase?: string }[];
+  /** a key parsed once for the fleet (ParsedKey), or its file's bytes */
+  privateKeys: { path: string; key: Buffer | string | ParsedKey; passphrase?: string }[];
   agent?: string;
   verifyHostKey: HostKeyCheck;
   /** the only host key algorithms to offer (those of the keys recorded for the host) */
