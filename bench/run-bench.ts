@@ -4,7 +4,8 @@
 // the controller at fleet size and of merging a large report.
 //   node dist/bench/run-bench.js [--rtt 0,50] [--hosts 1,10,50] [--reps 5]
 //                                [--ansible-hosts 1,10] [--ansible-reps 1] [--no-ansible] [--real-bashrc]
-//                                [--only startup,remote,targets,merge]   (sections; default all)
+//                                [--only startup,remote,targets,curve,merge]   (sections; default all)
+//                                [--curve-hosts 10,100,1000]   (light ssh2 fleet: the controller's curve)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { runVpsInProcess, runVpsCli } from './vps-runner.js';
 import { runMergeBench } from './merge-bench.js';
 import { runStartupBench, writeStartupInventory } from './startup-bench.js';
 import { runRemoteBench } from './remote-bench.js';
+import { runFleetCurve } from './fleet-curve.js';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/config/inventory.js';
@@ -34,7 +36,8 @@ const withAnsible = !process.argv.includes('--no-ansible');
 const ansibleHosts = list(arg('ansible-hosts', '1,10'));
 const ansibleReps = Number(arg('ansible-reps', '1'));
 const cleanHome = !process.argv.includes('--real-bashrc');
-const sections = new Set(arg('only', 'startup,remote,targets,merge').split(','));
+const sections = new Set(arg('only', 'startup,remote,targets,curve,merge').split(','));
+const curveHosts = list(arg('curve-hosts', '10,100,1000'));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Wall times on a shared machine mean little without the load at that moment. */
 const load = () => `load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
@@ -184,6 +187,15 @@ async function main(): Promise<void> {
   if (sections.has('targets')) {
     const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;
     for (const rtt of rtts) await benchAtRtt(rtt, ansibleVersion);
+  }
+  if (sections.has('curve')) {
+    for (const p of await runFleetCurve(curveHosts)) {
+      const per = (x: number) => ms(x / p.hosts);
+      out('curve', `${p.hosts} light hosts (in-process ssh2 server, a real sh per session; --concurrency 50)`,
+        `no-op: wall ${ms(p.noop.wallMs)}, CPU ${ms(p.noop.cpuMs)} (${per(p.noop.cpuMs)}/host), peak RSS ${(p.noop.peakRssKb / 1024).toFixed(0)} MB`,
+        `changed: wall ${ms(p.changed.wallMs)}, CPU ${ms(p.changed.cpuMs)}, peak RSS ${(p.changed.peakRssKb / 1024).toFixed(0)} MB`,
+        `remote sh at once <= ${p.peakRemoteProcesses}`, `load ${p.load}`);
+    }
   }
   if (sections.has('merge')) {
     const merge = await runMergeBench();
