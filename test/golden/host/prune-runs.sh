@@ -1,0 +1,1 @@
+( cd /var/lib/vps-provision/runs 2>/dev/null && ls -1 | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}$' | grep -vxF 20261130T000000Z-0123456789abcdef | sort -r | tail -n +5 | while IFS= read -r d; do rm -rf -- "./$d"; done ); true

@@ -1,0 +1,219 @@
+(
+umask 022
+d=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef; pf=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid; s=/var/lib/vps-provision/bin/sampler.sh
+alive() {
+  case $1 in ''|*[!0-9]*) return 1 ;; esac
+  st=
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ] || return 1
+  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  return 1
+}
+readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
+mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
+readpid
+if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
+rm -f "$pf" "$pf".fifo.*
+t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
+# vps-provision resource sampler: appends one CSV row per interval to OUT_CSV.
+# Usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE
+#
+# Started detached (setsid, all fds redirected) so it survives a dropped SSH
+# connection. It stops when PIDFILE is removed or no longer holds its PID, on
+# TERM/INT, or after MAX_LIFETIME_S, so it never runs for ever.
+#
+# Cost: one long-lived awk reads /proc and keeps the previous counters in memory;
+# per sample the shell forks only date, df and sleep (measured well under 1 % CPU).
+# Units: MB = MiB; *_kbps = KiB/s (disk and network alike); cpu_pct over all CPUs.
+# Only POSIX sh (dash), coreutils, awk and /proc are used.
+
+set -u
+
+if [ $# -ne 5 ]; then
+  echo "usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE" >&2
+  exit 2
+fi
+OUT=$1 INTERVAL=$2 MAXLIFE=$3 HOST=$4 PIDFILE=$5
+case $INTERVAL in '\'''\''|*[!0-9]*|0) echo "sampler: INTERVAL_S must be a positive integer" >&2; exit 2 ;; esac
+case $MAXLIFE in '\'''\''|*[!0-9]*|0) echo "sampler: MAX_LIFETIME_S must be a positive integer" >&2; exit 2 ;; esac
+
+# A background child of a non-interactive shell could otherwise be hung up with
+# the SSH session; the sampler must outlive it.
+trap '\'''\'' HUP
+# A write to the FIFO after awk died must not kill the shell before it cleans up.
+trap '\'''\'' PIPE
+stopping=0
+trap '\''stopping=1'\'' TERM INT
+
+if [ ! -s "$OUT" ]; then
+  echo '\''timestamp,host,cpu_pct,mem_used_mb,mem_available_mb,disk_avail_mb,disk_read_kbps,disk_write_kbps,net_rx_kbps,net_tx_kbps,load1,procs'\'' >> "$OUT"
+fi
+
+# Lifetime is kept in centiseconds of /proc/uptime (monotonic, no fork; whole
+# seconds would truncate up to 1 s off the lifetime).
+uptime_cs() { read up _ < /proc/uptime; up=${up%.*}${up#*.}; up=${up#"${up%%[!0]*}"}; }
+uptime_cs
+started=${up:-0}
+
+# The awk reads ticks from a FIFO so that it lives as long as the sampler and
+# computes rates from counters kept in memory (no state file, no awk per sample).
+fifo="$PIDFILE.fifo.$$"
+rm -f "$fifo"
+mkfifo -m 600 "$fifo" || exit 1
+
+sysblock=0
+[ -d /sys/block ] && sysblock=1
+# mawk fills its whole read buffer before handing over a line unless told it is
+# interactive; without this every sample would be taken at once, at exit.
+case $(awk -W version 2>&1 </dev/null) in *mawk*) set -- -W interactive ;; *) set -- ;; esac
+SAMPLER_OUT=$OUT SAMPLER_HOST=$HOST SAMPLER_SYSBLOCK=$sysblock SAMPLER_FIFO=$fifo awk "$@" '\''
+function csvq(s) { if (s ~ /[",\r\n]/) { gsub(/"/, "\"\"", s); return "\"" s "\"" } return s }
+function iso(ms,    s, days, secs, z, era, doe, yoe, y, doy, mp, d, m) {
+  s = int(ms / 1000); ms = ms - s * 1000
+  days = int(s / 86400); secs = s - days * 86400
+  # civil-from-days (H. Hinnant); awk has no portable strftime
+  z = days + 719468; era = int(z / 146097); doe = z - era * 146097
+  yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+  y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
+  mp = int((5 * doy + 2) / 153); d = doy - int((153 * mp + 2) / 5) + 1
+  m = mp < 10 ? mp + 3 : mp - 9; if (m <= 2) y++
+  return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, int(secs / 3600), int(secs % 3600 / 60), secs % 60, ms)
+}
+function wholedisk(name,    x, r) {
+  if (name in whole) return whole[name]
+  r = 0
+  if (name !~ /^(loop|ram|zram|dm-|md|sr|fd|nbd)/) {
+    if (sysok) { if ((getline x < ("/sys/block/" name "/dev")) > 0) r = 1; close("/sys/block/" name "/dev") }
+    else if (name ~ /^((sd|vd|xvd|hd)[a-z]+|nvme[0-9]+n[0-9]+|mmcblk[0-9]+)$/) r = 1
+  }
+  whole[name] = r
+  return r
+}
+function pos(v) { return v < 0 ? 0 : v }
+function sample(    line, f, tot, idl, i, memtot, memav, rd, wr, rx, tx, load, up, dt, cpu) {
+  getline line < "/proc/stat"; close("/proc/stat")
+  split(line, f, " "); tot = 0
+  for (i = 2; i <= 9 && i in f; i++) tot += f[i]   # user..steal; guest is already in user
+  idl = f[5] + f[6]
+  memtot = memav = -1
+  while ((getline line < "/proc/meminfo") > 0) {
+    split(line, f, " ")
+    if (f[1] == "MemTotal:") memtot = f[2]; else if (f[1] == "MemAvailable:") memav = f[2]
+  }
+  close("/proc/meminfo")
+  rd = wr = 0
+  while ((getline line < "/proc/diskstats") > 0) {
+    split(line, f, " ")
+    if (wholedisk(f[3])) { rd += f[6]; wr += f[10] }   # 512-byte sectors
+  }
+  close("/proc/diskstats")
+  rx = tx = 0
+  while ((getline line < "/proc/net/dev") > 0) {
+    if (line !~ /:/) continue
+    sub(/:/, " ", line); split(line, f, " ")
+    if (f[1] != "lo") { rx += f[2]; tx += f[10] }
+  }
+  close("/proc/net/dev")
+  getline line < "/proc/loadavg"; close("/proc/loadavg"); split(line, f, " "); load = f[1]
+  getline line < "/proc/uptime"; close("/proc/uptime"); split(line, f, " "); up = f[1]
+  if (have) {
+    dt = up - pup
+    if (dt > 0) {
+      cpu = (tot - ptot) > 0 ? 100 * pos((tot - ptot) - (idl - pidl)) / (tot - ptot) : 0
+      if (cpu > 100) cpu = 100
+      row = sprintf("%s,%s,%.1f,%d,%d,%d,%.1f,%.1f,%.1f,%.1f,%s,%d\n", iso(nowms), host, cpu,
+        (memtot - memav) / 1024, memav / 1024, diskkb / 1024,
+        pos(rd - prd) / 2 / dt, pos(wr - pwr) / 2 / dt, pos(rx - prx) / 1024 / dt, pos(tx - ptx) / 1024 / dt,
+        load, procs)
+      # one printf + close = one write(2) on an O_APPEND file: rows never interleave or tear
+      printf "%s", row >> out; close(out)
+    }
+  }
+  have = 1; ptot = tot; pidl = idl; prd = rd; pwr = wr; prx = rx; ptx = tx; pup = up
+}
+BEGIN {
+  out = ENVIRON["SAMPLER_OUT"]; host = csvq(ENVIRON["SAMPLER_HOST"]); fifo = ENVIRON["SAMPLER_FIFO"]
+  sysok = ENVIRON["SAMPLER_SYSBLOCK"] == 1
+  diskkb = 0
+  # ticks arrive on the FIFO: a T line (epoch ms), a P line (process count),
+  # df -P output, then E, which takes the sample.
+  while ((getline line < fifo) > 0) {
+    n = split(line, a, " ")
+    if (indf && n >= 6) diskkb = a[n - 2]        # Available column of df -P
+    else if (a[1] == "T") {
+      if (a[2] ~ /^[0-9]+$/) nowms = a[2] + 0
+      else { srand(); nowms = srand() * 1000 }   # date without %N (busybox): whole seconds
+      indf = 0
+    }
+    else if (a[1] == "P") procs = a[2]
+    else if (a[1] == "Filesystem") indf = 1
+    else if (a[1] == "E") { sample(); indf = 0 }
+  }
+}
+'\'' < /dev/null &
+awkpid=$!
+# A read-write open never blocks (a write-only one would wait for ever if awk
+# failed to start); awk still sees EOF once this, the only writer, closes it. The
+# FIFO stays until cleanup: awk may not have opened it yet.
+exec 3<> "$fifo"
+
+# The PID file last, when all is set up: the start command waits for it. Written
+# atomically (temp + rename) so a reader never sees it half-written.
+# noclobber: never written through a file or symlink that is already there
+if ! { ( set -C; echo $$ > "$PIDFILE.$$" ) && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
+  exec 3>&-; rm -f "$fifo" "$PIDFILE.$$"; exit 1
+fi
+
+cleanup() {
+  exec 3>&-                      # EOF lets awk finish its last row and exit
+  [ -n "${sleeppid:-}" ] && kill "$sleeppid" 2>/dev/null
+  wait "$awkpid" 2>/dev/null
+  rm -f "$fifo"
+  p=
+  { read p < "$PIDFILE"; } 2>/dev/null
+  [ "$p" = "$$" ] && rm -f "$PIDFILE"   # never remove a newer sampler'\''s pid file
+  exit 0
+}
+
+tick() {
+  set -- /proc/[0-9]*
+  { echo "T $(date -u +%s%3N 2>/dev/null)"; echo "P $#"; LC_ALL=C df -Pk / 2>/dev/null; echo E; } >&3
+}
+
+# First tick is a baseline, the second comes after 1 s so the first row has
+# real rates even for a run shorter than one interval.
+tick
+pause=1
+while :; do
+  [ "$stopping" = 1 ] && cleanup
+  # the sleep must not hold the FIFO open, or awk would wait for it to see EOF
+  sleep "$pause" 3>&- &
+  sleeppid=$!
+  wait "$sleeppid"               # returns at once when TERM is trapped
+  [ "$stopping" = 1 ] && cleanup
+  sleeppid=
+  p=
+  { read p < "$PIDFILE"; } 2>/dev/null
+  [ "$p" = "$$" ] || cleanup
+  uptime_cs
+  [ $(( ${up:-0} - started )) -ge $(( MAXLIFE * 100 )) ] && cleanup
+  kill -0 "$awkpid" 2>/dev/null || cleanup
+  tick
+  pause=$INTERVAL
+done
+' > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+if command -v setsid >/dev/null 2>&1; then
+  setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
+else
+  sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
+fi
+i=0
+# short polls: the sampler writes its PID file at once, and the run waits for this
+while [ $i -lt 250 ]; do
+  readpid
+  if [ -n "$p" ]; then echo "monitor: started $p"; exit 0; fi
+  sleep 0.02; i=$((i + 1))
+done
+echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
+)

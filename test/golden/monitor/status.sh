@@ -1,0 +1,17 @@
+(
+pf=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid
+alive() {
+  case $1 in ''|*[!0-9]*) return 1 ;; esac
+  st=
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ] || return 1
+  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  return 1
+}
+readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
+readpid
+if alive "$p"; then echo "monitor: running $p"
+elif [ -n "$p" ]; then echo "monitor: stale $p"
+else echo "monitor: stopped"; fi
+)

@@ -1,0 +1,1 @@
+ct=$(mktemp /var/lib/vps-provision/checkpoints/.ck.XXXXXX) && printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "$(date -u +%Y-%m-%dT%H:%M:%SZ)" 20261130T000000Z-0123456789abcdef > "$ct" && chmod 0644 "$ct" && mv -f "$ct" /var/lib/vps-provision/checkpoints/base
