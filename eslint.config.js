@@ -49,6 +49,17 @@ export default tseslint.config(
       'prefer-const': ['error', { destructuring: 'all' }],
     },
   },
+  // Shell by construction: scripts are built with the `sh` tag of src/commands/sh.ts, which
+  // quotes every value; a hand-placed shQuote in a template literal is how quoting bugs came in.
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: 'TemplateLiteral :matches(CallExpression[callee.name=/^sh(Quote|Join)$/], Identifier[name=/^sh(Quote|Join)$/])',
+        message: 'build shell text with the sh`...` tag (src/commands/sh.ts): it quotes every value; raw() marks trusted shell text',
+      }],
+    },
+  },
   // The layers (DESIGN §1): cli -> engine -> steps, facts, commands; cli -> transport, config, report.
   // Only cli prints, prompts and maps errors to exit codes, so nothing imports cli.
   layer('engine', {
@@ -61,7 +72,12 @@ export default tseslint.config(
   layer('facts', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'monitor', 'steps', 'config'], why: 'a fact is a command and a pure parser', io: true }),
   layer('commands', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'config'], why: 'commands are pure builders of shell text', io: true }),
   layer('transport', { deny: ['cli', 'engine', 'steps', 'facts', 'cloud', 'report', 'monitor'], why: 'transport talks to hosts and knows nothing above it' }),
-  layer('config', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'monitor'], why: 'config turns files into typed objects' }),
+  layer('config', {
+    deny: ['cli', 'engine', 'transport', 'cloud', 'monitor'],
+    why: 'config turns files into typed objects',
+    // report/formats.ts owns the alert thresholds and their defaults (run.json records them)
+    extra: [{ regex: '^(\\.\\./)+report/(?!formats\\.js$)', message: 'config/ may import report/formats.ts only (docs/ARCHITECTURE.md)' }],
+  }),
   layer('report', { deny: ['cli', 'engine', 'transport', 'cloud', 'steps', 'facts', 'config'], why: 'report reads and writes run files only' }),
   layer('monitor', { deny: ['cli', 'engine', 'transport', 'cloud', 'steps', 'facts', 'config', 'report'], why: 'monitor builds the scripts run on the hosts', io: true, ignores: ['src/monitor/script-files.ts'] }),
   layer('cloud', { deny: ['cli', 'engine', 'transport', 'steps', 'facts', 'report', 'monitor', 'config'], why: 'cloud is the DigitalOcean API and nothing else' }),

@@ -10,6 +10,7 @@ import { positiveWhole, nameList, closest } from './options.js';
 import { parseShard } from '../config/shard.js';
 import { completionShell } from './completion.js';
 import { COMMAND_INDEX, commandModules } from './command-index.js';
+import { HOST_KEY_POLICIES } from '../config/host-key-policy.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
@@ -68,7 +69,7 @@ try {
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
     .option('color', { type: 'boolean', describe: 'force colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
-    .option('host-key-policy', { type: 'string', choices: ['accept-new', 'strict', 'off'] as const, describe: 'override the inventory: how unknown host keys are treated' })
+    .option('host-key-policy', { type: 'string', choices: HOST_KEY_POLICIES, describe: 'override the inventory: how unknown host keys are treated' })
     .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' });
   for (const c of commands) cli = cli.command(c as never);
   await cli

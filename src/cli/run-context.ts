@@ -1,6 +1,7 @@
 // Everything a command needs before the first byte goes to a host: inventory,
 // playbooks, the selected hosts and phases, each phase rendered for each host.
 import type { Shard } from '../config/shard.js';
+import type { HostKeyPolicy } from '../config/host-key-policy.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../monitor/script-files.js';
@@ -29,7 +30,7 @@ export interface CommonArgs {
   json: boolean;
   color?: boolean;
   verbose: boolean;
-  hostKeyPolicy?: 'accept-new' | 'strict' | 'off';
+  hostKeyPolicy?: HostKeyPolicy;
   sshConfig?: string;
 }
 

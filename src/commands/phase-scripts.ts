@@ -5,8 +5,9 @@
 //   changed it), acts, and reports each step as it goes; timing rows and the
 //   checkpoint are written on the host itself, so they survive a dropped connection.
 import { createHash } from 'node:crypto';
-import { shQuote } from './shell-quote.js';
+import { sh, raw, join, lines, heredocMarker, type ShellText } from './sh.js';
 import { csvField } from './csv-field.js';
+import { TIMING_HEADER } from './csv-columns.js';
 import type { Decision, Settle } from '../steps/step-type.js';
 import { batchProbeScript, singleProbe, type BatchProbe } from '../facts/batch-probe.js';
 
@@ -81,10 +82,10 @@ export function readTimeout(args: readonly string[]): { index: number; reason: s
 }
 
 /** `pp` for a read covering these steps: the one whose own limit is the shortest answers for it. */
-function readMark(steps: readonly Pick<ScriptStep, 'index' | 'timeoutS'>[]): string {
+function readMark(steps: readonly Pick<ScriptStep, 'index' | 'timeoutS'>[]): ShellText {
   const limited = steps.filter((s) => s.timeoutS).sort((a, b) => a.timeoutS! - b.timeoutS!);
   const s = limited[0] ?? steps[0]!;
-  return `pp ${s.index} ${Math.trunc(s.timeoutS ?? 0)}`;
+  return sh`pp ${s.index} ${Math.trunc(s.timeoutS ?? 0)}`;
 }
 
 /**
@@ -94,18 +95,18 @@ function readMark(steps: readonly Pick<ScriptStep, 'index' | 'timeoutS'>[]): str
  */
 export function probeScript(nonce: string, steps: readonly ScriptStep[], phaseLimitS = 0): string {
   // U: the host's clock (centiseconds of uptime) when the phase began
-  const lines = [`N=${nonce}; T=\${0%/*}; read u _ </proc/uptime; P0=\${u%.*}\${u#*.}; printf '\\036%s U %s\\n' "$N" "$P0"`];
-  if (steps.some((s) => s.probe)) lines.push(`printf '\\036%s PID %s\\n' "$N" "$$"; PL=${Math.trunc(phaseLimitS)}`, ...READ_GUARD);
+  const out = [sh`N=${nonce}; T=\${0%/*}; read u _ </proc/uptime; P0=\${u%.*}\${u#*.}; printf '\\036%s U %s\\n' "$N" "$P0"`];
+  if (steps.some((s) => s.probe)) out.push(sh`printf '\\036%s PID %s\\n' "$N" "$$"; PL=${Math.trunc(phaseLimitS)}`, ...READ_GUARD.map(raw));
   for (const s of steps) {
     // H: this handler's restart is pending from an earlier run
-    if (s.pendingFile) lines.push(`[ ! -e ${shQuote(s.pendingFile)} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
+    if (s.pendingFile) out.push(sh`[ ! -e ${s.pendingFile} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
     if (!s.probe || s.batch) continue;
-    lines.push(`${readMark([s])}; ${singleProbe(s.index, s.probe)}`);
+    out.push(sh`${readMark([s])}; ${raw(singleProbe(s.index, s.probe))}`);
   }
   // file, line and creates-guard steps: a few processes for all of them, not a few each
   const batched = steps.flatMap((s) => (s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe, timeoutS: s.timeoutS }] : []));
   const limits = new Map(batched.map((s) => [s.index, s]));
-  return lines.join('\n') + '\n' + (batched.length ? batchProbeScript(batched, (indexes) => readMark(indexes.map((i) => limits.get(i)!))) : '');
+  return lines(out).text + (batched.length ? batchProbeScript(batched, (indexes) => readMark(indexes.map((i) => limits.get(i)!)).text) : '');
 }
 
 export interface ApplyStep extends ScriptStep {
@@ -150,25 +151,23 @@ const STEP_RUNNER = [
 ];
 
 /** Shell text writing an action to $T/a (a quoted here-document whose end marker is no line of it), then `then`. */
-function stepFile(script: string, then: string): string {
-  const lines = new Set(script.split('\n'));
-  let marker = 'VPSP_STEP_END';
-  while (lines.has(marker)) marker += '_';
+function stepFile(script: string, then: ShellText): ShellText {
+  const marker = raw(heredocMarker('VPSP_STEP', script));
   // written whole (cat's status) or not run at all; no output of an earlier step is shown for it
-  return `rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'${marker}' && ${then}\n${script}\n${marker}\n`;
+  return sh`rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'${marker}' && ${then}\n${raw(script)}\n${marker}\n`;
 }
 
 export function timingFile(f: RunFiles): string {
   return `${f.stateDir}/runs/${f.runId}/timing.csv`;
 }
 
-export const TIMING_HEADER = 'timestamp,run_id,host,phase,step,start_epoch_s,duration_s,status';
-
 /** Shell text that appends one timing row; start/end are centisecond variables. */
-function timingRow(f: RunFiles, step: string, startVar: string, endVar: string, statusExpr: string): string {
+function timingRow(f: RunFiles, step: string, startVar: ShellText, endVar: ShellText, statusExpr: ShellText): ShellText {
   const fixed = [f.runId, f.host, f.phase, step].map(csvField).join(',');
-  return `d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); ` +
-    `printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${shQuote(fixed)} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`;
+  return join([
+    sh`d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); `,
+    sh`printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${fixed} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`,
+  ], '');
 }
 
 export function applyScript(
@@ -183,67 +182,77 @@ export function applyScript(
   /** the phase's limit in seconds, counted from the phase's start */
   phaseLimitS = 0,
 ): string {
-  const now = `read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
+  const now = sh`read u _ </proc/uptime; u=\${u%.*}\${u#*.}`;
   const probed = steps.filter((s) => s.probe !== null);
   // the first step's state was read in the round trip just before: the others are re-checked
   const rechecks = steps.some((s, n) => n > 0 && s.probe !== null);
-  const lines = [
-    `N=${nonce}; T=\${0%/*}; TF=${shQuote(timingFile(files))}`,
-    `printf '\\036%s PID %s\\n' "$N" "$$"`,
-    `read U0 _ </proc/uptime; U0=\${U0%.*}\${U0#*.}; E0=$(date +%s%2N)`,
-    `[ -s "$TF" ] || printf '%s\\n' ${shQuote(TIMING_HEADER)} >> "$TF"`,
-    `P0=${phaseStartCs ?? '$U0'}; PC=${changedBefore.size ? 'changed' : 'ok'}`,
-    ...[...changedBefore].map((i) => `C_${i}=1`),
+  const out: ShellText[] = [
+    sh`N=${nonce}; T=\${0%/*}; TF=${timingFile(files)}`,
+    sh`printf '\\036%s PID %s\\n' "$N" "$$"`,
+    sh`read U0 _ </proc/uptime; U0=\${U0%.*}\${U0#*.}; E0=$(date +%s%2N)`,
+    sh`[ -s "$TF" ] || printf '%s\\n' ${TIMING_HEADER} >> "$TF"`,
+    sh`P0=${phaseStartCs ?? raw('$U0')}; PC=${raw(changedBefore.size ? 'changed' : 'ok')}`,
+    ...[...changedBefore].map((i) => sh`C_${i}=1`),
     // each step's probe as a function: re-checked before acting, and read afresh for all
     // the steps left when one has gone stale, so the controller can decide again at once
-    ...probed.map((s) => `p_${s.index}() {\n${s.probe}\n}`),
-    `PL=${Math.trunc(phaseLimitS)}`,
+    ...probed.map((s) => sh`p_${s.index}() {\n${raw(s.probe!)}\n}`),
+    sh`PL=${Math.trunc(phaseLimitS)}`,
     // re-checks are bounded as the probe script's reads are (pp ... pn around each)
-    ...(rechecks ? READ_GUARD : [LIMITS]),
-    ...STEP_RUNNER,
+    ...(rechecks ? READ_GUARD : [LIMITS]).map(raw),
+    ...STEP_RUNNER.map(raw),
     // <step>:<its own limit> of each step left, read afresh when one went stale
-    `rr() { for il in ${probed.map((s) => `${s.index}:${Math.trunc(s.timeoutS ?? 0)}`).join(' ')}; do i=\${il%:*}; [ "$i" -ge "$1" ] || continue; ` +
-      `pp "$i" "\${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }`,
+    join([
+      sh`rr() { for il in ${probed.map((s) => `${s.index}:${Math.trunc(s.timeoutS ?? 0)}`)}; do i=\${il%:*}; [ "$i" -ge "$1" ] || continue; `,
+      sh`pp "$i" "\${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }`,
+    ], ''),
   ];
-  steps.forEach((s, n) => {
-    const d = s.decision;
-    lines.push(`# step ${s.index}`, `${now}; A=$u; st=ok; cs=ok; P1=$PC`);
-    const act = (script: string, status: string) =>
-      `${stepFile(script, `{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`)}rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, 'A', 'u', 'failed')}; ` +
-      `printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; ` +
-      `C_${s.index}=1; PC=changed; st=${status}; cs=changed`;
-    // a handler's restart is recorded on the host before anything else can fail
-    const mark = s.marks?.length ? `; mkdir -p ${shQuote(s.marks[0]!.replace(/\/[^/]*$/, ''))} && touch ${s.marks.map(shQuote).join(' ')}` : '';
-    // the first step's state was read in the round trip just before: no re-check
-    let settled = false;
-    if (n > 0 && s.probe !== null) {
-      const stale = `${readMark([s])}; o=$( { p_${s.index}; } 2>/dev/null ); pn; if [ "$o" != ${shQuote(s.expected ?? '')} ]; then `;
-      if (s.settle && !d.onChanged) {
-        // changed since the probe: decided again here by the step's own settle action, no round trip;
-        // it leaves "ok" in its folder when nothing was needed
-        lines.push(`${stale}printf '\\036%s R %s\\n' "$N" ${s.index}; rm -f "$T/ok"; ` +
-          `${act(s.settle.script, 'changed')}; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_${s.index}; PC=$P1${mark ? `; else :${mark}` : ''}; fi; SD=1; else SD=; fi`);
-        settled = true;
-      } else {
-        lines.push(`${stale}rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
-      }
-    }
-    if (d.status === 'change') lines.push(settled ? `if [ -z "$SD" ]; then ${act(d.script, 'changed')}${mark}; fi` : act(d.script, 'changed') + mark);
-    if (d.onChanged) {
-      const trigger = d.onChanged.steps.map((i) => `\${C_${i}:-}`).join('') + (s.pending ? 'pending' : '');
-      lines.push(`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
-    }
-    if (s.pendingFile) lines.push(`rm -f ${shQuote(s.pendingFile)}`);
-    lines.push(recorded.has(s.index) ? now : `${now}; ${timingRow(files, s.name, 'A', 'u', '$cs')}`);
-    lines.push(`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
-  });
-  lines.push(now);
+  steps.forEach((s, n) => out.push(...applyStepLines(files, s, n, now, recorded)));
+  out.push(now);
   if (checkpoint) {
-    lines.push(checkpointWrite(files, checkpoint.hash));
-    lines.push(timingRow(files, '', 'P0', 'u', '$PC'));
+    out.push(checkpointWrite(files, checkpoint.hash));
+    out.push(timingRow(files, '', raw('P0'), raw('u'), raw('$PC')));
   }
-  lines.push(`printf '\\036%s END\\n' "$N"`);
-  return lines.join('\n') + '\n';
+  out.push(sh`printf '\\036%s END\\n' "$N"`);
+  return lines(out).text;
+}
+
+/** One step of the apply script: re-check (stale or settle), act, handler restart, timing row, S record. */
+function applyStepLines(files: RunFiles, s: ApplyStep, n: number, now: ShellText, recorded: ReadonlySet<number>): ShellText[] {
+  const d = s.decision;
+  const out = [sh`# step ${s.index}`, sh`${now}; A=$u; st=ok; cs=ok; P1=$PC`];
+  const act = (script: string, status: string) => join([
+    stepFile(script, sh`{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`),
+    sh`rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, raw('A'), raw('u'), raw('failed'))}; `,
+    sh`printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; `,
+    sh`C_${s.index}=1; PC=changed; st=${status}; cs=changed`,
+  ], '');
+  // a handler's restart is recorded on the host before anything else can fail
+  const mark = s.marks?.length ? sh`; mkdir -p ${s.marks[0]!.replace(/\/[^/]*$/, '')} && touch ${s.marks}` : raw('');
+  // the first step's state was read in the round trip just before: no re-check
+  let settled = false;
+  if (n > 0 && s.probe !== null) {
+    const stale = sh`${readMark([s])}; o=$( { p_${s.index}; } 2>/dev/null ); pn; if [ "$o" != ${s.expected ?? ''} ]; then `;
+    if (s.settle && !d.onChanged) {
+      // changed since the probe: decided again here by the step's own settle action, no round trip;
+      // it leaves "ok" in its folder when nothing was needed
+      out.push(join([
+        sh`${stale}printf '\\036%s R %s\\n' "$N" ${s.index}; rm -f "$T/ok"; `,
+        sh`${act(s.settle.script, 'changed')}; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_${s.index}; PC=$P1${mark.text ? sh`; else :${mark}` : raw('')}; fi; SD=1; else SD=; fi`,
+      ], ''));
+      settled = true;
+    } else {
+      out.push(sh`${stale}rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
+    }
+  }
+  if (d.status === 'change') out.push(settled ? sh`if [ -z "$SD" ]; then ${act(d.script, 'changed')}${mark}; fi` : sh`${act(d.script, 'changed')}${mark}`);
+  if (d.onChanged) {
+    const trigger = raw(d.onChanged.steps.map((i) => `\${C_${Number(i)}:-}`).join('') + (s.pending ? 'pending' : ''));
+    out.push(sh`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
+  }
+  if (s.pendingFile) out.push(sh`rm -f ${s.pendingFile}`);
+  out.push(recorded.has(s.index) ? now : sh`${now}; ${timingRow(files, s.name, raw('A'), raw('u'), raw('$cs'))}`);
+  out.push(sh`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
+  return out;
 }
 
 /**
@@ -254,22 +263,22 @@ export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string
   const dur = (durationMs / 1000).toFixed(2);
   // names are data: printf's format is fixed, every row's fields are arguments (the format repeats per 4)
   const args = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
-    .map(([step, d]) => `"$ts" ${shQuote([files.runId, files.host, files.phase, step!].map(csvField).join(','))} "$ep" ${d}`);
-  return [
-    `TF=${shQuote(timingFile(files))}; [ -s "$TF" ] || printf '%s\\n' ${shQuote(TIMING_HEADER)} >> "$TF"`,
-    `ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
-    `printf '%s,%s,%s,%s,ok\\n' ${args.join(' ')} >> "$TF"`,
-  ].join('\n') + '\n' + (hash ? checkpointScript(files, hash) : '');
+    .map(([step, d]) => sh`"$ts" ${[files.runId, files.host, files.phase, step!].map(csvField).join(',')} "$ep" ${d!}`);
+  return lines([
+    sh`TF=${timingFile(files)}; [ -s "$TF" ] || printf '%s\\n' ${TIMING_HEADER} >> "$TF"`,
+    sh`ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
+    sh`printf '%s,%s,%s,%s,ok\\n' ${args} >> "$TF"`,
+  ]).text + (hash ? checkpointScript(files, hash) : '');
 }
 
 /** Records a phase as completed (temp file + rename). */
 export function checkpointScript(files: RunFiles, hash: string): string {
-  return `${checkpointWrite(files, hash)}\n`;
+  return `${checkpointWrite(files, hash).text}\n`;
 }
 
 // a temp file of our own (mktemp: never an existing file or symlink), then renamed over
-function checkpointWrite(files: RunFiles, hash: string): string {
+function checkpointWrite(files: RunFiles, hash: string): ShellText {
   const dir = `${files.stateDir}/checkpoints`;
   const ck = `${dir}/${files.phase}`;
-  return `ct=$(mktemp ${shQuote(`${dir}/.ck.XXXXXX`)}) && printf '%s %s %s\\n' ${shQuote(hash)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(files.runId)} > "$ct" && chmod 0644 "$ct" && mv -f "$ct" ${shQuote(ck)}`;
+  return sh`ct=$(mktemp ${`${dir}/.ck.XXXXXX`}) && printf '%s %s %s\\n' ${hash} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${files.runId} > "$ct" && chmod 0644 "$ct" && mv -f "$ct" ${ck}`;
 }

@@ -1,5 +1,6 @@
 // The inventory's YAML shape (SPEC §2), as zod schemas; keys are snake_case as users write them.
 import { z } from 'zod';
+import { HOST_KEY_POLICIES } from './host-key-policy.js';
 
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -7,7 +8,7 @@ export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const varValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a variable must be a string, number or boolean' });
 export const varsSchema = z.record(z.string().regex(VAR_NAME, 'variable names are letters, digits and _'), varValue);
 
-export const hostKeyPolicySchema = z.enum(['accept-new', 'strict', 'off']);
+export const hostKeyPolicySchema = z.enum(HOST_KEY_POLICIES);
 
 const stateDir = z.string().regex(/^\/[^\s'"`;$\\]*$/, 'state_dir is an absolute path without spaces or quotes');
 

@@ -1,26 +1,18 @@
 // Inventory: YAML -> validated, resolved hosts (SPEC §2). Reading only; no host is contacted.
+import { expandHome } from './home-path.js';
 import { pickShard, type Shard } from './shard.js';
-import { homedir } from 'node:os';
 import { resolve, dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readYamlFile, validate, configErrorAt, type YamlFile } from './yaml-file.js';
 import { inventorySchema, type InventoryYaml } from './inventory-schema.js';
 import type { Vars } from './template.js';
 
-export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
+export type { HostKeyPolicy } from './host-key-policy.js';
+import type { HostKeyPolicy } from './host-key-policy.js';
 
-export interface AlertThresholds {
-  memAvailableMb: number;
-  diskFreeGb: number;
-  cpuPct: number;
-  cpuSustainedS: number;
-  phaseWarningPct: number;
-  phaseCriticalPct: number;
-}
-
-export const DEFAULT_THRESHOLDS: AlertThresholds = {
-  memAvailableMb: 500, diskFreeGb: 5, cpuPct: 95, cpuSustainedS: 60, phaseWarningPct: 150, phaseCriticalPct: 200,
-};
+// the thresholds and their defaults are the run files' (run.json records them): one owner
+import { DEFAULT_THRESHOLDS, type AlertThresholds } from '../report/formats.js';
+export type { AlertThresholds };
 
 /** The state dir when steps run as root (root login or become) and none is set (SPEC §2). */
 export const DEFAULT_STATE_DIR = '/var/lib/vps-provision';
@@ -93,9 +85,6 @@ export function emptyInventory(path: string): Inventory {
   };
 }
 
-export function expandHome(path: string): string {
-  return path === '~' ? homedir() : path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
-}
 
 export function loadInventory(path: string): Inventory {
   const file = readYamlFile(path, 'inventory');

@@ -5,15 +5,13 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
-import { openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
+import { catFileScript, rebootRequiredScript, openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
 import { RUN_ID_ERE } from '../report/report-paths.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
 import { parse } from 'csv-parse/sync';
-import { shQuote } from '../commands/shell-quote.js';
 import { timingFile } from '../commands/phase-scripts.js';
-import { REBOOT_REQUIRED_FILE } from './reboot.js';
 import { readCsvCell } from '../commands/csv-field.js';
 
 export interface SessionFacts {
@@ -234,7 +232,7 @@ export class HostSession {
   /** Steps of a phase that the host's timing.csv records as changed in this run. */
   async changedSteps(stateDir: string, runId: string, phase: string): Promise<string[]> {
     const lines: string[] = [];
-    await (await this.shell(this.host.become)).run(`cat ${shQuote(timingFile({ stateDir, runId, host: this.host.name, phase }))} 2>/dev/null; true`, (l) => lines.push(l));
+    await (await this.shell(this.host.become)).run(catFileScript(timingFile({ stateDir, runId, host: this.host.name, phase })), (l) => lines.push(l));
     const rows = parse(lines.join('\n'), { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
     return rows.filter((r) => readCsvCell(r.run_id ?? '') === runId && readCsvCell(r.phase ?? '') === phase && r.step && r.status === 'changed').map((r) => readCsvCell(r.step!));
   }
@@ -278,10 +276,10 @@ export class HostSession {
       const release = this.#lockTaken
         ? writeRunFilesScript(paths.dir, record()) +
           (this.#monitoring ? stopMonitorCommand(target) : '') +
-          runFilesScript(n, shQuote(paths.dir), ['timing.csv', 'resources.csv']) +
+          runFilesScript(n, paths.dir, ['timing.csv', 'resources.csv']) +
           (this.opts.keepRuns ? pruneRunsScript(this.host.stateDir, RUN_ID_ERE, this.opts.keepRuns, this.opts.runId) : '') +
           releaseLockScript(this.host.stateDir, this.opts.runId) +
-          `[ ! -e ${REBOOT_REQUIRED_FILE} ] || printf '\\036%s REBOOT\\n' ${n}\n`
+          rebootRequiredScript(n)
         : '';
       const reader = recordReader(n, (r) => {
         if (r.tag === 'REBOOT') this.rebootRequired = true;

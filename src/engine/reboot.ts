@@ -7,7 +7,9 @@ import type { HostSpec } from '../config/inventory.js';
 import type { Secret } from '../commands/secret.js';
 import { recordReader } from './records.js';
 
-export const REBOOT_REQUIRED_FILE = '/var/run/reboot-required';
+import { bootStateScript, REBOOT_REQUIRED_FILE } from '../commands/host-scripts.js';
+
+export { REBOOT_REQUIRED_FILE };
 
 export interface RebootResult {
   ok: boolean;
@@ -24,16 +26,6 @@ export interface RebootOptions {
   /** between connection attempts */
   pollMs?: number;
   signal?: AbortSignal;
-}
-
-/** One round trip: boot id, whether a reboot is still required, systemd's state (waited for, bounded). */
-export function bootStateScript(nonce: string, waitS: number): string {
-  return [
-    `read b </proc/sys/kernel/random/boot_id; printf '\\036%s BOOT %s\\n' ${nonce} "$b"`,
-    `[ ! -e ${REBOOT_REQUIRED_FILE} ] || printf '\\036%s REQUIRED\\n' ${nonce}`,
-    // `--wait` returns once start-up is over; a bound in case it never is
-    `s=$(timeout ${Math.trunc(waitS)} systemctl is-system-running --wait 2>/dev/null); printf '\\036%s SYSTEMD %s\\n' ${nonce} "\${s:-unknown}"`,
-  ].join('\n') + '\n';
 }
 
 interface BootState { bootId: string; required: boolean; systemd: string }

@@ -1,6 +1,6 @@
 // Probe: a signed apt source as the apt_repo step writes it: the keyring's sha256 and
 // mode, and the source list's content.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 
 export const KEYRING_DIR = '/etc/apt/keyrings';
 export const SOURCES_DIR = '/etc/apt/sources.list.d';
@@ -18,10 +18,12 @@ export interface AptRepoState {
 }
 
 export function aptRepoStateProbe(name: string): string {
-  const k = shQuote(keyringPath(name));
-  const l = shQuote(sourceListPath(name));
-  return `if [ -s ${k} ]; then printf 'key=%s %s\\n' "$(sha256sum < ${k} | cut -c1-64)" "$(stat -c %a ${k})"; else echo key=absent; fi; ` +
-    `if [ -f ${l} ]; then echo list=present; cat ${l}; else echo list=absent; fi`;
+  const k = keyringPath(name);
+  const l = sourceListPath(name);
+  return join([
+    sh`if [ -s ${k} ]; then printf 'key=%s %s\\n' "$(sha256sum < ${k} | cut -c1-64)" "$(stat -c %a ${k})"; else echo key=absent; fi; `,
+    sh`if [ -f ${l} ]; then echo list=present; cat ${l}; else echo list=absent; fi`,
+  ], '').text;
 }
 
 export function parseAptRepoState(text: string): AptRepoState {

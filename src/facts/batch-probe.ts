@@ -6,7 +6,7 @@
 // whole phase. Each step still gets exactly the text its own probe would print (the apply
 // script compares that text with a fresh run of the step's own probe), so decide() and the
 // stale check are unchanged.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, join, lines, heredoc, type ShellText } from '../commands/sh.js';
 
 /** What a probe printed (trailing newlines trimmed) and its exit code: the steps' ProbeOutput. */
 export interface ProbeOutput {
@@ -31,13 +31,13 @@ export interface BatchStep {
 }
 
 /** A step's record as a per-step probe prints it: B <index> <exit code>, the text, E <index>. */
-function stepRecord(index: number, text: string): string {
-  return `printf '\\036%s B %s 0\\n%s\\n\\036%s E %s\\n' "$N" ${index} ${shQuote(text)} "$N" ${index}`;
+function stepRecord(index: number, text: string): ShellText {
+  return sh`printf '\\036%s B %s 0\\n%s\\n\\036%s E %s\\n' "$N" ${index} ${text} "$N" ${index}`;
 }
 
 /** One probe as the probe script runs it alone (subshell, output captured). */
 export function singleProbe(index: number, probe: string): string {
-  return `o=$( { ${probe}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${index} "$?" "$o" "$N" ${index}`;
+  return sh`o=$( { ${raw(probe)}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${index} "$?" "$o" "$N" ${index}`.text;
 }
 
 /**
@@ -48,54 +48,55 @@ export function singleProbe(index: number, probe: string): string {
  * caller bounds each read by their time limits); builtins only, so the no-op path forks nothing more.
  */
 export function batchProbeScript(steps: readonly BatchStep[], mark: (indexes: number[]) => string = () => ':'): string {
-  const lines: string[] = [];
+  const out: ShellText[] = [];
   const paths = steps.filter((s) => s.batch.kind === 'path') as (BatchStep & { batch: { kind: 'path'; path: string } })[];
   const lineSteps = steps.filter((s) => s.batch.kind === 'line') as (BatchStep & { batch: { kind: 'line'; path: string; line: string; regexp?: string } })[];
   const inline = steps.filter((s) => s.batch.kind === 'inline');
-  if (inline.length) lines.push(mark(inline.map((s) => s.index)));
+  if (inline.length) out.push(raw(mark(inline.map((s) => s.index))));
   for (const s of inline) {
     if (s.batch.kind !== 'inline') continue;
-    lines.push(`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${s.batch.script}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`);
+    out.push(sh`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${raw(s.batch.script)}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`);
   }
   if (paths.length) {
     // kind, mode, owner of the paths that exist (builtin tests pick them), in one stat
-    lines.push(mark(paths.map((s) => s.index)), 'set --; I=');
+    out.push(raw(mark(paths.map((s) => s.index))), sh`set --; I=`);
     for (const s of paths) {
-      const p = shQuote(s.batch.path);
-      lines.push(`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`);
+      const p = s.batch.path;
+      out.push(sh`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`);
     }
     // a path gone between the test and stat fails the whole call: then one by one
-    lines.push(`if [ $# -gt 0 ]; then o=$(stat -c 'exists|%F|%a|%U|%G' -- "$@" 2>/dev/null) || ` +
-      `o=$( { for p; do stat -c 'exists|%F|%a|%U|%G' -- "$p" || echo absent; done; } 2>/dev/null ); printf '\\036%s G stat%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`);
+    out.push(join([
+      sh`if [ $# -gt 0 ]; then o=$(stat -c 'exists|%F|%a|%U|%G' -- "$@" 2>/dev/null) || `,
+      sh`o=$( { for p; do stat -c 'exists|%F|%a|%U|%G' -- "$p" || echo absent; done; } 2>/dev/null ); printf '\\036%s G stat%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
+    ], ''));
     // the sha256 of the regular files among them, in one sha256sum
-    lines.push('set --; I=');
+    out.push(sh`set --; I=`);
     for (const s of paths) {
-      const p = shQuote(s.batch.path);
-      lines.push(`if [ -f ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; fi`);
+      const p = s.batch.path;
+      out.push(sh`if [ -f ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; fi`);
     }
-    lines.push(`if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || ` +
-      `o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\\036%s G sha%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`);
+    out.push(join([
+      sh`if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || `,
+      sh`o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\\036%s G sha%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
+    ], ''));
   }
   if (lineSteps.length) {
     // one awk over every line step's file (k=<n> before each file says whose it is); the
     // lines and regexps come through a quoted here-document, 3 lines per step: index, line, regexp
     const data = lineSteps.flatMap((s) => [String(s.index), s.batch.line, s.batch.regexp ?? '']);
-    let marker = 'VPSP_LINES_END';
-    while (data.includes(marker)) marker += '_';
-    lines.push(mark(lineSteps.map((s) => s.index)), 'set --; K=');
+    out.push(raw(mark(lineSteps.map((s) => s.index))), sh`set --; K=`);
     lineSteps.forEach((s, n) => {
-      const p = shQuote(s.batch.path);
-      lines.push(`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`);
+      const p = s.batch.path;
+      out.push(sh`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`);
     });
     const prog = 'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} ' +
       '!P[k] && $0==L[k] {P[k]=FNR} R[k]!="" && !M[k] && $0 ~ R[k] {M[k]=FNR; T[k]=$0} ' +
       'END{c=split(K, Q, " "); for (j=1; j<=c; j++) {q=Q[j]; printf "\\036%s B %s 0\\npresent=%d match=%d\\n%s\\n\\036%s E %s\\n", N, I[q], P[q], M[q], T[q], N, I[q]}}';
     // an unreadable file stops awk: then each line step alone, as its own probe does it
-    const fallback = lineSteps.map((s) => `[ ! -f ${shQuote(s.batch.path)} ] || ${singleProbe(s.index, s.probe)}`).join('\n');
-    lines.push(`if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" ${shQuote(prog)} "$@" 2>/dev/null <<'${marker}'\n${data.join('\n')}\n${marker}\n` +
-      `[ $? -eq 0 ] || {\n${fallback}\n}\nfi`);
+    const fallback = join(lineSteps.map((s) => sh`[ ! -f ${s.batch.path} ] || ${raw(singleProbe(s.index, s.probe))}`), '\n');
+    out.push(sh`if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" ${prog} "$@" 2>/dev/null ${heredoc('VPSP_LINES', data.join('\n'))}[ $? -eq 0 ] || {\n${fallback}\n}\nfi`);
   }
-  return lines.join('\n') + '\n';
+  return lines(out).text;
 }
 
 /** The 64-hex sha256 of one sha256sum output line ("<hex>  name", "\\<hex>  escaped name", "-"). */

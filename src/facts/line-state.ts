@@ -1,7 +1,7 @@
 // Probe: where a line (and the first match of a regexp) stands in a file.
 // The same awk program shape is used by the line step's action, so probe and act
 // agree on what matches (POSIX ERE via awk).
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, heredoc, type ShellText } from '../commands/sh.js';
 
 export interface LineState {
   fileExists: boolean;
@@ -19,21 +19,18 @@ export interface LineState {
  * NUL and newline passes unchanged; no environment variable or argument (a 200 KB value
  * there fails every exec). Read with getline from /dev/stdin; the file is awk's argument.
  */
-export function lineInput(line: string, regexp: string | undefined): string {
-  let marker = 'VPSP_LINE_END';
-  while (marker === line || marker === (regexp ?? '')) marker += '_';
-  return `<<'${marker}'\n${line}\n${regexp ?? ''}\n${marker}\n`;
+export function lineInput(line: string, regexp: string | undefined): ShellText {
+  return heredoc('VPSP_LINE', `${line}\n${regexp ?? ''}`);
 }
 
 /** awk BEGIN that sets l (the line) and r (the regexp) from lineInput. */
 export const LINE_BEGIN = 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""}';
 
 export function lineStateProbe(path: string, line: string, regexp?: string): string {
-  const p = shQuote(path);
   const prog = `${LINE_BEGIN} ` +
     '!p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} ' +
     'END{printf "present=%d match=%d\\n%s", p, m, mt}';
-  return `if [ -f ${p} ]; then awk ${shQuote(prog)} ${p} ${lineInput(line, regexp)}else echo missing; fi`;
+  return sh`if [ -f ${path} ]; then awk ${prog} ${path} ${lineInput(line, regexp)}else echo missing; fi`.text;
 }
 
 export function parseLineState(text: string): LineState {

@@ -1,10 +1,10 @@
 // Probe: which Debian packages are installed, and their versions.
-import { shJoin } from '../commands/shell-quote.js';
+import { sh } from '../commands/sh.js';
 
 export type PackageStates = Map<string, { installed: boolean; version: string }>;
 
 export function packagesProbe(packages: readonly string[]): string {
-  return `${shJoin(['dpkg-query', '-W', '-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n', '--', ...packages])} 2>/dev/null; true`;
+  return sh`dpkg-query -W ${'-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'} -- ${packages} 2>/dev/null; true`.text;
 }
 
 export function parsePackages(text: string): PackageStates {

@@ -1,5 +1,5 @@
 // Probe: does a path exist, its kind, mode, owner, group, and the sha256 of a regular file.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 
 export interface PathState {
   exists: boolean;
@@ -11,9 +11,11 @@ export interface PathState {
 }
 
 export function pathStateProbe(path: string): string {
-  const p = shQuote(path);
-  return `if [ -e ${p} ] || [ -L ${p} ]; then stat -c 'exists|%F|%a|%U|%G' -- ${p}; ` +
-    `if [ -f ${p} ]; then sha256sum < ${p} | cut -c1-64; fi; else echo absent; fi`;
+  const p = path;
+  return join([
+    sh`if [ -e ${p} ] || [ -L ${p} ]; then stat -c 'exists|%F|%a|%U|%G' -- ${p}; `,
+    sh`if [ -f ${p} ]; then sha256sum < ${p} | cut -c1-64; fi; else echo absent; fi`,
+  ], '').text;
 }
 
 export function parsePathState(text: string): PathState {

@@ -1,5 +1,5 @@
 // Probe: is a systemd unit enabled and active.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 
 export interface ServiceState {
   systemd: boolean;
@@ -8,9 +8,11 @@ export interface ServiceState {
 }
 
 export function serviceStateProbe(name: string): string {
-  const n = shQuote(name);
-  return `if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled -- ${n} 2>/dev/null || true; echo; ` +
-    `systemctl is-active -- ${n} 2>/dev/null || true; else echo no-systemd; fi`;
+  const n = name;
+  return join([
+    sh`if command -v systemctl >/dev/null 2>&1; then systemctl is-enabled -- ${n} 2>/dev/null || true; echo; `,
+    sh`systemctl is-active -- ${n} 2>/dev/null || true; else echo no-systemd; fi`,
+  ], '').text;
 }
 
 export function parseServiceState(text: string): ServiceState {

@@ -3,7 +3,7 @@
 // for https URLs (a redirect to plain http fails), bounded by timeouts; up to 8 at once.
 // An apt repository's alternatives (InRelease, Release) are tried in turn.
 // Prints one record per source: "\x1e<nonce> SRC <index> <alternative tried last> <curl exit> <http code> <last Location|-> <curl message>".
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, join } from '../commands/sh.js';
 import { curlProtocols } from '../commands/curl-protocols.js';
 
 /** The record mark of the remote shell's protocol (src/transport/remote-shell-driver.ts). */
@@ -34,42 +34,41 @@ const FINAL_ERRORS = '1|6|7|28|35|60';
 export function sourceProbeScript(nonce: string, sources: readonly { urls: readonly string[] }[]): string {
   if (!sources.length) return ':';
   // -D -: the response headers (every hop's) on stdout, for the Location a refused redirect named
-  const curl = `curl -sS -L --max-redirs 10 --connect-timeout ${SOURCE_CONNECT_TIMEOUT_S} --max-time ${SOURCE_MAX_TIME_S} -o /dev/null -D - -w '\\nvpsp-w %{http_code}\\n'`;
-  const lines = [
-    `N=${nonce}`,
-    'if ! command -v curl >/dev/null 2>&1; then printf \'\\036%s NOCURL\\n\' "$N"',
-    'elif ! D=$(mktemp -d); then printf \'\\036%s SRCERR cannot make a temp dir\\n\' "$N"',
-    'else',
+  const curl = sh`curl -sS -L --max-redirs 10 --connect-timeout ${SOURCE_CONNECT_TIMEOUT_S} --max-time ${SOURCE_MAX_TIME_S} -o /dev/null -D - -w '\\nvpsp-w %{http_code}\\n'`;
+  const out = [
+    sh`N=${nonce}`,
+    sh`if ! command -v curl >/dev/null 2>&1; then printf '\\036%s NOCURL\\n' "$N"`,
+    sh`elif ! D=$(mktemp -d); then printf '\\036%s SRCERR cannot make a temp dir\\n' "$N"`,
+    sh`else`,
     // one request: sets e (curl's exit), c (last HTTP code), r (the last Location seen), m (curl's message)
-    'vpsp_try() {',
-    '  p=$1; u=$2; shift 2',
-    `  o=$(${curl} --proto "$p" --proto-redir "$p" "$@" -- "$u" 2>&1 </dev/null); e=$?`,
-    `  w=$(printf '%s\\n' "$o" | sed -n 's/^vpsp-w //p' | tail -n 1)`,
-    `  m=$(printf '%s\\n' "$o" | grep '^curl: ' | head -n 1 | tr -d '\\r')`,
-    `  r=$(printf '%s\\n' "$o" | sed -n 's/^[Ll][Oo][Cc][Aa][Tt][Ii][Oo][Nn]:[[:space:]]*//p' | tail -n 1 | tr -d ' \\t\\r')`,
-    '  c=$w',
-    '  [ "$e" = 0 ] && case $c in 2??) true;; *) false;; esac',
-    '}',
-    'vpsp_reach() {',
-    '  i=$1; p=$2; shift 2; k=-1',
-    '  for u in "$@"; do',
-    '    k=$((k + 1))',
-    '    vpsp_try "$p" "$u" -I && break',
-    `    case $e in ${FINAL_ERRORS}) break;; esac`,
+    sh`vpsp_try() {
+  p=$1; u=$2; shift 2
+  o=$(${curl} --proto "$p" --proto-redir "$p" "$@" -- "$u" 2>&1 </dev/null); e=$?
+  w=$(printf '%s\\n' "$o" | sed -n 's/^vpsp-w //p' | tail -n 1)
+  m=$(printf '%s\\n' "$o" | grep '^curl: ' | head -n 1 | tr -d '\\r')
+  r=$(printf '%s\\n' "$o" | sed -n 's/^[Ll][Oo][Cc][Aa][Tt][Ii][Oo][Nn]:[[:space:]]*//p' | tail -n 1 | tr -d ' \\t\\r')
+  c=$w
+  [ "$e" = 0 ] && case $c in 2??) true;; *) false;; esac
+}`,
+    sh`vpsp_reach() {
+  i=$1; p=$2; shift 2; k=-1
+  for u in "$@"; do
+    k=$((k + 1))
+    vpsp_try "$p" "$u" -I && break
+    case $e in ${raw(FINAL_ERRORS)}) break;; esac`,
     // HEAD refused or answered oddly (405, 403, an empty reply): a one-byte GET decides
-    '    vpsp_try "$p" "$u" -r 0-0 && break',
-    `    case $e in ${FINAL_ERRORS}) break;; esac`,
-    '  done',
-    `  printf '\\036%s SRC %s %s %s %s %s %s\\n' "$N" "$i" "$k" "$e" "\${c:-000}" "\${r:--}" "$m"`,
-    '}',
+    sh`    vpsp_try "$p" "$u" -r 0-0 && break
+    case $e in ${raw(FINAL_ERRORS)}) break;; esac
+  done
+  printf '\\036%s SRC %s %s %s %s %s %s\\n' "$N" "$i" "$k" "$e" "\${c:-000}" "\${r:--}" "$m"
+}`,
   ];
   sources.forEach((s, i) => {
-    const proto = curlProtocols(s.urls[0] ?? '');
-    lines.push(`vpsp_reach ${i} ${proto} ${s.urls.map(shQuote).join(' ')} > "$D/${i}" &`);
-    if ((i + 1) % AT_ONCE === 0) lines.push('wait');
+    out.push(sh`vpsp_reach ${i} ${curlProtocols(s.urls[0] ?? '')} ${s.urls} > "$D/${i}" &`);
+    if ((i + 1) % AT_ONCE === 0) out.push(sh`wait`);
   });
-  lines.push('wait', `for f in ${sources.map((_, i) => i).join(' ')}; do cat "$D/$f" 2>/dev/null; done`, 'rm -rf -- "$D"', 'fi');
-  return lines.join('\n');
+  out.push(sh`wait`, sh`for f in ${sources.map((_, i) => i)}; do cat "$D/$f" 2>/dev/null; done`, sh`rm -rf -- "$D"`, sh`fi`);
+  return join(out, '\n').text;
 }
 
 /** Reads the probe's records from a script's output lines. */

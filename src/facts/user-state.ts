@@ -1,5 +1,5 @@
 // Probe: an account, its shell and groups, its authorized_keys and its sudo drop-in.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 
 export interface UserState {
   exists: boolean;
@@ -17,13 +17,15 @@ export function sudoersPath(user: string): string {
 }
 
 export function userStateProbe(name: string): string {
-  const n = shQuote(name);
-  const s = shQuote(sudoersPath(name));
-  return `e=$(getent passwd ${n} 2>/dev/null) || { echo absent; exit 0; }; printf 'passwd=%s\\n' "$e"; ` +
-    `printf 'groups=%s\\n' "$(id -nG ${n})"; h=$(printf %s "$e" | cut -d: -f6); ` +
-    `[ -f "$h/.ssh/authorized_keys" ] && printf 'keys=%s\\n' "$(sha256sum < "$h/.ssh/authorized_keys" | cut -c1-64)"; ` +
-    `[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; ` +
-    `printf 'pw=%s\\n' "$(passwd -S ${n} 2>/dev/null | cut -d' ' -f2)"; true`;
+  const n = name;
+  const s = sudoersPath(name);
+  return join([
+    sh`e=$(getent passwd ${n} 2>/dev/null) || { echo absent; exit 0; }; printf 'passwd=%s\\n' "$e"; `,
+    sh`printf 'groups=%s\\n' "$(id -nG ${n})"; h=$(printf %s "$e" | cut -d: -f6); `,
+    sh`[ -f "$h/.ssh/authorized_keys" ] && printf 'keys=%s\\n' "$(sha256sum < "$h/.ssh/authorized_keys" | cut -c1-64)"; `,
+    sh`[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; `,
+    sh`printf 'pw=%s\\n' "$(passwd -S ${n} 2>/dev/null | cut -d' ' -f2)"; true`,
+  ], '').text;
 }
 
 export function parseUserState(text: string): UserState {

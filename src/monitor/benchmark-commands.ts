@@ -1,7 +1,7 @@
 // Pure builder of the remote command that runs benchmark.sh. The script is passed
 // as the argument of `sh -c`, so nothing is left behind on the droplet but the
 // disk test file, which the script removes itself.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw } from '../commands/sh.js';
 import { monitorScript } from './script-files.js';
 
 export interface BenchmarkOptions {
@@ -33,7 +33,7 @@ export function benchmarkCommand(o: BenchmarkOptions): string {
   if (o.url !== undefined && o.url !== '' && !/^(https?|ftp):\/\//i.test(o.url)) {
     throw new Error(`benchmark URL must be http(s) or ftp, got ${JSON.stringify(o.url)}`);
   }
-  const env = o.direct === false ? 'VPS_BENCH_DIRECT=no ' : '';
-  const args = [o.workDir, String(diskMb), o.url ?? '', String(maxTimeS)].map(shQuote).join(' ');
-  return `${env}sh -c ${shQuote(benchmarkScript())} vps-benchmark ${args} </dev/null`;
+  const env = raw(o.direct === false ? 'VPS_BENCH_DIRECT=no ' : '');
+  const args = [o.workDir, String(diskMb), o.url ?? '', String(maxTimeS)];
+  return sh`${env}sh -c ${benchmarkScript()} vps-benchmark ${args} </dev/null`.text;
 }

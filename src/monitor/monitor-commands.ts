@@ -1,10 +1,10 @@
 // Pure builders of the remote shell text that installs, starts, checks and stops
 // the resource sampler, plus parsers of what that text prints. Each command prints
 // exactly one line `monitor: <state> [pid]` so the engine can tell what happened.
-// Every value from outside is quoted once here, with the project's shQuote. Each
+// Every value from outside is quoted once here, by the `sh` builder. Each
 // text is one ( subshell ), so its `exit` never ends a long-lived remote shell that
 // runs it, and its variables do not leak into that shell.
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, type ShellText } from '../commands/sh.js';
 import { monitorScript } from './script-files.js';
 
 /** Run ids look like 20261128T022100Z-a1b2; anything path-safe is accepted. */
@@ -42,7 +42,7 @@ function checkTarget(t: MonitorTarget): void {
   if (t.stateDir === '' || t.stateDir.includes('\n')) throw new Error(`invalid state dir ${JSON.stringify(t.stateDir)}`);
 }
 
-const subshell = (body: string) => `(\n${body.trimEnd()}\n)\n`;
+const subshell = (body: ShellText) => `(\n${body.text.trimEnd()}\n)\n`;
 
 function posInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive whole number of seconds, got ${v}`);
@@ -71,7 +71,7 @@ export function samplerScript(): string {
 
 // alive PID: a live, non-zombie process whose command line names sampler.sh, so a
 // recycled PID is never mistaken for (or killed as) the sampler. No forks but tr.
-const ALIVE_FN = `alive() {
+const ALIVE_FN = sh`alive() {
   case $1 in ''|*[!0-9]*) return 1 ;; esac
   st=
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
@@ -95,15 +95,15 @@ export function startMonitorCommand(o: MonitorStartOptions): string {
   if (o.host === '' || /[\0\n\r]/.test(o.host)) throw new Error(`invalid host name ${JSON.stringify(o.host)}`);
   const script = samplerScript();
   const bin = p.samplerScript.slice(0, p.samplerScript.lastIndexOf('/'));
-  const args = [p.resourcesCsv, String(interval), String(life), o.host, p.pidFile].map(shQuote).join(' ');
-  return subshell(`umask 022
-d=${shQuote(p.dir)}; pf=${shQuote(p.pidFile)}; s=${shQuote(p.samplerScript)}
+  const args = [p.resourcesCsv, String(interval), String(life), o.host, p.pidFile];
+  return subshell(sh`umask 022
+d=${p.dir}; pf=${p.pidFile}; s=${p.samplerScript}
 ${ALIVE_FN}
-mkdir -p "$d" ${shQuote(bin)} || { echo "monitor: failed cannot create $d"; exit 1; }
+mkdir -p "$d" ${bin} || { echo "monitor: failed cannot create $d"; exit 1; }
 readpid
 if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
 rm -f "$pf" "$pf".fifo.*
-t=$(mktemp ${shQuote(bin)}/.sampler.XXXXXX) && printf '%s' ${shQuote(script)} > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+t=$(mktemp ${bin}/.sampler.XXXXXX) && printf '%s' ${script} > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 else
@@ -127,8 +127,8 @@ echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
  */
 export function stopMonitorCommand(t: MonitorTarget, opts: { waitS?: number } = {}): string {
   const p = remoteRunPaths(t.stateDir, t.runId);
-  return subshell(`pf=${shQuote(p.pidFile)}
-${stopSamplerShell(opts.waitS)}
+  return subshell(sh`pf=${p.pidFile}
+${raw(stopSamplerShell(opts.waitS))}
 `);
 }
 
@@ -138,7 +138,7 @@ ${stopSamplerShell(opts.waitS)}
  */
 export function stopSamplerShell(waitS = 5): string {
   const tenths = posInt('waitS', waitS) * 10;
-  return `${ALIVE_FN}
+  return sh`${ALIVE_FN}
 readpid
 if alive "$p"; then
   rm -f "$pf"
@@ -149,13 +149,13 @@ if alive "$p"; then
 else
   rm -f "$pf"
   echo "monitor: not-running"
-fi`;
+fi`.text;
 }
 
 /** Prints running <pid>, stale <pid> (PID file left by a dead sampler) or stopped. */
 export function monitorStatusCommand(t: MonitorTarget): string {
   const p = remoteRunPaths(t.stateDir, t.runId);
-  return subshell(`pf=${shQuote(p.pidFile)}
+  return subshell(sh`pf=${p.pidFile}
 ${ALIVE_FN}
 readpid
 if alive "$p"; then echo "monitor: running $p"
@@ -171,7 +171,7 @@ else echo "monitor: stopped"; fi
 export function readSamplesCommand(t: MonitorTarget, skipRows: number): string {
   const p = remoteRunPaths(t.stateDir, t.runId);
   if (!Number.isInteger(skipRows) || skipRows < 0) throw new Error(`skipRows must be a whole number >= 0, got ${skipRows}`);
-  return subshell(`f=${shQuote(p.resourcesCsv)}; [ -f "$f" ] && tail -n +${skipRows + 2} "$f"; exit 0`);
+  return subshell(sh`f=${p.resourcesCsv}; [ -f "$f" ] && tail -n +${skipRows + 2} "$f"; exit 0`);
 }
 
 export type MonitorState = 'started' | 'already-running' | 'running' | 'stopped' | 'killed' | 'not-running' | 'stale' | 'failed';

@@ -9,13 +9,10 @@ import { stringify } from 'csv-stringify/sync';
 import { ConfigError } from '../errors.js';
 import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
 
-/** timing.csv (droplet) and controller-timing.csv (laptop): one row per step, plus one per phase with step ''. */
-export const TIMING_COLUMNS = ['timestamp', 'run_id', 'host', 'phase', 'step', 'start_epoch_s', 'duration_s', 'status'] as const;
-/** resources.csv, written by src/monitor/sampler.sh. */
-export const RESOURCE_COLUMNS = [
-  'timestamp', 'host', 'cpu_pct', 'mem_used_mb', 'mem_available_mb', 'disk_avail_mb',
-  'disk_read_kbps', 'disk_write_kbps', 'net_rx_kbps', 'net_tx_kbps', 'load1', 'procs',
-] as const;
+import { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS } from '../commands/csv-columns.js';
+
+// the columns are owned by commands/csv-columns.ts (the shell that writes the files uses them too)
+export { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS };
 /** reports/<run-id>/timing.csv: droplet rows joined with the laptop's measure of the same step. */
 export const MERGED_TIMING_COLUMNS = [...TIMING_COLUMNS, 'controller_duration_s'] as const;
 
@@ -58,11 +55,8 @@ export interface ResourceSample {
 }
 
 /** The numeric fields of a sample, in column order after timestamp and host. */
-export const SAMPLE_METRICS = [
-  'cpuPct', 'memUsedMb', 'memAvailableMb', 'diskAvailMb', 'diskReadKbps', 'diskWriteKbps',
-  'netRxKbps', 'netTxKbps', 'load1', 'procs',
-] as const satisfies readonly (keyof ResourceSample)[];
-export type SampleMetric = (typeof SAMPLE_METRICS)[number];
+export type SampleMetric = (typeof RESOURCE_METRIC_COLUMNS)[number][0];
+export const SAMPLE_METRICS: readonly SampleMetric[] = RESOURCE_METRIC_COLUMNS.map(([metric]) => metric) satisfies readonly (keyof ResourceSample)[];
 
 const isoDateTime = z.string().refine(
   (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),

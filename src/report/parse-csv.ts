@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../errors.js';
 import { readCsvCell } from '../commands/csv-field.js';
 import {
-  RESOURCE_COLUMNS, STEP_STATUSES, TIMING_COLUMNS,
+  RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, STEP_STATUSES, TIMING_COLUMNS,
   type ResourceSample, type StepStatus, type TimingRow,
 } from './formats.js';
 
@@ -127,21 +127,10 @@ function timingRow(c: string[]): TimingRow {
 }
 
 function resourceRow(c: string[]): ResourceSample {
-  return {
-    timestamp: c[0],
-    t: time(c[0], 'timestamp'),
-    host: text(c[1], 'host'),
-    cpuPct: number(c[2], 'cpu_pct', 0),
-    memUsedMb: number(c[3], 'mem_used_mb', 0),
-    memAvailableMb: number(c[4], 'mem_available_mb', 0),
-    diskAvailMb: number(c[5], 'disk_avail_mb', 0),
-    diskReadKbps: number(c[6], 'disk_read_kbps', 0),
-    diskWriteKbps: number(c[7], 'disk_write_kbps', 0),
-    netRxKbps: number(c[8], 'net_rx_kbps', 0),
-    netTxKbps: number(c[9], 'net_tx_kbps', 0),
-    load1: number(c[10], 'load1', 0),
-    procs: number(c[11], 'procs', 0),
-  };
+  const sample = { timestamp: c[0], t: time(c[0], 'timestamp'), host: text(c[1], 'host') } as ResourceSample;
+  // the metrics follow timestamp and host, in the order of RESOURCE_COLUMNS
+  RESOURCE_METRIC_COLUMNS.forEach(([metric, column], i) => { sample[metric] = number(c[i + 2], column, 0); });
+  return sample;
 }
 
 /** timing.csv or controller-timing.csv text -> rows. */

@@ -4,7 +4,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
-import { MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, type ResourceSample, type TimingRow } from './formats.js';
+import { MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, type ResourceSample, type TimingRow } from './formats.js';
 import type { RunInputs, RunReport } from './merge-run.js';
 import { renderHtml, type RenderOptions } from './render-html.js';
 
@@ -61,10 +61,7 @@ export function mergedTimingRows(inputs: RunInputs): string[][] {
 function resourceRows(inputs: RunInputs): string[][] {
   const hosts = [...inputs.hosts].sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }));
   const out: string[][] = [];
-  const row = (host: string, s: ResourceSample) => [
-    s.timestamp, host, String(s.cpuPct), String(s.memUsedMb), String(s.memAvailableMb), String(s.diskAvailMb),
-    String(s.diskReadKbps), String(s.diskWriteKbps), String(s.netRxKbps), String(s.netTxKbps), String(s.load1), String(s.procs),
-  ];
+  const row = (host: string, s: ResourceSample) => [s.timestamp, host, ...RESOURCE_METRIC_COLUMNS.map(([metric]) => String(s[metric]))];
   for (const h of hosts) for (const s of h.resources) out.push(row(h.host, s));
   return out;
 }

@@ -4,7 +4,7 @@
 // of that source alone. A source whose update fails is taken out again, so a re-run retries
 // instead of finding a broken source "in place".
 import { z } from 'zod';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, join, type ShellText } from '../commands/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
 import { aptRepoStateProbe, parseAptRepoState, keyringPath, sourceListPath, KEYRING_DIR, SOURCES_DIR } from '../facts/apt-repo-state.js';
@@ -41,10 +41,12 @@ export function sourceUpdateCommand(name: string): string {
  * Shell text that fails unless the keyring file holds exactly one primary key, with that
  * fingerprint (a second key would be trusted to sign the repository as well).
  */
-export function keyFingerprintCheck(keyWord: string, fingerprint: string, homeWord: string): string {
-  return `f=$(gpg --batch --quiet --homedir ${homeWord} --with-colons --import-options show-only --import < ${keyWord} 2>/dev/null | ` +
-    `awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 } $1 == "sub" { p = 0 }')\n` +
-    `[ "$f" = ${shQuote(fingerprint)} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${shQuote(fingerprint)}`;
+export function keyFingerprintCheck(key: string | ShellText, fingerprint: string, home: string | ShellText): ShellText {
+  return join([
+    sh`f=$(gpg --batch --quiet --homedir ${home} --with-colons --import-options show-only --import < ${key} 2>/dev/null | `,
+    sh`awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 } $1 == "sub" { p = 0 }')\n`,
+    sh`[ "$f" = ${fingerprint} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${fingerprint}`,
+  ], '');
 }
 
 /**
@@ -68,34 +70,34 @@ export function aptRepoWarning(a: { key_url: string; key_fingerprint?: string })
 }
 
 function installScript(a: Args): string {
-  const k = shQuote(keyringPath(a.name));
-  const l = shQuote(sourceListPath(a.name));
+  const k = keyringPath(a.name);
+  const l = sourceListPath(a.name);
   const what = `apt_repo ${a.name}`;
-  return [
+  return join([
     // the remote shell runs with umask 077; apt reads keyrings and lists as user _apt
-    'umask 022',
-    `install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
-    'd=$(mktemp -d) || exit 1',
-    `fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
-    `${curlDownload(a.key_url, '"$d/key"', 300)} || fail ${shQuote(`cannot download the key from ${a.key_url}`)}`,
+    sh`umask 022`,
+    sh`install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
+    sh`d=$(mktemp -d) || exit 1`,
+    sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
+    sh`${curlDownload(a.key_url, raw('"$d/key"'), 300)} || fail ${`cannot download the key from ${a.key_url}`}`,
     // armoured or binary: decided by content, not by the URL's extension (Google serves armour as .gpg)
-    `if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
-    `  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
-    'else',
+    sh`if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
+    sh`  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
+    sh`else`,
     // a binary OpenPGP packet starts with a byte whose high bit is set (an HTML error page does not)
-    `  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${shQuote(`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`)}`,
-    '  cp "$d/key" "$d/key.gpg"',
-    'fi',
-    ...(a.key_fingerprint ? [keyFingerprintCheck('"$d/key.gpg"', a.key_fingerprint, '"$d"')] : []),
-    `t=$(mktemp ${KEYRING_DIR}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
-    `if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
-    `t=$(mktemp ${SOURCES_DIR}/.vpsp.XXXXXX) && printf '%s' ${shQuote(sourceListText(a))} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
-    `if ! ${sourceUpdateCommand(a.name)}; then`,
-    `  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
-    `  fail ${shQuote(`apt-get update of ${a.repo} failed (see above); the source list was taken out again`)}`,
-    'fi',
-    'rm -rf -- "$d"',
-  ].join('\n');
+    sh`  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`}`,
+    sh`  cp "$d/key" "$d/key.gpg"`,
+    sh`fi`,
+    ...(a.key_fingerprint ? [keyFingerprintCheck(raw('"$d/key.gpg"'), a.key_fingerprint, raw('"$d"'))] : []),
+    sh`t=$(mktemp ${raw(KEYRING_DIR)}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
+    sh`if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
+    sh`t=$(mktemp ${raw(SOURCES_DIR)}/.vpsp.XXXXXX) && printf '%s' ${sourceListText(a)} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
+    sh`if ! ${raw(sourceUpdateCommand(a.name))}; then`,
+    sh`  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
+    sh`  fail ${`apt-get update of ${a.repo} failed (see above); the source list was taken out again`}`,
+    sh`fi`,
+    sh`rm -rf -- "$d"`,
+  ], '\n').text;
 }
 
 export const aptRepoStep: StepType<Args> = {
@@ -127,7 +129,7 @@ export const aptRepoStep: StepType<Args> = {
       reason: why.join(', '),
       script: installScript(a),
       display: [
-        `curl -fsSL ${shQuote(a.key_url)} -> ${keyringPath(a.name)} (gpg --dearmor when ASCII-armoured), mode 0644`,
+        `curl -fsSL ${sh`${a.key_url}`.text} -> ${keyringPath(a.name)} (gpg --dearmor when ASCII-armoured), mode 0644`,
         `write ${sourceListPath(a.name)}: deb [signed-by=${keyringPath(a.name)}] ${a.repo}`,
         `${sourceUpdateCommand(a.name)} (the source is removed again when it fails)`,
       ],

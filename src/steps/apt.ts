@@ -1,6 +1,6 @@
 // apt: packages installed (or removed); the package cache refreshed first when asked.
 import { z } from 'zod';
-import { shJoin } from '../commands/shell-quote.js';
+import { sh } from '../commands/sh.js';
 import { packagesProbe, parsePackages } from '../facts/packages.js';
 import type { StepType } from './step-type.js';
 
@@ -19,7 +19,7 @@ type Args = z.infer<typeof schema>;
  * for the dpkg lock held by anything else (unattended-upgrades).
  */
 export function aptGetCommand(args: readonly string[]): string {
-  return `DEBIAN_FRONTEND=noninteractive ${shJoin(['flock', '-w', '1800', '/run/lock/vps-provision-apt.lock', 'apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', ...args])}`;
+  return sh`DEBIAN_FRONTEND=noninteractive ${['flock', '-w', '1800', '/run/lock/vps-provision-apt.lock', 'apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', ...args]}`.text;
 }
 
 const bareName = (p: string) => p.split('=')[0]!.split(':')[0]!;

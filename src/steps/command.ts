@@ -1,6 +1,6 @@
 // command: the command has run, unless a guard (creates / unless) says it is not needed.
 import { z } from 'zod';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, join } from '../commands/sh.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
@@ -16,15 +16,15 @@ export const commandStep: StepType<Args> = {
   // run and unless are shell written by the playbook author: values are quoted into them
   fieldModes: { run: 'shell', unless: 'shell', creates: 'path' },
   probe(a) {
-    const checks: string[] = [];
-    if (a.creates) checks.push(`if [ -e ${shQuote(a.creates)} ]; then echo creates=yes; else echo creates=no; fi`);
-    if (a.unless) checks.push(`if ( ${a.unless}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
-    return checks.length ? checks.join('; ') : null;
+    const checks = [];
+    if (a.creates) checks.push(sh`if [ -e ${a.creates} ]; then echo creates=yes; else echo creates=no; fi`);
+    if (a.unless) checks.push(sh`if ( ${raw(a.unless)}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
+    return checks.length ? join(checks, '; ').text : null;
   },
   // a creates guard alone is a builtin test: read in the script's own shell; unless is the author's shell
   // a creates guard re-checked on the host: the command runs only if the path is still missing
   settle: (a) => (a.creates && !a.unless
-    ? { script: `if [ -e ${shQuote(a.creates)} ]; then : > "\${0%/*}/ok"; exit 0; fi\n${a.run}`, display: [a.run] }
+    ? { script: sh`if [ -e ${a.creates} ]; then : > "\${0%/*}/ok"; exit 0; fi\n${raw(a.run)}`.text, display: [a.run] }
     : undefined),
   batchProbe: (a) => (a.creates && !a.unless ? { kind: 'inline', script: commandStep.probe(a)! } : undefined),
   decide(a, probed) {

@@ -3,7 +3,7 @@
 // at the same time), checked against sha256 when one is given, and its control file checked
 // to hold the package named (or the step could never become ok).
 import { z } from 'zod';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw, join } from '../commands/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
 import { debPackageProbe, parseDebPackage } from '../facts/deb-package.js';
@@ -22,20 +22,20 @@ const wantedSha = (a: Args) => (a.sha256 ? a.sha256.toLowerCase() : undefined);
 function installScript(a: Args): string {
   const sha = wantedSha(a);
   const what = `deb ${a.package}`;
-  return [
-    'umask 022',
+  return join([
+    sh`umask 022`,
     // readable by _apt, so apt does not fall back to an unsandboxed read (and say so)
-    'd=$(mktemp -d) && chmod 0755 "$d" || exit 1',
-    `fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${shQuote(what)} "$1" >&2; exit 1; }`,
-    `${curlDownload(a.url, '"$d/package.deb"', 1800)} || fail ${shQuote(`cannot download ${a.url}`)}`,
+    sh`d=$(mktemp -d) && chmod 0755 "$d" || exit 1`,
+    sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
+    sh`${curlDownload(a.url, raw('"$d/package.deb"'), 1800)} || fail ${`cannot download ${a.url}`}`,
     ...(sha
-      ? [`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${shQuote(`sha256 mismatch for ${a.url}: expected ${sha}, got `)}"$got"`]
+      ? [sh`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${`sha256 mismatch for ${a.url}: expected ${sha}, got `}"$got"`]
       : []),
-    `p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${shQuote(`${a.url} is not a Debian package`)}`,
-    `[ "$p" = ${shQuote(a.package)} ] || fail "the .deb holds package $p, not "${shQuote(a.package)}`,
-    `cd "$d" && ${aptGetCommand(['install', '--', './package.deb'])} || fail 'apt-get install failed'`,
-    'cd / && rm -rf -- "$d"',
-  ].join('\n');
+    sh`p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${`${a.url} is not a Debian package`}`,
+    sh`[ "$p" = ${a.package} ] || fail "the .deb holds package $p, not "${a.package}`,
+    sh`cd "$d" && ${raw(aptGetCommand(['install', '--', './package.deb']))} || fail 'apt-get install failed'`,
+    sh`cd / && rm -rf -- "$d"`,
+  ], '\n').text;
 }
 
 export const debStep: StepType<Args> = {
@@ -53,7 +53,7 @@ export const debStep: StepType<Args> = {
       reason: `${a.package} is not installed`,
       script: installScript(a),
       display: [
-        `curl -fsSL ${shQuote(a.url)} -> a temp file`,
+        sh`curl -fsSL ${a.url} -> a temp file`.text,
         sha ? `sha256 must be ${sha}` : 'sha256 not checked (none given)',
         `check the .deb holds package ${a.package}`,
         aptGetCommand(['install', '--', './package.deb']),

@@ -2,7 +2,7 @@
 // at load time (config/), so here it has become `content`.
 import { z } from 'zod';
 import { atomicWrite, sha256, chownSpec } from '../commands/file-commands.js';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh } from '../commands/sh.js';
 import { pathStateProbe, parsePathState } from '../facts/path-state.js';
 import type { StepType } from './step-type.js';
 
@@ -33,7 +33,7 @@ export const fileStep: StepType<Args> = {
     const content = a.content ?? '';
     const want = sha256(content);
     if (state.exists && state.kind !== 'regular file') {
-      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: `printf '%s\\n' ${shQuote(`${a.path} is a ${state.kind}; remove it first`)} >&2; exit 1`, display: ['(refuses: not a regular file)'] };
+      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: sh`printf '%s\\n' ${`${a.path} is a ${state.kind}; remove it first`} >&2; exit 1`.text, display: ['(refuses: not a regular file)'] };
     }
     if (!state.exists || state.sha256 !== want) {
       const w = atomicWrite(a.path, content, { mode: a.mode, owner: a.owner, group: a.group });
@@ -43,13 +43,13 @@ export const fileStep: StepType<Args> = {
     const fixes: string[] = [];
     const why: string[] = [];
     if (a.mode && normaliseMode(a.mode) !== state.mode) {
-      fixes.push(`chmod ${shQuote(a.mode)} ${shQuote(a.path)}`);
+      fixes.push(sh`chmod ${a.mode} ${a.path}`.text);
       why.push(`mode ${state.mode} -> ${normaliseMode(a.mode)}`);
     }
     const ownerWrong = a.owner && a.owner !== state.owner;
     const groupWrong = a.group && a.group !== state.group;
     if (ownerWrong || groupWrong) {
-      fixes.push(`chown ${shQuote(chownSpec(a.owner, a.group)!)} ${shQuote(a.path)}`);
+      fixes.push(sh`chown ${chownSpec(a.owner, a.group)!} ${a.path}`.text);
       why.push(`owner ${state.owner}:${state.group} -> ${a.owner ?? state.owner}:${a.group ?? state.group}`);
     }
     if (fixes.length) return { status: 'change', reason: why.join(', '), script: fixes.join(' && '), display: fixes };

@@ -1,6 +1,6 @@
 // line: the line is present in the file, replacing the first match of regexp.
 import { z } from 'zod';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 import { lineInput, LINE_BEGIN, lineStateProbe, parseLineState } from '../facts/line-state.js';
 import type { StepType, Settle } from './step-type.js';
 
@@ -23,12 +23,14 @@ function validRegexp(re: string): boolean {
 
 /** awk rewrite of the file (replace the first match, or append), then temp file + rename. */
 function rewrite(a: Args, replaceAt: number): string {
-  const p = shQuote(a.path);
+  const p = a.path;
   const prog = replaceAt > 0
     ? `${LINE_BEGIN} NR==${replaceAt}{print l; next} {print}`
     : `${LINE_BEGIN} {print} END{print l}`;
-  return `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && awk ${shQuote(prog)} ${p} > "$t" ${lineInput(a.line, undefined)}` +
-    `[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
+  return join([
+    sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && awk ${prog} ${p} > "$t" ${lineInput(a.line, undefined)}`,
+    sh`[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
+  ], '').text;
 }
 
 /**
@@ -37,16 +39,18 @@ function rewrite(a: Args, replaceAt: number): string {
  * do; a different first match: replaced; else appended - or the file created with the line.
  */
 function settle(a: Args): Settle {
-  const p = shQuote(a.path);
+  const p = a.path;
   const missing = a.create === false
-    ? `printf '%s\\n' ${shQuote(`${a.path} does not exist`)} >&2; exit 1`
-    : `mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${shQuote(a.line)} > ${p}; exit $?`;
+    ? sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`
+    : sh`mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${a.line} > ${p}; exit $?`;
   const prog = `${LINE_BEGIN} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} ` +
     'END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}';
-  const script = `if [ ! -f ${p} ]; then ${missing}; fi\n` +
-    `t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") || exit 1\nawk ${shQuote(prog)} ${p} > "$t" ${lineInput(a.line, a.regexp)}` +
-    `r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n` +
-    `[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`;
+  const script = join([
+    sh`if [ ! -f ${p} ]; then ${missing}; fi\n`,
+    sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") || exit 1\nawk ${prog} ${p} > "$t" ${lineInput(a.line, a.regexp)}`,
+    sh`r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n`,
+    sh`[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
+  ], '').text;
   return { script, display: [`ensure ${JSON.stringify(a.line)} in ${a.path}${a.regexp ? ` (replacing the first match of ${JSON.stringify(a.regexp)})` : ''}`] };
 }
 
@@ -59,12 +63,12 @@ export const lineStep: StepType<Args> = {
   settle,
   decide(a, probed) {
     const s = parseLineState(probed?.text ?? 'missing');
-    const p = shQuote(a.path);
+    const p = a.path;
     if (!s.fileExists) {
       if (a.create === false) {
-        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: `printf '%s\\n' ${shQuote(`${a.path} does not exist`)} >&2; exit 1`, display: ['(fails: file missing)'] };
+        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`.text, display: ['(fails: file missing)'] };
       }
-      const script = `mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${shQuote(a.line)} > ${p}`;
+      const script = sh`mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${a.line} > ${p}`.text;
       return { status: 'change', reason: `${a.path} is missing: create it with the line`, script, display: [script] };
     }
     if (a.regexp && s.matchAt > 0) {

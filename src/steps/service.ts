@@ -1,6 +1,6 @@
 // service: a systemd unit enabled and running (or stopped); restarted when a named step changed.
 import { z } from 'zod';
-import { shJoin } from '../commands/shell-quote.js';
+import { sh } from '../commands/sh.js';
 import { serviceStateProbe, parseServiceState } from '../facts/service-state.js';
 import type { StepType, Decision } from './step-type.js';
 
@@ -14,7 +14,7 @@ const schema = z.strictObject({
 type Args = z.infer<typeof schema>;
 
 /** `--` ends systemctl's options: the unit name is never read as one. */
-const systemctl = (verb: string, name: string) => shJoin(['systemctl', verb, '--', name]);
+const systemctl = (verb: string, name: string) => sh`systemctl ${verb} -- ${name}`.text;
 
 export const serviceStep: StepType<Args> = {
   id: 'service',

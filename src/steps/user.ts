@@ -1,6 +1,6 @@
 // user: the account, its shell and groups, its authorized keys and a checked sudo drop-in.
 import { z } from 'zod';
-import { shJoin, shQuote } from '../commands/shell-quote.js';
+import { sh, join } from '../commands/sh.js';
 import { atomicWrite, sha256 } from '../commands/file-commands.js';
 import { userStateProbe, parseUserState, sudoersPath } from '../facts/user-state.js';
 import type { StepType } from './step-type.js';
@@ -56,27 +56,29 @@ export const userStep: StepType<Args> = {
     if (!s.exists) {
       why.push('account absent');
       // groups are created when missing so the account can join them
-      for (const g of wantGroups) add(`getent group ${shQuote(g)} >/dev/null || groupadd ${shQuote(g)}`);
-      add(shJoin(['useradd', '--create-home', '--user-group', ...(a.shell ? ['--shell', a.shell] : []), ...(wantGroups.length ? ['--groups', wantGroups.join(',')] : []), a.name]));
+      for (const g of wantGroups) add(sh`getent group ${g} >/dev/null || groupadd ${g}`.text);
+      add(join(['useradd', '--create-home', '--user-group', ...(a.shell ? ['--shell', a.shell] : []), ...(wantGroups.length ? ['--groups', wantGroups.join(',')] : []), a.name]).text);
     } else {
-      if (a.shell && a.shell !== s.shell) { why.push(`shell ${s.shell} -> ${a.shell}`); add(shJoin(['usermod', '--shell', a.shell, a.name])); }
+      if (a.shell && a.shell !== s.shell) { why.push(`shell ${s.shell} -> ${a.shell}`); add(sh`usermod --shell ${a.shell} ${a.name}`.text); }
       if (missingGroups.length) {
         why.push(`join ${missingGroups.join(', ')}`);
-        for (const g of missingGroups) add(`getent group ${shQuote(g)} >/dev/null || groupadd ${shQuote(g)}`);
-        add(shJoin(['usermod', '--append', '--groups', missingGroups.join(','), a.name]));
+        for (const g of missingGroups) add(sh`getent group ${g} >/dev/null || groupadd ${g}`.text);
+        add(sh`usermod --append --groups ${missingGroups.join(',')} ${a.name}`.text);
       }
     }
     if (a.authorized_keys) {
       const text = keysText(a);
       if (s.authorizedKeysSha256 !== sha256(text)) {
         why.push('authorized_keys differ');
-        const home = `"$(getent passwd ${shQuote(a.name)} | cut -d: -f6)"`;
+        const home = sh`"$(getent passwd ${a.name} | cut -d: -f6)"`;
         add(
-          // a symlinked ~/.ssh could point anywhere (root's own): install -d would hand it to the user
-          `h=${home} && { [ ! -L "$h/.ssh" ] || { echo "$h/.ssh is a symbolic link: refused (make it a real folder)" >&2; exit 1; }; } && ` +
-          `install -d -m 0700 -o ${shQuote(a.name)} -g "$(id -gn ${shQuote(a.name)})" "$h/.ssh" && ` +
-          `t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${shQuote(text)} > "$t" && chmod 0600 "$t" && ` +
-          `chown ${shQuote(a.name)} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
+          join([
+            // a symlinked ~/.ssh could point anywhere (root's own): install -d would hand it to the user
+            sh`h=${home} && { [ ! -L "$h/.ssh" ] || { echo "$h/.ssh is a symbolic link: refused (make it a real folder)" >&2; exit 1; }; } && `,
+            sh`install -d -m 0700 -o ${a.name} -g "$(id -gn ${a.name})" "$h/.ssh" && `,
+            sh`t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${text} > "$t" && chmod 0600 "$t" && `,
+            sh`chown ${a.name} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
+          ], '').text,
           [`write ${a.authorized_keys.length} key(s) to ~${a.name}/.ssh/authorized_keys (0600)`],
         );
       }
@@ -94,7 +96,7 @@ export const userStep: StepType<Args> = {
       if (pw.fresh || !s.exists || s.passwordStatus !== 'P') {
         why.push(pw.fresh ? 'new generated password' : `password ${s.passwordStatus ?? 'unset'} -> set`);
         // printf is a shell builtin: the password is in no process's argv; the script file is root-only
-        add(`printf '%s:%s\\n' ${shQuote(a.name)} ${shQuote(pw.secret.reveal())} | chpasswd`, [`set the password of ${a.name} with chpasswd (saved on this machine in ${pw.path})`]);
+        add(sh`printf '%s:%s\\n' ${a.name} ${pw.secret.reveal()} | chpasswd`.text, [`set the password of ${a.name} with chpasswd (saved on this machine in ${pw.path})`]);
       }
     }
     if (!cmds.length) return { status: 'ok', reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}${a.password ? ', password set' : ''}` };

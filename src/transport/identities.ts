@@ -6,6 +6,7 @@
 // Passphrases: an encrypted key is detected up front so the caller can ask for its
 // passphrase (VPS_PROVISION_KEY_PASSPHRASE, or a no-echo prompt on the terminal).
 
+import { expandHome } from '../config/home-path.js';
 import ssh2 from 'ssh2';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,9 +75,6 @@ function namedKeyPaths(inputs: IdentityInputs): string[] {
   return [...new Set([...inventory, ...inputs.settings.identityFiles])];
 }
 
-function expandHome(path: string, homeDir: string): string {
-  return path === '~' || path.startsWith('~/') ? homeDir + path.slice(1) : path;
-}
 
 // A missing default key is normal; a missing named key gets a note, as ssh warns.
 function readPrivateKey(path: string, named: boolean, notes: string[]): PrivateKeyFile | undefined {

@@ -5,10 +5,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh, raw } from '../commands/sh.js';
 import { ConfigError } from '../errors.js';
 
-export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
+import type { HostKeyPolicy } from '../config/host-key-policy.js';
 
 export type HostKeyVerdict =
   | {
@@ -285,7 +285,7 @@ function refuseChanged(
   const where = recorded.map((e) => `${e.file}:${e.line}`).join(', ');
   const files = [...new Set(recorded.map((e) => e.file))];
   const name = knownHostsName(host, port);
-  const removal = files.map((f) => `ssh-keygen -R ${shQuote(name)} -f ${shQuote(f)}`).join(' && ');
+  const removal = files.map((f) => sh`ssh-keygen -R ${name} -f ${f}`.text).join(' && ');
   const otherType = !recorded.some((e) => e.keyType === keyType);
   return {
     ok: false,
@@ -304,7 +304,7 @@ function refuseChanged(
 function refuseUnknown(options: CheckHostKeyOptions, actual: string, known: KnownHostEntry[]): HostKeyVerdict {
   const { host, port, keyType } = options;
   const userFile = options.knownHostsFiles[0];
-  const file = userFile === undefined ? '~/.ssh/known_hosts' : shQuote(userFile); // ~ must stay unquoted
+  const file = userFile === undefined ? raw('~/.ssh/known_hosts') : userFile; // ~ must stay unquoted
   const otherTypes = [...new Set(known.map((e) => e.keyType))];
   const others = otherTypes.length > 0 ? ` (only ${otherTypes.join(', ')} keys are recorded for it)` : '';
   return {
@@ -313,7 +313,7 @@ function refuseUnknown(options: CheckHostKeyOptions, actual: string, known: Know
     message: `${hostLabel(host, port)} offered ${keyType} key ${actual}, which is not in known_hosts${others}, and the host key policy is strict`,
     hint:
       `check ${actual} out of band (e.g. the provider's console), then add it with ` +
-      `\`ssh-keyscan -p ${port} ${shQuote(host)} >> ${file}\`, or use the accept-new policy`,
+      `\`${sh`ssh-keyscan -p ${port} ${host} >> ${file}`.text}\`, or use the accept-new policy`,
     expectedFingerprints: [],
     actualFingerprint: actual,
   };

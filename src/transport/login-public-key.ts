@@ -2,6 +2,7 @@
 // workstation's `developer_ssh_key`, so an inventory with only addresses works. The key
 // files are chosen as for the connection (identities.ts); the first one with a readable
 // `<file>.pub` (or a `.pub` named as IdentityFile) wins; otherwise the agent's first key.
+import { expandHome } from '../config/home-path.js';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +69,7 @@ function agentFirstKey(socket: string, timeoutMs: number): Promise<string | unde
 export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPublicKey | undefined> {
   const ids = chooseIdentities(inputs);
   const named = [inputs.inventoryIdentityFile, ...inputs.settings.identityFiles].filter((p): p is string => Boolean(p))
-    .map((p) => (p === '~' || p.startsWith('~/') ? inputs.homeDir + p.slice(1) : p));
+    .map((p) => expandHome(p, inputs.homeDir));
   const candidates = [
     ...ids.privateKeys.map((k) => `${k.path}.pub`),
     // `IdentityFile key.pub`: the private half lives in the agent only

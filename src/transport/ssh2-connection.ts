@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod, type ParsedKey } from 'ssh2';
 import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
-import { shQuote } from '../commands/shell-quote.js';
+import { sh } from '../commands/sh.js';
 import type { Secret } from '../commands/secret.js';
 import type { Connection, ExecResult, RemoteShell } from './connection.js';
 import { DRIVER } from './remote-shell-driver.js';
@@ -280,14 +280,14 @@ class Ssh2Connection implements Connection {
   }
 
   async openShell(opts: { become?: boolean; sudoPassword?: Secret } = {}): Promise<RemoteShell> {
-    const driver = `sh -c ${shQuote(DRIVER)}`;
+    const driver = sh`sh -c ${DRIVER}`;
     // The password goes to sudo only when sudo asks for it, recognised by a prompt made for
     // this shell alone: with NOPASSWD, a cached timestamp or a root login sudo asks nothing,
     // and a password sent anyway would be read by the driver as the start of a script.
     const sudo = opts.become && opts.sudoPassword ? { prompt: `[vps-provision sudo ${randomBytes(12).toString('hex')}]`, password: opts.sudoPassword } : undefined;
-    const command = !opts.become ? `exec ${driver}`
-      : sudo ? `exec sudo -S -p ${shQuote(sudo.prompt)} -- ${driver}` : `exec sudo -n -- ${driver}`;
-    const ch = await this.#channel(command);
+    const command = !opts.become ? sh`exec ${driver}`
+      : sudo ? sh`exec sudo -S -p ${sudo.prompt} -- ${driver}` : sh`exec sudo -n -- ${driver}`;
+    const ch = await this.#channel(command.text);
     return RemoteShellClient.start(this.target.name, ch, () => this.#dropped, sudo);
   }
 

@@ -11,7 +11,6 @@ import { createServer as createHttp, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { curlDownload } from '../../src/steps/download.js';
 import { keyFingerprintCheck } from '../../src/steps/apt-repo.js';
-import { shQuote } from '../../src/commands/shell-quote.js';
 
 let dir: string;
 let https: HttpsServer;
@@ -49,7 +48,7 @@ afterAll(async () => {
 function download(url: string): Promise<{ status: number | null; stderr: string; out: string }> {
   const out = join(mkdtempSync(join(dir, 'dl-')), 'file');
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', curlDownload(url, shQuote(out), 20)], { env: { ...process.env, CURL_CA_BUNDLE: join(dir, 'cert.pem') }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', curlDownload(url, out, 20).text], { env: { ...process.env, CURL_CA_BUNDLE: join(dir, 'cert.pem') }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -58,7 +57,7 @@ function download(url: string): Promise<{ status: number | null; stderr: string;
 }
 
 test('an https URL is fetched over https only: a redirect to plain http is refused, nothing is fetched over http', async () => {
-  expect(curlDownload('https://example.test/k', '"$d/key"', 300)).toContain(' --proto =https --proto-redir =https ');
+  expect(curlDownload('https://example.test/k', 'key', 300).text).toContain(' --proto =https --proto-redir =https ');
   const ok = await download(`https://127.0.0.1:${httpsPort}/key`);
   expect(ok.status).toBe(0);
   expect(readFileSync(ok.out, 'utf8')).toBe(KEY_BODY);
@@ -68,7 +67,7 @@ test('an https URL is fetched over https only: a redirect to plain http is refus
   expect(existsSync(down.out) ? readFileSync(down.out, 'utf8') : '').toBe('');
   expect(httpHits).toEqual([]);
   // a plain http URL may go up to https, not elsewhere
-  expect(curlDownload('http://example.test/k', '"$d/key"', 300)).toContain(' --proto =http,https --proto-redir =http,https ');
+  expect(curlDownload('http://example.test/k', 'key', 300).text).toContain(' --proto =http,https --proto-redir =http,https ');
   const up = await download(`http://127.0.0.1:${httpPort}/to-https`);
   expect(up.status).toBe(0);
   expect(readFileSync(up.out, 'utf8')).toBe(KEY_BODY);
@@ -98,7 +97,7 @@ describe('apt_repo key_fingerprint, checked with gpg as on the host', () => {
   /** The check as the apt_repo script runs it: the key file and a fresh gpg home of its own. */
   function check(key: string, fingerprint: string): { status: number | null; stderr: string } {
     const scratch = mkdtempSync(join(tmpdir(), 'vps-gpgcheck-'));
-    const script = `fail() { printf '%s\\n' "$1" >&2; exit 1; }\n${keyFingerprintCheck(shQuote(key), fingerprint, shQuote(scratch))}\necho checked`;
+    const script = `fail() { printf '%s\\n' "$1" >&2; exit 1; }\n${keyFingerprintCheck(key, fingerprint, scratch).text}\necho checked`;
     const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
     spawnSync('gpgconf', ['--homedir', scratch, '--kill', 'all']);
     rmSync(scratch, { recursive: true, force: true });

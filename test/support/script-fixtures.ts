@@ -7,6 +7,7 @@ import type { Decision, ProbeOutput } from '../../src/steps/step-type.js';
 import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles, type ScriptStep } from '../../src/commands/phase-scripts.js';
 import {
   openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript,
+  fetchRunScript, catFileScript, rebootRequiredScript, bootStateScript,
 } from '../../src/commands/host-scripts.js';
 import { startMonitorCommand, stopMonitorCommand, monitorStatusCommand, readSamplesCommand } from '../../src/monitor/monitor-commands.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
@@ -65,7 +66,7 @@ export function phaseScripts(steps: readonly FixtureStep[], stateDir: string, op
   const inst = instances(steps);
   const byName = new Map(inst.map((s) => [s.name, s.index]));
   const handler = (s: (typeof inst)[number]) => (s.type.watches?.(s.args).length ? pendingRestartFile(files, s.name) : undefined);
-  const scriptSteps: ScriptStep[] = inst.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handler(s) }));
+  const scriptSteps: ScriptStep[] = inst.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handler(s), timeoutS: s.timeoutS }));
   const marksOf = new Map<string, string[]>();
   for (const h of inst) for (const w of h.type.watches?.(h.args) ?? []) marksOf.set(w, [...marksOf.get(w) ?? [], handler(h)!]);
   const apply: ApplyStep[] = inst.map((s) => {
@@ -78,7 +79,7 @@ export function phaseScripts(steps: readonly FixtureStep[], stateDir: string, op
     };
   });
   return {
-    probe: probeScript(NONCE, scriptSteps),
+    probe: probeScript(NONCE, scriptSteps, opts.phaseLimitS ?? 0),
     apply: applyScript(NONCE, files, apply, new Set(opts.changedBefore ?? []), { hash: 'f'.repeat(64) }, opts.startCs ?? null, new Set(opts.recorded ?? []), opts.phaseLimitS ?? 0),
   };
 }
@@ -102,7 +103,11 @@ export function goldenScripts(): Record<string, string> {
     'host/state-dir.sh': stateDirScript(NONCE),
     'host/release-lock.sh': releaseLockScript(`${state}/it's`, RUN_ID),
     'host/wait-for-script.sh': waitForScriptScript(4242, 10),
-    'host/run-files.sh': runFilesScript(NONCE, `'${state}/runs/${RUN_ID}'`),
+    'host/run-files.sh': runFilesScript(NONCE, `${state}/runs/${RUN_ID}`),
+    'host/fetch-run.sh': fetchRunScript(NONCE, `${state}/runs`, undefined, '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}'),
+    'host/cat-file.sh': catFileScript(`${state}/runs/${RUN_ID}/timing.csv`),
+    'host/reboot-required.sh': rebootRequiredScript(NONCE),
+    'host/boot-state.sh': bootStateScript(NONCE, 120),
     'host/write-run-files.sh': writeRunFilesScript(`${state}/runs/${RUN_ID}`, { 'run.json': '{"a":"it\'s"}\n', 'controller-timing.csv': 'x,y\n' }),
     'host/prune-runs.sh': pruneRunsScript(state, '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}', 5, RUN_ID),
     'host/source-probe.sh': sourceProbeScript(NONCE, [{ urls: ['https://example.com/apt/dists/stable/InRelease', 'https://example.com/apt/dists/stable/Release'] }, { urls: ["https://example.com/a b's.deb"] }]),

@@ -74,7 +74,7 @@ describe('run under dash', () => {
     const timing = readFileSync(timingFile(runFiles(state)), 'utf8').trim().split('\n');
     expect(timing[0]).toBe('timestamp,run_id,host,phase,step,start_epoch_s,duration_s,status');
     // the host name holds a comma and quotes: one CSV cell
-    expect(timing.slice(1).map((l) => l.split(',').slice(-6).join(','))).toEqual(expect.arrayContaining([expect.stringMatching(/^"web-1, ""east""",base,conf,[\d.]+,[\d.]+,changed$/)]));
+    expect(timing.filter((l) => /,"web-1, ""east""",base,conf,[\d.]+,[\d.]+,changed$/.test(l))).toHaveLength(1);
     expect(timing).toHaveLength(1 + 5 + 1);
     expect(readFileSync(join(state, 'checkpoints', 'base'), 'utf8')).toMatch(new RegExp(`^${'f'.repeat(64)} \\S+Z ${RUN_ID}\\n$`));
   });

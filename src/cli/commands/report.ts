@@ -10,8 +10,7 @@ import pLimit from 'p-limit';
 import { loadInventory, selectHosts } from '../../config/inventory.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { recordReader } from '../../engine/records.js';
-import { shQuote } from '../../commands/shell-quote.js';
-import { runFilesScript, RUN_FILES, type RunFileName } from '../../commands/host-scripts.js';
+import { fetchRunScript, RUN_FILES, type RunFileName } from '../../commands/host-scripts.js';
 import { isRunId, runDirPath, hostDirPath, RUN_ID_ERE } from '../../report/report-paths.js';
 import type { WrittenReport } from '../../report/write-report.js';
 import type { Connector } from '../../transport/connection.js';
@@ -63,13 +62,9 @@ async function fetchHost(connector: Connector, h: HostSpec, reportsDir: string, 
     await resolveStateDir(shell, h, conn.loginUser);
     const n = randomBytes(6).toString('hex');
     const runs = `${h.stateDir}/runs`;
-    const pick = wanted
-      ? `R=${shQuote(wanted)}`
-      : `R=$(ls -1 ${shQuote(runs)} 2>/dev/null | grep -E ${shQuote(`^${RUN_ID_ERE}$`)} | sort | tail -n 1)`;
     const files: Partial<Record<RunFileName, string>> = {};
     let answered: string | undefined;
-    const probe = `${pick}; [ -n "$R" ] && [ -d ${shQuote(runs)}/"$R" ] || R=; printf '\\036%s RUN %s\\n' ${n} "$R"; [ -n "$R" ] || exit 0\n` +
-      runFilesScript(n, `${shQuote(runs)}/"$R"`);
+    const probe = fetchRunScript(n, runs, wanted, RUN_ID_ERE);
     await shell.run(probe, recordReader(n, (r) => {
       if (r.tag === 'RUN') answered = r.args[0] ?? '';
       if (r.tag === 'B' && (RUN_FILES as readonly string[]).includes(r.args[0] ?? '')) files[r.args[0] as RunFileName] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;

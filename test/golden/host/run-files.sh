@@ -1,1 +1,1 @@
-for f in timing.csv resources.csv run.json controller-timing.csv; do p='/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef'/"$f"; if [ -f "$p" ]; then printf '\036%s B %s 0\n' 0123456789ab "$f"; cat "$p"; printf '\n\036%s E %s\n' 0123456789ab "$f"; fi; done
+for f in timing.csv resources.csv run.json controller-timing.csv; do p=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/"$f"; if [ -f "$p" ]; then printf '\036%s B %s 0\n' 0123456789ab "$f"; cat "$p"; printf '\n\036%s E %s\n' 0123456789ab "$f"; fi; done

@@ -8,10 +8,10 @@ p_0() {
 if [ -e /srv/golden/a.conf ] || [ -L /srv/golden/a.conf ]; then stat -c 'exists|%F|%a|%U|%G' -- /srv/golden/a.conf; if [ -f /srv/golden/a.conf ]; then sha256sum < /srv/golden/a.conf | cut -c1-64; fi; else echo absent; fi
 }
 p_1() {
-if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_END'
+if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_3e798091edd9'
 y=2 % $HOME
 ^y=
-VPSP_LINE_END
+VPSP_LINE_3e798091edd9
 else echo missing; fi
 }
 p_2() {
@@ -40,65 +40,65 @@ runstep() {
 rr() { for i in 0 1 2 3; do [ "$i" -ge "$1" ] || continue; o=$( { p_$i; } 2>/dev/null ); printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }
 # step 0
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_a03860d0b16a' && { lim 0; runstep; }
 t=; { mkdir -p -- "$(dirname -- /srv/golden/a.conf)" &&
 t=$(mktemp "$(dirname -- /srv/golden/a.conf)/.vpsp.XXXXXX") &&
-base64 -d > "$t" <<'VPSP_EOF_134196dc86b9' &&
+base64 -d > "$t" <<'VPSP_EOF_af5352708882' &&
 eD0xCiVzICQoaWQpICdxJwo=
-VPSP_EOF_134196dc86b9
+VPSP_EOF_af5352708882
 chmod 0600 "$t" &&
 if [ -e /srv/golden/a.conf ]; then chown --reference=/srv/golden/a.conf "$t"; fi &&
 mv -f "$t" /srv/golden/a.conf; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }
-VPSP_STEP_END
+VPSP_STEP_a03860d0b16a
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,conf' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 0 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 0; exit 0; fi; C_0=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}
 printf '\036%s S %s %s %s\n' "$N" 0 "$st" $((u-A))
 # step 1
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_1; } 2>/dev/null ); if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+o=$( { p_1; } 2>/dev/null ); if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_77ba244172dc' && { lim 0; runstep; }
 if [ ! -f /srv/golden/b.conf ]; then mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf; exit $?; fi
 t=$(mktemp "$(dirname -- /srv/golden/b.conf)/.vpsp.XXXXXX") || exit 1
-awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_END'
+awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_3e798091edd9'
 y=2 % $HOME
 ^y=
-VPSP_LINE_END
+VPSP_LINE_3e798091edd9
 r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "${0%/*}/ok"; exit 0; fi
 [ $r -eq 0 ] && chmod --reference=/srv/golden/b.conf "$t" && chown --reference=/srv/golden/b.conf "$t" && mv -f "$t" /srv/golden/b.conf || { rm -f "$t"; exit 1; }
-VPSP_STEP_END
+VPSP_STEP_77ba244172dc
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_1; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_49e72d08b4d5' && { lim 0; runstep; }
 mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf
-VPSP_STEP_END
+VPSP_STEP_49e72d08b4d5
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; fi
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 1 "$st" $((u-A))
 # step 2
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_2; } 2>/dev/null ); if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 30; runstep; }
+o=$( { p_2; } 2>/dev/null ); if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_3874d28bcebb' && { lim 30; runstep; }
 if [ -e /srv/golden/made ]; then : > "${0%/*}/ok"; exit 0; fi
 printf 'made\n' > /srv/golden/made
-VPSP_STEP_END
+VPSP_STEP_3874d28bcebb
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_2; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 30; runstep; }
+if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_ea5e3bf110d1' && { lim 30; runstep; }
 printf 'made\n' > /srv/golden/made
-VPSP_STEP_END
+VPSP_STEP_ea5e3bf110d1
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; fi
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 2 "$st" $((u-A))
 # step 3
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_3; } 2>/dev/null ); if [ "$o" != unless=1 ]; then rr 3; printf '\036%s STALE %s\n' "$N" 3; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_0f1138bfec3f' && { lim 0; runstep; }
 echo guarded >> /srv/golden/log
-VPSP_STEP_END
+VPSP_STEP_0f1138bfec3f
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 3 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 3; exit 0; fi; C_3=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 3 "$st" $((u-A))
 # step 4
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_d1d075bc2e5a' && { lim 0; runstep; }
 echo always >> /srv/golden/log
-VPSP_STEP_END
+VPSP_STEP_d1d075bc2e5a
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 4 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 4; exit 0; fi; C_4=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 4 "$st" $((u-A))

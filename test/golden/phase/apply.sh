@@ -7,10 +7,10 @@ p_0() {
 if [ -e /srv/golden/a.conf ] || [ -L /srv/golden/a.conf ]; then stat -c 'exists|%F|%a|%U|%G' -- /srv/golden/a.conf; if [ -f /srv/golden/a.conf ]; then sha256sum < /srv/golden/a.conf | cut -c1-64; fi; else echo absent; fi
 }
 p_1() {
-if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_END'
+if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_3e798091edd9'
 y=2 % $HOME
 ^y=
-VPSP_LINE_END
+VPSP_LINE_3e798091edd9
 else echo missing; fi
 }
 p_2() {
@@ -54,94 +54,94 @@ runstep() {
 rr() { for i in 0 1 2 3 5 6 7 8 9; do [ "$i" -ge "$1" ] || continue; o=$( { p_$i; } 2>/dev/null ); printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }
 # step 0
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_a03860d0b16a' && { lim 0; runstep; }
 t=; { mkdir -p -- "$(dirname -- /srv/golden/a.conf)" &&
 t=$(mktemp "$(dirname -- /srv/golden/a.conf)/.vpsp.XXXXXX") &&
-base64 -d > "$t" <<'VPSP_EOF_f743d994f981' &&
+base64 -d > "$t" <<'VPSP_EOF_af5352708882' &&
 eD0xCiVzICQoaWQpICdxJwo=
-VPSP_EOF_f743d994f981
+VPSP_EOF_af5352708882
 chmod 0600 "$t" &&
 if [ -e /srv/golden/a.conf ]; then chown --reference=/srv/golden/a.conf "$t"; fi &&
 mv -f "$t" /srv/golden/a.conf; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }
-VPSP_STEP_END
+VPSP_STEP_a03860d0b16a
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,conf' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 0 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 0; exit 0; fi; C_0=1; PC=changed; st=changed; cs=changed; mkdir -p /var/lib/vps-provision/pending-restarts && touch /var/lib/vps-provision/pending-restarts/0702d45540f04efb
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,conf' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 0 "$st" $((u-A))
 # step 1
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_1; } 2>/dev/null ); if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+o=$( { p_1; } 2>/dev/null ); if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_77ba244172dc' && { lim 0; runstep; }
 if [ ! -f /srv/golden/b.conf ]; then mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf; exit $?; fi
 t=$(mktemp "$(dirname -- /srv/golden/b.conf)/.vpsp.XXXXXX") || exit 1
-awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_END'
+awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_3e798091edd9'
 y=2 % $HOME
 ^y=
-VPSP_LINE_END
+VPSP_LINE_3e798091edd9
 r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "${0%/*}/ok"; exit 0; fi
 [ $r -eq 0 ] && chmod --reference=/srv/golden/b.conf "$t" && chown --reference=/srv/golden/b.conf "$t" && mv -f "$t" /srv/golden/b.conf || { rm -f "$t"; exit 1; }
-VPSP_STEP_END
+VPSP_STEP_77ba244172dc
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_1; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_49e72d08b4d5' && { lim 0; runstep; }
 mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf
-VPSP_STEP_END
+VPSP_STEP_49e72d08b4d5
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; fi
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 1 "$st" $((u-A))
 # step 2
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_2; } 2>/dev/null ); if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 30; runstep; }
+o=$( { p_2; } 2>/dev/null ); if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_3874d28bcebb' && { lim 30; runstep; }
 if [ -e /srv/golden/made ]; then : > "${0%/*}/ok"; exit 0; fi
 printf 'made\n' > /srv/golden/made
-VPSP_STEP_END
+VPSP_STEP_3874d28bcebb
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_2; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 30; runstep; }
+if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_ea5e3bf110d1' && { lim 30; runstep; }
 printf 'made\n' > /srv/golden/made
-VPSP_STEP_END
+VPSP_STEP_ea5e3bf110d1
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; fi
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 2 "$st" $((u-A))
 # step 3
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_3; } 2>/dev/null ); if [ "$o" != unless=1 ]; then rr 3; printf '\036%s STALE %s\n' "$N" 3; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_0f1138bfec3f' && { lim 0; runstep; }
 echo guarded >> /srv/golden/log
-VPSP_STEP_END
+VPSP_STEP_0f1138bfec3f
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 3 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 3; exit 0; fi; C_3=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 3 "$st" $((u-A))
 # step 4
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_d1d075bc2e5a' && { lim 0; runstep; }
 echo always >> /srv/golden/log
-VPSP_STEP_END
+VPSP_STEP_d1d075bc2e5a
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 4 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 4; exit 0; fi; C_4=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 4 "$st" $((u-A))
 # step 5
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_5; } 2>/dev/null ); if [ "$o" != 'curl	ii 	8.14' ]; then rr 5; printf '\036%s STALE %s\n' "$N" 5; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_af481a51829c' && { lim 0; runstep; }
 DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xrdp
-VPSP_STEP_END
+VPSP_STEP_af481a51829c
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,packages' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 5 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 5; exit 0; fi; C_5=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,packages' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 5 "$st" $((u-A))
 # step 6
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_6; } 2>/dev/null ); if [ "$o" != absent ]; then rr 6; printf '\036%s STALE %s\n' "$N" 6; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_4ebc5719468a' && { lim 0; runstep; }
 getent group sudo >/dev/null || groupadd sudo &&
 useradd --create-home --user-group --shell /bin/bash --groups sudo dev &&
 t=; { mkdir -p -- "$(dirname -- /etc/sudoers.d/90-vps-provision-dev)" &&
 t=$(mktemp "$(dirname -- /etc/sudoers.d/90-vps-provision-dev)/.vpsp.XXXXXX") &&
-base64 -d > "$t" <<'VPSP_EOF_3a2b143a48ec' &&
+base64 -d > "$t" <<'VPSP_EOF_caa867994928' &&
 IyBtYW5hZ2VkIGJ5IHZwcy1wcm92aXNpb24KZGV2IEFMTD0oQUxMOkFMTCkgTk9QQVNTV0Q6IEFM
 TAo=
-VPSP_EOF_3a2b143a48ec
+VPSP_EOF_caa867994928
 chmod 0440 "$t" &&
 chown root:root "$t" &&
 visudo -c -q -f "$t" || { rm -f "$t"; echo 'validation failed: visudo -c -q -f' >&2; exit 3; } &&
 mv -f "$t" /etc/sudoers.d/90-vps-provision-dev; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }
-VPSP_STEP_END
+VPSP_STEP_4ebc5719468a
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,dev user' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 6 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 6; exit 0; fi; C_6=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,dev user' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 6 "$st" $((u-A))
@@ -150,9 +150,9 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_7; } 2>/dev/null ); if [ "$o" != 'enabled
 
 inactive' ]; then rr 7; printf '\036%s STALE %s\n' "$N" 7; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_73b703de6d90' && { lim 0; runstep; }
 systemctl start -- xrdp
-VPSP_STEP_END
+VPSP_STEP_73b703de6d90
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,xrdp up' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 7 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 7; exit 0; fi; C_7=1; PC=changed; st=changed; cs=changed
 rm -f /var/lib/vps-provision/pending-restarts/0702d45540f04efb
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,xrdp up' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
@@ -161,7 +161,7 @@ printf '\036%s S %s %s %s\n' "$N" 7 "$st" $((u-A))
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_8; } 2>/dev/null ); if [ "$o" != 'key=absent
 list=absent' ]; then rr 8; printf '\036%s STALE %s\n' "$N" 8; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_161b7a0e1ec3' && { lim 0; runstep; }
 umask 022
 install -d -m 0755 /etc/apt/keyrings /etc/apt/sources.list.d
 d=$(mktemp -d) || exit 1
@@ -183,14 +183,14 @@ if ! DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lo
   fail 'apt-get update of https://example.com/apt stable main failed (see above); the source list was taken out again'
 fi
 rm -rf -- "$d"
-VPSP_STEP_END
+VPSP_STEP_161b7a0e1ec3
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,vendor repo' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 8 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 8; exit 0; fi; C_8=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,vendor repo' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 8 "$st" $((u-A))
 # step 9
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 o=$( { p_9; } 2>/dev/null ); if [ "$o" != '' ]; then rr 9; printf '\036%s STALE %s\n' "$N" 9; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_END' && { lim 0; runstep; }
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_6595901717b7' && { lim 0; runstep; }
 umask 022
 d=$(mktemp -d) && chmod 0755 "$d" || exit 1
 fail() { rm -rf -- "$d"; printf '%s: %s\n' 'deb vendor-tool' "$1" >&2; exit 1; }
@@ -199,7 +199,7 @@ p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail 'https://example.c
 [ "$p" = vendor-tool ] || fail "the .deb holds package $p, not "vendor-tool
 cd "$d" && DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- ./package.deb || fail 'apt-get install failed'
 cd / && rm -rf -- "$d"
-VPSP_STEP_END
+VPSP_STEP_6595901717b7
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,vendor deb' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 9 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 9; exit 0; fi; C_9=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,vendor deb' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 9 "$st" $((u-A))

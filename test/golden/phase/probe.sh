@@ -23,16 +23,16 @@ if [ -f /srv/golden/a.conf ]; then set -- "$@" /srv/golden/a.conf; I="$I 0"; fi
 if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\036%s G sha%s\n%s\n\036%s GE\n' "$N" "$I" "$o" "$N"; fi
 set --; K=
 if [ -f /srv/golden/b.conf ]; then set -- "$@" k=1 /srv/golden/b.conf; K="$K 1"; else printf '\036%s B %s 0\n%s\n\036%s E %s\n' "$N" 1 missing "$N" 1; fi
-if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" 'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} !P[k] && $0==L[k] {P[k]=FNR} R[k]!="" && !M[k] && $0 ~ R[k] {M[k]=FNR; T[k]=$0} END{c=split(K, Q, " "); for (j=1; j<=c; j++) {q=Q[j]; printf "\036%s B %s 0\npresent=%d match=%d\n%s\n\036%s E %s\n", N, I[q], P[q], M[q], T[q], N, I[q]}}' "$@" 2>/dev/null <<'VPSP_LINES_END'
+if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" 'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} !P[k] && $0==L[k] {P[k]=FNR} R[k]!="" && !M[k] && $0 ~ R[k] {M[k]=FNR; T[k]=$0} END{c=split(K, Q, " "); for (j=1; j<=c; j++) {q=Q[j]; printf "\036%s B %s 0\npresent=%d match=%d\n%s\n\036%s E %s\n", N, I[q], P[q], M[q], T[q], N, I[q]}}' "$@" 2>/dev/null <<'VPSP_LINES_9bdf4dba183c'
 1
 y=2 % $HOME
 ^y=
-VPSP_LINES_END
+VPSP_LINES_9bdf4dba183c
 [ $? -eq 0 ] || {
-[ ! -f /srv/golden/b.conf ] || o=$( { if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_END'
+[ ! -f /srv/golden/b.conf ] || o=$( { if [ -f /srv/golden/b.conf ]; then awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} !p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} END{printf "present=%d match=%d\n%s", p, m, mt}' /srv/golden/b.conf <<'VPSP_LINE_3e798091edd9'
 y=2 % $HOME
 ^y=
-VPSP_LINE_END
+VPSP_LINE_3e798091edd9
 else echo missing; fi
 } 2>/dev/null ); printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" 1 "$?" "$o" "$N" 1
 }

@@ -1,0 +1,1 @@
+cat /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/timing.csv 2>/dev/null; true

@@ -1,0 +1,1 @@
+[ ! -e /var/run/reboot-required ] || printf '\036%s REBOOT\n' 0123456789ab
