@@ -36,8 +36,13 @@ p_9() {
 dpkg-query -W '-f=${Package}\t${db:Status-Abbrev}\t${Version}\n' -- vendor-tool 2>/dev/null; true
 }
 PL=600
-trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT
 lim() { read u _ </proc/uptime; u=${u%.*}${u#*.}; LIM=$1; TW="$1 step"; if [ "$PL" -gt 0 ]; then r=$(( (PL*100 - (u - P0) + 99) / 100 )); if [ "$LIM" -eq 0 ] || [ "$r" -lt "$LIM" ]; then LIM=$r; TW="$PL phase"; fi; fi; [ "$LIM" -eq 0 ] || [ "$LIM" -ge 1 ] || LIM=1; }
+pp() { lim $2; d=0; [ "$LIM" -eq 0 ] || d=$((u + LIM*100)); echo "$1 $d $TW" > "$T/pp"; }
+pn() { echo '- 0' > "$T/pp"; }
+pn
+( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; read i d n tw < "$T/pp" || continue; [ "${d:-0}" -gt 0 ] || continue; read u _ </proc/uptime; [ "${u%.*}${u#*.}" -lt "$d" ] || break; done; printf '\036%s PTO %s %s %s\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!
+trap 'kill -TERM "$PW" 2>/dev/null' EXIT
+trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT
 cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "${1:-0}" -gt 1048576 ] || return 0; tail -c 65536 "$T/out" > "$T/out.k"; : > "$T/out"; }
 runstep() {
   rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=
@@ -51,7 +56,7 @@ runstep() {
   if [ -e "$T/to" ]; then TO="timeout $TW"; [ $r -ne 0 ] || r=124; fi
   return $r
 }
-rr() { for i in 0 1 2 3 5 6 7 8 9; do [ "$i" -ge "$1" ] || continue; o=$( { p_$i; } 2>/dev/null ); printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" "$i" "$?" "$o" "$N" "$i"; done; }
+rr() { for il in 0:0 1:0 2:30 3:0 5:0 6:0 7:0 8:0 9:0; do i=${il%:*}; [ "$i" -ge "$1" ] || continue; pp "$i" "${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }
 # step 0
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_a03860d0b16a' && { lim 0; runstep; }
@@ -69,7 +74,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 0 "$st" $((u-A))
 # step 1
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_1; } 2>/dev/null ); if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_77ba244172dc' && { lim 0; runstep; }
+pp 1 0; o=$( { p_1; } 2>/dev/null ); pn; if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_77ba244172dc' && { lim 0; runstep; }
 if [ ! -f /srv/golden/b.conf ]; then mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf; exit $?; fi
 t=$(mktemp "$(dirname -- /srv/golden/b.conf)/.vpsp.XXXXXX") || exit 1
 awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_3e798091edd9'
@@ -88,7 +93,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 1 "$st" $((u-A))
 # step 2
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_2; } 2>/dev/null ); if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_3874d28bcebb' && { lim 30; runstep; }
+pp 2 30; o=$( { p_2; } 2>/dev/null ); pn; if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_3874d28bcebb' && { lim 30; runstep; }
 if [ -e /srv/golden/made ]; then : > "${0%/*}/ok"; exit 0; fi
 printf 'made\n' > /srv/golden/made
 VPSP_STEP_3874d28bcebb
@@ -101,7 +106,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 2 "$st" $((u-A))
 # step 3
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_3; } 2>/dev/null ); if [ "$o" != unless=1 ]; then rr 3; printf '\036%s STALE %s\n' "$N" 3; exit 0; fi
+pp 3 0; o=$( { p_3; } 2>/dev/null ); pn; if [ "$o" != unless=1 ]; then rr 3; printf '\036%s STALE %s\n' "$N" 3; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_0f1138bfec3f' && { lim 0; runstep; }
 echo guarded >> /srv/golden/log
 VPSP_STEP_0f1138bfec3f
@@ -118,7 +123,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 4 "$st" $((u-A))
 # step 5
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_5; } 2>/dev/null ); if [ "$o" != 'curl	ii 	8.14' ]; then rr 5; printf '\036%s STALE %s\n' "$N" 5; exit 0; fi
+pp 5 0; o=$( { p_5; } 2>/dev/null ); pn; if [ "$o" != 'curl	ii 	8.14' ]; then rr 5; printf '\036%s STALE %s\n' "$N" 5; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_af481a51829c' && { lim 0; runstep; }
 DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xrdp
 VPSP_STEP_af481a51829c
@@ -127,7 +132,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 5 "$st" $((u-A))
 # step 6
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_6; } 2>/dev/null ); if [ "$o" != absent ]; then rr 6; printf '\036%s STALE %s\n' "$N" 6; exit 0; fi
+pp 6 0; o=$( { p_6; } 2>/dev/null ); pn; if [ "$o" != absent ]; then rr 6; printf '\036%s STALE %s\n' "$N" 6; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_4ebc5719468a' && { lim 0; runstep; }
 getent group sudo >/dev/null || groupadd sudo &&
 useradd --create-home --user-group --shell /bin/bash --groups sudo dev &&
@@ -147,7 +152,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 6 "$st" $((u-A))
 # step 7
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_7; } 2>/dev/null ); if [ "$o" != 'enabled
+pp 7 0; o=$( { p_7; } 2>/dev/null ); pn; if [ "$o" != 'enabled
 
 inactive' ]; then rr 7; printf '\036%s STALE %s\n' "$N" 7; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_73b703de6d90' && { lim 0; runstep; }
@@ -159,7 +164,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 7 "$st" $((u-A))
 # step 8
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_8; } 2>/dev/null ); if [ "$o" != 'key=absent
+pp 8 0; o=$( { p_8; } 2>/dev/null ); pn; if [ "$o" != 'key=absent
 list=absent' ]; then rr 8; printf '\036%s STALE %s\n' "$N" 8; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_161b7a0e1ec3' && { lim 0; runstep; }
 umask 022
@@ -189,7 +194,7 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s
 printf '\036%s S %s %s %s\n' "$N" 8 "$st" $((u-A))
 # step 9
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-o=$( { p_9; } 2>/dev/null ); if [ "$o" != '' ]; then rr 9; printf '\036%s STALE %s\n' "$N" 9; exit 0; fi
+pp 9 0; o=$( { p_9; } 2>/dev/null ); pn; if [ "$o" != '' ]; then rr 9; printf '\036%s STALE %s\n' "$N" 9; exit 0; fi
 rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_6595901717b7' && { lim 0; runstep; }
 umask 022
 d=$(mktemp -d) && chmod 0755 "$d" || exit 1
