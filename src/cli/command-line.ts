@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { installInterruptHandler } from './interrupt.js';
-import { terminalText } from './ui/terminal-text.js';
+import { terminalLine } from './ui/terminal-text.js';
 import { positiveWhole, nameList, closest } from './options.js';
 import { parseShard } from '../config/shard.js';
 import { completionShell } from './completion.js';
@@ -25,12 +25,12 @@ function exitCodeOf(err: ProvisionError): number {
 
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof ProvisionError) {
-    process.stderr.write(`error: ${terminalText(err.message)}\nhint: ${terminalText(err.hint)}\n`);
+    process.stderr.write(`error: ${terminalLine(err.message)}\nhint: ${terminalLine(err.hint)}\n`);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return exitCodeOf(err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${terminalText(message)}\nhint: this is unexpected; run again with --verbose and report it\n`);
+  process.stderr.write(`error: ${terminalLine(message)}\nhint: this is unexpected; run again with --verbose and report it\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT.failed;
 }
@@ -96,7 +96,7 @@ try {
         const guess = closest(command, COMMANDS);
         text = `unknown command "${command}"${guess ? `; did you mean ${guess}?` : ''} (commands: ${COMMANDS.join(', ')})`;
       }
-      process.stderr.write(`error: ${terminalText(text)}\nhint: see vps-provision --help\n`);
+      process.stderr.write(`error: ${terminalLine(text)}\nhint: see vps-provision --help\n`);
       process.exit(EXIT.config);
     })
     .wrap(Math.min(110, process.stdout.columns || 100))

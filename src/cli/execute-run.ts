@@ -21,6 +21,7 @@ import { writeRunReport, hostRunRecord, type RunRecordContext } from './run-repo
 import { rebootWhereRequired, rebootText } from './reboot-hosts.js';
 import { pruneLocalRuns, checkKeep } from '../report/prune-runs.js';
 import type { FetchedCsvs, RunRecordFiles } from '../engine/host-session.js';
+import { jsonText } from './ui/json-output.js';
 
 /** The sampler stops by itself after this, whatever happens to the controller. */
 function maxLifetimeS(ctx: RunContext): number {
@@ -144,7 +145,7 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
       })
       : undefined;
     const connect = mode === 'apply' ? connectInfo(ctx, run, credentials) : [];
-    if (json) process.stdout.write(`${JSON.stringify(connect.length ? { ...run, connect } : run, null, 2)}\n`);
+    if (json) process.stdout.write(`${jsonText(connect.length ? { ...run, connect } : run)}\n`);
     else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint) + bannerText(connect, paint));
     if (mode === 'apply') out.write(rebootText(run, paint));
     if (reportPath) out.write(`report: ${reportPath}\n`);

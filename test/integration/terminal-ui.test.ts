@@ -118,3 +118,24 @@ test('a parallel group is drawn running together; --verbose lists every step res
   expect(screen).toMatch(/wait a: changed - /);
   expect(screen).toMatch(/after b: changed - /);
 }, 300_000);
+
+// A step name is one terminal line, whatever it holds: a newline and an escape sequence in
+// it are shown as visible text (\n, \x1b), in the live tree and in the --verbose results.
+test('a step named with a newline and ESC is one line in the live tree, escapes shown as text', async () => {
+  const odd = mkdtempSync(join(fleet.dir, 'pb-odd-'));
+  const m = `vpsp-pty-odd-${process.pid}`;
+  writeFileSync(join(odd, 'site.yml'), 'phases: [odd]\n');
+  writeFileSync(join(odd, 'odd.yml'), stringify({ name: 'odd', estimate_s: 30, steps: [
+    { name: 'first\nsecond \x1b[31mred', command: { run: 'true' } },
+    { name: 'nap\n\x1b[2Jcleared', command: { run: `sh -c 'sleep 120' ${m}` } },
+  ] }));
+  const p = pty(['provision', '-i', fleet.inventoryPath, '--playbooks', odd, '--yes', '--limit', fleet.names[0]!, '--verbose', '--reports-dir', reports]);
+  await p.waitFor(/odd \d+ s › nap\\n\\x1b\[2Jcleared \d+ s/, 120_000);
+  await p.waitFor(/first\\nsecond \\x1b\[31mred: changed - /, 60_000);
+  const screen = p.screen();
+  // nothing of a name starts a line of its own
+  expect(screen).not.toMatch(/^\s*(second|cleared|\[2J)/m);
+  p.keys('C-c');
+  expect(await p.exitCode(60_000)).toBe(130);
+  expect(running(m)).toBe(0);
+}, 300_000);

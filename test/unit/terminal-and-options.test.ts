@@ -1,5 +1,5 @@
 // Host text made inert for a terminal; option values checked when parsed; "did you mean".
-import { terminalText } from '../../src/cli/ui/terminal-text.js';
+import { terminalText, terminalLine } from '../../src/cli/ui/terminal-text.js';
 import { positiveWhole, nameList, closest } from '../../src/cli/options.js';
 
 test.each([
@@ -22,6 +22,26 @@ test('terminalText leaves no control character but newline and tab, whatever the
   expect(terminalText(all)).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   expect(terminalText(all)).toContain('\n');
   expect(terminalText(all)).toContain('\t');
+});
+
+// names, reasons and messages: one line, every control shown as a visible escape
+test.each([
+  ['Swappiness at 10% of RAM', 'Swappiness at 10% of RAM'],
+  ['multi\nline\tname\r', 'multi\\nline\\tname\\r'],
+  ['\x1b[2Jcleared', '\\x1b[2Jcleared'],
+  ['\x1b]52;c;ZXZpbA==\x07x', '\\x1b]52;c;ZXZpbA==\\x07x'],
+  ['c1 \x9b31m \x85', 'c1 \\x9b31m \\x85'],
+  ['bidi \u202eevil\u2066', 'bidi \\u202eevil\\u2066'],
+  ['del\x7f nul\x00', 'del\\x7f nul\\x00'],
+  ['ü 日本 🙂', 'ü 日本 🙂'],
+])('terminalLine(%j) = %j', (input, expected) => {
+  expect(terminalLine(input)).toBe(expected);
+});
+
+test('terminalLine leaves no control character at all, whatever the input', () => {
+  let all = '';
+  for (let c = 0; c < 0x2100; c++) all += String.fromCharCode(c);
+  expect(terminalLine(all)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
 });
 
 test.each([

@@ -16,7 +16,8 @@ import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
-import { terminalText } from '../ui/terminal-text.js';
+import { terminalLine } from '../ui/terminal-text.js';
+import { jsonText } from '../ui/json-output.js';
 
 interface Args extends CommonArgs { saveBaseline: boolean; url?: string; diskMb: number; failOnRegression: boolean }
 
@@ -59,15 +60,15 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
       }
     })));
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ label, hosts: results }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ label, hosts: results })}\n`);
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
-        if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${terminalText(r.error)}\n`); continue; }
+        if (r.error) { process.stdout.write(`${paint.bold(r.host)} ${paint.red('failed')}: ${terminalLine(r.error)}\n`); continue; }
         const sys = r.result!.system;
-        process.stdout.write(`${paint.bold(r.host)}${sys ? paint.dim(terminalText(`  ${sys.cores} cores ${sys.cpuModel}, ${sys.ramMb} MB RAM, ${sys.diskTotalGb} GB ${sys.fs}, kernel ${sys.kernel}`)) : ''}\n`);
+        process.stdout.write(`${paint.bold(r.host)}${sys ? paint.dim(terminalLine(`  ${sys.cores} cores ${sys.cpuModel}, ${sys.ramMb} MB RAM, ${sys.diskTotalGb} GB ${sys.fs}, kernel ${sys.kernel}`)) : ''}\n`);
         if (r.comparison && !r.comparison.comparable) {
-          process.stdout.write(`  ${paint.yellow('baseline not comparable')} (figures shown, no verdict): ${terminalText(r.comparison.mismatches.join('; '))}\n`);
+          process.stdout.write(`  ${paint.yellow('baseline not comparable')} (figures shown, no verdict): ${terminalLine(r.comparison.mismatches.join('; '))}\n`);
         }
         for (const m of r.result!.metrics) {
           const cmp = r.comparison?.rows.find((x) => x.name === m.name);

@@ -14,7 +14,8 @@ import type { CommonArgs } from '../run-context.js';
 import { SUDO_PASSWORD_ENV } from '../execute-run.js';
 import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
-import { terminalText } from '../ui/terminal-text.js';
+import { terminalLine } from '../ui/terminal-text.js';
+import { jsonText } from '../ui/json-output.js';
 
 /**
  * What `check` says of a host's OS. Only what the default playbooks are proven on (the
@@ -116,12 +117,12 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
       return { host: h.name, ok: checks.every((c) => c.ok), checks };
     })));
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ hosts: results }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ hosts: results })}\n`);
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
         process.stdout.write(`${paint.bold(r.host)} ${r.ok ? paint.green('ready') : paint.red('not ready')}\n`);
-        for (const c of r.checks) process.stdout.write(`  ${!c.ok ? paint.red('FAIL') : c.warn ? paint.yellow('warn') : paint.green('ok  ')} ${c.name}: ${terminalText(c.detail)}
+        for (const c of r.checks) process.stdout.write(`  ${!c.ok ? paint.red('FAIL') : c.warn ? paint.yellow('warn') : paint.green('ok  ')} ${c.name}: ${terminalLine(c.detail)}
 `);
       }
     }

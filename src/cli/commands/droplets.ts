@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import type { CommonArgs } from '../run-context.js';
 import { cloudSettings, inventoryOrEmpty, openCloud, safeCell } from '../cloud.js';
+import { jsonText } from '../ui/json-output.js';
 
 interface Args extends CommonArgs { tag?: string }
 
@@ -11,7 +12,7 @@ export const dropletsCommand: CommandModule<CommonArgs, Args> = {
     const { tag } = cloudSettings(args, inventoryOrEmpty(args.inventory));
     const list = await (await openCloud()).dropletsWithTag(tag);
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ tag, droplets: list.map((d) => ({ name: d.name, id: d.id, status: d.status, address: d.address ?? null, region: d.region, size: d.size, price_monthly: d.priceMonthly })) }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ tag, droplets: list.map((d) => ({ name: d.name, id: d.id, status: d.status, address: d.address ?? null, region: d.region, size: d.size, price_monthly: d.priceMonthly })) })}\n`);
       return;
     }
     if (!list.length) {

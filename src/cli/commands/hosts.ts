@@ -6,7 +6,8 @@ import { loadInventory, selectHosts, DEFAULT_STATE_DIR, USER_STATE_DIR, type Hos
 import { createSshResolver } from '../../transport/ssh-connector.js';
 import { chooseIdentities } from '../../transport/identities.js';
 import type { CommonArgs } from '../run-context.js';
-import { terminalText } from '../ui/terminal-text.js';
+import { terminalLine } from '../ui/terminal-text.js';
+import { jsonText } from '../ui/json-output.js';
 
 /** What `state_dir` will be: the inventory's, or the default for who the steps run as. */
 export function shownStateDir(h: HostSpec, user: string): string {
@@ -47,11 +48,11 @@ export const hostsCommand: CommandModule<CommonArgs, CommonArgs> = {
       };
     });
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ inventory: inv.path, hosts }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ inventory: inv.path, hosts })}\n`);
       return;
     }
     // names and values come from files: one terminal-safe line each
-    const out = (line: string) => process.stdout.write(`${terminalText(line)}\n`);
+    const out = (line: string) => process.stdout.write(`${terminalLine(line)}\n`);
     for (const h of hosts) {
       out(`${h.name}  ${h.user}@${h.address}:${h.port}${h.become ? '  become' : ''}${h.groups.length ? `  groups: ${h.groups.join(',')}` : ''}`);
       if (h.inventory_address !== h.address) out(`    via ssh_config: ${h.inventory_address} -> ${h.address}`);

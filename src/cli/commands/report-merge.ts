@@ -9,7 +9,8 @@ import { mergeRuns } from '../../report/merge-runs.js';
 import { isRunId, runDirPath } from '../../report/report-paths.js';
 import { ConfigError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
-import { terminalText } from '../ui/terminal-text.js';
+import { terminalLine } from '../ui/terminal-text.js';
+import { jsonText } from '../ui/json-output.js';
 
 /** A run id of the reports dir, or the path of a run folder. */
 function runFolder(reportsDir: string, ref: string): string {
@@ -31,11 +32,11 @@ export const mergeCommand: CommandModule<CommonArgs, CommonArgs & { runs: string
     const merged = await mergeRuns(dirs, reportsDir, newRunId, { thresholds });
     const warnings = merged.report.hosts.flatMap((h) => h.warnings);
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ runId: merged.runId, mergedFrom: merged.mergedFrom, hosts: merged.report.summary.hosts, ...merged.files, warnings }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ runId: merged.runId, mergedFrom: merged.mergedFrom, hosts: merged.report.summary.hosts, ...merged.files, warnings })}\n`);
       return;
     }
-    for (const w of warnings) process.stdout.write(`warning: ${terminalText(w)}\n`);
-    process.stdout.write(`run ${merged.runId}: ${merged.report.summary.hosts} host(s) from ${merged.mergedFrom.map((id) => terminalText(id)).join(', ')}\n`);
+    for (const w of warnings) process.stdout.write(`warning: ${terminalLine(w)}\n`);
+    process.stdout.write(`run ${merged.runId}: ${merged.report.summary.hosts} host(s) from ${merged.mergedFrom.map((id) => terminalLine(id)).join(', ')}\n`);
     process.stdout.write(`report: ${join(merged.files.dir, 'report.html')}\n`);
   },
 };

@@ -26,7 +26,8 @@ import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted, type Paint } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
-import { terminalText } from '../ui/terminal-text.js';
+import { terminalLine } from '../ui/terminal-text.js';
+import { jsonText } from '../ui/json-output.js';
 import { mergeCommand } from './report-merge.js';
 
 /** Run folders in the reports dir, oldest first. */
@@ -111,7 +112,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
       }
     }
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ hosts: fetched, reports: built.map((b) => ({ runId: b.runId, ...(b.files ?? {}), warnings: b.warnings, error: b.error })) }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ hosts: fetched, reports: built.map((b) => ({ runId: b.runId, ...(b.files ?? {}), warnings: b.warnings, error: b.error })) })}\n`);
     } else {
       for (const f of fetched) {
         process.stdout.write(f.error ? `${f.host}: ${paint.red('not fetched')}: ${termLine(f.error)}\n` : `${f.host}: run ${f.runId}: ${f.files!.join(', ')}\n`);
@@ -125,7 +126,7 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
   },
 };
 
-const termLine = terminalText;
+const termLine = terminalLine;
 
 const secs = (v: number) => `${v.toFixed(2)} s`;
 
@@ -187,7 +188,7 @@ const compareCommand: CommandModule<CommonArgs, CompareArgs> = {
       if (recent.length >= 2) trend = runTrend(recent, rule);
     }
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ ...cmp, trend }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ ...cmp, trend })}\n`);
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       const out = [
@@ -223,7 +224,7 @@ const pruneCommand: CommandModule<CommonArgs, CommonArgs & { keep?: number; dryR
     if (keep === undefined) keep = existsSync(args.inventory) ? loadInventory(args.inventory).keepRuns : DEFAULT_KEEP_RUNS;
     checkKeep(keep, args.keep !== undefined ? '--keep' : '--keep-runs');
     const r = await pruneLocalRuns(reportsDir, keep, { dryRun: args.dryRun });
-    if (args.json) process.stdout.write(`${JSON.stringify({ reportsDir, keep, dryRun: args.dryRun, ...r }, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${jsonText({ reportsDir, keep, dryRun: args.dryRun, ...r })}\n`);
     else {
       const verb = args.dryRun ? 'would delete' : 'deleted';
       process.stdout.write(`${verb} ${r.removed.length} run(s) in ${reportsDir}/, kept ${r.kept.length}${r.pinned.length ? ` and ${r.pinned.length} marked .keep` : ''}\n`);

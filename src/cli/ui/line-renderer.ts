@@ -2,7 +2,7 @@
 import type { EngineEvent } from '../../engine/events.js';
 import type { Paint } from './color.js';
 import { statusWord, seconds } from './format.js';
-import { terminalText as t } from './terminal-text.js';
+import { terminalLine as t } from './terminal-text.js';
 
 export function lineRenderer(out: NodeJS.WritableStream, paint: Paint, verbose: boolean, mode: 'apply' | 'plan' = 'apply') {
   // in a plan nothing changes: say what would

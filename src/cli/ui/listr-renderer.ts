@@ -7,7 +7,7 @@ import { Listr, DefaultRenderer, type ListrTask } from 'listr2';
 import type { EngineEvent, PhaseResult } from '../../engine/events.js';
 import type { Paint } from './color.js';
 import { seconds, statusWord } from './format.js';
-import { terminalText } from './terminal-text.js';
+import { terminalLine } from './terminal-text.js';
 
 export interface HostView {
   name: string;
@@ -74,7 +74,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
   const hostEnded = new Map(hosts.map((h) => [h.name, deferred<void>()]));
 
   const runningTitle = (name: string, st: PhaseState) => {
-    const step = st.step ? ` ${paint.dim('›')} ${terminalText(st.step)} ${paint.dim(elapsed(st.stepAt!))}` : ` ${paint.dim('› reading the host\'s state')}`;
+    const step = st.step ? ` ${paint.dim('›')} ${terminalLine(st.step)} ${paint.dim(elapsed(st.stepAt!))}` : ` ${paint.dim('› reading the host\'s state')}`;
     return `${name} ${paint.dim(elapsed(st.startedAt!))}${step}`;
   };
 
@@ -91,8 +91,8 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
       if (first === 'started') t.title = runningTitle(name, st);
       const r = await st.done.promise;
       st.setTitle = undefined;
-      if (r.status === 'skipped') return t.skip(`${name}: ${terminalText(r.reason)}`);
-      if (r.status === 'failed') throw new Error(`${name}: ${terminalText(r.reason)}`);
+      if (r.status === 'skipped') return t.skip(`${name}: ${terminalLine(r.reason)}`);
+      if (r.status === 'failed') throw new Error(`${name}: ${terminalLine(r.reason)}`);
       t.title = `${name} ${statusWord(r.status, paint)} ${paint.dim(seconds(r.durationMs))}`;
     },
   });
@@ -109,7 +109,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
       if (batch.length === 1) tasks.push(phaseTask(h.name, batch[0]!.name));
       else {
         tasks.push({
-          title: `${terminalText(group!)} ${paint.dim(`(parallel: ${batch.map((p) => p.name).join(', ')})`)}`,
+          title: `${terminalLine(group!)} ${paint.dim(`(parallel: ${batch.map((p) => p.name).join(', ')})`)}`,
           task: (_c, t) => t.newListr(batch.map((p) => phaseTask(h.name, p.name)), { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } }),
         });
       }
@@ -151,7 +151,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
   const sink = (e: EngineEvent) => {
     switch (e.type) {
       case 'host-connected':
-        hostTitles.get(e.host)?.(`${e.host} ${paint.dim(`${terminalText(e.os)}, connected in ${seconds(e.durationMs)}`)}`);
+        hostTitles.get(e.host)?.(`${e.host} ${paint.dim(`${terminalLine(e.os)}, connected in ${seconds(e.durationMs)}`)}`);
         break;
       case 'phase-start': {
         const st = phases.get(key(e.host, e.phase));
@@ -164,7 +164,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
         break;
       }
       case 'step':
-        if (verbose) phases.get(key(e.host, e.phase))?.addOutput?.(`${terminalText(e.step.name)}: ${statusWord(e.step.status, paint)} - ${terminalText(e.step.reason)}`);
+        if (verbose) phases.get(key(e.host, e.phase))?.addOutput?.(`${terminalLine(e.step.name)}: ${statusWord(e.step.status, paint)} - ${terminalLine(e.step.reason)}`);
         break;
       case 'phase-skip':
       case 'phase-end':
@@ -172,7 +172,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
         break;
       case 'host-end': {
         const r = e.result;
-        hostTitles.get(e.host)?.(`${e.host} ${statusWord(r.status, paint)} ${paint.dim(seconds(r.durationMs))}${r.error ? `: ${terminalText(r.error.message)}` : ''}`);
+        hostTitles.get(e.host)?.(`${e.host} ${statusWord(r.status, paint)} ${paint.dim(seconds(r.durationMs))}${r.error ? `: ${terminalLine(r.error.message)}` : ''}`);
         hostEnded.get(e.host)?.resolve();
         const h = hosts.find((x) => x.name === e.host);
         for (const p of h?.phases ?? []) {
@@ -182,7 +182,7 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
         break;
       }
       case 'warning': {
-        const msg = terminalText(e.message);
+        const msg = terminalLine(e.message);
         const tag = /^CRITICAL /.test(msg) ? paint.red('critical') : /^ALERT /.test(msg) ? paint.yellow('alert') : paint.yellow('warning');
         notice(`${paint.bold(e.host)}: ${tag}: ${msg.replace(/^(CRITICAL|ALERT) /, '')}`);
         break;

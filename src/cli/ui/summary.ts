@@ -2,7 +2,7 @@
 import type { RunResult } from '../../engine/events.js';
 import type { Paint } from './color.js';
 import { statusWord, seconds } from './format.js';
-import { terminalText as t } from './terminal-text.js';
+import { terminalLine as t, terminalText as block } from './terminal-text.js';
 import type { Alert } from '../../report/formats.js';
 
 export function summaryText(run: RunResult, paint: Paint): string {
@@ -16,7 +16,7 @@ export function summaryText(run: RunResult, paint: Paint): string {
     for (const p of h.phases.filter((x) => x.status === 'failed')) {
       const s = p.steps.find((x) => x.status === 'failed');
       out.push(`  ${paint.red('failed')} in phase ${p.name}${s ? `, step "${t(s.name)}"` : ''}: ${t(s?.reason ?? p.reason)}`);
-      if (s?.output) out.push(...t(s.output).split('\n').slice(-10).map((l) => `    ${paint.dim(l)}`));
+      if (s?.output) out.push(...block(s.output).split('\n').slice(-10).map((l) => `    ${paint.dim(l)}`));
     }
   }
   out.push('', `run ${run.runId}`);
@@ -35,7 +35,7 @@ export function planText(run: RunResult, paint: Paint): string {
       for (const s of p.steps) {
         const mark = s.status === 'changed' ? paint.yellow('~ will change') : s.status === 'failed' ? paint.red('x failed') : paint.green('= ok');
         out.push(`    ${mark} ${t(s.name)} [${s.type}]: ${t(s.reason)}`);
-        for (const c of s.commands ?? []) out.push(`        $ ${t(c).split('\n').join('\n          ')}`);
+        for (const c of s.commands ?? []) out.push(`        $ ${block(c).split('\n').join('\n          ')}`);
       }
     }
   }
