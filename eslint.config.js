@@ -49,14 +49,14 @@ export default tseslint.config(
       'prefer-const': ['error', { destructuring: 'all' }],
     },
   },
-  // Shell by construction: scripts are built with the `sh` tag of src/commands/sh.ts, which
+  // Shell by construction: scripts are built with the `sh` tag of src/shell/sh.ts, which
   // quotes every value; a hand-placed shQuote in a template literal is how quoting bugs came in.
   {
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-syntax': ['error', {
         selector: 'TemplateLiteral :matches(CallExpression[callee.name=/^sh(Quote|Join)$/], Identifier[name=/^sh(Quote|Join)$/])',
-        message: 'build shell text with the sh`...` tag (src/commands/sh.ts): it quotes every value; raw() marks trusted shell text',
+        message: 'build shell text with the sh`...` tag (src/shell/sh.ts): it quotes every value; raw() marks trusted shell text',
       }],
     },
   },
@@ -70,7 +70,7 @@ export default tseslint.config(
   }),
   layer('steps', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'monitor'], why: 'a step is a pure decision from arguments and facts', io: true }),
   layer('facts', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'monitor', 'steps', 'config'], why: 'a fact is a command and a pure parser', io: true }),
-  layer('commands', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'config'], why: 'commands are pure builders of shell text', io: true }),
+  layer('shell', { deny: ['cli', 'engine', 'transport', 'cloud', 'report', 'config'], why: 'shell/ holds pure builders of shell text', io: true }),
   layer('transport', { deny: ['cli', 'engine', 'steps', 'facts', 'cloud', 'report', 'monitor'], why: 'transport talks to hosts and knows nothing above it' }),
   layer('config', {
     deny: ['cli', 'engine', 'transport', 'cloud', 'monitor'],

@@ -10,7 +10,7 @@ import { startLocalFleet } from './local-fleet.js';
 import { writeVpsPhase, writeInventories, checkBenchRoot } from './fixtures/phase-50.js';
 import { runVpsInProcess } from './vps-runner.js';
 import { loadRunContext } from '../src/cli/run-context.js';
-import { probeScript, type ScriptStep } from '../src/commands/phase-scripts.js';
+import { probeScript, type ScriptStep } from '../src/shell/phase-scripts.js';
 import { countForks } from '../test/support/fork-count.js';
 
 export interface RemoteFigures {

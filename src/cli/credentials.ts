@@ -6,7 +6,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, writeSync, chmodSync, existsSync, renameSync, openSync, closeSync, fchmodSync, fsyncSync, unlinkSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Secret } from '../commands/secret.js';
+import { Secret } from '../shell/secret.js';
 import type { GeneratedPassword } from '../steps/user.js';
 import type { RunContext } from './run-context.js';
 

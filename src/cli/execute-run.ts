@@ -5,7 +5,7 @@ import { createSshConnector } from '../transport/ssh-connector.js';
 import { runFleet, newRunId } from '../engine/fleet-runner.js';
 import type { EngineEvent, RunResult } from '../engine/events.js';
 import { ConfigError, CancelledError, InterruptedError } from '../errors.js';
-import { Secret } from '../commands/secret.js';
+import { Secret } from '../shell/secret.js';
 import type { CommonArgs, RunContext } from './run-context.js';
 import { makePaint, colorWanted } from './ui/color.js';
 import { lineRenderer } from './ui/line-renderer.js';

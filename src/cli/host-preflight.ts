@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Connector } from '../transport/connection.js';
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 import { ProvisionError, CommandError, PreflightError } from '../errors.js';
 import type { PhaseInstance } from '../config/playbook.js';
 import { phaseSources, type PhaseSource } from '../config/phase-sources.js';

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { Connector } from '../transport/connection.js';
 import type { RunResult } from '../engine/events.js';
 import type { RunContext } from './run-context.js';
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 import type { Paint } from './ui/color.js';
 import { rebootHost, REBOOT_REQUIRED_FILE } from '../engine/reboot.js';
 

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { Secret } from '../commands/secret.js';
+import { Secret } from '../shell/secret.js';
 
 export const DEFAULT_API_URL = 'https://api.digitalocean.com';
 

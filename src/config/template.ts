@@ -8,7 +8,7 @@
 //   code, so it is refused (shellPlaceholderContext);
 // - 'path': a file path: the value may not climb out with '..' nor hold a newline;
 // - 'text': file content and other plain strings: inserted as it is.
-import { shQuote } from '../commands/shell-quote.js';
+import { shQuote } from '../shell/shell-quote.js';
 
 export type Vars = Readonly<Record<string, string | number | boolean>>;
 export type InsertMode = 'shell' | 'path' | 'text';

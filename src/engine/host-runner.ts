@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { PhaseInstance } from '../config/playbook.js';
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
 import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs, type RunRecordFiles } from './host-session.js';

@@ -4,15 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
-import type { Secret } from '../commands/secret.js';
-import { catFileScript, rebootRequiredScript, openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../commands/host-scripts.js';
+import type { Secret } from '../shell/secret.js';
+import { catFileScript, rebootRequiredScript, openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../shell/host-scripts.js';
 import { RUN_ID_ERE } from '../report/report-paths.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
 import { parse } from 'csv-parse/sync';
-import { timingFile } from '../commands/phase-scripts.js';
-import { readCsvCell } from '../commands/csv-field.js';
+import { timingFile } from '../shell/phase-scripts.js';
+import { readCsvCell } from '../shell/csv-field.js';
 
 export interface SessionFacts {
   os: { id: string; version: string; pretty: string; arch: string; user: string };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
 import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, readTimeout, type ApplyStep, type RunFiles } from '../commands/phase-scripts.js';
+import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, readTimeout, type ApplyStep, type RunFiles } from '../shell/phase-scripts.js';
 import { CommandError } from '../errors.js';
 import { batchFacts, type BatchRecord } from '../facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';

@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, Connector } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 import { recordReader } from './records.js';
 
-import { bootStateScript, REBOOT_REQUIRED_FILE } from '../commands/host-scripts.js';
+import { bootStateScript, REBOOT_REQUIRED_FILE } from '../shell/host-scripts.js';
 
 export { REBOOT_REQUIRED_FILE };
 

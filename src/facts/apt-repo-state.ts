@@ -1,6 +1,6 @@
 // Probe: a signed apt source as the apt_repo step writes it: the keyring's sha256 and
 // mode, and the source list's content.
-import { sh, join } from '../commands/sh.js';
+import { sh, join } from '../shell/sh.js';
 
 export const KEYRING_DIR = '/etc/apt/keyrings';
 export const SOURCES_DIR = '/etc/apt/sources.list.d';

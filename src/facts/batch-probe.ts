@@ -6,7 +6,7 @@
 // whole phase. Each step still gets exactly the text its own probe would print (the apply
 // script compares that text with a fresh run of the step's own probe), so decide() and the
 // stale check are unchanged.
-import { sh, raw, join, lines, heredoc, type ShellText } from '../commands/sh.js';
+import { sh, raw, join, lines, heredoc, type ShellText } from '../shell/sh.js';
 
 /** What a probe printed (trailing newlines trimmed) and its exit code: the steps' ProbeOutput. */
 export interface ProbeOutput {

@@ -1,7 +1,7 @@
 // Probe: where a line (and the first match of a regexp) stands in a file.
 // The same awk program shape is used by the line step's action, so probe and act
 // agree on what matches (POSIX ERE via awk).
-import { sh, heredoc, type ShellText } from '../commands/sh.js';
+import { sh, heredoc, type ShellText } from '../shell/sh.js';
 
 export interface LineState {
   fileExists: boolean;

@@ -1,5 +1,5 @@
 // Probe: which Debian packages are installed, and their versions.
-import { sh } from '../commands/sh.js';
+import { sh } from '../shell/sh.js';
 
 export type PackageStates = Map<string, { installed: boolean; version: string }>;
 

@@ -1,5 +1,5 @@
 // Probe: does a path exist, its kind, mode, owner, group, and the sha256 of a regular file.
-import { sh, join } from '../commands/sh.js';
+import { sh, join } from '../shell/sh.js';
 
 export interface PathState {
   exists: boolean;

@@ -1,5 +1,5 @@
 // Probe: is a systemd unit enabled and active.
-import { sh, join } from '../commands/sh.js';
+import { sh, join } from '../shell/sh.js';
 
 export interface ServiceState {
   systemd: boolean;

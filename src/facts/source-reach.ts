@@ -3,8 +3,8 @@
 // for https URLs (a redirect to plain http fails), bounded by timeouts; up to 8 at once.
 // An apt repository's alternatives (InRelease, Release) are tried in turn.
 // Prints one record per source: "\x1e<nonce> SRC <index> <alternative tried last> <curl exit> <http code> <last Location|-> <curl message>".
-import { sh, raw, join } from '../commands/sh.js';
-import { curlProtocols } from '../commands/curl-protocols.js';
+import { sh, raw, join } from '../shell/sh.js';
+import { curlProtocols } from '../shell/curl-protocols.js';
 
 /** The record mark of the remote shell's protocol (src/transport/remote-shell-driver.ts). */
 const RECORD = '\x1e';

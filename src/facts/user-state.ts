@@ -1,5 +1,5 @@
 // Probe: an account, its shell and groups, its authorized_keys and its sudo drop-in.
-import { sh, join } from '../commands/sh.js';
+import { sh, join } from '../shell/sh.js';
 
 export interface UserState {
   exists: boolean;

@@ -1,7 +1,7 @@
 // Pure builder of the remote command that runs benchmark.sh. The script is passed
 // as the argument of `sh -c`, so nothing is left behind on the droplet but the
 // disk test file, which the script removes itself.
-import { sh, raw } from '../commands/sh.js';
+import { sh, raw } from '../shell/sh.js';
 import { monitorScript } from './script-files.js';
 
 export interface BenchmarkOptions {

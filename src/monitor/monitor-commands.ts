@@ -4,7 +4,7 @@
 // Every value from outside is quoted once here, by the `sh` builder. Each
 // text is one ( subshell ), so its `exit` never ends a long-lived remote shell that
 // runs it, and its variables do not leak into that shell.
-import { sh, raw, type ShellText } from '../commands/sh.js';
+import { sh, raw, type ShellText } from '../shell/sh.js';
 import { monitorScript } from './script-files.js';
 
 /** Run ids look like 20261128T022100Z-a1b2; anything path-safe is accepted. */

@@ -7,11 +7,11 @@
 import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
 import { ConfigError } from '../errors.js';
-import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
+import { CSV_STRINGIFY_GUARD } from '../shell/csv-field.js';
 
-import { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS } from '../commands/csv-columns.js';
+import { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS } from '../shell/csv-columns.js';
 
-// the columns are owned by commands/csv-columns.ts (the shell that writes the files uses them too)
+// the columns are owned by shell/csv-columns.ts (the shell that writes the files uses them too)
 export { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS };
 /** reports/<run-id>/timing.csv: droplet rows joined with the laptop's measure of the same step. */
 export const MERGED_TIMING_COLUMNS = [...TIMING_COLUMNS, 'controller_duration_s'] as const;

@@ -5,7 +5,7 @@
 // expected header throws a ConfigError (the caller drops that file with a warning).
 import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../errors.js';
-import { readCsvCell } from '../commands/csv-field.js';
+import { readCsvCell } from '../shell/csv-field.js';
 import {
   RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, STEP_STATUSES, TIMING_COLUMNS,
   type ResourceSample, type StepStatus, type TimingRow,

@@ -3,7 +3,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { CSV_STRINGIFY_GUARD } from '../commands/csv-field.js';
+import { CSV_STRINGIFY_GUARD } from '../shell/csv-field.js';
 import { MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, type ResourceSample, type TimingRow } from './formats.js';
 import type { RunInputs, RunReport } from './merge-run.js';
 import { renderHtml, type RenderOptions } from './render-html.js';

@@ -4,7 +4,7 @@
 // of that source alone. A source whose update fails is taken out again, so a re-run retries
 // instead of finding a broken source "in place".
 import { z } from 'zod';
-import { sh, raw, join, type ShellText } from '../commands/sh.js';
+import { sh, raw, join, type ShellText } from '../shell/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
 import { aptRepoStateProbe, parseAptRepoState, keyringPath, sourceListPath, KEYRING_DIR, SOURCES_DIR } from '../facts/apt-repo-state.js';

@@ -1,6 +1,6 @@
 // apt: packages installed (or removed); the package cache refreshed first when asked.
 import { z } from 'zod';
-import { sh } from '../commands/sh.js';
+import { sh } from '../shell/sh.js';
 import { packagesProbe, parsePackages } from '../facts/packages.js';
 import type { StepType } from './step-type.js';
 

@@ -1,6 +1,6 @@
 // command: the command has run, unless a guard (creates / unless) says it is not needed.
 import { z } from 'zod';
-import { sh, raw, join } from '../commands/sh.js';
+import { sh, raw, join } from '../shell/sh.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({

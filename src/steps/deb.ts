@@ -3,7 +3,7 @@
 // at the same time), checked against sha256 when one is given, and its control file checked
 // to hold the package named (or the step could never become ok).
 import { z } from 'zod';
-import { sh, raw, join } from '../commands/sh.js';
+import { sh, raw, join } from '../shell/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
 import { debPackageProbe, parseDebPackage } from '../facts/deb-package.js';

@@ -1,8 +1,8 @@
 // file: the file has this content, mode and owner. `template` is read and rendered
 // at load time (config/), so here it has become `content`.
 import { z } from 'zod';
-import { atomicWrite, sha256, chownSpec } from '../commands/file-commands.js';
-import { sh } from '../commands/sh.js';
+import { atomicWrite, sha256, chownSpec } from '../shell/file-commands.js';
+import { sh } from '../shell/sh.js';
 import { pathStateProbe, parsePathState } from '../facts/path-state.js';
 import type { StepType } from './step-type.js';
 

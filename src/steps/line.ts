@@ -1,6 +1,6 @@
 // line: the line is present in the file, replacing the first match of regexp.
 import { z } from 'zod';
-import { sh, join } from '../commands/sh.js';
+import { sh, join } from '../shell/sh.js';
 import { lineInput, LINE_BEGIN, lineStateProbe, parseLineState } from '../facts/line-state.js';
 import type { StepType, Settle } from './step-type.js';
 

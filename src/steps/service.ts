@@ -1,6 +1,6 @@
 // service: a systemd unit enabled and running (or stopped); restarted when a named step changed.
 import { z } from 'zod';
-import { sh } from '../commands/sh.js';
+import { sh } from '../shell/sh.js';
 import { serviceStateProbe, parseServiceState } from '../facts/service-state.js';
 import type { StepType, Decision } from './step-type.js';
 

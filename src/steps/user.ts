@@ -1,10 +1,10 @@
 // user: the account, its shell and groups, its authorized keys and a checked sudo drop-in.
 import { z } from 'zod';
-import { sh, join } from '../commands/sh.js';
-import { atomicWrite, sha256 } from '../commands/file-commands.js';
+import { sh, join } from '../shell/sh.js';
+import { atomicWrite, sha256 } from '../shell/file-commands.js';
 import { userStateProbe, parseUserState, sudoersPath } from '../facts/user-state.js';
 import type { StepType } from './step-type.js';
-import { Secret } from '../commands/secret.js';
+import { Secret } from '../shell/secret.js';
 
 /** A password made and saved by the controller (cli/credentials.ts) for `password: generated`. */
 export interface GeneratedPassword {

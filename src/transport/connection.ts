@@ -1,7 +1,7 @@
 // The narrow connector the engine is handed (DESIGN §1.3). A non-zero exit is data;
 // only transport failures throw (as ConnectError).
 import type { Duplex } from 'node:stream';
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 
 export interface ExecResult {
   /** null when the command was killed by a signal */

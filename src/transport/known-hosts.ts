@@ -5,7 +5,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { sh, raw } from '../commands/sh.js';
+import { sh, raw } from '../shell/sh.js';
 import { ConfigError } from '../errors.js';
 
 import type { HostKeyPolicy } from '../config/host-key-policy.js';

@@ -2,7 +2,7 @@
 // scripts to the driver's stdin and reads its records back, one queue of scripts per
 // shell. It speaks to any channel with the driver at the other end: an ssh2 exec
 // channel (ssh2-connection.ts) or a local sh process (local-connector.ts).
-import type { Secret } from '../commands/secret.js';
+import type { Secret } from '../shell/secret.js';
 import { CommandError, ConnectError } from '../errors.js';
 import type { LineHandler, RemoteShell, ShellResult } from './connection.js';
 import { RECORD, frameScript } from './remote-shell-driver.js';

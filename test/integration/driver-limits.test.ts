@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
-import { STEP_OUTPUT_CAP } from '../../src/commands/phase-scripts.js';
+import { STEP_OUTPUT_CAP } from '../../src/shell/phase-scripts.js';
 
 let fleet: TestFleet;
 let tight: TestFleet;

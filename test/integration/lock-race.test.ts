@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, mkdtempSync, utimesSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSessionScript, LOCK_GRACE_S } from '../../src/commands/host-scripts.js';
-import { shQuote } from '../../src/commands/shell-quote.js';
+import { openSessionScript, LOCK_GRACE_S } from '../../src/shell/host-scripts.js';
+import { shQuote } from '../../src/shell/shell-quote.js';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 

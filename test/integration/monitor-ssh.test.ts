@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { shQuote } from '../../src/commands/shell-quote.js';
+import { shQuote } from '../../src/shell/shell-quote.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
 import {
   monitorStatusCommand, parseMonitorReply, remoteRunPaths, startMonitorCommand, stopMonitorCommand, type MonitorTarget,

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shQuote } from '../../src/commands/shell-quote.js';
+import { shQuote } from '../../src/shell/shell-quote.js';
 import { CLI, REPO } from './cli.js';
 
 export interface PtyCli {

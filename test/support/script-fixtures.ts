@@ -4,11 +4,11 @@
 // golden text, a temp folder when the scripts are run under dash.
 import { STEP_TYPES } from '../../src/steps/registry.js';
 import type { Decision, ProbeOutput } from '../../src/steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles, type ScriptStep } from '../../src/commands/phase-scripts.js';
+import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles, type ScriptStep } from '../../src/shell/phase-scripts.js';
 import {
   openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript,
   fetchRunScript, catFileScript, rebootRequiredScript, bootStateScript,
-} from '../../src/commands/host-scripts.js';
+} from '../../src/shell/host-scripts.js';
 import { startMonitorCommand, stopMonitorCommand, monitorStatusCommand, readSamplesCommand } from '../../src/monitor/monitor-commands.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
 import { sourceProbeScript } from '../../src/facts/source-reach.js';

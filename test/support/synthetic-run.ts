@@ -2,7 +2,7 @@
 // report tests: the default phases of SPEC §4 with steps, droplet and laptop
 // timing, and resource samples shaped like a real provisioning (apt/dpkg bursts,
 // downloads, disk filling up). writeRunFolder lays it out as `report fetch` does.
-import { CSV_STRINGIFY_GUARD } from '../../src/commands/csv-field.js';
+import { CSV_STRINGIFY_GUARD } from '../../src/shell/csv-field.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';

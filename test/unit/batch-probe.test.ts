@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { probeScript, type ScriptStep } from '../../src/commands/phase-scripts.js';
+import { probeScript, type ScriptStep } from '../../src/shell/phase-scripts.js';
 import { singleProbe, batchFacts, type BatchRecord } from '../../src/facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines } from '../../src/engine/records.js';
 import { fileStep } from '../../src/steps/file.js';

@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { ensurePassword, generatePassword, credentialsDir, PASSWORD_LENGTH, writePrivateFile } from '../../src/cli/credentials.js';
 import { parseConnectionConfirm, CONNECTION_REQUEST } from '../../src/transport/rdp-handshake.js';
 import { userStep } from '../../src/steps/user.js';
-import { Secret } from '../../src/commands/secret.js';
+import { Secret } from '../../src/shell/secret.js';
 
 test('generated passwords: long, from the safe alphabet, all different', () => {
   const seen = new Set<string>();

@@ -1,7 +1,7 @@
-// The CSV columns have one owner (src/commands/csv-columns.ts); the shell that writes the
+// The CSV columns have one owner (src/shell/csv-columns.ts); the shell that writes the
 // files is checked against it: the sampler's header and row, the phase scripts' header.
 import { readFileSync } from 'node:fs';
-import { RESOURCE_COLUMNS, TIMING_COLUMNS, TIMING_HEADER } from '../../src/commands/csv-columns.js';
+import { RESOURCE_COLUMNS, TIMING_COLUMNS, TIMING_HEADER } from '../../src/shell/csv-columns.js';
 import { monitorScriptPath } from '../../src/monitor/script-files.js';
 import { goldenScripts } from '../support/script-fixtures.js';
 

@@ -8,7 +8,7 @@ import { startDoStandin, type DoStandin } from '../support/do-api-standin.js';
 import { createDoClient, retryAfterMs } from '../../src/cloud/do-client.js';
 import { DigitalOcean, md5Fingerprint, imageRef } from '../../src/cloud/digitalocean.js';
 import { apiAccess, apiBaseUrl, tokenFromDoctlConfig } from '../../src/cloud/token.js';
-import { Secret } from '../../src/commands/secret.js';
+import { Secret } from '../../src/shell/secret.js';
 import { ConfigError, CommandError } from '../../src/errors.js';
 
 const TOKEN = `dop_v1_${'ab12'.repeat(16)}`;

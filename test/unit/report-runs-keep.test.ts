@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { hostDirPath, isRunId, runDirPath, RUN_ID_ERE, UnsafePathError } from '../../src/report/report-paths.js';
 import { pruneLocalRuns, KEEP_MARKER } from '../../src/report/prune-runs.js';
-import { pruneRunsScript, writeRunFilesScript } from '../../src/commands/host-scripts.js';
-import { csvField } from '../../src/commands/csv-field.js';
+import { pruneRunsScript, writeRunFilesScript } from '../../src/shell/host-scripts.js';
+import { csvField } from '../../src/shell/csv-field.js';
 import { parseTimingCsv } from '../../src/report/parse-csv.js';
 import { timingHeader } from '../../src/report/formats.js';
 

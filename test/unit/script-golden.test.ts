@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { goldenScripts, fileSteps, phaseScripts, runFiles, NONCE, RUN_ID } from '../support/script-fixtures.js';
 import { GOLDEN_DIR } from '../support/update-golden.js';
-import { openSessionScript, releaseLockScript } from '../../src/commands/host-scripts.js';
-import { timingFile } from '../../src/commands/phase-scripts.js';
+import { openSessionScript, releaseLockScript } from '../../src/shell/host-scripts.js';
+import { timingFile } from '../../src/shell/phase-scripts.js';
 import { startMonitorCommand, monitorStatusCommand, stopMonitorCommand } from '../../src/monitor/monitor-commands.js';
 
 const scripts = goldenScripts();

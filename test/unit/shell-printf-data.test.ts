@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { satisfiedPhaseScript, timingFile } from '../../src/commands/phase-scripts.js';
-import { TIMING_HEADER } from '../../src/commands/csv-columns.js';
-import { openSessionScript, holderLine } from '../../src/commands/host-scripts.js';
+import { satisfiedPhaseScript, timingFile } from '../../src/shell/phase-scripts.js';
+import { TIMING_HEADER } from '../../src/shell/csv-columns.js';
+import { openSessionScript, holderLine } from '../../src/shell/host-scripts.js';
 
 const NAMES = ['Swappiness at 10% of RAM', '%s%d%n%%', 'two\nlines', 'back\\slash \\n \\c', `quotes ' and "`, 'comma, here', '\x1b[31mred\x1b[0m', '=HYPERLINK("x")', '$(id) `id`'];
 

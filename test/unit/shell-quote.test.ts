@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { shQuote, shJoin } from '../../src/commands/shell-quote.js';
+import { shQuote, shJoin } from '../../src/shell/shell-quote.js';
 
 const echoBack = (quoted: string) => execFileSync('/bin/sh', ['-c', `printf '%s' ${quoted}`]).toString();
 

@@ -9,7 +9,7 @@ import { loadRunContext } from '../run-context.js';
 import { sourceCheck, sourceFailureText } from '../host-preflight.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { ProvisionError } from '../../errors.js';
-import { Secret } from '../../commands/secret.js';
+import { Secret } from '../../shell/secret.js';
 import type { CommonArgs } from '../run-context.js';
 import { SUDO_PASSWORD_ENV } from '../execute-run.js';
 import { makePaint, colorWanted } from '../ui/color.js';

@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { loadInventory, selectHosts } from '../../config/inventory.js';
 import { createSshConnector } from '../../transport/ssh-connector.js';
 import { recordReader } from '../../engine/records.js';
-import { fetchRunScript, RUN_FILES, type RunFileName } from '../../commands/host-scripts.js';
+import { fetchRunScript, RUN_FILES, type RunFileName } from '../../shell/host-scripts.js';
 import { isRunId, runDirPath, hostDirPath, RUN_ID_ERE } from '../../report/report-paths.js';
 import type { WrittenReport } from '../../report/write-report.js';
 import type { Connector } from '../../transport/connection.js';
