@@ -67,7 +67,9 @@ const READ_GUARD = [
   `pp() { lim $2; d=0; [ "$LIM" -eq 0 ] || d=$((u + LIM*100)); echo "$1 $d $TW" > "$T/pp"; }`,
   `pn() { echo '- 0' > "$T/pp"; }`,
   'pn',
+  // it also ends when the script is gone without its EXIT trap (killed by a signal, e.g. a dropped connection's SIGPIPE)
   `( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; ` +
+    `kill -0 $$ 2>/dev/null && [ -e "$T/pp" ] || exit 0; ` +
     `read i d n tw < "$T/pp" || continue; [ "\${d:-0}" -gt 0 ] || continue; ` +
     `read u _ </proc/uptime; [ "\${u%.*}\${u#*.}" -lt "$d" ] || break; done; ` +
     `printf '\\036%s PTO %s %s %s\\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!`,

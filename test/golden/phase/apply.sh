@@ -40,7 +40,7 @@ lim() { read u _ </proc/uptime; u=${u%.*}${u#*.}; LIM=$1; TW="$1 step"; if [ "$P
 pp() { lim $2; d=0; [ "$LIM" -eq 0 ] || d=$((u + LIM*100)); echo "$1 $d $TW" > "$T/pp"; }
 pn() { echo '- 0' > "$T/pp"; }
 pn
-( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; read i d n tw < "$T/pp" || continue; [ "${d:-0}" -gt 0 ] || continue; read u _ </proc/uptime; [ "${u%.*}${u#*.}" -lt "$d" ] || break; done; printf '\036%s PTO %s %s %s\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!
+( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; kill -0 $$ 2>/dev/null && [ -e "$T/pp" ] || exit 0; read i d n tw < "$T/pp" || continue; [ "${d:-0}" -gt 0 ] || continue; read u _ </proc/uptime; [ "${u%.*}${u#*.}" -lt "$d" ] || break; done; printf '\036%s PTO %s %s %s\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!
 trap 'kill -TERM "$PW" 2>/dev/null' EXIT
 trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT
 cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "${1:-0}" -gt 1048576 ] || return 0; tail -c 65536 "$T/out" > "$T/out.k"; : > "$T/out"; }
