@@ -15,7 +15,7 @@ import { runCli } from '../support/cli.js';
 import { seededRandom } from '../support/seeded-random.js';
 import type { RunResult } from '../../src/engine/events.js';
 import type { RunReport } from '../../src/report/merge-run.js';
-import { readCsvCell } from '../../src/commands/csv-field.js';
+import { readCsvCell } from '../../src/shell/csv-field.js';
 
 let fleet: TestFleet;
 let marker: string;
@@ -155,7 +155,7 @@ test('fuzzed step names, in phases and on hosts at their alphabets\' edges: a re
 
   // another laptop: report fetch rebuilds the same report from what the hosts kept
   rmSync(dir, { recursive: true, force: true });
-  const fetched = await runCli(['report', 'fetch', '-i', inv, '--reports-dir', reports, runId!, '--json'], { timeoutMs: 120_000 });
+  const fetched = await runCli(['report', 'fetch', '-i', inv, '--reports-dir', reports, '--run', runId!, '--json'], { timeoutMs: 120_000 });
   expect(`${fetched.code} ${fetched.stderr}`).toMatch(/^0 /);
   expect(fetched.stdout).not.toMatch(CONTROL);
   const again = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport;
