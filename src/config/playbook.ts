@@ -11,6 +11,7 @@ import type { AnyStepType } from '../steps/step-type.js';
 import { readYamlFile, validate, configErrorAt, formatPath, type YamlFile } from './yaml-file.js';
 import { varsSchema } from './inventory-schema.js';
 import { render, checkTemplate, TemplateError, type Vars, type InsertMode } from './template.js';
+import { whenSchema, bindWhen, type WhenCondition, type HostWhen } from './when.js';
 
 const PHASE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -22,8 +23,9 @@ const siteSchema = z.strictObject({
 /** Seconds: a positive whole number. */
 const seconds = z.number().int('a whole number of seconds').positive('a positive number of seconds');
 
-// timeout_s sits beside name; the one other key is the step type
-const stepShape = z.object({ name: z.string().min(1), timeout_s: seconds.optional() }).catchall(z.unknown());
+// timeout_s and when sit beside name; the one other key is the step type
+const STEP_KEYS = new Set(['name', 'timeout_s', 'when']);
+const stepShape = z.object({ name: z.string().min(1), timeout_s: seconds.optional(), when: whenSchema.optional() }).catchall(z.unknown());
 
 /** SPEC §3: a phase without timeout_s is stopped after 5 x estimate_s, at least 600 s. */
 export function defaultPhaseTimeoutS(estimateS: number): number {
@@ -39,6 +41,7 @@ const phaseSchema = z.strictObject({
   become: z.boolean().optional(),
   parallel: z.string().regex(PHASE_NAME, 'a group name').optional(),
   timeout_s: seconds.optional(),
+  when: whenSchema.optional(),
   steps: z.array(stepShape).min(1),
 });
 
@@ -50,6 +53,8 @@ export interface RawStep {
   line?: number;
   /** the step's own limit in seconds (the phase's limit applies as well) */
   timeoutS?: number;
+  /** applies only to hosts where this holds (OS facts, a variable's value) */
+  when?: WhenCondition;
 }
 
 export interface PhaseDef {
@@ -65,6 +70,8 @@ export interface PhaseDef {
   become?: boolean;
   /** adjacent phases with the same group run at the same time on a host */
   parallel?: string;
+  /** applies only to hosts where this holds */
+  when?: WhenCondition;
   steps: RawStep[];
 }
 
@@ -81,12 +88,15 @@ export interface StepInstance {
   args: unknown;
   index: number;
   timeoutS?: number;
+  /** decided once the host's OS facts are read: a step that does not apply is skipped */
+  when?: HostWhen;
 }
 
 /** A phase rendered for one host. */
 export interface PhaseInstance {
   def: PhaseDef;
   steps: StepInstance[];
+  when?: HostWhen;
   /** Changes when the rendered phase changes: a checkpoint of another hash is not trusted. */
   hash: string;
 }
@@ -121,7 +131,7 @@ function loadPhase(dir: string, name: string): PhaseDef {
   const names = new Set<string>();
   const steps = data.steps.map((raw, index): RawStep => {
     const at = ['steps', index];
-    const keys = Object.keys(raw).filter((k) => k !== 'name' && k !== 'timeout_s');
+    const keys = Object.keys(raw).filter((k) => !STEP_KEYS.has(k));
     if (keys.length !== 1) {
       throw configErrorAt(yaml, at, `step "${raw.name}" must have exactly one step type key (has ${keys.length ? keys.join(', ') : 'none'})`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
     }
@@ -140,16 +150,16 @@ function loadPhase(dir: string, name: string): PhaseDef {
       });
     }
     names.add(raw.name);
-    if (!type.local && index > 0 && data.steps.slice(0, index).some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => k !== 'name') ?? '')?.local)) {
+    if (!type.local && index > 0 && data.steps.slice(0, index).some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => !STEP_KEYS.has(k)) ?? '')?.local)) {
       throw configErrorAt(yaml, at, `step "${raw.name}" comes after a check run from the controller`, 'put controller-side checks (rdp_check) at the end of the phase');
     }
     checkArgTemplates(yaml, [...at, typeKey], args as Record<string, unknown>, type.fieldModes);
-    return { name: raw.name, type, args, index, line: yaml.lineOf(at), timeoutS: raw.timeout_s };
+    return { name: raw.name, type, args, index, line: yaml.lineOf(at), timeoutS: raw.timeout_s, when: raw.when };
   });
   return {
     name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s,
     timeoutS: data.timeout_s ?? defaultPhaseTimeoutS(data.estimate_s), critical: data.critical ?? false,
-    needs: data.needs ?? [], become: data.become, parallel: data.parallel, steps,
+    needs: data.needs ?? [], become: data.become, parallel: data.parallel, when: data.when, steps,
   };
 }
 
@@ -180,13 +190,30 @@ export function instantiatePhase(pb: Playbook, phase: PhaseDef, vars: Vars, host
       delete rendered.template;
     }
     const args = validate(phase.yaml, step.type.schema, rendered, base);
-    return { name: step.name, type: step.type, args, index: step.index, timeoutS: step.timeoutS };
+    const when = step.when && bindHostWhen(phase.yaml, ['steps', step.index, 'when'], step.when, vars, hostName);
+    return { name: step.name, type: step.type, args, index: step.index, timeoutS: step.timeoutS, ...(when ? { when } : {}) };
   });
+  const when = phase.when && bindHostWhen(phase.yaml, ['when'], phase.when, vars, hostName);
+  // a condition is part of what the phase is (a changed one is a changed phase); phases
+  // without any keep the hash they had before conditions existed
   const hash = createHash('sha256')
-    .update(JSON.stringify({ become: phase.become, steps: steps.map((s) => [s.name, s.type.id, s.args]) }))
+    .update(JSON.stringify({
+      become: phase.become,
+      steps: steps.map((s) => [s.name, s.type.id, s.args, ...(s.when ? [s.when] : [])]),
+      ...(when ? { when } : {}),
+    }))
     .digest('hex')
     .slice(0, 16);
-  return { def: phase, steps, hash };
+  return { def: phase, steps, hash, ...(when ? { when } : {}) };
+}
+
+function bindHostWhen(yaml: YamlFile, at: (string | number)[], c: WhenCondition, vars: Vars, hostName: string): HostWhen {
+  const bound = bindWhen(c, vars);
+  if ('unknownVar' in bound) {
+    const where = c.var === bound.unknownVar ? [...at, 'var'] : [...at, 'not', 'var'];
+    throw configErrorAt(yaml, where, `when: unknown variable "${bound.unknownVar}" (host ${hostName})`, `define it in the inventory's vars or site.yml (known: ${Object.keys(vars).sort().join(', ')})`);
+  }
+  return bound;
 }
 
 /** Every string argument's placeholders checked once at load, before any host's values. */

@@ -10,6 +10,8 @@ import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
 import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs, type RunRecordFiles } from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
+import { osName } from '../facts/os-release.js';
+import { evaluateWhen } from '../config/when.js';
 
 export interface HostRunOptions {
   mode: 'apply' | 'plan';
@@ -96,7 +98,7 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
   const opened = await openSession(connector, host, opts, warn);
   if ('failure' in opened) return done({ ...result, ...opened.failure });
   const { session, facts } = opened;
-  opts.emit({ type: 'host-connected', host: host.name, durationMs: performance.now() - started, os: facts.os.pretty || facts.os.id });
+  opts.emit({ type: 'host-connected', host: host.name, durationMs: performance.now() - started, os: osName(facts.os) });
   const run: HostRun = { host, opts, session, facts, result, warn, running: new Map(), pending: '', resumes: 0 };
   const onAbort = () => session.stopRunningScript();
   opts.signal?.addEventListener('abort', onAbort);
@@ -172,6 +174,8 @@ function triage(run: HostRun, batch: readonly Indexed[], completed: ReadonlySet<
       results.set(phase, skipped(phase, 'interrupted'));
       run.result.status = 'interrupted';
     } else if (stopReason) results.set(phase, skipped(phase, stopReason));
+    // a phase whose `when` does not hold on this host: skipped (and counts as done for needs)
+    else if (phase.when && !evaluateWhen(phase.when, run.facts.os).applies) results.set(phase, skipped(phase, evaluateWhen(phase.when, run.facts.os).reason));
     // a plan evaluates every phase, checkpointed or not: drift in a completed phase shows
     else if (opts.mode === 'apply' && !opts.force && ck && ck.hash === phase.hash) results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
     else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
@@ -249,7 +253,7 @@ async function attemptPhase(run: HostRun, phase: PhaseInstance, prefix: string, 
       opts.emit(e);
     },
     files: { stateDir: host.stateDir, runId: opts.runId, host: host.name, phase: name },
-    ctx: { remoteUser: shell.user },
+    ctx: { remoteUser: shell.user, os: run.facts.os },
     prefix,
     recorded,
     localChecks: opts.localChecks?.(session.connection),

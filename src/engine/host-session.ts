@@ -10,12 +10,15 @@ import { RUN_ID_ERE } from '../report/report-paths.js';
 import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
+import { parseOsRelease, UNKNOWN_OS, type OsFacts } from '../facts/os-release.js';
 import { parse } from 'csv-parse/sync';
 import { timingFile } from '../shell/phase-scripts.js';
 import { readCsvCell } from '../shell/csv-field.js';
 
 export interface SessionFacts {
-  os: { id: string; version: string; pretty: string; arch: string; user: string };
+  os: OsFacts;
+  /** the login user the session's shell runs as */
+  user: string;
   diskFreeKb: number;
   checkpoints: Map<string, { hash: string; at: string; runId: string }>;
   lock?: { state: 'acquired' | 'held' | 'stale'; since: string; runId: string; holder: string };
@@ -24,13 +27,14 @@ export interface SessionFacts {
 /** One round trip: state folders, OS facts, checkpoints, and (apply) the lock. */
 async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwner | null, whenLocked: string, onStray: (line: string) => void): Promise<SessionFacts> {
   const n = randomBytes(6).toString('hex');
-  const facts: SessionFacts = { os: { id: 'unknown', version: '', pretty: '', arch: '', user: '' }, diskFreeKb: 0, checkpoints: new Map() };
+  const facts: SessionFacts = { os: UNKNOWN_OS, user: '', diskFreeKb: 0, checkpoints: new Map() };
   let error: string | undefined;
   await shell.run(openSessionScript(n, stateDir, owner, whenLocked), recordReader(n, (r) => {
     if (r.tag === 'ERR') error = r.rest;
     if (r.tag === 'OS') {
-      const [id = '', version = '', pretty = '', arch = '', user = ''] = r.rest.split('|');
-      facts.os = { id, version, pretty, arch, user };
+      const bar = r.rest.indexOf('|');
+      facts.user = bar < 0 ? '' : r.rest.slice(0, bar);
+      facts.os = parseOsRelease(r.rest.slice(bar + 1));
     }
     if (r.tag === 'DF') facts.diskFreeKb = Number(r.args[0]);
     if (r.tag === 'CK') facts.checkpoints.set(r.args[0]!, { hash: r.args[1] ?? '', at: r.args[2] ?? '', runId: r.args[3] ?? '' });

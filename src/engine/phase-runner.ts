@@ -11,6 +11,7 @@ import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendi
 import { CommandError } from '../errors.js';
 import { batchFacts, type BatchRecord } from '../facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
+import { evaluateWhen } from '../config/when.js';
 import type { PhaseResult, StepResult, EventSink } from './events.js';
 
 export interface PhaseRun {
@@ -105,6 +106,8 @@ interface PhaseState {
   /** controller-side checks: after the host's own steps (the loader keeps them last) */
   locals: StepInstance[];
   byName: Map<string, number>;
+  /** the host's own steps by their index in the phase (steps skipped by `when` leave gaps) */
+  byIndex: Map<number, StepInstance>;
   results: Map<number, StepResult>;
 }
 
@@ -112,11 +115,15 @@ interface RemoteOutcome { status: 'ok' | 'failed'; reason: string; deferred: str
 
 export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   const { phase, mode, files } = run;
-  const steps = phase.steps.filter((s) => !s.type.local);
   const st: PhaseState = {
     run, started: performance.now(), startedAt: new Date().toISOString(),
-    steps, locals: phase.steps.filter((s) => s.type.local), byName: new Map(steps.map((s) => [s.name, s.index])), results: new Map(),
+    steps: [], locals: [], byName: new Map(), byIndex: new Map(), results: new Map(),
   };
+  const applies = skipByWhen(st);
+  st.steps = applies.filter((s) => !s.type.local);
+  st.locals = applies.filter((s) => s.type.local);
+  st.byName = new Map(st.steps.map((s) => [s.name, s.index]));
+  st.byIndex = new Map(st.steps.map((s) => [s.index, s]));
   const remote = await runRemoteSteps(st);
   if (remote.status === 'failed') return { result: finish(st, remote.status, remote.reason), deferred: remote.deferred };
   const localFailure = await runLocalChecks(st);
@@ -124,6 +131,15 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   // with controller-side checks the checkpoint waits until they passed
   const deferred = (remote.deferred ?? '') + (st.locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
   return { result: finish(st, 'ok', ''), deferred: deferred || null };
+}
+
+/** Steps whose `when` does not hold on this host are recorded as skipped (neither probed nor run); the others are returned. */
+function skipByWhen(st: PhaseState): StepInstance[] {
+  return st.run.phase.steps.filter((s) => {
+    const verdict = s.when && evaluateWhen(s.when, st.run.ctx.os);
+    if (verdict && !verdict.applies) record(st, { name: s.name, type: s.type.id, status: 'skipped', reason: verdict.reason, durationMs: 0 }, s.index);
+    return !verdict || verdict.applies;
+  });
 }
 
 function record(st: PhaseState, r: StepResult, index: number): void {
@@ -222,7 +238,8 @@ function handlerMarks(steps: readonly StepInstance[], files: RunFiles): Map<stri
 
 /** A decision whose handler trigger names steps by index (as the apply script's C_<index> flags). */
 function withIndex(st: PhaseState, d: Decision): Decision {
-  return d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(st.byName.get(n))) } } : d;
+  // a watched step skipped by its `when` never changes: it triggers nothing
+  return d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.filter((n) => st.byName.has(n)).map((n) => String(st.byName.get(n))) } } : d;
 }
 
 /** A plan: what each step would do, conditional restarts included; nothing is run. */
@@ -294,7 +311,7 @@ async function applyRound(st: PhaseState, apply: readonly ApplyStep[], rest: rea
 
 /** A step's S record (ok, changed or restarted): its result with the reason and commands that fit. */
 function recordApplied(st: PhaseState, apply: readonly ApplyStep[], index: number, status: string, changed: Set<number>, pending: ReadonlySet<number>, out: AppliedRound): void {
-  const s = st.steps[index]!;
+  const s = st.byIndex.get(index)!;
   const d = apply.find((a) => a.index === index)!.decision;
   const now = performance.now();
   const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
@@ -310,7 +327,7 @@ function recordApplied(st: PhaseState, apply: readonly ApplyStep[], index: numbe
 
 /** The failed step's result: exit code or timeout, its last output line, a full disk said plainly. */
 function recordFailure(st: PhaseState, apply: readonly ApplyStep[], failed: StepFailure, settled: ReadonlySet<number>, lastMark: number): RemoteOutcome {
-  const s = st.steps[failed.index]!;
+  const s = st.byIndex.get(failed.index)!;
   const a = apply.find((x) => x.index === failed.index)!;
   const d = a.decision;
   const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';

@@ -2,6 +2,7 @@
 // OS facts, in one round trip) and close (release the lock).
 import { sh, raw, join, lines, quotedAlways, type ShellText } from './sh.js';
 import { stopSamplerShell } from '../monitor/monitor-commands.js';
+import { osReleaseProbe } from '../facts/os-release.js';
 
 export interface LockOwner {
   runId: string;
@@ -38,7 +39,8 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     sh`  [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\\036%s ERR state dir %s may be written by group or others (mode %s)\\n' "$N" "$S" "$SM"; exit 0; }; fi`,
     owner ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : sh`:`,
     sh`B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)`,
-    sh`( . /etc/os-release 2>/dev/null; printf '\\036%s OS %s|%s|%s|%s|%s\\n' "$N" "\${ID:-unknown}" "\${VERSION_ID:-}" "\${PRETTY_NAME:-}" "$(uname -m)" "$(id -un)" )`,
+    // the login user, then the OS facts (facts/os-release.ts: id|version_id|codename|arch|pretty)
+    sh`printf '\\036%s OS %s|%s\\n' "$N" "$(id -un)" "$( ${raw(osReleaseProbe())} )"`,
     // free space where the state dir is (or would be: its nearest existing parent)
     sh`d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=\${d%/*}; d=\${d:-/};; *) d=.;; esac; i=$((i+1)); done`,
     sh`df -Pk "$d" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\\036%s DF %s\\n", n, $4}'`,

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { InsertMode } from '../config/template.js';
 import type { BatchProbe } from '../facts/batch-probe.js';
+import type { OsFacts } from '../facts/os-release.js';
 
 /** What a probe printed, trailing newlines trimmed (as sh's $( ) does), and its exit code. */
 export interface ProbeOutput {
@@ -13,6 +14,8 @@ export interface ProbeOutput {
 export interface StepContext {
   /** Name of the login user, as the probe found it (root when become is on). */
   remoteUser: string;
+  /** The host's OS, read in the session's first round trip (facts/os-release.ts). */
+  os: OsFacts;
 }
 
 export type Decision =

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { makeClientKey, type ClientKey } from './local-sshd.js';
 import { runCli, REPO, type CliResult } from './cli.js';
-import { startDroplets, stopAll, type FakeDroplet } from './droplet/fake-droplet.js';
+import { startDroplets, stopAll, type DebianRelease, type FakeDroplet } from './droplet/fake-droplet.js';
 import { startIdeStandins, type IdeStandins } from './droplet/ide-standins.js';
 
 export const PLAYBOOKS = join(REPO, 'playbooks');
@@ -18,6 +18,8 @@ export const PLAYBOOKS = join(REPO, 'playbooks');
 export interface WorkstationOptions {
   count?: number;
   profile?: 'full' | 'lean';
+  /** Debian release of the droplets (default trixie, Debian 13) */
+  release?: DebianRelease;
   namePrefix?: string;
   developerUser?: string;
   /** more inventory vars for every host (e.g. rdp_access) */
@@ -64,7 +66,7 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
   const key = makeClientKey(dir);
   let standins: IdeStandins | undefined;
   try {
-    const droplets = await startDroplets(count, { authorizedKey: key.publicKey, namePrefix: opts.namePrefix ?? 'vpsprov-ws', log: opts.log });
+    const droplets = await startDroplets(count, { authorizedKey: key.publicKey, namePrefix: opts.namePrefix ?? 'vpsprov-ws', release: opts.release, log: opts.log });
     standins = await startIdeStandins();
     const names = droplets.map((d) => d.name);
     const knownHostsPath = join(dir, 'known_hosts');

@@ -1,6 +1,6 @@
 // Runs the default playbooks on fresh fake droplets outside jest and prints wall times:
 // first provision, then a second `provision --force` that must change nothing.
-//   node dist/test/support/workstation-run.js [--profile full|lean] [--count N]
+//   node dist/test/support/workstation-run.js [--profile full|lean] [--count N] [--release trixie|bookworm]
 // Then, when xfreerdp + Xvfb are at hand (see rdp-login.ts), an RDP login on each droplet
 // that must start xfce4-session. Exit 0 when every phase was green on every droplet, the
 // second run changed nothing and every login reached the desktop.
@@ -14,10 +14,11 @@ function arg(name: string, fallback: string): string {
 }
 const profile = arg('profile', 'full') === 'lean' ? 'lean' : 'full';
 const count = Number(arg('count', '1'));
+const release = arg('release', 'trixie') === 'bookworm' ? 'bookworm' : 'trixie';
 const log = (l: string) => process.stderr.write(`${l}\n`);
 
 const started = Date.now();
-const ws = await startWorkstations({ count, profile, namePrefix: `vpsprov-${profile}`, log });
+const ws = await startWorkstations({ count, profile, release, namePrefix: `vpsprov-${profile}`, log });
 let stopping: Promise<void> | null = null;
 const stop = () => (stopping ??= ws.stop());
 process.on('SIGINT', () => void stop().then(() => process.exit(130)));
@@ -26,7 +27,7 @@ process.on('SIGTERM', () => void stop().then(() => process.exit(143)));
 let failed = false;
 try {
   const bootMs = Date.now() - started;
-  log(`${count} droplet(s) up in ${bootMs} ms; provisioning (${profile} profile)`);
+  log(`${count} ${release} droplet(s) up in ${bootMs} ms; provisioning (${profile} profile)`);
   const first = await ws.cli(['provision', '--yes', '--json', '--concurrency', String(count)], 120 * 60_000);
   const run1 = JSON.parse(first.stdout) as RunResult;
   const second = await ws.cli(['provision', '--yes', '--json', '--force', '--concurrency', String(count)], 60 * 60_000);
@@ -51,7 +52,7 @@ try {
     if (!login.ok) failed = true;
   }
   const summary = {
-    profile, count,
+    profile, count, release,
     bootMs,
     firstProvisionMs: first.wallMs,
     perHostMs: Object.fromEntries(run1.hosts.map((h) => [h.host, Math.round(h.durationMs)])),

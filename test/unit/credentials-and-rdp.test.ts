@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { ensurePassword, generatePassword, credentialsDir, PASSWORD_LENGTH, writePrivateFile } from '../../src/cli/credentials.js';
 import { parseConnectionConfirm, CONNECTION_REQUEST } from '../../src/transport/rdp-handshake.js';
 import { userStep } from '../../src/steps/user.js';
+import { UNKNOWN_OS } from '../../src/facts/os-release.js';
 import { Secret } from '../../src/shell/secret.js';
 
 test('generated passwords: long, from the safe alphabet, all different', () => {
@@ -47,14 +48,14 @@ test('a plan does not create the file', () => {
 test('the user step sets a generated password without showing it', () => {
   const password = { secret: new Secret('s3cret-Value-xyz-1234567'), fresh: true, path: '/home/me/.config/vps-provision/credentials/h/devuser' };
   const args = userStep.schema.parse({ name: 'devuser', password });
-  const d = userStep.decide(args, { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root' });
+  const d = userStep.decide(args, { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root', os: UNKNOWN_OS });
   expect(d.status).toBe('change');
   if (d.status !== 'change') return;
   expect(d.script).toContain("printf '%s:%s\\n' devuser s3cret-Value-xyz-1234567 | chpasswd");
   expect(JSON.stringify(d.display)).not.toContain('s3cret');
   expect(d.reason).not.toContain('s3cret');
   // already set and saved before: nothing to do
-  const kept = userStep.decide(userStep.schema.parse({ name: 'devuser', password: { ...password, fresh: false } }), { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root' });
+  const kept = userStep.decide(userStep.schema.parse({ name: 'devuser', password: { ...password, fresh: false } }), { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root', os: UNKNOWN_OS });
   expect(kept.status).toBe('ok');
 });
 

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineStep } from '../../src/steps/line.js';
+import { UNKNOWN_OS } from '../../src/facts/os-release.js';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'line-settle-')); });
@@ -43,7 +44,7 @@ test.each(CASES.map((c, i) => [i, ...c] as const))('case %i: settle does what pr
   const [viaDecide, viaSettle] = paths as [string, string];
   const a = { path: viaDecide, ...args };
   const probed = execFileSync('sh', ['-c', lineStep.probe(a)!]).toString().replace(/\n+$/, '');
-  const d = lineStep.decide(a, { exitCode: 0, text: probed }, { remoteUser: 'root' });
+  const d = lineStep.decide(a, { exitCode: 0, text: probed }, { remoteUser: 'root', os: UNKNOWN_OS });
   const want = d.status === 'ok' ? { code: 0, ok: true } : { code: runAction(join(dir, `decide-${i}-run`), d.script).code, ok: false };
   const got = runAction(join(dir, `settle-${i}-run`), lineStep.settle!({ ...args, path: viaSettle })!.script);
   expect({ code: got.code === 0 ? 0 : 'failed', ok: got.ok }).toEqual({ code: want.code === 0 ? 0 : 'failed', ok: want.ok });

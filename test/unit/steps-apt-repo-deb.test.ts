@@ -5,8 +5,9 @@ import { debStep } from '../../src/steps/deb.js';
 import { parseAptRepoState } from '../../src/facts/apt-repo-state.js';
 import { parseDebPackage } from '../../src/facts/deb-package.js';
 import type { StepType, Decision } from '../../src/steps/step-type.js';
+import { parseOsRelease } from '../../src/facts/os-release.js';
 
-const ctx = { remoteUser: 'root' };
+const ctx = { remoteUser: 'root', os: parseOsRelease('debian|13|trixie|x86_64|Debian GNU/Linux 13 (trixie)') };
 function decide<A>(t: StepType<A>, args: unknown, text: string): Decision {
   return t.decide(t.schema.parse(args), { text, exitCode: 0 }, ctx);
 }

@@ -7,8 +7,9 @@ import { aptStep } from '../../src/steps/apt.js';
 import { serviceStep } from '../../src/steps/service.js';
 import { userStep } from '../../src/steps/user.js';
 import type { StepType, Decision } from '../../src/steps/step-type.js';
+import { parseOsRelease } from '../../src/facts/os-release.js';
 
-const ctx = { remoteUser: 'root' };
+const ctx = { remoteUser: 'root', os: parseOsRelease('debian|13|trixie|x86_64|Debian GNU/Linux 13 (trixie)') };
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 function decide<A>(t: StepType<A>, args: unknown, text: string | null): Decision {
   const parsed = t.schema.parse(args);

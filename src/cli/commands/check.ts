@@ -16,21 +16,28 @@ import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
 import { terminalLine } from '../ui/terminal-text.js';
 import { jsonText } from '../ui/json-output.js';
+import { osReleaseProbe, parseOsRelease, osName, type OsFacts } from '../../facts/os-release.js';
+
+/** The releases the default playbooks are proven on (fake-droplet tests of each). */
+const PROVEN = [{ id: 'debian', version: '13' }];
+const PROVEN_TEXT = 'Debian 13';
 
 /**
  * What `check` says of a host's OS. Only what the default playbooks are proven on (the
- * fake-droplet tests: Debian 13) is "proven"; anything else is a warning, not a failure
- * (a playbooks folder of one's own may well fit it).
+ * fake-droplet tests) is "proven"; anything else is a warning, not a
+ * failure (a playbooks folder of one's own may well fit it).
  */
-export function osSupport(os: string, pretty: string): { ok: boolean; warn: boolean; detail: string } {
-  const name = pretty || os || 'unknown OS';
-  if (/^debian 13(\.|$)/.test(os)) return { ok: true, warn: false, detail: `${name} (the default playbooks are proven on Debian 13)` };
-  return { ok: true, warn: true, detail: `${name}: the default playbooks are proven on Debian 13 only` };
+export function osSupport(os: OsFacts): { ok: boolean; warn: boolean; detail: string } {
+  const name = osName(os);
+  // VERSION_ID is "12" on Debian (point releases are in /etc/debian_version), "13.1" tolerated
+  if (PROVEN.some((p) => os.id === p.id && (os.versionId === p.version || os.versionId.startsWith(`${p.version}.`)))) {
+    return { ok: true, warn: false, detail: `${name} (the default playbooks are proven on ${PROVEN_TEXT})` };
+  }
+  return { ok: true, warn: true, detail: `${name}: the default playbooks are proven on ${PROVEN_TEXT} only` };
 }
 
 const PROBE = [
-  `. /etc/os-release 2>/dev/null; echo "os=$ID $VERSION_ID"`,
-  `echo "pretty=$PRETTY_NAME"`,
+  `echo "os=$( ${osReleaseProbe()} )"`,
   `echo "user=$(id -un)"`,
   `awk '/^MemTotal:/{print "mem_mb=" int($2/1024)}' /proc/meminfo`,
   `df -Pk / | awk 'NR==2{print "disk_free_mb=" int($4/1024)}'`,
@@ -96,7 +103,7 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
         // the shell names its user once its driver has started, i.e. after the first run
         add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
         const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-        const os = osSupport(f.os ?? '', f.pretty ?? '');
+        const os = osSupport(parseOsRelease(f.os ?? ''));
         checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
         add('systemd', f.systemd === 'yes', f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail');
         const disk = Number(f.disk_free_mb);

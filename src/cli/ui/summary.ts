@@ -33,7 +33,7 @@ export function planText(run: RunResult, paint: Paint): string {
       out.push(`  phase ${p.name}: ${p.status === 'skipped' ? paint.dim(`skipped (${t(p.reason)})`) : pending ? paint.yellow(`${pending} to change`) : paint.green('nothing to change')}`);
       if (p.status === 'skipped') continue;
       for (const s of p.steps) {
-        const mark = s.status === 'changed' ? paint.yellow('~ will change') : s.status === 'failed' ? paint.red('x failed') : paint.green('= ok');
+        const mark = s.status === 'changed' ? paint.yellow('~ will change') : s.status === 'failed' ? paint.red('x failed') : s.status === 'skipped' ? paint.dim('- skipped') : paint.green('= ok');
         out.push(`    ${mark} ${t(s.name)} [${s.type}]: ${t(s.reason)}`);
         for (const c of s.commands ?? []) out.push(`        $ ${block(c).split('\n').join('\n          ')}`);
       }

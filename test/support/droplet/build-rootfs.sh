@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Builds, once, the Debian 13 (trixie) root filesystem that fake droplets boot from,
-# and caches it as a zstd tarball: /var/cache/vps-provision/rootfs-<key>.tar.zst.
-# <key> is a hash of this script, so editing the script builds a new image.
-# If the tarball exists, nothing is done. The tarball's path is the last line on stdout;
-# progress goes to stderr.
+# Builds, once, the Debian root filesystem that fake droplets boot from, and caches it as
+# a zstd tarball: /var/cache/vps-provision/rootfs-<release>-<key>.tar.zst.
+#   build-rootfs.sh [trixie|bookworm]      (default trixie: Debian 13; bookworm: Debian 12)
+# <key> is a hash of this script and the release (its inputs), so editing the script builds
+# new images. If the tarball exists, nothing is done. The tarball's path is the last line on
+# stdout; progress goes to stderr.
 #
 # Environment (all optional):
 #   VPSPROV_CACHE_DIR  where tarballs are cached     (default /var/cache/vps-provision)
 #   VPSPROV_MIRROR     Debian mirror for debootstrap (default http://deb.debian.org/debian)
+#   VPSPROV_APT_PROXY  an http proxy for every download (the droplets' apt-cacher-ng,
+#                      http://10.201.0.1:3149): not an input, the image is the same without it
 #
 # Needs (Debian packages): debootstrap zstd util-linux (flock, unshare) coreutils tar.
 set -euo pipefail
 
 CACHE_DIR=${VPSPROV_CACHE_DIR:-/var/cache/vps-provision}
 MIRROR=${VPSPROV_MIRROR:-http://deb.debian.org/debian}
-SUITE=trixie
-# What a DigitalOcean Debian 13 image has that the provisioning phases rely on:
+SUITE=${1:-trixie}
+case $SUITE in trixie|bookworm) ;; *) echo "[build-rootfs] error: release must be trixie or bookworm, not $SUITE" >&2; exit 2;; esac
+PROXY=${VPSPROV_APT_PROXY:-}
+# What a DigitalOcean Debian 12 / 13 image has that the provisioning phases rely on:
 # systemd as init, sshd (with the SFTP subsystem the controller uses), sudo, TLS roots,
 # curl + gnupg (apt_repo keys), ip, ps, dbus + logind (desktop sessions), /etc/services.
 PACKAGES=(
@@ -24,9 +29,9 @@ PACKAGES=(
 )
 
 script_path=$(readlink -f "${BASH_SOURCE[0]}")
-key=$(sha256sum "$script_path" | cut -c1-16)
-tarball="$CACHE_DIR/rootfs-$key.tar.zst"
-build="$CACHE_DIR/build-$key"
+key=$( { cat "$script_path"; echo "release=$SUITE"; } | sha256sum | cut -c1-16)
+tarball="$CACHE_DIR/rootfs-$SUITE-$key.tar.zst"
+build="$CACHE_DIR/build-$SUITE-$key"
 
 log() { printf '[build-rootfs] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -36,6 +41,8 @@ if [[ -f $tarball ]]; then
   echo "$tarball"
   exit 0
 fi
+# asked only whether it is built (the caller brings up the apt cache before a build)
+[[ -z ${VPSPROV_ONLY_CACHED:-} ]] || exit 3
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot, mount)"
 for tool in debootstrap zstd flock unshare chroot tar; do
@@ -46,7 +53,7 @@ done
 # mounts made for the chroot vanish with it and never leak onto the host. The trap
 # below still unmounts them, so the tree can be deleted safely right after.
 if [[ -z ${VPSPROV_IN_MOUNT_NS:-} ]]; then
-  VPSPROV_IN_MOUNT_NS=1 exec unshare --mount --propagation private -- bash "$script_path" "$@"
+  VPSPROV_IN_MOUNT_NS=1 exec unshare --mount --propagation private -- bash "$script_path" "$SUITE"
 fi
 
 mkdir -p "$CACHE_DIR"
@@ -97,8 +104,8 @@ SECONDS=0
 remove_tree "$build"   # leftover of an interrupted build
 mkdir -p "$build" "$CACHE_DIR/debootstrap-debs"
 
-log "debootstrap $SUITE (minbase) from $MIRROR"
-debootstrap --variant=minbase --cache-dir="$CACHE_DIR/debootstrap-debs" \
+log "debootstrap $SUITE (minbase) from $MIRROR${PROXY:+ through $PROXY}"
+http_proxy=$PROXY debootstrap --variant=minbase --cache-dir="$CACHE_DIR/debootstrap-debs" \
   "$SUITE" "$build" "$MIRROR" >&2
 log "debootstrap done in ${SECONDS}s"
 
@@ -112,7 +119,7 @@ mount --bind /dev/pts "$build/dev/pts"
 mount -t tmpfs tmpfs "$build/run"
 
 in_root() { chroot "$build" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-  DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+  DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 ${PROXY:+http_proxy=$PROXY} "$@"; }
 
 # Maintainer scripts must not start daemons while we install (they would run on the host).
 cat >"$build/usr/sbin/policy-rc.d" <<'EOF'
@@ -121,7 +128,7 @@ exit 101
 EOF
 chmod 0755 "$build/usr/sbin/policy-rc.d"
 
-# Sources as on a Debian 13 cloud image (deb822), security updates included.
+# Sources as on a Debian cloud image (deb822), security updates included.
 rm -f "$build/etc/apt/sources.list"
 cat >"$build/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
@@ -166,6 +173,8 @@ mv "$tarball.partial" "$tarball"
 remove_tree "$build"
 # Images of earlier versions of this script go once they are a day old (another work
 # tree may still be using a recent one).
-find "$CACHE_DIR" -maxdepth 1 -name 'rootfs-*.tar.zst' ! -name "rootfs-$key.tar.zst" -mtime +0 -delete
+find "$CACHE_DIR" -maxdepth 1 -name "rootfs-$SUITE-*.tar.zst" ! -name "rootfs-$SUITE-$key.tar.zst" -mtime +0 -delete
+# (names of the one-release days: rootfs-<key>.tar.zst)
+find "$CACHE_DIR" -maxdepth 1 -name 'rootfs-????????????????.tar.zst' -mtime +0 -delete
 log "done in ${SECONDS}s ($(du -h "$tarball" | cut -f1))"
 echo "$tarball"

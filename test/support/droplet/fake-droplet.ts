@@ -21,6 +21,7 @@ import {
 } from './host-exec.js';
 import {
   acquireDroplet,
+  acquireAptCache,
   discardTree,
   killDropletProcesses,
   plugDroplet,
@@ -42,9 +43,15 @@ const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
 const POWEROFF_TIMEOUT_MS = 30_000;
 const REMOVAL_WAIT_MS = 120_000;
 
+/** The Debian releases a fake droplet can run: trixie (13, the default) and bookworm (12). */
+export type DebianRelease = 'trixie' | 'bookworm';
+export const DEBIAN_VERSION: Readonly<Record<DebianRelease, string>> = { trixie: '13', bookworm: '12' };
+
 export interface StartOptions {
   /** SSH public key (one authorized_keys line) allowed to log in as root. */
   authorizedKey: string;
+  /** Debian release of the droplet's image; default trixie (Debian 13). */
+  release?: DebianRelease;
   /** Droplets are named `<prefix>-<n>`; default "vpsprov". Lowercase letters, digits, '-'. */
   namePrefix?: string;
   /** NAT to Debian's mirror (tcp 80/443) and the host's resolvers (53); default true. */
@@ -97,20 +104,38 @@ export interface FakeDroplet {
 
 const live = new Set<FakeDroplet>();
 
-/** Builds the rootfs tarball if needed (see build-rootfs.sh) and returns its path. */
-let rootfsPromise: Promise<string> | null = null;
-export function ensureRootfs(log: (line: string) => void = () => {}): Promise<string> {
-  rootfsPromise ??= (async () => {
-    const script = buildScriptPath();
-    const started = Date.now();
-    const out = await runOk('bash', [script], { timeoutMs: BUILD_TIMEOUT_MS });
-    const tarball = out.trim().split('\n').pop() ?? '';
-    if (!tarball.endsWith('.tar.zst') || !existsSync(tarball)) throw new Error(`build-rootfs.sh printed no tarball: ${out}`);
-    log(`rootfs ${tarball} ready in ${Date.now() - started} ms`);
-    return tarball;
-  })();
-  rootfsPromise.catch(() => (rootfsPromise = null)); // a later call may retry
-  return rootfsPromise;
+/**
+ * Builds the release's rootfs tarball if needed (see build-rootfs.sh) and returns its path.
+ * A build downloads through the droplets' apt-cacher-ng when there is one (the network is
+ * held up for it meanwhile), so a second image or a rebuild costs little.
+ */
+const rootfsPromises = new Map<DebianRelease, Promise<string>>();
+export function ensureRootfs(release: DebianRelease = 'trixie', log: (line: string) => void = () => {}): Promise<string> {
+  let promise = rootfsPromises.get(release);
+  if (!promise) {
+    promise = (async () => {
+      const script = buildScriptPath();
+      const started = Date.now();
+      // already built: no network needed (the script's fast path)
+      let out = await runOk('bash', [script, release], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, VPSPROV_ONLY_CACHED: '1' } }).catch(() => '');
+      if (!out.trim()) {
+        const cache = process.env.VPSPROV_APT_CACHE !== '0' && aptCacheAvailable() ? await acquireAptCache() : null;
+        try {
+          const proxy = cache?.aptCache ? `http://${cache.aptCache.address}:${cache.aptCache.port}` : '';
+          out = await runOk('bash', [script, release], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, VPSPROV_APT_PROXY: proxy } });
+        } finally {
+          if (cache) await releaseLease(cache.lease);
+        }
+      }
+      const tarball = out.trim().split('\n').pop() ?? '';
+      if (!tarball.endsWith('.tar.zst') || !existsSync(tarball)) throw new Error(`build-rootfs.sh printed no tarball: ${out}`);
+      log(`rootfs ${tarball} ready in ${Date.now() - started} ms`);
+      return tarball;
+    })();
+    promise.catch(() => rootfsPromises.delete(release)); // a later call may retry
+    rootfsPromises.set(release, promise);
+  }
+  return promise;
 }
 
 /** Boots `count` fake droplets in parallel; all of them or none (the started ones are stopped). */
@@ -118,7 +143,7 @@ export async function startDroplets(count: number, opts: StartOptions): Promise<
   if (!Number.isInteger(count) || count < 1) throw new Error(`bad droplet count: ${count}`);
   if (!/^(ssh|ecdsa)-\S+ \S+/.test(opts.authorizedKey.trim())) throw new Error('authorizedKey must be an SSH public key line');
   const log = opts.log ?? (() => {});
-  const tarball = await ensureRootfs(log);
+  const tarball = await ensureRootfs(opts.release ?? 'trixie', log);
   const baseDir = opts.baseDir ?? DEFAULT_BASE_DIR;
   purgeTrash(join(baseDir, '.trash')); // leftovers of earlier runs, in the background
   const results = await Promise.allSettled(Array.from({ length: count }, () => startOne(tarball, baseDir, opts, log)));

@@ -134,6 +134,21 @@ export async function acquireService(): Promise<ServiceLease> {
   });
 }
 
+/**
+ * Holds the network and the apt cache up while a rootfs is built on this machine (its
+ * downloads go through the cache too); released like any lease.
+ */
+export async function acquireAptCache(): Promise<{ lease: ServiceLease; aptCache: AptCacheProcess | null }> {
+  return withLock(() => {
+    reapStaleLeases();
+    const net = ensureNetwork(true);
+    const lease: ServiceLease = { kind: 'service', id: `service-${self.pid}-${Date.now()}`, owner: self, tcpPort: 0 };
+    writeLease(lease);
+    syncFirewall(readLeases(), net);
+    return { lease, aptCache: net.aptCache };
+  });
+}
+
 /** Lets the droplets connect to a host TCP port (our firewall drops everything else). */
 export async function setServicePort(lease: ServiceLease, tcpPort: number): Promise<void> {
   await withLock(() => {
