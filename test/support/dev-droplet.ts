@@ -1,7 +1,7 @@
 // Development aid: boots fake droplet(s) with the stand-in IDE servers and an inventory
 // for the default playbooks, prints how to use them, and keeps them up until
 // <dir>/stop exists or the process gets SIGINT/SIGTERM (at most VPSPROV_DEV_HOURS, default 4).
-//   node dist/test/support/dev-droplet.js [count] [full|lean]
+//   node dist/test/support/dev-droplet.js [count] [full|lean] [trixie|bookworm]
 // then e.g.  XDG_CONFIG_HOME=<dir>/config node dist/src/cli/main.js run rdp -i <dir>/inventory.yml --yes
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { startWorkstations } from './workstation-fixture.js';
 
 const count = Number(process.argv[2] ?? 1);
 const profile = process.argv[3] === 'lean' ? 'lean' : 'full';
-const ws = await startWorkstations({ count, profile, namePrefix: 'vpsprov-dev', log: (l) => process.stderr.write(`${l}\n`) });
+const release = process.argv[4] === 'bookworm' ? 'bookworm' : 'trixie';
+const ws = await startWorkstations({ count, profile, release, namePrefix: 'vpsprov-dev', log: (l) => process.stderr.write(`${l}\n`) });
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
