@@ -9,7 +9,8 @@ import { userStep } from './user.js';
 import { rdpCheckStep } from './rdp-check.js';
 import { aptRepoStep } from './apt-repo.js';
 import { debStep } from './deb.js';
+import { assertStep } from './assert.js';
 
 export const STEP_TYPES: ReadonlyMap<string, AnyStepType> = new Map(
-  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep, rdpCheckStep, aptRepoStep, debStep].map((t) => [t.id, t]),
+  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep, rdpCheckStep, aptRepoStep, debStep, assertStep].map((t) => [t.id, t]),
 );
