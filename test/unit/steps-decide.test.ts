@@ -107,16 +107,14 @@ describe('apt', () => {
     ['a stamp from the future is fresh', { update_max_age_s: 3600 }, 'apt-lists-age=-20', 'ok', 'package lists 0 s old (at most 3600)', []],
     ['max age 0: always', { update_max_age_s: 0 }, 'apt-lists-age=5', 'change', 'refresh the package lists (5 s old, more than 0)', [UPDATE]],
     ['nothing to upgrade', { upgrade: true }, '', 'ok', 'nothing to upgrade', []],
-    ['upgrades waiting', { upgrade: true }, 'apt-upgradable=openssl
-apt-upgradable=libssl3t64', 'change', 'upgrade 2 package(s): openssl, libssl3t64', [UPGRADE]],
-    ['a hostile name from the host is not shown', { upgrade: true }, 'apt-upgradable=openssl
-apt-upgradable=$(reboot)', 'change', 'upgrade 1 package(s): openssl', [UPGRADE]],
+    ['upgrades waiting', { upgrade: true }, 'apt-upgradable=openssl\napt-upgradable=libssl3t64', 'change', 'upgrade 2 package(s): openssl, libssl3t64', [UPGRADE]],
+    ['a hostile name from the host is not shown', { upgrade: true }, 'apt-upgradable=openssl\napt-upgradable=$(reboot)', 'change', 'upgrade 1 package(s): openssl', [UPGRADE]],
     ['fresh lists may bring upgrades: refreshed, then upgraded', { update_max_age_s: 60, upgrade: true }, 'apt-lists-age=none', 'change', 'refresh the package lists (never refreshed by vps-provision); upgrade what the fresh lists offer', [UPDATE, UPGRADE]],
     ['fresh lists, nothing to upgrade', { update_max_age_s: 60, upgrade: true }, 'apt-lists-age=10', 'ok', 'package lists 10 s old (at most 60); nothing to upgrade', []],
     ['all three', { packages: ['xrdp', 'ufw'], update_max_age_s: 60, upgrade: true, no_recommends: true }, 'xrdp\tii \t0.10.1-1\napt-lists-age=10\napt-upgradable=xrdp', 'change', 'upgrade 1 package(s): xrdp; install ufw', [UPGRADE, `${APT} install --no-install-recommends -- ufw`]],
     ['installed, lists fresh', { packages: ['xrdp'], update_max_age_s: 60 }, 'xrdp\tii \t0.10.1-1\napt-lists-age=10', 'ok', 'installed: xrdp 0.10.1-1; package lists 10 s old (at most 60)', []],
   ])('%s', (_what, args, probed, status, reason, cmds) => {
-    const d = decide(aptStep, args, probed.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
+    const d = decide(aptStep, args, probed);
     expect([d.status, d.reason]).toEqual([status, reason]);
     if (d.status === 'change') {
       expect(d.display).toEqual(['umask 022', ...cmds]);
@@ -125,8 +123,8 @@ apt-upgradable=$(reboot)', 'change', 'upgrade 1 package(s): openssl', [UPGRADE]]
   });
   test.each<[object, string]>([
     [{}, 'apt needs packages, upgrade: true or update_max_age_s'],
-    [{ packages: ['x'], update: true, update_max_age_s: 60 }, 'give one'],
-    [{ packages: ['x'], state: 'absent', upgrade: true }, 'state: absent removes packages'],
+    [{ packages: ['xrdp'], update: true, update_max_age_s: 60 }, 'give one'],
+    [{ packages: ['xrdp'], state: 'absent', upgrade: true }, 'state: absent removes packages'],
     [{ upgrade: true, no_recommends: true }, 'state and no_recommends need packages'],
     [{ update_max_age_s: -1 }, '0 or more seconds'],
     [{ update_max_age_s: 1.5 }, 'a whole number of seconds'],
@@ -135,7 +133,7 @@ apt-upgradable=$(reboot)', 'change', 'upgrade 1 package(s): openssl', [UPGRADE]]
     expect(() => aptStep.schema.parse(args)).toThrow(message);
   });
   test('the probe reads only what the arguments need', () => {
-    expect(aptStep.probe(aptStep.schema.parse({ packages: ['x'] }))).not.toMatch(/apt-lists-age|apt-get -s/);
+    expect(aptStep.probe(aptStep.schema.parse({ packages: ['xrdp'] }))).not.toMatch(/apt-lists-age|apt-get -s/);
     expect(aptStep.probe(aptStep.schema.parse({ update_max_age_s: 5 }))).toMatch(/^if t=\$\(stat -c %Y \/var\/lib\/apt\/vps-provision-update-stamp/);
     expect(aptStep.probe(aptStep.schema.parse({ upgrade: true }))).toBe("apt-get -s -o Debug::NoLocking=1 upgrade --with-new-pkgs 2>/dev/null | awk '/^Inst /{print \"apt-upgradable=\" $2}'");
   });
