@@ -34,7 +34,7 @@ try {
   const run2 = JSON.parse(second.stdout) as RunResult;
   const steps = (r: RunResult) => r.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
   const failures = steps(run1).filter((s) => s.status === 'failed');
-  const changedAgain = steps(run2).filter((s) => s.status !== 'ok');
+  const changedAgain = steps(run2).filter((s) => s.status !== 'ok' && s.status !== 'skipped');
   failed ||= first.code !== 0 || second.code !== 0 || failures.length > 0 || changedAgain.length > 0;
   const rdpLoginMs: Record<string, number | string> = {};
   const client = findRdpClient();

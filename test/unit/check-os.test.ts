@@ -6,7 +6,8 @@ import { parseOsRelease, osName } from '../../src/facts/os-release.js';
 test.each([
   ['debian|13|trixie|x86_64|Debian GNU/Linux 13 (trixie)', false],
   ['debian|13.1|trixie|x86_64|', false],
-  ['debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)', true],
+  ['debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)', false],
+  ['debian|11|bullseye|x86_64|Debian GNU/Linux 11 (bullseye)', true],
   ['ubuntu|24.04|noble|x86_64|Ubuntu 24.04.1 LTS', true],
   ['debian|130|||', true],
   ['', true],
@@ -15,7 +16,7 @@ test.each([
   expect(r.ok).toBe(true);
   expect(r.warn).toBe(warn);
   expect(r.detail).not.toMatch(/ubuntu 24\.04 \(?supported|supported: /i);
-  expect(r.detail).toContain(warn ? 'proven on Debian 13 only' : 'proven on Debian 13');
+  expect(r.detail).toContain(warn ? 'proven on Debian 12 and 13 only' : 'proven on Debian 12 and 13');
 });
 
 test.each([

@@ -19,8 +19,8 @@ import { jsonText } from '../ui/json-output.js';
 import { osReleaseProbe, parseOsRelease, osName, type OsFacts } from '../../facts/os-release.js';
 
 /** The releases the default playbooks are proven on (fake-droplet tests of each). */
-const PROVEN = [{ id: 'debian', version: '13' }];
-const PROVEN_TEXT = 'Debian 13';
+const PROVEN = [{ id: 'debian', version: '12' }, { id: 'debian', version: '13' }];
+const PROVEN_TEXT = 'Debian 12 and 13';
 
 /**
  * What `check` says of a host's OS. Only what the default playbooks are proven on (the
