@@ -62,8 +62,9 @@ describeDroplet('workstation on a Debian 12 fake droplet (lean profile)', () => 
   test('the droplet is Debian 12 with the lean desktop, xrdp on the loopback, ufw and fail2ban up', async () => {
     const r = await ws.ssh(0, 'root', [
       '. /etc/os-release; echo "$ID $VERSION_ID"',
-      'dpkg-query -W -f="${db:Status-Abbrev}\\n" xfce4 xrdp xorgxrdp | sort -u',
-      'dpkg-query -W -f="${db:Status-Abbrev}\\n" task-xfce-desktop 2>/dev/null || echo not-installed',
+      // single quotes: ${db:Status-Abbrev} is dpkg-query's field, not the remote shell's
+      "dpkg-query -W -f='${db:Status-Abbrev}\\n' xfce4 xrdp xorgxrdp | sort -u",
+      "dpkg-query -W -f='${db:Status-Abbrev}\\n' task-xfce-desktop 2>/dev/null || echo not-installed",
       'ss -Hltn sport = :3389 | awk "{print \\$4}"',
       'ufw status | head -1',
       'fail2ban-client status | grep "Jail list"',
