@@ -2,7 +2,7 @@
 // (and contain a text), or services that must be active. Ok when it holds; otherwise the
 // step fails with one line saying what is wrong (its `message` when given). verify's form.
 import { z } from 'zod';
-import { shQuote, shJoin } from '../commands/shell-quote.js';
+import { sh, raw } from '../commands/sh.js';
 import type { Decision, StepType } from './step-type.js';
 
 const unit = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:-]*$/, 'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)');
@@ -30,8 +30,8 @@ type Args = z.infer<typeof schema>;
 function failure(a: Args, line: string, show = ''): Decision {
   const text = `assertion failed: ${a.message ?? line}`;
   // printf's format is fixed; the text is an argument (a value from YAML or the host is data)
-  const script = `${show}printf '%s\\n' ${shQuote(text)} >&2; exit 1`;
-  return { status: 'change', reason: text, script, display: [`${show}echo ${shQuote(text)} >&2; exit 1`] };
+  const script = sh`${raw(show)}printf '%s\\n' ${text} >&2; exit 1`.text;
+  return { status: 'change', reason: text, script, display: [sh`${raw(show)}echo ${text} >&2; exit 1`.text] };
 }
 
 export const assertStep: StepType<Args> = {
@@ -42,12 +42,11 @@ export const assertStep: StepType<Args> = {
   probe(a) {
     if (a.command !== undefined) return `if ( ${a.command}\n) </dev/null >/dev/null 2>&1; then echo assert=ok; else echo "assert=exit $?"; fi`;
     if (a.file !== undefined) {
-      const f = shQuote(a.file);
-      const has = a.contains === undefined ? 'echo assert=ok' : `if grep -qF -e ${shQuote(a.contains)} -- ${f} 2>/dev/null; then echo assert=ok; else echo assert=lacks; fi`;
-      return `if [ -e ${f} ]; then ${has}; else echo assert=missing; fi`;
+      const has = a.contains === undefined ? sh`echo assert=ok` : sh`if grep -qF -e ${a.contains} -- ${a.file} 2>/dev/null; then echo assert=ok; else echo assert=lacks; fi`;
+      return sh`if [ -e ${a.file} ]; then ${has}; else echo assert=missing; fi`.text;
     }
     // one line per unit: its ActiveState as systemctl says it (printed empty when unknown)
-    return a.service!.map((u) => `printf 'unit=%s\\n' "$(${shJoin(['systemctl', 'is-active', '--', u])} 2>/dev/null)"`).join('; ');
+    return a.service!.map((u) => sh`printf 'unit=%s\\n' "$(systemctl is-active -- ${u} 2>/dev/null)"`.text).join('; ');
   },
   decide(a, probed): Decision {
     const text = probed?.text ?? '';

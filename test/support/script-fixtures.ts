@@ -3,6 +3,7 @@
 // rewrites them on purpose). `root` is where the steps' files are: a fixed path for the
 // golden text, a temp folder when the scripts are run under dash.
 import { STEP_TYPES } from '../../src/steps/registry.js';
+import { UNKNOWN_OS } from '../../src/facts/os-release.js';
 import type { Decision, ProbeOutput } from '../../src/steps/step-type.js';
 import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles, type ScriptStep } from '../../src/shell/phase-scripts.js';
 import {
@@ -71,7 +72,7 @@ export function phaseScripts(steps: readonly FixtureStep[], stateDir: string, op
   for (const h of inst) for (const w of h.type.watches?.(h.args) ?? []) marksOf.set(w, [...marksOf.get(w) ?? [], handler(h)!]);
   const apply: ApplyStep[] = inst.map((s) => {
     const probed: ProbeOutput | null = s.probed === null ? null : { text: s.probed, exitCode: 0 };
-    let d: Decision = s.type.decide(s.args, s.type.probe(s.args) === null ? null : probed, { remoteUser: 'root' });
+    let d: Decision = s.type.decide(s.args, s.type.probe(s.args) === null ? null : probed, { remoteUser: 'root', os: UNKNOWN_OS });
     if (d.onChanged) d = { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(byName.get(n))) } };
     return {
       index: s.index, name: s.name, probe: s.type.probe(s.args), decision: d, expected: s.probed, timeoutS: s.timeoutS,

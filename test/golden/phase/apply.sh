@@ -124,9 +124,9 @@ printf '\036%s S %s %s %s\n' "$N" 4 "$st" $((u-A))
 # step 5
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 pp 5 0; o=$( { p_5; } 2>/dev/null ); pn; if [ "$o" != 'curl	ii 	8.14' ]; then rr 5; printf '\036%s STALE %s\n' "$N" 5; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_af481a51829c' && { lim 0; runstep; }
-DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xrdp
-VPSP_STEP_af481a51829c
+rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_4bdbd6737613' && { lim 0; runstep; }
+umask 022 && DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 install -- xrdp
+VPSP_STEP_4bdbd6737613
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,packages' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 5 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 5; exit 0; fi; C_5=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,packages' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 5 "$st" $((u-A))
