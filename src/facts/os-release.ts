@@ -1,6 +1,6 @@
 // The host's OS facts: /etc/os-release (ID, VERSION_ID, VERSION_CODENAME, PRETTY_NAME) and
 // the machine's architecture. The one owner of that probe: the session's first round trip
-// (commands/host-scripts.ts) and `check` both run this text and parse it here.
+// (shell/host-scripts.ts) and `check` both run this text and parse it here.
 
 export interface OsFacts {
   /** os-release ID, e.g. "debian" ("unknown" when the file says nothing usable) */

@@ -2,7 +2,7 @@
 // (and contain a text), or services that must be active. Ok when it holds; otherwise the
 // step fails with one line saying what is wrong (its `message` when given). verify's form.
 import { z } from 'zod';
-import { sh, raw } from '../commands/sh.js';
+import { sh, raw } from '../shell/sh.js';
 import type { Decision, StepType } from './step-type.js';
 
 const unit = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:-]*$/, 'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)');
