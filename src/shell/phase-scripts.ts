@@ -141,8 +141,11 @@ const STEP_RUNNER = [
   `runstep() {`,
   `  rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
   `  setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!`,
+  // the watchdog also ends once the action is reaped: a TERM that reaches it between its fork
+  // and its own trap is lost (dash), and the wait for it would then last until the limit
   `  ( trap 'exit 0' TERM; i=0`,
-  `    while [ "$LIM" -eq 0 ] || [ $i -lt "$LIM" ]; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; i=$((i+1)); cap; done`,
+  `    while kill -0 "$SP" 2>/dev/null && { [ "$LIM" -eq 0 ] || [ $i -lt "$LIM" ]; }; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; i=$((i+1)); cap; done`,
+  `    kill -0 "$SP" 2>/dev/null || exit 0`,
   `    : > "$T/to"; kill -TERM -"$SP" 2>/dev/null; i=0`,
   `    while kill -0 -"$SP" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done`,
   `    kill -KILL -"$SP" 2>/dev/null ) </dev/null >/dev/null 2>&1 & W=$!`,
