@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { loadInventory, emptyInventory, type Inventory } from '../config/inventory.js';
 import type { DigitalOcean } from '../cloud/digitalocean.js';
+import { unsafeChars } from '../unsafe-chars.js';
 
 export const CLOUD_DEFAULTS = { region: 'fra1', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 'vps-provision' } as const;
 
@@ -34,7 +35,9 @@ export async function openCloud(onWait: (message: string) => void = (m) => proce
 /** Droplet names DigitalOcean accepts that are also inventory host names. */
 export const DROPLET_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
+const API_UNSAFE = unsafeChars('\\u0000-\\u001f');
+
 /** Text from the API goes to a terminal: printable, one line. */
 export function safeCell(s: string | number | undefined): string {
-  return String(s ?? '-').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return String(s ?? '-').replace(API_UNSAFE, '?');
 }

@@ -8,6 +8,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { paths } from './openapi/digitalocean-api.js';
 import { CommandError, ConfigError } from '../errors.js';
 import type { ApiAccess } from './token.js';
+import { unsafeChars } from '../unsafe-chars.js';
 
 export type DoApi = Client<paths>;
 
@@ -113,9 +114,11 @@ export function apiError(response: Response, body: unknown, what: string): Error
   return new CommandError(`DigitalOcean answered ${status} while trying to ${what}${message ? `: ${message}` : ''}`, status >= 500 ? 'a problem on DigitalOcean\'s side: try again later' : 'run again with --verbose');
 }
 
+const API_UNSAFE = unsafeChars('\\u0000-\\u001f', { runs: true });
+
 // API text lands on a terminal: one line, printable characters only
 function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, ' ').trim().slice(0, 300);
+  return s.replace(API_UNSAFE, ' ').trim().slice(0, 300);
 }
 
 export const MAX_PAGES = 100;

@@ -2,16 +2,17 @@
 // interpolated value as HTML text unless it is markup built the same way. Host and
 // YAML text (names, messages, step output) can so only ever land as text.
 
+import { unsafeChars, unicodeEscape, visibleEscape } from '../unsafe-chars.js';
+
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 // control characters (C0 but tab, newline and CR; DEL; C1) and the bidirectional controls
 // that make text read differently from what it is: a page shows them as visible escapes
-const CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, '0');
+const CONTROLS = unsafeChars('\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f');
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(CONTROLS, (c) => (c < '\u0100' ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(CONTROLS, visibleEscape);
 }
 
 /** Markup that is already safe (built by `html` or escaped): passed through as is. */
@@ -44,7 +45,9 @@ function part(v: unknown): string {
 /** JSON safe inside <script>: no "</script", no "<!--", no JS-breaking line separators, no raw control character (\\uXXXX, the same value). */
 const SCRIPT_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
+const SCRIPT_UNSAFE = unsafeChars('<>&\\u2028\\u2029');
+
 export function jsonForScript(value: unknown): string {
   // one pass over what can be megabytes of samples
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => SCRIPT_ESCAPES[c] ?? `\\u${hex(c, 4)}`);
+  return JSON.stringify(value).replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c] ?? unicodeEscape(c));
 }
