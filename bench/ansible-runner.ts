@@ -32,14 +32,27 @@ export function runBounded(
 ): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d) => { stdout += d.toString(); });
-    child.stderr.on('data', (d) => { stderr += d.toString(); });
+    child.stdout.on('data', (d) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d.toString();
+    });
     const killGroup = (sig: NodeJS.Signals) => {
-      try { if (child.pid) process.kill(-child.pid, sig); } catch { /* already gone */ }
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch {
+        /* already gone */
+      }
     };
     // The group is detached from our terminal, so a bench that ends early must kill it.
     const untrack = onProcessEnd(() => killGroup('SIGKILL'));
@@ -48,7 +61,11 @@ export function runBounded(
       killGroup('SIGTERM');
       setTimeout(() => killGroup('SIGKILL'), 3000).unref();
     }, opts.timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); untrack(); reject(err); });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      untrack();
+      reject(err);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       untrack();
@@ -59,7 +76,10 @@ export function runBounded(
 
 async function ansibleVersion(): Promise<string | undefined> {
   try {
-    const r = await runBounded('ansible-playbook', ['--version'], { timeoutMs: 30_000, env: { ...process.env, PATH: SYSTEM_PATH } });
+    const r = await runBounded('ansible-playbook', ['--version'], {
+      timeoutMs: 30_000,
+      env: { ...process.env, PATH: SYSTEM_PATH },
+    });
     if (r.code !== 0) return undefined;
     // "ansible-playbook [core 2.14.18]"
     const m = /core ([0-9][^\]\s]*)/.exec(r.stdout);
@@ -79,14 +99,21 @@ export async function ensureAnsible(opts: { timeoutMs?: number } = {}): Promise<
   if (have) return have;
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const env = { ...process.env, PATH: SYSTEM_PATH, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => runBounded('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { timeoutMs, env });
+  const install = () =>
+    runBounded('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'ansible-core'], { timeoutMs, env });
   let r = await install();
   if (r.code !== 0) {
     const upd = await runBounded('apt-get', ['update', '-q'], { timeoutMs, env });
-    if (upd.code !== 0) throw new Error(`apt-get update failed (${upd.timedOut ? 'timed out' : `exit ${upd.code}`}): ${upd.stderr.trim().slice(-2000)}`);
+    if (upd.code !== 0)
+      throw new Error(
+        `apt-get update failed (${upd.timedOut ? 'timed out' : `exit ${upd.code}`}): ${upd.stderr.trim().slice(-2000)}`,
+      );
     r = await install();
   }
-  if (r.code !== 0) throw new Error(`apt-get install ansible-core failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim().slice(-2000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `apt-get install ansible-core failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim().slice(-2000)}`,
+    );
   const v = await ansibleVersion();
   if (!v) throw new Error('ansible-core installed but ansible-playbook does not run');
   return v;
@@ -164,7 +191,13 @@ export interface AnsibleRunResult {
 }
 
 /** The ansible.cfg we benchmark with; exported so the bench can print/record it. */
-export function ansibleCfg(o: { inventoryPath: string; forks: number; knownHostsPath: string; controlDir: string; tmpRoot: string }): string {
+export function ansibleCfg(o: {
+  inventoryPath: string;
+  forks: number;
+  knownHostsPath: string;
+  controlDir: string;
+  tmpRoot: string;
+}): string {
   const sshArgs = [
     '-F /dev/null', // no ~/.ssh/config influence
     '-o ControlMaster=auto',
@@ -205,12 +238,19 @@ export function ansibleCfg(o: { inventoryPath: string; forks: number; knownHosts
 /** Asks each ControlPersist master in controlDir to exit, then removes the folder. */
 export async function closeControlMasters(controlDir: string): Promise<void> {
   let names: string[];
-  try { names = readdirSync(controlDir); } catch { return; }
-  await Promise.all(names.map((n) =>
-    runBounded('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(controlDir, n)}`, '-O', 'exit', 'unused'], {
-      timeoutMs: 10_000,
-      env: { ...process.env, PATH: SYSTEM_PATH },
-    }).catch(() => undefined)));
+  try {
+    names = readdirSync(controlDir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map((n) =>
+      runBounded('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(controlDir, n)}`, '-O', 'exit', 'unused'], {
+        timeoutMs: 10_000,
+        env: { ...process.env, PATH: SYSTEM_PATH },
+      }).catch(() => undefined),
+    ),
+  );
   rmSync(controlDir, { recursive: true, force: true });
 }
 
@@ -221,7 +261,16 @@ export async function runAnsible(opts: RunAnsibleOptions): Promise<AnsibleRunRes
   const tmpRoot = join(opts.playbookDir, '.ansible-tmp');
   mkdirSync(join(tmpRoot, 'local-tmp'), { recursive: true });
   const cfgPath = join(opts.playbookDir, 'ansible.cfg');
-  writeFileSync(cfgPath, ansibleCfg({ inventoryPath: opts.inventoryPath, forks: opts.forks, knownHostsPath: opts.knownHostsPath, controlDir, tmpRoot }));
+  writeFileSync(
+    cfgPath,
+    ansibleCfg({
+      inventoryPath: opts.inventoryPath,
+      forks: opts.forks,
+      knownHostsPath: opts.knownHostsPath,
+      controlDir,
+      tmpRoot,
+    }),
+  );
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: SYSTEM_PATH,

@@ -18,7 +18,13 @@ const t0 = performance.now();
 const fleet = await startLocalFleet({ count: n, cleanHome: true, startConcurrency: 8 });
 console.log(`fleet of ${n} up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 try {
-  const inv = writeInventories({ dir: work, targets: fleet.targets, identityFile: fleet.clientKey.privateKeyPath, knownHostsPath: fleet.knownHostsPath, targetRoot: join(work, 'targets') });
+  const inv = writeInventories({
+    dir: work,
+    targets: fleet.targets,
+    identityFile: fleet.clientKey.privateKeyPath,
+    knownHostsPath: fleet.knownHostsPath,
+    targetRoot: join(work, 'targets'),
+  });
   const pb = join(work, 'playbooks');
   writeVpsPhase(pb, join(work, 'targets'));
   for (let r = 0; r < reps; r++) {
@@ -26,7 +32,11 @@ try {
     for (const what of ['changed', 'no-op']) {
       if (what === 'changed' && r > 0) continue;
       const res = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'), what === 'no-op' ? extra : []);
-      console.log(`${n} hosts ${what}: code ${res.code} wall ${res.wallMs.toFixed(0)} ms CPU ${res.cpuMs.toFixed(0)} ms peak RSS ${(res.peakRssKb / 1024).toFixed(0)} MB  load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+      console.log(
+        `${n} hosts ${what}: code ${res.code} wall ${res.wallMs.toFixed(0)} ms CPU ${res.cpuMs.toFixed(0)} ms peak RSS ${(res.peakRssKb / 1024).toFixed(0)} MB  load ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' ')}`,
+      );
       if (res.code !== 0) console.log(res.stderr?.slice(-3000));
     }
   }

@@ -23,7 +23,13 @@ export async function runFleetCurve(counts: number[], concurrency = 50): Promise
     const fleet = await startSsh2Fleet({ count: n });
     const work = mkdtempSync(join(tmpdir(), 'vps-bench-curve-'));
     try {
-      const inv = writeInventories({ dir: work, targets: fleet.names.map((name) => ({ name, host: '127.0.0.1', port: fleet.port })), identityFile: fleet.clientKey.privateKeyPath, knownHostsPath: fleet.knownHostsPath, targetRoot: join(work, 'targets') });
+      const inv = writeInventories({
+        dir: work,
+        targets: fleet.names.map((name) => ({ name, host: '127.0.0.1', port: fleet.port })),
+        identityFile: fleet.clientKey.privateKeyPath,
+        knownHostsPath: fleet.knownHostsPath,
+        targetRoot: join(work, 'targets'),
+      });
       const pb = join(work, 'playbooks');
       writeVpsPhase(pb, join(work, 'targets'));
       const run = async (what: string) => {
@@ -33,7 +39,15 @@ export async function runFleetCurve(counts: number[], concurrency = 50): Promise
       };
       const changed = await run('changed');
       const noop = await run('no-op');
-      points.push({ hosts: n, changed, noop, peakRemoteProcesses: fleet.stats.peakLiveProcesses, load: loadavg().map((x) => x.toFixed(2)).join(' ') });
+      points.push({
+        hosts: n,
+        changed,
+        noop,
+        peakRemoteProcesses: fleet.stats.peakLiveProcesses,
+        load: loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' '),
+      });
     } finally {
       await fleet.stop();
       rmSync(work, { recursive: true, force: true });

@@ -40,7 +40,9 @@ function pipeDelayed(src: Socket, dst: Socket, delayMs: number, onFatal: (err?: 
     // bulk sender down to what the receiver takes; it never reorders.
     if (!dst.write(item.chunk) && !src.isPaused()) {
       src.pause();
-      dst.once('drain', () => { if (!src.destroyed) src.resume(); });
+      dst.once('drain', () => {
+        if (!src.destroyed) src.resume();
+      });
     }
   };
 
@@ -81,11 +83,14 @@ function pipeDelayed(src: Socket, dst: Socket, delayMs: number, onFatal: (err?: 
     // and what is still queued can no longer be answered, so drop the pair.
     if (!src.readableEnded) onFatal();
   });
-  dst.on('close', () => { if (timer) clearTimeout(timer); });
+  dst.on('close', () => {
+    if (timer) clearTimeout(timer);
+  });
 }
 
 export async function startLatencyProxy(opts: LatencyProxyOptions): Promise<LatencyProxy> {
-  if (!(opts.rttMs >= 0) || !Number.isFinite(opts.rttMs)) throw new Error(`rttMs must be a finite number >= 0, got ${opts.rttMs}`);
+  if (!(opts.rttMs >= 0) || !Number.isFinite(opts.rttMs))
+    throw new Error(`rttMs must be a finite number >= 0, got ${opts.rttMs}`);
   const oneWayMs = opts.rttMs / 2;
   const sockets = new Set<Socket>();
 
@@ -110,14 +115,21 @@ export async function startLatencyProxy(opts: LatencyProxyOptions): Promise<Late
     pipeDelayed(upstream, client, oneWayMs, destroyBoth);
     // Once both directions have ended (FIN each way, delivered), release both sockets.
     const maybeDone = () => {
-      if (client.readableEnded && upstream.readableEnded && client.writableFinished && upstream.writableFinished) destroyBoth();
+      if (client.readableEnded && upstream.readableEnded && client.writableFinished && upstream.writableFinished)
+        destroyBoth();
     };
-    for (const s of [client, upstream]) { s.on('end', maybeDone); s.on('finish', maybeDone); }
+    for (const s of [client, upstream]) {
+      s.on('end', maybeDone);
+      s.on('finish', maybeDone);
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

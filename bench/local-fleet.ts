@@ -59,7 +59,13 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
   const livePids = new Set<number>();
   const liveDirs = new Set<string>();
   const unregister = onProcessEnd(() => {
-    for (const pid of livePids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of livePids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
   });
   const rttMs = opts.rttMs ?? 0;
@@ -130,7 +136,9 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
   };
   if (failure) {
     await stopAll();
-    throw new Error(`starting ${opts.count} local sshd targets failed: ${String(failure.reason)}`, { cause: failure.reason });
+    throw new Error(`starting ${opts.count} local sshd targets failed: ${String(failure.reason)}`, {
+      cause: failure.reason,
+    });
   }
   targets.sort((a, b) => a.name.localeCompare(b.name));
   const knownHostsPath = join(dir, 'known_hosts');

@@ -28,7 +28,9 @@ export interface MergeBenchResult {
   htmlBytes: number;
 }
 
-export async function runMergeBench(opts: { hosts?: number; samplesPerHost?: number; runs?: number } = {}): Promise<MergeBenchResult> {
+export async function runMergeBench(
+  opts: { hosts?: number; samplesPerHost?: number; runs?: number } = {},
+): Promise<MergeBenchResult> {
   const hosts = opts.hosts ?? 100;
   const perHost = opts.samplesPerHost ?? 360;
   const runs = opts.runs ?? 5;
@@ -37,7 +39,8 @@ export async function runMergeBench(opts: { hosts?: number; samplesPerHost?: num
     // at least an hour of run per host (hosts differ in pace), cut to exactly perHost samples
     const inputs = syntheticRun({ hosts, intervalS: 10, targetDurationS: perHost * 10 * 1.7, seed: 11 });
     for (const h of inputs.hosts) {
-      if (h.resources.length < perHost) throw new Error(`generator gave ${h.resources.length} samples for ${h.host}, wanted ${perHost}`);
+      if (h.resources.length < perHost)
+        throw new Error(`generator gave ${h.resources.length} samples for ${h.host}, wanted ${perHost}`);
       h.resources = h.resources.slice(0, perHost);
     }
     const runDir = join(dir, inputs.runId);
@@ -80,7 +83,11 @@ function arg(name: string): number | undefined {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await runMergeBench({ hosts: arg('hosts'), runs: arg('runs') });
-  console.log(`merge bench: ${r.hosts} hosts, ${r.samples} samples, ${r.timingRows} timing rows (${r.phases} phases), report.html ${(r.htmlBytes / 1e6).toFixed(1)} MB`);
-  console.log(`load + merge + write: median ${r.mergeMs} ms wall, ${r.cpuMs} ms CPU (runs: ${r.runsMs.join(', ')} ms); bar ${MERGE_BAR_MS} ms: ${r.mergeMs < MERGE_BAR_MS ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `merge bench: ${r.hosts} hosts, ${r.samples} samples, ${r.timingRows} timing rows (${r.phases} phases), report.html ${(r.htmlBytes / 1e6).toFixed(1)} MB`,
+  );
+  console.log(
+    `load + merge + write: median ${r.mergeMs} ms wall, ${r.cpuMs} ms CPU (runs: ${r.runsMs.join(', ')} ms); bar ${MERGE_BAR_MS} ms: ${r.mergeMs < MERGE_BAR_MS ? 'PASS' : 'FAIL'}`,
+  );
   process.exitCode = r.mergeMs < MERGE_BAR_MS ? 0 : 1;
 }

@@ -5,7 +5,11 @@ let installed = false;
 
 function runAll(): void {
   for (const fn of [...cleanups]) {
-    try { fn(); } catch { /* best effort: keep cleaning */ }
+    try {
+      fn();
+    } catch {
+      /* best effort: keep cleaning */
+    }
   }
   cleanups.clear();
 }
@@ -26,5 +30,7 @@ export function onProcessEnd(fn: () => void): () => void {
     }
   }
   cleanups.add(fn);
-  return () => { cleanups.delete(fn); };
+  return () => {
+    cleanups.delete(fn);
+  };
 }

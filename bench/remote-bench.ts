@@ -29,24 +29,45 @@ export async function runRemoteBench(): Promise<RemoteFigures> {
   const work = mkdtempSync(join(tmpdir(), 'vps-bench-remote-'));
   const fleet = await startLocalFleet({ count: 1, cleanHome: true });
   try {
-    const inv = writeInventories({ dir: work, targets: fleet.targets, identityFile: fleet.clientKey.privateKeyPath, knownHostsPath: fleet.knownHostsPath, targetRoot: join(work, 'targets') });
+    const inv = writeInventories({
+      dir: work,
+      targets: fleet.targets,
+      identityFile: fleet.clientKey.privateKeyPath,
+      knownHostsPath: fleet.knownHostsPath,
+      targetRoot: join(work, 'targets'),
+    });
     const pb = join(work, 'playbooks');
     writeVpsPhase(pb, join(work, 'targets'));
     const c = await runVpsInProcess(inv.vpsInventoryPath, pb);
     const o = await runVpsInProcess(inv.vpsInventoryPath, pb);
-    if (c.failed || o.changed) throw new Error(`remote bench: changed run failed ${c.failed}, no-op run changed ${o.changed}`);
+    if (c.failed || o.changed)
+      throw new Error(`remote bench: changed run failed ${c.failed}, no-op run changed ${o.changed}`);
     // the stale steps settled on the host left every file as the 50 steps describe
     const problems = Object.values(inv.benchRoots).flatMap(checkBenchRoot);
     if (problems.length) throw new Error(`remote bench: ${problems.join('; ')}`);
     // the probe of the no-op state the runs left, on this machine's filesystem (the target's)
     const ctx = await loadRunContext({ inventory: inv.vpsInventoryPath, playbooks: pb } as never);
     const steps = ctx.hosts[0]!.phases[0]!.steps.filter((s) => !s.type.local);
-    const scriptSteps: ScriptStep[] = steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args) }));
+    const scriptSteps: ScriptStep[] = steps.map((s) => ({
+      index: s.index,
+      name: s.name,
+      probe: s.type.probe(s.args),
+      batch: s.type.batchProbe?.(s.args),
+    }));
     const batched = countForks(probeScript('bench', scriptSteps));
-    const perStep = countForks(probeScript('bench', scriptSteps.map((s) => ({ ...s, batch: undefined }))));
+    const perStep = countForks(
+      probeScript(
+        'bench',
+        scriptSteps.map((s) => ({ ...s, batch: undefined })),
+      ),
+    );
     return {
-      probeForks: batched.forks, probePrograms: batched.execs.map((e) => e.replace(/.*\//, '')),
-      perStepForks: perStep.forks, changedRoundTrips: c.roundTripsPerHost, noopRoundTrips: o.roundTripsPerHost, changed: c.changed,
+      probeForks: batched.forks,
+      probePrograms: batched.execs.map((e) => e.replace(/.*\//, '')),
+      perStepForks: perStep.forks,
+      changedRoundTrips: c.roundTripsPerHost,
+      noopRoundTrips: o.roundTripsPerHost,
+      changed: c.changed,
     };
   } finally {
     await fleet.stop();

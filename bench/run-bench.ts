@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startLocalFleet, type LocalFleet } from './local-fleet.js';
-import { writeVpsPhase, writeAnsiblePlaybook, writeInventories, checkBenchRoot, BENCH_STEP_COUNT } from './fixtures/phase-50.js';
+import {
+  writeVpsPhase,
+  writeAnsiblePlaybook,
+  writeInventories,
+  checkBenchRoot,
+  BENCH_STEP_COUNT,
+} from './fixtures/phase-50.js';
 import { ensureAnsible, runAnsible } from './ansible-runner.js';
 import { measureExecFloor } from './ssh-floor.js';
 import { runVpsInProcess, runVpsCli } from './vps-runner.js';
@@ -40,7 +46,10 @@ const sections = new Set(arg('only', 'startup,remote,targets,curve,merge').split
 const curveHosts = list(arg('curve-hosts', '10,100,1000'));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Wall times on a shared machine mean little without the load at that moment. */
-const load = () => `load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+const load = () =>
+  `load ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -48,14 +57,23 @@ const median = (xs: number[]) => {
 };
 const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
 const rows: string[][] = [];
-const out = (...cells: string[]) => { rows.push(cells); console.log(cells.join(' | ')); };
+const out = (...cells: string[]) => {
+  rows.push(cells);
+  console.log(cells.join(' | '));
+};
 
 /** 50 `command` steps that each change something (issue: raw per-step cost). */
 function writeCommandPhase(dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'site.yml'), stringify({ phases: ['commands'] }));
-  const steps = Array.from({ length: 50 }, (_, i) => ({ name: `touch ${i}`, command: { run: `touch {{ bench_root }}/c${i}`, creates: `{{ bench_root }}/c${i}` } }));
-  steps[0] = { name: 'touch 0', command: { run: 'mkdir -p {{ bench_root }} && touch {{ bench_root }}/c0', creates: '{{ bench_root }}/c0' } };
+  const steps = Array.from({ length: 50 }, (_, i) => ({
+    name: `touch ${i}`,
+    command: { run: `touch {{ bench_root }}/c${i}`, creates: `{{ bench_root }}/c${i}` },
+  }));
+  steps[0] = {
+    name: 'touch 0',
+    command: { run: 'mkdir -p {{ bench_root }} && touch {{ bench_root }}/c0', creates: '{{ bench_root }}/c0' },
+  };
   writeFileSync(join(dir, 'commands.yml'), stringify({ name: 'commands', estimate_s: 10, steps }));
 }
 
@@ -80,19 +98,44 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
   try {
     fleet = await startLocalFleet({ count: maxHosts, rttMs, cleanHome });
     const key = fleet.clientKey.privateKeyPath;
-    console.log(`\n== RTT ${rttMs} ms (${maxHosts} sshd targets on 127.0.0.1${rttMs ? ', each behind a delay proxy' : ''}; ${cleanHome ? 'clean HOME: no ~/.bashrc work per login shell, as on a stock droplet' : "root's ~/.bashrc (pyenv) on every login shell"}) ==`);
+    console.log(
+      `\n== RTT ${rttMs} ms (${maxHosts} sshd targets on 127.0.0.1${rttMs ? ', each behind a delay proxy' : ''}; ${cleanHome ? 'clean HOME: no ~/.bashrc work per login shell, as on a stock droplet' : "root's ~/.bashrc (pyenv) on every login shell"}) ==`,
+    );
     const t0 = fleet.targets[0]!;
     const floor = await measureExecFloor({ host: t0.host, port: t0.port, privateKeyPath: key, samples: 20 });
     const setup = (n: number, tag: string) => {
       const dir = join(work, `${tag}-${n}`);
-      const inv = writeInventories({ dir, targets: fleet!.targets.slice(0, n), identityFile: key, knownHostsPath: fleet!.knownHostsPath, targetRoot: join(dir, 'targets') });
-      return { dir, inv, reset: () => { rmSync(join(dir, 'targets'), { recursive: true, force: true }); rmSync(join(dir, 'state'), { recursive: true, force: true }); for (const sd of Object.values(inv.stateDirs)) rmSync(sd, { recursive: true, force: true }); } };
+      const inv = writeInventories({
+        dir,
+        targets: fleet!.targets.slice(0, n),
+        identityFile: key,
+        knownHostsPath: fleet!.knownHostsPath,
+        targetRoot: join(dir, 'targets'),
+      });
+      return {
+        dir,
+        inv,
+        reset: () => {
+          rmSync(join(dir, 'targets'), { recursive: true, force: true });
+          rmSync(join(dir, 'state'), { recursive: true, force: true });
+          for (const sd of Object.values(inv.stateDirs)) rmSync(sd, { recursive: true, force: true });
+        },
+      };
     };
     const one = setup(1, 'floor');
     const rt = await shellRoundTrip(one.inv.vpsInventoryPath, t0.name);
-    out(`rtt ${rttMs}`, 'floor', `ssh2 connect ${ms(floor.connectMs)}`, `exec of true per step ${ms(floor.execMedianMs)}`, `one round trip on the long-lived shell ${ms(rt)}`);
+    out(
+      `rtt ${rttMs}`,
+      'floor',
+      `ssh2 connect ${ms(floor.connectMs)}`,
+      `exec of true per step ${ms(floor.execMedianMs)}`,
+      `one round trip on the long-lived shell ${ms(rt)}`,
+    );
 
-    for (const [tag, write] of [['50 command steps', writeCommandPhase], ['50 mixed steps (file/line/command)', (d: string) => writeVpsPhase(d, join(d, '..', 'targets'))]] as const) {
+    for (const [tag, write] of [
+      ['50 command steps', writeCommandPhase],
+      ['50 mixed steps (file/line/command)', (d: string) => writeVpsPhase(d, join(d, '..', 'targets'))],
+    ] as const) {
       for (const n of hostCounts) {
         const s = setup(n, `${tag.split(' ')[1]}-${n}`);
         const pb = join(s.dir, 'playbooks');
@@ -103,18 +146,28 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
         for (let r = 0; r < reps; r++) {
           s.reset();
           const c = await runVpsInProcess(s.inv.vpsInventoryPath, pb);
-          if (c.changed !== 50 * n || c.failed) throw new Error(`${tag}, ${n} hosts: changed run gave ${c.changed} changed, ${c.failed} failed`);
+          if (c.changed !== 50 * n || c.failed)
+            throw new Error(`${tag}, ${n} hosts: changed run gave ${c.changed} changed, ${c.failed} failed`);
           changed.push(c.afterConnectMs);
           const o = await runVpsInProcess(s.inv.vpsInventoryPath, pb);
           if (o.changed !== 0 || o.ok !== 50 * n) throw new Error(`${tag}, ${n} hosts: no-op run changed ${o.changed}`);
           noop.push(o.afterConnectMs);
           last = { c, o };
         }
-        if (tag.includes('mixed')) for (const root of Object.values(s.inv.benchRoots)) { const p = checkBenchRoot(root); if (p.length) throw new Error(p.join('; ')); }
-        out(`rtt ${rttMs}`, `vps-provision ${tag}`, `${n} host(s)`,
-          `changed ${ms(median(changed))} (${ms(median(changed) / 50)}/step)`, `no-op ${ms(median(noop))} (${ms(median(noop) / 50)}/step)`,
+        if (tag.includes('mixed'))
+          for (const root of Object.values(s.inv.benchRoots)) {
+            const p = checkBenchRoot(root);
+            if (p.length) throw new Error(p.join('; '));
+          }
+        out(
+          `rtt ${rttMs}`,
+          `vps-provision ${tag}`,
+          `${n} host(s)`,
+          `changed ${ms(median(changed))} (${ms(median(changed) / 50)}/step)`,
+          `no-op ${ms(median(noop))} (${ms(median(noop) / 50)}/step)`,
           `beyond connect; connect ${ms(last!.o.connectMs)}; round trips/host changed ${last!.c.roundTripsPerHost}, no-op ${last!.o.roundTripsPerHost}`,
-          `no-op = ${(median(noop) / Math.max(rt, 0.01)).toFixed(1)} round trips`);
+          `no-op = ${(median(noop) / Math.max(rt, 0.01)).toFixed(1)} round trips`,
+        );
       }
     }
 
@@ -133,10 +186,20 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
         const c = await runVpsCli(s.inv.vpsInventoryPath, pb, join(s.dir, 'reports'));
         const o = await runVpsCli(s.inv.vpsInventoryPath, pb, join(s.dir, 'reports'));
         if (c.code !== 0 || o.code !== 0) throw new Error(`CLI run on ${n} hosts exited ${c.code}/${o.code}`);
-        changed.push(c.wallMs); noop.push(o.wallMs); rss = Math.max(rss, c.peakRssKb, o.peakRssKb); cpu = Math.max(cpu, c.cpuMs, o.cpuMs);
+        changed.push(c.wallMs);
+        noop.push(o.wallMs);
+        rss = Math.max(rss, c.peakRssKb, o.peakRssKb);
+        cpu = Math.max(cpu, c.cpuMs, o.cpuMs);
       }
       cliWall.set(n, { changed: median(changed), noop: median(noop), rssKb: rss, cpuMs: cpu });
-      out(`rtt ${rttMs}`, `vps-provision CLI (node start-up, monitor, report included)`, `${n} host(s)`, `changed ${ms(median(changed))}`, `no-op ${ms(median(noop))}`, `controller peak RSS ${(rss / 1024).toFixed(0)} MB, CPU ${ms(cpu)}`);
+      out(
+        `rtt ${rttMs}`,
+        `vps-provision CLI (node start-up, monitor, report included)`,
+        `${n} host(s)`,
+        `changed ${ms(median(changed))}`,
+        `no-op ${ms(median(noop))}`,
+        `controller peak RSS ${(rss / 1024).toFixed(0)} MB, CPU ${ms(cpu)}`,
+      );
     }
 
     if (ansibleVersion) {
@@ -148,15 +211,33 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
         const noop: number[] = [];
         for (let r = 0; r < ansibleReps; r++) {
           s.reset();
-          const opts = { playbookDir: pbDir, inventoryPath: s.inv.ansibleInventoryPath, forks: n, knownHostsPath: fleet.knownHostsPath, timeoutMs: 1_800_000 };
+          const opts = {
+            playbookDir: pbDir,
+            inventoryPath: s.inv.ansibleInventoryPath,
+            forks: n,
+            knownHostsPath: fleet.knownHostsPath,
+            timeoutMs: 1_800_000,
+          };
           const c = await runAnsible(opts);
           const o = await runAnsible(opts);
-          if (c.failed || o.failed || c.changed !== 50 * n || o.changed !== 0) throw new Error(`ansible on ${n} hosts: changed ${c.changed}/${o.changed}, failed ${c.failed}/${o.failed}\n${o.output.slice(-2000)}`);
-          changed.push(c.wallMs); noop.push(o.wallMs);
+          if (c.failed || o.failed || c.changed !== 50 * n || o.changed !== 0)
+            throw new Error(
+              `ansible on ${n} hosts: changed ${c.changed}/${o.changed}, failed ${c.failed}/${o.failed}\n${o.output.slice(-2000)}`,
+            );
+          changed.push(c.wallMs);
+          noop.push(o.wallMs);
         }
         const v = cliWall.get(n);
-        out(`rtt ${rttMs}`, `ansible-core ${ansibleVersion} (pipelining, ControlPersist, facts off, forks ${n})`, `${n} host(s)`, `changed ${ms(median(changed))}`, `no-op ${ms(median(noop))}`,
-          v ? `Ansible / vps-provision CLI: changed ${(median(changed) / v.changed).toFixed(1)}x, no-op ${(median(noop) / v.noop).toFixed(1)}x` : '');
+        out(
+          `rtt ${rttMs}`,
+          `ansible-core ${ansibleVersion} (pipelining, ControlPersist, facts off, forks ${n})`,
+          `${n} host(s)`,
+          `changed ${ms(median(changed))}`,
+          `no-op ${ms(median(noop))}`,
+          v
+            ? `Ansible / vps-provision CLI: changed ${(median(changed) / v.changed).toFixed(1)}x, no-op ${(median(noop) / v.noop).toFixed(1)}x`
+            : '',
+        );
       }
     }
   } finally {
@@ -166,14 +247,22 @@ async function benchAtRtt(rttMs: number, ansibleVersion: string | undefined): Pr
 }
 
 async function main(): Promise<void> {
-  console.log(`vps-provision bench: ${BENCH_STEP_COUNT}-step phases, medians of ${reps} run(s) (Ansible: ${ansibleReps}); node ${process.version}`);
+  console.log(
+    `vps-provision bench: ${BENCH_STEP_COUNT}-step phases, medians of ${reps} run(s) (Ansible: ${ansibleReps}); node ${process.version}`,
+  );
   if (sections.has('startup')) {
     const dir = mkdtempSync(join(tmpdir(), 'vps-bench-startup-'));
     try {
       const st = await runStartupBench(CLI, writeStartupInventory(dir));
       out('start-up', `node -e 0 (${st.tool})`, `CPU ${ms(st.node.cpuMs)}`, `wall ${ms(st.node.wallMs)}`, load());
       for (const f of st.figures) {
-        out('start-up', f.label, `CPU ${ms(f.cpuMs)} (+${ms(f.cpuMs - st.node.cpuMs)} over node)`, `wall ${ms(f.wallMs)} (+${ms(f.wallMs - st.node.wallMs)} over node)`, load());
+        out(
+          'start-up',
+          f.label,
+          `CPU ${ms(f.cpuMs)} (+${ms(f.cpuMs - st.node.cpuMs)} over node)`,
+          `wall ${ms(f.wallMs)} (+${ms(f.wallMs - st.node.wallMs)} over node)`,
+          load(),
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -181,8 +270,18 @@ async function main(): Promise<void> {
   }
   if (sections.has('remote')) {
     const r = await runRemoteBench();
-    out('remote', `50-step no-op probe: ${r.probeForks} processes forked (programs: ${r.probePrograms.join(', ')})`, `${r.perStepForks} when each step is probed on its own`, 'strace -f of the probe script in the local sh, on the files a real run left; the driver adds 2 per script (dd, sh)');
-    out('remote', `50-step mixed phase, 1 host: round trips changed ${r.changedRoundTrips}, no-op ${r.noopRoundTrips}`, `${r.changed} steps changed`, 'session open/close included');
+    out(
+      'remote',
+      `50-step no-op probe: ${r.probeForks} processes forked (programs: ${r.probePrograms.join(', ')})`,
+      `${r.perStepForks} when each step is probed on its own`,
+      'strace -f of the probe script in the local sh, on the files a real run left; the driver adds 2 per script (dd, sh)',
+    );
+    out(
+      'remote',
+      `50-step mixed phase, 1 host: round trips changed ${r.changedRoundTrips}, no-op ${r.noopRoundTrips}`,
+      `${r.changed} steps changed`,
+      'session open/close included',
+    );
   }
   if (sections.has('targets')) {
     const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;
@@ -191,15 +290,23 @@ async function main(): Promise<void> {
   if (sections.has('curve')) {
     for (const p of await runFleetCurve(curveHosts)) {
       const per = (x: number) => ms(x / p.hosts);
-      out('curve', `${p.hosts} light hosts (in-process ssh2 server, a real sh per session; --concurrency 50)`,
+      out(
+        'curve',
+        `${p.hosts} light hosts (in-process ssh2 server, a real sh per session; --concurrency 50)`,
         `no-op: wall ${ms(p.noop.wallMs)}, CPU ${ms(p.noop.cpuMs)} (${per(p.noop.cpuMs)}/host), peak RSS ${(p.noop.peakRssKb / 1024).toFixed(0)} MB`,
         `changed: wall ${ms(p.changed.wallMs)}, CPU ${ms(p.changed.cpuMs)}, peak RSS ${(p.changed.peakRssKb / 1024).toFixed(0)} MB`,
-        `remote sh at once <= ${p.peakRemoteProcesses}`, `load ${p.load}`);
+        `remote sh at once <= ${p.peakRemoteProcesses}`,
+        `load ${p.load}`,
+      );
     }
   }
   if (sections.has('merge')) {
     const merge = await runMergeBench();
-    out('report', `merge of ${merge.hosts} hosts x ${merge.samples / merge.hosts} samples`, `load + merge + write ${ms(merge.mergeMs)} (CPU ${ms(merge.cpuMs)})`);
+    out(
+      'report',
+      `merge of ${merge.hosts} hosts x ${merge.samples / merge.hosts} samples`,
+      `load + merge + write ${ms(merge.mergeMs)} (CPU ${ms(merge.cpuMs)})`,
+    );
   }
 }
 

@@ -28,29 +28,44 @@ export async function measureExecFloor(o: {
   const timeoutMs = o.timeoutMs ?? 30_000;
   const bounded = <T>(p: Promise<T>, what: string) => {
     let timer: NodeJS.Timeout;
-    return Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what} timed out`)), timeoutMs); })])
-      .finally(() => clearTimeout(timer));
+    return Promise.race([
+      p,
+      new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`${what} timed out`)), timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
   };
   try {
     const t0 = performance.now();
-    await bounded(new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
-      client.once('error', reject);
-      client.connect({ host: o.host, port: o.port, username: o.username ?? 'root', privateKey: readFileSync(o.privateKeyPath) });
-      client.setNoDelay(true); // ssh2 leaves Nagle on (DESIGN §2)
-    }), 'ssh connect');
+    await bounded(
+      new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve());
+        client.once('error', reject);
+        client.connect({
+          host: o.host,
+          port: o.port,
+          username: o.username ?? 'root',
+          privateKey: readFileSync(o.privateKeyPath),
+        });
+        client.setNoDelay(true); // ssh2 leaves Nagle on (DESIGN §2)
+      }),
+      'ssh connect',
+    );
     const connectMs = performance.now() - t0;
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
       const t = performance.now();
-      await bounded(new Promise<void>((resolve, reject) => {
-        client.exec(o.command ?? 'true', (err, ch) => {
-          if (err) return reject(err);
-          ch.on('data', () => undefined);
-          ch.stderr.on('data', () => undefined);
-          ch.once('close', () => resolve());
-        });
-      }), 'ssh exec');
+      await bounded(
+        new Promise<void>((resolve, reject) => {
+          client.exec(o.command ?? 'true', (err, ch) => {
+            if (err) return reject(err);
+            ch.on('data', () => undefined);
+            ch.stderr.on('data', () => undefined);
+            ch.once('close', () => resolve());
+          });
+        }),
+        'ssh exec',
+      );
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);

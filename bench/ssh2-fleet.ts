@@ -32,7 +32,9 @@ function processesUnder(dir: string): number[] {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     try {
       if (readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(dir)) pids.push(Number(p));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }
@@ -47,7 +49,14 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
   const live = new Set<ChildProcess>();
   const stats = { connections: 0, execs: 0, peakLiveProcesses: 0 };
-  const env = { HOME: home, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', USER: 'root', LOGNAME: 'root', SHELL: '/bin/sh', LANG: 'C.UTF-8' };
+  const env = {
+    HOME: home,
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    USER: 'root',
+    LOGNAME: 'root',
+    SHELL: '/bin/sh',
+    LANG: 'C.UTF-8',
+  };
   const clients = new Set<ssh2.Connection>();
 
   const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
@@ -56,7 +65,8 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
     client.on('close', () => clients.delete(client));
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => {
-      if (ctx.method !== 'publickey' || ctx.key.algo !== allowed.type || !ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey']);
+      if (ctx.method !== 'publickey' || ctx.key.algo !== allowed.type || !ctx.key.data.equals(allowed.getPublicSSH()))
+        return ctx.reject(['publickey']);
       if (!ctx.signature) return ctx.accept(); // the key is acceptable; the client signs next
       return allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject(['publickey']);
     });
@@ -81,11 +91,15 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
               if (signal) ch.exit(signal.replace(/^SIG/, ''), false, '');
               else ch.exit(code ?? 0);
               ch.end();
-            } catch { /* the client is gone */ }
+            } catch {
+              /* the client is gone */
+            }
           });
           // the client closed the channel (or the connection): as sshd, the session's
           // command loses its pipes; a shell left waiting on them gets a hang-up
-          ch.on('close', () => { if (!exited) child.kill('SIGHUP'); });
+          ch.on('close', () => {
+            if (!exited) child.kill('SIGHUP');
+          });
         });
       });
     });
@@ -96,20 +110,39 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
   });
   const port = (server.address() as AddressInfo).port;
   const width = Math.max(2, String(opts.count).length);
-  const names = Array.from({ length: opts.count }, (_, i) => `${opts.namePrefix ?? 'light'}-${String(i + 1).padStart(width, '0')}`);
+  const names = Array.from(
+    { length: opts.count },
+    (_, i) => `${opts.namePrefix ?? 'light'}-${String(i + 1).padStart(width, '0')}`,
+  );
   const knownHostsPath = join(dir, 'known_hosts');
   const pub = ssh2.utils.parseKey(hostKey.public);
   if (pub instanceof Error || Array.isArray(pub)) throw new Error('host key');
-  writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${pub.type} ${pub.getPublicSSH().toString('base64')}\n`, { mode: 0o600 });
+  writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${pub.type} ${pub.getPublicSSH().toString('base64')}\n`, {
+    mode: 0o600,
+  });
 
   const killAll = () => {
     for (const c of live) c.kill('SIGKILL');
-    for (const pid of processesUnder(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of processesUnder(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   };
-  const unregister = onProcessEnd(() => { killAll(); rmSync(dir, { recursive: true, force: true }); });
+  const unregister = onProcessEnd(() => {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
   let stopped: Promise<void> | undefined;
   return {
-    port, names, clientKey, knownHostsPath, dir, stats,
+    port,
+    names,
+    clientKey,
+    knownHostsPath,
+    dir,
+    stats,
     stop() {
       stopped ??= (async () => {
         // processes first: a client still connected (an interrupted CLI) must not hold stop()

@@ -32,11 +32,31 @@ function viaHyperfine(commands: { label: string; argv: string[] }[], runs: numbe
   try {
     const json = join(dir, 'out.json');
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-    const r = spawnSync('hyperfine', ['-N', '-w', '3', '-r', String(runs), '--export-json', json, '--style', 'none',
-      ...commands.map((c) => c.argv.map(quote).join(' '))], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+    const r = spawnSync(
+      'hyperfine',
+      [
+        '-N',
+        '-w',
+        '3',
+        '-r',
+        String(runs),
+        '--export-json',
+        json,
+        '--style',
+        'none',
+        ...commands.map((c) => c.argv.map(quote).join(' ')),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 },
+    );
     if (r.status !== 0) throw new Error(`hyperfine failed: ${r.stderr?.toString().slice(-500)}`);
-    const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: { mean: number; user: number; system: number }[] }).results;
-    return results.map((x, i) => ({ label: commands[i]!.label, wallMs: x.mean * 1000, cpuMs: (x.user + x.system) * 1000 }));
+    const results = (
+      JSON.parse(readFileSync(json, 'utf8')) as { results: { mean: number; user: number; system: number }[] }
+    ).results;
+    return results.map((x, i) => ({
+      label: commands[i]!.label,
+      wallMs: x.mean * 1000,
+      cpuMs: (x.user + x.system) * 1000,
+    }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -44,7 +64,8 @@ function viaHyperfine(commands: { label: string; argv: string[] }[], runs: numbe
 
 /** Without hyperfine: each run reports its own CPU time on exit (same way as the CLI bench). */
 async function viaSpawnLoop(commands: { label: string; argv: string[] }[], runs: number): Promise<StartupFigure[]> {
-  const probe = 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})';
+  const probe =
+    'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})';
   const out: StartupFigure[] = [];
   for (const c of commands) {
     let wall = 0;
@@ -52,9 +73,13 @@ async function viaSpawnLoop(commands: { label: string; argv: string[] }[], runs:
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
       const err = await new Promise<string>((done) => {
-        const child = spawn(c.argv[0]!, ['--import', probe, ...c.argv.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(c.argv[0]!, ['--import', probe, ...c.argv.slice(1)], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let e = '';
-        child.stderr.on('data', (d) => { e += d; });
+        child.stderr.on('data', (d) => {
+          e += d;
+        });
         child.on('close', () => done(e));
       });
       wall += performance.now() - t0;

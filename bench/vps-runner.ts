@@ -29,15 +29,23 @@ export async function runVpsInProcess(inventory: string, playbooks: string): Pro
   const connected: number[] = [];
   const t0 = performance.now();
   const run: RunResult = await runFleet(connector, {
-    mode: 'apply', runId: newRunId(), holder: 'bench', force: true, concurrency: 50,
-    emit: (e) => { if (e.type === 'host-connected') connected.push(e.durationMs); },
+    mode: 'apply',
+    runId: newRunId(),
+    holder: 'bench',
+    force: true,
+    concurrency: 50,
+    emit: (e) => {
+      if (e.type === 'host-connected') connected.push(e.durationMs);
+    },
     hosts: ctx.hosts,
   });
   const wallMs = performance.now() - t0;
   const steps = run.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps));
   const connectMs = Math.max(0, ...connected);
   return {
-    wallMs, connectMs, afterConnectMs: wallMs - connectMs,
+    wallMs,
+    connectMs,
+    afterConnectMs: wallMs - connectMs,
     roundTripsPerHost: Math.max(...run.hosts.map((h) => h.roundTrips)),
     changed: steps.filter((s) => s.status === 'changed').length,
     ok: steps.filter((s) => s.status === 'ok').length,
@@ -48,18 +56,50 @@ export async function runVpsInProcess(inventory: string, playbooks: string): Pro
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 
 /** The whole CLI as a user runs it (Node start-up included), like ansible-playbook's wall time. */
-export function runVpsCli(inventory: string, playbooks: string, reportsDir: string, nodeArgs: string[] = [], concurrency = 50): Promise<{ wallMs: number; code: number | null; peakRssKb: number; cpuMs: number; stderr: string }> {
+export function runVpsCli(
+  inventory: string,
+  playbooks: string,
+  reportsDir: string,
+  nodeArgs: string[] = [],
+  concurrency = 50,
+): Promise<{ wallMs: number; code: number | null; peakRssKb: number; cpuMs: number; stderr: string }> {
   return new Promise((done) => {
     const t0 = performance.now();
     // GNU time-like figures without GNU time: the child reports its own resource usage
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+u.maxRSS+" "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})', CLI,
-      'provision', '-i', inventory, '--playbooks', playbooks, '--yes', '--force', '--concurrency', String(concurrency), '--reports-dir', reportsDir],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
+    const child = spawn(
+      process.execPath,
+      [
+        ...nodeArgs,
+        '--import',
+        'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+u.maxRSS+" "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})',
+        CLI,
+        'provision',
+        '-i',
+        inventory,
+        '--playbooks',
+        playbooks,
+        '--yes',
+        '--force',
+        '--concurrency',
+        String(concurrency),
+        '--reports-dir',
+        reportsDir,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+    );
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('close', (code) => {
       const m = /RUSAGE (\d+) ([\d.]+)/.exec(err);
-      done({ wallMs: performance.now() - t0, code, peakRssKb: m ? Number(m[1]) : 0, cpuMs: m ? Number(m[2]) : 0, stderr: err });
+      done({
+        wallMs: performance.now() - t0,
+        code,
+        peakRssKb: m ? Number(m[1]) : 0,
+        cpuMs: m ? Number(m[2]) : 0,
+        stderr: err,
+      });
     });
   });
 }

@@ -37,12 +37,25 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 try {
   const inventory = join(dir, 'hosts.yml');
-  writeFileSync(inventory, stringify({
-    known_hosts_file: join(dir, 'known_hosts'),
-    host_key_policy: 'accept-new',
-    defaults: { user: process.env.USER === 'root' || !process.env.USER ? 'root' : process.env.USER, identity_file: key.privateKeyPath },
-    hosts: { 'demo-droplet': { address: '127.0.0.1', port: sshd.port, state_dir: join(dir, 'state'), vars: { demo_root: join(dir, 'target') } } },
-  }));
+  writeFileSync(
+    inventory,
+    stringify({
+      known_hosts_file: join(dir, 'known_hosts'),
+      host_key_policy: 'accept-new',
+      defaults: {
+        user: process.env.USER === 'root' || !process.env.USER ? 'root' : process.env.USER,
+        identity_file: key.privateKeyPath,
+      },
+      hosts: {
+        'demo-droplet': {
+          address: '127.0.0.1',
+          port: sshd.port,
+          state_dir: join(dir, 'state'),
+          vars: { demo_root: join(dir, 'target') },
+        },
+      },
+    }),
+  );
   const common = ['-i', inventory, '--playbooks', join(repo, 'demo/playbooks')];
   console.log(`\nDemo target: sshd on 127.0.0.1:${sshd.port} (throwaway keys in ${dir})\n`);
   console.log('== 1. provision: every step changes something ==');

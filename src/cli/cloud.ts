@@ -6,9 +6,19 @@ import { loadInventory, emptyInventory, type Inventory } from '../config/invento
 import type { DigitalOcean } from '../cloud/digitalocean.js';
 import { unsafeChars } from '../unsafe-chars.js';
 
-export const CLOUD_DEFAULTS = { region: 'fra1', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 'vps-provision' } as const;
+export const CLOUD_DEFAULTS = {
+  region: 'fra1',
+  size: 's-2vcpu-4gb',
+  image: 'debian-13-x64',
+  tag: 'vps-provision',
+} as const;
 
-export interface CloudSettings { region: string; size: string; image: string; tag: string }
+export interface CloudSettings {
+  region: string;
+  size: string;
+  image: string;
+  tag: string;
+}
 
 export function cloudSettings(flags: Partial<CloudSettings>, inv: Inventory): CloudSettings {
   const d = inv.digitalocean ?? {};
@@ -25,9 +35,13 @@ export function inventoryOrEmpty(path: string): Inventory {
   return existsSync(path) ? loadInventory(path) : emptyInventory(path);
 }
 
-export async function openCloud(onWait: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<DigitalOcean> {
+export async function openCloud(
+  onWait: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+): Promise<DigitalOcean> {
   const [{ apiAccess }, { createDoClient }, { DigitalOcean }] = await Promise.all([
-    import('../cloud/token.js'), import('../cloud/do-client.js'), import('../cloud/digitalocean.js'),
+    import('../cloud/token.js'),
+    import('../cloud/do-client.js'),
+    import('../cloud/digitalocean.js'),
   ]);
   return new DigitalOcean(createDoClient(apiAccess(), { onWait }));
 }

@@ -28,7 +28,8 @@ export const COMMAND_INDEX: Record<string, CommandEntry> = {
   },
   plan: {
     command: 'plan',
-    describe: 'Dry run: every selected phase (checkpointed or not), what would change and the exact commands; writes nothing on the hosts',
+    describe:
+      'Dry run: every selected phase (checkpointed or not), what would change and the exact commands; writes nothing on the hosts',
     load: async () => as((await import('./commands/plan.js')).planCommand),
   },
   check: {
@@ -38,7 +39,8 @@ export const COMMAND_INDEX: Record<string, CommandEntry> = {
   },
   hosts: {
     command: 'hosts',
-    describe: 'Show the hosts as they will be used: address, port, user, keys, jump host, state dir, host key policy (ssh_config applied)',
+    describe:
+      'Show the hosts as they will be used: address, port, user, keys, jump host, state dir, host key policy (ssh_config applied)',
     load: async () => as((await import('./commands/hosts.js')).hostsCommand),
   },
   report: {
@@ -73,7 +75,7 @@ export const COMMAND_INDEX: Record<string, CommandEntry> = {
   },
   connect: {
     command: 'connect <name>',
-    describe: 'The remote desktop through an SSH tunnel: a local port to the droplet\'s RDP, held until Ctrl-C',
+    describe: "The remote desktop through an SSH tunnel: a local port to the droplet's RDP, held until Ctrl-C",
     load: async () => as((await import('./commands/connect.js')).connectCommand),
   },
 };
@@ -86,9 +88,11 @@ export const COMMAND_INDEX: Record<string, CommandEntry> = {
  */
 export async function commandModules(args: readonly string[]): Promise<LoadedCommand[]> {
   const all = args.some((a) => a.startsWith('--get-yargs-completions'));
-  return Promise.all(Object.entries(COMMAND_INDEX).map(async ([name, entry]): Promise<LoadedCommand> => {
-    const head = { command: entry.command, describe: entry.describe };
-    if (!all && !args.includes(name)) return { ...head, handler: () => undefined };
-    return { ...(await entry.load()), ...head };
-  }));
+  return Promise.all(
+    Object.entries(COMMAND_INDEX).map(async ([name, entry]): Promise<LoadedCommand> => {
+      const head = { command: entry.command, describe: entry.describe };
+      if (!all && !args.includes(name)) return { ...head, handler: () => undefined };
+      return { ...(await entry.load()), ...head };
+    }),
+  );
 }

@@ -14,12 +14,17 @@ import { HOST_KEY_POLICIES } from '../config/host-key-policy.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
-    case 'config': return EXIT.config;
-    case 'interrupted': return EXIT.interrupted;
-    case 'cancelled': return EXIT.cancelled;
+    case 'config':
+      return EXIT.config;
+    case 'interrupted':
+      return EXIT.interrupted;
+    case 'cancelled':
+      return EXIT.cancelled;
     case 'connect':
-    case 'preflight': return EXIT.preflight;
-    default: return EXIT.failed;
+    case 'preflight':
+      return EXIT.preflight;
+    default:
+      return EXIT.failed;
   }
 }
 
@@ -30,7 +35,9 @@ function report(err: unknown, verbose: boolean): number {
     return exitCodeOf(err);
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${terminalLine(message)}\nhint: this is unexpected; run again with --verbose and report it\n`);
+  process.stderr.write(
+    `error: ${terminalLine(message)}\nhint: this is unexpected; run again with --verbose and report it\n`,
+  );
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT.failed;
 }
@@ -56,20 +63,66 @@ try {
   let cli = yargs(hideBin(process.argv))
     .scriptName('vps-provision')
     .usage('$0 <command> [options]\n\nProvision droplets over SSH into developer workstations, and measure it.')
-    .option('inventory', { alias: 'i', type: 'string', default: 'inventory/hosts.yml', describe: 'inventory YAML file' })
-    .option('playbooks', { type: 'string', default: 'playbooks', describe: 'folder with site.yml and <phase>.yml files' })
+    .option('inventory', {
+      alias: 'i',
+      type: 'string',
+      default: 'inventory/hosts.yml',
+      describe: 'inventory YAML file',
+    })
+    .option('playbooks', {
+      type: 'string',
+      default: 'playbooks',
+      describe: 'folder with site.yml and <phase>.yml files',
+    })
     // one value per --limit (repeat it, or a comma list): an array option would eat `run -l h1 rdp`'s phase
-    .option('limit', { alias: 'l', type: 'string', requiresArg: true, coerce: nameList, describe: 'hosts or groups (names or comma lists; repeatable)' })
-    .option('shard', { type: 'string', requiresArg: true, coerce: shardOption, describe: 'i/n: only this runner\'s part of the selected hosts (a stable split by host name hash; CI matrix)' })
-    .option('concurrency', { type: 'string', default: '10', coerce: positiveWhole('concurrency'), describe: 'hosts worked on at once' })
-    .option('ide-concurrency', { type: 'string', default: '3', coerce: positiveWhole('ide-concurrency'), describe: 'phases of one parallel group (the IDEs) run at once on a host' })
-    .option('sample-interval', { type: 'string', default: '10', coerce: positiveWhole('sample-interval'), describe: 'seconds between resource samples on the hosts' })
+    .option('limit', {
+      alias: 'l',
+      type: 'string',
+      requiresArg: true,
+      coerce: nameList,
+      describe: 'hosts or groups (names or comma lists; repeatable)',
+    })
+    .option('shard', {
+      type: 'string',
+      requiresArg: true,
+      coerce: shardOption,
+      describe: "i/n: only this runner's part of the selected hosts (a stable split by host name hash; CI matrix)",
+    })
+    .option('concurrency', {
+      type: 'string',
+      default: '10',
+      coerce: positiveWhole('concurrency'),
+      describe: 'hosts worked on at once',
+    })
+    .option('ide-concurrency', {
+      type: 'string',
+      default: '3',
+      coerce: positiveWhole('ide-concurrency'),
+      describe: 'phases of one parallel group (the IDEs) run at once on a host',
+    })
+    .option('sample-interval', {
+      type: 'string',
+      default: '10',
+      coerce: positiveWhole('sample-interval'),
+      describe: 'seconds between resource samples on the hosts',
+    })
     .option('reports-dir', { type: 'string', default: 'reports', describe: 'where reports/<run-id>/ are written' })
-    .option('keep-runs', { type: 'number', describe: 'runs kept on each host and in the reports dir (default: keep_runs of the inventory, 20)' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout (progress goes to stderr)' })
+    .option('keep-runs', {
+      type: 'number',
+      describe: 'runs kept on each host and in the reports dir (default: keep_runs of the inventory, 20)',
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'one JSON document on stdout (progress goes to stderr)',
+    })
     .option('color', { type: 'boolean', describe: 'force colour output (--no-color or NO_COLOR turn it off)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'every step and stack traces of errors' })
-    .option('host-key-policy', { type: 'string', choices: HOST_KEY_POLICIES, describe: 'override the inventory: how unknown host keys are treated' })
+    .option('host-key-policy', {
+      type: 'string',
+      choices: HOST_KEY_POLICIES,
+      describe: 'override the inventory: how unknown host keys are treated',
+    })
     .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' });
   for (const c of commands) cli = cli.command(c as never);
   await cli
@@ -85,7 +138,9 @@ try {
     .example('$0 connect dev1', 'its desktop through an SSH tunnel')
     .example('$0 report compare 20261101T100000Z-ab12 --fail-on-regression', 'the latest run against a baseline')
     .completion('completion', 'print a shell completion script: completion bash, completion zsh')
-    .epilogue('Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.')
+    .epilogue(
+      'Exit codes: 0 ok, 1 preflight failed, 2 provisioning failed, 4 verification failed, 5 bad configuration or arguments, 130 interrupted.',
+    )
     .fail((msg, err) => {
       // a coerce function's refusal comes back as yargs' own error: it is a bad argument too
       if (err && (err instanceof ProvisionError || err.name !== 'YError')) throw err;

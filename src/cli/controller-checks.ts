@@ -23,8 +23,12 @@ export function controllerChecks(connection: Connection): LocalChecks {
         where = `${connection.remoteHost}:${check.port}`;
         r = await rdpHandshake(connection.remoteHost, check.port);
       }
-      if (r.ok && check.requireTls && r.selectedProtocol === 0) return { ok: false, reason: `${where}: ${r.reason}, TLS was required` };
-      return { ok: r.ok, reason: r.ok ? `${where}: ${r.reason}` : r.reason.startsWith(where) ? r.reason : `${where}: ${r.reason}` };
+      if (r.ok && check.requireTls && r.selectedProtocol === 0)
+        return { ok: false, reason: `${where}: ${r.reason}, TLS was required` };
+      return {
+        ok: r.ok,
+        reason: r.ok ? `${where}: ${r.reason}` : r.reason.startsWith(where) ? r.reason : `${where}: ${r.reason}`,
+      };
     },
   };
 }

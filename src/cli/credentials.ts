@@ -3,7 +3,20 @@
 // (XDG_CONFIG_HOME honoured; folders 0700, file 0600, the password alone on line 1),
 // and handed to the engine wrapped in a Secret so no printer can show it.
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, writeSync, chmodSync, existsSync, renameSync, openSync, closeSync, fchmodSync, fsyncSync, unlinkSync, constants } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  writeSync,
+  chmodSync,
+  existsSync,
+  renameSync,
+  openSync,
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  unlinkSync,
+  constants,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Secret } from '../shell/secret.js';
@@ -15,7 +28,8 @@ const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_';
 export const PASSWORD_LENGTH = 24;
 
 export function credentialsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
   return join(base, 'vps-provision', 'credentials');
 }
 
@@ -26,12 +40,21 @@ export function generatePassword(length = PASSWORD_LENGTH): string {
 }
 
 /** The saved password of host+user, made and saved first when there is none. */
-export function ensurePassword(host: string, user: string, env: NodeJS.ProcessEnv = process.env, create = true): GeneratedPassword {
+export function ensurePassword(
+  host: string,
+  user: string,
+  env: NodeJS.ProcessEnv = process.env,
+  create = true,
+): GeneratedPassword {
   const dir = join(credentialsDir(env), host);
   const path = join(dir, user);
   if (existsSync(path)) {
     // a saved password left readable by others (copied in by hand, an older version) is made private
-    try { chmodSync(path, 0o600); } catch { /* not ours to change: read it all the same */ }
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      /* not ours to change: read it all the same */
+    }
     const saved = readFileSync(path, 'utf8').split('\n')[0]!;
     if (saved.length >= 20) return { secret: new Secret(saved), fresh: false, path };
   }
@@ -66,7 +89,11 @@ export function writePrivateFile(path: string, text: string): void {
 }
 
 /** Replace every `password: generated` of the context's user steps with the host's saved password. */
-export function attachGeneratedPasswords(ctx: RunContext, create: boolean, env: NodeJS.ProcessEnv = process.env): { host: string; user: string; path: string }[] {
+export function attachGeneratedPasswords(
+  ctx: RunContext,
+  create: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): { host: string; user: string; path: string }[] {
   const made: { host: string; user: string; path: string }[] = [];
   for (const { host, phases } of ctx.hosts) {
     for (const phase of phases) {

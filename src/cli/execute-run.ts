@@ -41,7 +41,10 @@ export async function confirm(what: string, yes: boolean): Promise<void> {
   // the line editor turns Ctrl-C into its own event, not a signal
   const stop = new AbortController();
   let interrupted = false;
-  rl.on('SIGINT', () => { interrupted = true; stop.abort(); });
+  rl.on('SIGINT', () => {
+    interrupted = true;
+    stop.abort();
+  });
   let answer: string;
   try {
     answer = await rl.question(`${what}? [y/N] `, { signal: stop.signal });
@@ -61,7 +64,13 @@ export interface RunExtras {
   skipSourceCheck?: boolean;
 }
 
-export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply' | 'plan', force: boolean, extras: RunExtras = {}): Promise<{ code: number; run: RunResult }> {
+export async function executeRun(
+  args: CommonArgs,
+  ctx: RunContext,
+  mode: 'apply' | 'plan',
+  force: boolean,
+  extras: RunExtras = {},
+): Promise<{ code: number; run: RunResult }> {
   const credentials = attachGeneratedPasswords(ctx, mode === 'apply');
   const json = args.json;
   // stdout carries the result (JSON, or the plan); progress goes to stderr then
@@ -70,25 +79,47 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const live = !json && mode === 'apply' && Boolean(process.stdout.isTTY) && !process.env.CI;
   // listr2 is loaded only for the live terminal view
   const renderer = live
-    ? (await import('./ui/listr-renderer.js')).listrRenderer(ctx.hosts.map((h) => ({ name: h.host.name, phases: h.phases.map((p) => ({ name: p.def.name, parallel: p.def.parallel })) })), paint, args.verbose)
-    : { sink: lineRenderer(out, paint, args.verbose, mode), done: Promise.resolve(), notice: (line: string) => void process.stderr.write(`${line}\n`) };
+    ? (await import('./ui/listr-renderer.js')).listrRenderer(
+        ctx.hosts.map((h) => ({
+          name: h.host.name,
+          phases: h.phases.map((p) => ({ name: p.def.name, parallel: p.def.parallel })),
+        })),
+        paint,
+        args.verbose,
+      )
+    : {
+        sink: lineRenderer(out, paint, args.verbose, mode),
+        done: Promise.resolve(),
+        notice: (line: string) => void process.stderr.write(`${line}\n`),
+      };
   const alerts = liveAlerts(ctx.inventory.thresholds, (a) =>
-    renderer.sink({ type: 'warning', host: a.host, message: `${a.severity === 'critical' ? 'CRITICAL' : 'ALERT'} ${a.kind}: ${a.message}` }));
+    renderer.sink({
+      type: 'warning',
+      host: a.host,
+      message: `${a.severity === 'critical' ? 'CRITICAL' : 'ALERT'} ${a.kind}: ${a.message}`,
+    }),
+  );
   const emit = (e: EngineEvent) => {
     alerts.observe(e);
     renderer.sink(e);
   };
   // what a step's arguments risk (a key over plain http), said once per host before anything runs
   for (const { host, phases } of ctx.hosts) {
-    for (const p of phases) for (const s of p.steps) {
-      const w = s.type.warning?.(s.args);
-      if (w) emit({ type: 'warning', host: host.name, message: `${p.def.name} / ${s.name}: ${w}` });
-    }
+    for (const p of phases)
+      for (const s of p.steps) {
+        const w = s.type.warning?.(s.args);
+        if (w) emit({ type: 'warning', host: host.name, message: `${p.def.name} / ${s.name}: ${w}` });
+      }
   }
   const runFiles = new Map<string, FetchedCsvs>();
   const runId = newRunId();
   const keepRuns = checkKeep(args.keepRuns ?? ctx.inventory.keepRuns, '--keep-runs');
-  const record: RunRecordContext = { runId, startedAt: new Date().toISOString(), thresholds: ctx.inventory.thresholds, alertsOf: (h) => alerts.byHost(h) };
+  const record: RunRecordContext = {
+    runId,
+    startedAt: new Date().toISOString(),
+    thresholds: ctx.inventory.thresholds,
+    alertsOf: (h) => alerts.byHost(h),
+  };
   const records = new Map<string, RunRecordFiles>();
   const intervalS = Math.max(1, Math.round(args.sampleInterval ?? 10));
 
@@ -103,7 +134,9 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   // before the first change anywhere: sudo and the phases' external sources, one round trip per host
   // (a plan runs it too: it changes nothing, and a source that would stop provision is said)
   await preflightEverywhere(connector, ctx, {
-    sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, sources: !extras.skipSourceCheck,
+    sudoPassword: sudo ? new Secret(sudo) : undefined,
+    concurrency: args.concurrency,
+    sources: !extras.skipSourceCheck,
     sourcesWarnOnly: mode === 'plan',
     warn: (host, message) => emit({ type: 'warning', host, message }),
   });
@@ -111,8 +144,16 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
   const interrupt = interruptibleRun((line) => renderer.notice(`\n${line}`));
   try {
     const run = await runFleet(connector, {
-      mode, runId, startedAt: record.startedAt, keepRuns, holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
-      force, emit, signal: interrupt.signal, concurrency: args.concurrency, groupConcurrency: args.ideConcurrency,
+      mode,
+      runId,
+      startedAt: record.startedAt,
+      keepRuns,
+      holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
+      force,
+      emit,
+      signal: interrupt.signal,
+      concurrency: args.concurrency,
+      groupConcurrency: args.ideConcurrency,
       sudoPassword: sudo ? new Secret(sudo) : undefined,
       localChecks: controllerChecks,
       monitor: { intervalS, maxLifetimeS: maxLifetimeS(ctx) },
@@ -127,7 +168,9 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     });
     if (mode === 'apply' && extras.reboot && !interrupt.signal.aborted) {
       await rebootWhereRequired(connector, ctx, run, {
-        sudoPassword: sudo ? new Secret(sudo) : undefined, concurrency: args.concurrency, signal: interrupt.signal,
+        sudoPassword: sudo ? new Secret(sudo) : undefined,
+        concurrency: args.concurrency,
+        signal: interrupt.signal,
         note: (host, message) => renderer.notice(`${host}: ${message}`),
       });
     }
@@ -135,23 +178,32 @@ export async function executeRun(args: CommonArgs, ctx: RunContext, mode: 'apply
     alerts.stop();
     const raised = ctx.hosts.flatMap((h) => alerts.byHost(h.host.name));
     if (!json) out.write(alertsText(raised, paint));
-    const reportPath = mode === 'apply' && args.reportsDir !== ''
-      ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, records, record).then(async (html) => {
-        await pruneLocalRuns(args.reportsDir ?? 'reports', keepRuns);
-        return html;
-      }).catch((err: Error) => {
-        process.stderr.write(`warning: the report could not be written: ${err.message}\n`);
-        return undefined;
-      })
-      : undefined;
+    const reportPath =
+      mode === 'apply' && args.reportsDir !== ''
+        ? await writeRunReport(args.reportsDir ?? 'reports', run, runFiles, records, record)
+            .then(async (html) => {
+              await pruneLocalRuns(args.reportsDir ?? 'reports', keepRuns);
+              return html;
+            })
+            .catch((err: Error) => {
+              process.stderr.write(`warning: the report could not be written: ${err.message}\n`);
+              return undefined;
+            })
+        : undefined;
     const connect = mode === 'apply' ? connectInfo(ctx, run, credentials) : [];
     if (json) process.stdout.write(`${jsonText(connect.length ? { ...run, connect } : run)}\n`);
-    else process.stdout.write(mode === 'plan' ? planText(run, paint) + summaryText(run, paint) : summaryText(run, paint) + bannerText(connect, paint));
+    else
+      process.stdout.write(
+        mode === 'plan'
+          ? planText(run, paint) + summaryText(run, paint)
+          : summaryText(run, paint) + bannerText(connect, paint),
+      );
     if (mode === 'apply') out.write(rebootText(run, paint));
     if (reportPath) out.write(`report: ${reportPath}\n`);
     let code = exitCodeFor(run);
     // plan exits 0 whether or not changes are pending; an unreachable host is a failure
-    if (mode === 'plan' && code !== EXIT.interrupted) code = run.hosts.every((h) => h.status === 'ok') ? EXIT.ok : EXIT.failed;
+    if (mode === 'plan' && code !== EXIT.interrupted)
+      code = run.hosts.every((h) => h.status === 'ok') ? EXIT.ok : EXIT.failed;
     return { code, run };
   } finally {
     alerts.stop();

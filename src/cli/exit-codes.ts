@@ -10,6 +10,11 @@ export function exitCodeFor(run: RunResult): number {
   const failed = run.hosts.filter((h) => h.status !== 'ok');
   if (!failed.length) return EXIT.ok;
   // only a failing verify phase, everything else fine: verification failed
-  const onlyVerify = failed.every((h) => h.status === 'failed' && !h.error && h.phases.filter((p) => p.status === 'failed').every((p) => p.name === 'verify'));
+  const onlyVerify = failed.every(
+    (h) =>
+      h.status === 'failed' &&
+      !h.error &&
+      h.phases.filter((p) => p.status === 'failed').every((p) => p.name === 'verify'),
+  );
   return onlyVerify ? EXIT.verify : EXIT.failed;
 }

@@ -20,7 +20,12 @@ export interface SourceVerdicts {
 }
 
 /** The source probe of a host's phases: the script, a line filter, and the verdicts once it ran. */
-export function sourceCheck(phases: readonly PhaseInstance[]): { sources: PhaseSource[]; script: string; onLine: (line: string) => boolean; verdicts: () => SourceVerdicts } {
+export function sourceCheck(phases: readonly PhaseInstance[]): {
+  sources: PhaseSource[];
+  script: string;
+  onLine: (line: string) => boolean;
+  verdicts: () => SourceVerdicts;
+} {
   const sources = phaseSources(phases);
   const nonce = randomBytes(6).toString('hex');
   const reader = sourceReplyReader(nonce);
@@ -29,7 +34,12 @@ export function sourceCheck(phases: readonly PhaseInstance[]): { sources: PhaseS
     script: sourceProbeScript(nonce, sources),
     onLine: reader.onLine,
     verdicts() {
-      if (reader.noCurl()) return { sources, failures: [], warning: `curl is not installed on the host: its ${sources.length} source(s) were not checked` };
+      if (reader.noCurl())
+        return {
+          sources,
+          failures: [],
+          warning: `curl is not installed on the host: its ${sources.length} source(s) were not checked`,
+        };
       if (reader.error()) return { sources, failures: [], warning: `the sources were not checked: ${reader.error()}` };
       const failures = sources.flatMap((source, i) => {
         const reply = reader.replies.get(i);
@@ -58,39 +68,56 @@ export interface HostPreflightOptions {
   sourcesWarnOnly?: boolean;
 }
 
-export async function preflightEverywhere(connector: Connector, ctx: RunContext, opts: HostPreflightOptions): Promise<void> {
+export async function preflightEverywhere(
+  connector: Connector,
+  ctx: RunContext,
+  opts: HostPreflightOptions,
+): Promise<void> {
   const needing = ctx.hosts
-    .map((h) => ({ ...h, sudo: h.host.become || h.phases.some((p) => p.def.become), check: opts.sources ? sourceCheck(h.phases) : undefined }))
+    .map((h) => ({
+      ...h,
+      sudo: h.host.become || h.phases.some((p) => p.def.become),
+      check: opts.sources ? sourceCheck(h.phases) : undefined,
+    }))
     .filter((h) => h.sudo || h.check?.sources.length);
   if (!needing.length) return;
   const limit = pLimit(Math.max(1, opts.concurrency));
-  const results = await Promise.all(needing.map((h) => limit(async (): Promise<{ sudo?: string; sources: string[] }> => {
-    let conn;
-    try {
-      conn = await connector.connect(h.host.name);
-      const shell = await conn.openShell(h.sudo ? { become: true, sudoPassword: opts.sudoPassword } : {});
-      let uid = '';
-      const r = await shell.run(`id -u\n${h.check?.script ?? ''}`, (line) => {
-        if (!h.check?.onLine(line) && !uid) uid = line;
-      });
-      shell.close();
-      if (h.sudo && (r.exitCode !== 0 || !/^\d+$/.test(uid))) return { sudo: `${h.host.name}: sudo ran but the check failed (exit ${r.exitCode})`, sources: [] };
-      const verdicts = h.check?.verdicts();
-      if (verdicts?.warning) opts.warn(h.host.name, verdicts.warning);
-      if (opts.sourcesWarnOnly) {
-        for (const f of verdicts?.failures ?? []) opts.warn(h.host.name, `source does not resolve (provision would stop before any change): ${sourceFailureText(f)}`);
-        return { sources: [] };
-      }
-      return { sources: (verdicts?.failures ?? []).map((f) => `${h.host.name}: ${sourceFailureText(f)}`) };
-    } catch (err) {
-      // unreachable hosts are reported by the run itself; only sudo refusals stop everything
-      if (err instanceof CommandError) return { sudo: err.message, sources: [] };
-      if (err instanceof ProvisionError) return { sources: [] };
-      throw err;
-    } finally {
-      conn?.close();
-    }
-  })));
+  const results = await Promise.all(
+    needing.map((h) =>
+      limit(async (): Promise<{ sudo?: string; sources: string[] }> => {
+        let conn;
+        try {
+          conn = await connector.connect(h.host.name);
+          const shell = await conn.openShell(h.sudo ? { become: true, sudoPassword: opts.sudoPassword } : {});
+          let uid = '';
+          const r = await shell.run(`id -u\n${h.check?.script ?? ''}`, (line) => {
+            if (!h.check?.onLine(line) && !uid) uid = line;
+          });
+          shell.close();
+          if (h.sudo && (r.exitCode !== 0 || !/^\d+$/.test(uid)))
+            return { sudo: `${h.host.name}: sudo ran but the check failed (exit ${r.exitCode})`, sources: [] };
+          const verdicts = h.check?.verdicts();
+          if (verdicts?.warning) opts.warn(h.host.name, verdicts.warning);
+          if (opts.sourcesWarnOnly) {
+            for (const f of verdicts?.failures ?? [])
+              opts.warn(
+                h.host.name,
+                `source does not resolve (provision would stop before any change): ${sourceFailureText(f)}`,
+              );
+            return { sources: [] };
+          }
+          return { sources: (verdicts?.failures ?? []).map((f) => `${h.host.name}: ${sourceFailureText(f)}`) };
+        } catch (err) {
+          // unreachable hosts are reported by the run itself; only sudo refusals stop everything
+          if (err instanceof CommandError) return { sudo: err.message, sources: [] };
+          if (err instanceof ProvisionError) return { sources: [] };
+          throw err;
+        } finally {
+          conn?.close();
+        }
+      }),
+    ),
+  );
   const sudo = results.flatMap((r) => (r.sudo ? [r.sudo] : []));
   const sources = results.flatMap((r) => r.sources);
   if (sudo.length) {

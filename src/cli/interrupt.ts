@@ -44,6 +44,8 @@ export function interruptibleRun(notice: (line: string) => void): { signal: Abor
   active = run;
   return {
     signal: abort.signal,
-    end: () => { if (active === run) active = undefined; },
+    end: () => {
+      if (active === run) active = undefined;
+    },
   };
 }

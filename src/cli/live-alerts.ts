@@ -42,13 +42,22 @@ export function liveAlerts(thresholds: AlertThresholds, raise: (a: Alert) => voi
         if (!tracker) resources.set(e.host, (tracker = new ResourceAlertTracker(e.host, thresholds)));
         try {
           for (const s of parseResourceRows(e.csv, `${e.host} resources.csv`).rows) add(tracker.push(s));
-        } catch { /* a damaged row is reported in the merged report, not here */ }
+        } catch {
+          /* a damaged row is reported in the merged report, not here */
+        }
       }
-      if (e.type === 'phase-start') running.set(`${e.host}\0${e.phase}`, { host: e.host, phase: e.phase, estimateS: e.estimateS, startMs: Date.now() });
+      if (e.type === 'phase-start')
+        running.set(`${e.host}\0${e.phase}`, {
+          host: e.host,
+          phase: e.phase,
+          estimateS: e.estimateS,
+          startMs: Date.now(),
+        });
       if (e.type === 'phase-end') {
         const r = running.get(`${e.host}\0${e.phase.name}`);
         running.delete(`${e.host}\0${e.phase.name}`);
-        if (r) add(phaseTracker(e.host).check(e.phase.name, e.phase.estimateS, r.startMs, r.startMs + e.phase.durationMs));
+        if (r)
+          add(phaseTracker(e.host).check(e.phase.name, e.phase.estimateS, r.startMs, r.startMs + e.phase.durationMs));
       }
     },
     byHost: (host) => raised.get(host) ?? [],

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
   // dist/src/cli/main.js -> the package root, in the repository and once installed
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   process.stdout.write(`${pkg.version}\n`);
 } else {
   await import('./command-line.js');

@@ -9,7 +9,9 @@ export function positiveWhole(option: string) {
     const text = String(last).trim();
     if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
       // yargs keeps only the message of a coerce error: the example goes in it
-      throw new Error(`--${option} ${JSON.stringify(String(last))}: expected a positive whole number (e.g. --${option} ${option === 'sample-interval' ? 10 : 3})`);
+      throw new Error(
+        `--${option} ${JSON.stringify(String(last))}: expected a positive whole number (e.g. --${option} ${option === 'sample-interval' ? 10 : 3})`,
+      );
     }
     return Number(text);
   };
@@ -26,7 +28,8 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;

@@ -52,7 +52,11 @@ function checkPhaseNames(pb: Playbook, names: readonly string[], option: string)
   for (const n of names) {
     if (!known.includes(n)) {
       const guess = closest(n, known);
-      throw new ConfigError(`${option}: unknown phase "${n}"${guess ? `; did you mean ${guess}?` : ''}`, `phases in ${resolve(pb.dir, 'site.yml')}: ${known.join(', ')}`, resolve(pb.dir, 'site.yml'));
+      throw new ConfigError(
+        `${option}: unknown phase "${n}"${guess ? `; did you mean ${guess}?` : ''}`,
+        `phases in ${resolve(pb.dir, 'site.yml')}: ${known.join(', ')}`,
+        resolve(pb.dir, 'site.yml'),
+      );
     }
   }
 }
@@ -62,7 +66,13 @@ export function hostVars(inventory: Inventory, host: HostSpec, defaults: Playboo
   try {
     return withRdpAccess({ ...defaults, ...host.vars });
   } catch (err) {
-    if (err instanceof RdpAccessError) throw new ConfigError(`${inventory.path}: host ${host.name}: ${err.message}`, err.hint, inventory.path, host.line);
+    if (err instanceof RdpAccessError)
+      throw new ConfigError(
+        `${inventory.path}: host ${host.name}: ${err.message}`,
+        err.hint,
+        inventory.path,
+        host.line,
+      );
     throw err;
   }
 }
@@ -74,7 +84,11 @@ export function playbooksDir(option: string): string {
   return existsSync(join(bundled, 'site.yml')) ? bundled : option;
 }
 
-export async function loadRunContext(args: CommonArgs, sel: PhaseSelection = {}, inventory: Inventory = loadInventory(args.inventory)): Promise<RunContext> {
+export async function loadRunContext(
+  args: CommonArgs,
+  sel: PhaseSelection = {},
+  inventory: Inventory = loadInventory(args.inventory),
+): Promise<RunContext> {
   const playbook = loadPlaybook(playbooksDir(args.playbooks));
   const only = (sel.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
   const skip = (sel.skip ?? []).flatMap((s) => s.split(',')).filter(Boolean);
@@ -84,8 +98,13 @@ export async function loadRunContext(args: CommonArgs, sel: PhaseSelection = {},
   const selected = selectHosts(inventory, args.limit, args.shard);
   // developer_ssh_key, when neither the playbooks nor the inventory set it: the public half
   // of the key the tool logs in with (identity_file + .pub, else the agent's first key)
-  const loginKeys = await Promise.all(selected.map((host) =>
-    Object.hasOwn({ ...playbook.vars, ...host.vars }, DEVELOPER_SSH_KEY) ? undefined : loginPublicKeyOfHost(host, args.sshConfig)));
+  const loginKeys = await Promise.all(
+    selected.map((host) =>
+      Object.hasOwn({ ...playbook.vars, ...host.vars }, DEVELOPER_SSH_KEY)
+        ? undefined
+        : loginPublicKeyOfHost(host, args.sshConfig),
+    ),
+  );
   const hosts = selected.map((host, i) => {
     const key = loginKeys[i];
     // the playbooks' own vars are defaults; the inventory's win
@@ -94,7 +113,12 @@ export async function loadRunContext(args: CommonArgs, sel: PhaseSelection = {},
       return { host, phases: phases.map((p) => instantiatePhase(playbook, p, vars, host.name)) };
     } catch (err) {
       if (err instanceof ConfigError && !key && err.message.includes(`unknown variable "${DEVELOPER_SSH_KEY}"`)) {
-        throw new ConfigError(err.message, `set ${DEVELOPER_SSH_KEY} in the inventory's vars (a public key line), or give ${host.name} an identity_file with its .pub beside it, or load your key into ssh-agent`, err.file, err.line);
+        throw new ConfigError(
+          err.message,
+          `set ${DEVELOPER_SSH_KEY} in the inventory's vars (a public key line), or give ${host.name} an identity_file with its .pub beside it, or load your key into ssh-agent`,
+          err.file,
+          err.line,
+        );
       }
       throw err;
     }

@@ -19,11 +19,29 @@ export function controllerTimingRows(runId: string, h: HostResult): TimingRow[] 
     let t = Date.parse(p.startedAt);
     for (const s of p.steps) {
       if (s.status === 'skipped') continue;
-      rows.push({ timestamp: new Date(t + s.durationMs).toISOString(), runId, host: h.host, phase: p.name, step: s.name, startEpochS: t / 1000, durationS: s.durationMs / 1000, status: s.status });
+      rows.push({
+        timestamp: new Date(t + s.durationMs).toISOString(),
+        runId,
+        host: h.host,
+        phase: p.name,
+        step: s.name,
+        startEpochS: t / 1000,
+        durationS: s.durationMs / 1000,
+        status: s.status,
+      });
       t += s.durationMs;
     }
     const start = Date.parse(p.startedAt);
-    rows.push({ timestamp: new Date(start + p.durationMs).toISOString(), runId, host: h.host, phase: p.name, step: '', startEpochS: start / 1000, durationS: p.durationMs / 1000, status: p.status });
+    rows.push({
+      timestamp: new Date(start + p.durationMs).toISOString(),
+      runId,
+      host: h.host,
+      phase: p.name,
+      step: '',
+      startEpochS: start / 1000,
+      durationS: p.durationMs / 1000,
+      status: p.status,
+    });
   }
   return rows;
 }
@@ -36,16 +54,38 @@ export interface RunRecordContext {
 }
 
 /** run.json and controller-timing.csv of one host, as text (endedAt: when it is asked for). */
-export function hostRunRecord(ctx: RunRecordContext, h: HostResult, endedAt = new Date().toISOString()): Required<Pick<RunRecordFiles, 'run.json' | 'controller-timing.csv'>> {
-  const failedStep = h.phases.flatMap((p) => p.steps.filter((s) => s.status === 'failed' && s.output).map((s) => ({ phase: p.name, step: s.name, output: s.output! })));
+export function hostRunRecord(
+  ctx: RunRecordContext,
+  h: HostResult,
+  endedAt = new Date().toISOString(),
+): Required<Pick<RunRecordFiles, 'run.json' | 'controller-timing.csv'>> {
+  const failedStep = h.phases.flatMap((p) =>
+    p.steps
+      .filter((s) => s.status === 'failed' && s.output)
+      .map((s) => ({ phase: p.name, step: s.name, output: s.output! })),
+  );
   const runJson: RunJsonInput = {
-    runId: ctx.runId, host: h.host, address: h.address, startedAt: ctx.startedAt, endedAt, status: h.status,
+    runId: ctx.runId,
+    host: h.host,
+    address: h.address,
+    startedAt: ctx.startedAt,
+    endedAt,
+    status: h.status,
     error: h.error ? `${h.error.message} (${h.error.hint})` : undefined,
     phases: h.phases.map((p) => ({
-      name: p.name, estimateS: p.estimateS, critical: p.critical, status: p.status, startedAt: p.startedAt, durationMs: p.durationMs, reason: p.reason,
-      ...(failedStep.some((f) => f.phase === p.name) ? { failedSteps: failedStep.filter((f) => f.phase === p.name).map(({ step, output }) => ({ step, output })) } : {}),
+      name: p.name,
+      estimateS: p.estimateS,
+      critical: p.critical,
+      status: p.status,
+      startedAt: p.startedAt,
+      durationMs: p.durationMs,
+      reason: p.reason,
+      ...(failedStep.some((f) => f.phase === p.name)
+        ? { failedSteps: failedStep.filter((f) => f.phase === p.name).map(({ step, output }) => ({ step, output })) }
+        : {}),
     })),
-    thresholds: ctx.thresholds, alerts: ctx.alertsOf(h.host),
+    thresholds: ctx.thresholds,
+    alerts: ctx.alertsOf(h.host),
   };
   return {
     'run.json': `${JSON.stringify(runJson, null, 2)}\n`,

@@ -22,7 +22,11 @@ export async function addTaggedDroplets(argv: { _: (string | number)[]; inventor
   if (!tag) return;
   const droplets = await (await openCloud()).dropletsWithTag(tag);
   const usable = droplets.filter((d): d is typeof d & { address: string } => Boolean(d.address));
-  for (const d of droplets) if (!d.address) process.stderr.write(`warning: droplet ${d.name} (tag ${tag}) has no public IPv4 yet: left out\n`);
+  for (const d of droplets)
+    if (!d.address) process.stderr.write(`warning: droplet ${d.name} (tag ${tag}) has no public IPv4 yet: left out\n`);
   if (!droplets.length) process.stderr.write(`warning: no droplet carries the tag ${tag}\n`);
-  provideTaggedDroplets(path, usable.map((d) => ({ name: d.name, address: d.address })));
+  provideTaggedDroplets(
+    path,
+    usable.map((d) => ({ name: d.name, address: d.address })),
+  );
 }

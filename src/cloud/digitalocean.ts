@@ -33,8 +33,14 @@ export interface CreateRequest {
 export function dropletInfo(d: ApiDroplet): DropletInfo {
   const v4 = (d.networks.v4 ?? []).find((n) => n.type === 'public' && n.ip_address);
   return {
-    id: d.id, name: d.name, status: d.status, address: v4?.ip_address, region: d.region.slug,
-    size: d.size_slug, priceMonthly: d.size.price_monthly, tags: d.tags,
+    id: d.id,
+    name: d.name,
+    status: d.status,
+    address: v4?.ip_address,
+    region: d.region.slug,
+    size: d.size_slug,
+    priceMonthly: d.size.price_monthly,
+    tags: d.tags,
   };
 }
 
@@ -42,7 +48,10 @@ export function dropletInfo(d: ApiDroplet): DropletInfo {
 export function md5Fingerprint(publicKeyLine: string): string {
   const blob = publicKeyLine.trim().split(/\s+/)[1];
   if (!blob) throw new CommandError('the public key is not one "type base64 [comment]" line', 'check the .pub file');
-  return createHash('md5').update(Buffer.from(blob, 'base64')).digest('hex').replace(/(..)(?!$)/g, '$1:');
+  return createHash('md5')
+    .update(Buffer.from(blob, 'base64'))
+    .digest('hex')
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /** An image given on the command line: digits are an id (a snapshot), anything else a slug. */
@@ -53,11 +62,17 @@ export function imageRef(image: string): string | number {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class DigitalOcean {
-  constructor(private readonly api: DoApi, private readonly pollMs = 3000) {}
+  constructor(
+    private readonly api: DoApi,
+    private readonly pollMs = 3000,
+  ) {}
 
   async dropletsWithTag(tag: string): Promise<DropletInfo[]> {
     const all = await allPages(async (page) => {
-      const body = must(await this.api.GET('/v2/droplets', { params: { query: { tag_name: tag, page, per_page: PER_PAGE } } }), `list the droplets tagged ${tag}`);
+      const body = must(
+        await this.api.GET('/v2/droplets', { params: { query: { tag_name: tag, page, per_page: PER_PAGE } } }),
+        `list the droplets tagged ${tag}`,
+      );
       return { items: body.droplets ?? [], next: hasNext(body) };
     });
     // the filter is the server's; the tag is checked here too: only ours are ever touched
@@ -66,12 +81,19 @@ export class DigitalOcean {
 
   async findDroplet(name: string, tag: string): Promise<DropletInfo | undefined> {
     const found = (await this.dropletsWithTag(tag)).filter((d) => d.name === name);
-    if (found.length > 1) throw new CommandError(`${found.length} droplets named ${name} carry the tag ${tag} (ids ${found.map((d) => d.id).join(', ')})`, 'rename or destroy the extra ones in the control panel');
+    if (found.length > 1)
+      throw new CommandError(
+        `${found.length} droplets named ${name} carry the tag ${tag} (ids ${found.map((d) => d.id).join(', ')})`,
+        'rename or destroy the extra ones in the control panel',
+      );
     return found[0];
   }
 
   async droplet(id: number): Promise<DropletInfo> {
-    const body = must(await this.api.GET('/v2/droplets/{droplet_id}', { params: { path: { droplet_id: id } } }), `read droplet ${id}`);
+    const body = must(
+      await this.api.GET('/v2/droplets/{droplet_id}', { params: { path: { droplet_id: id } } }),
+      `read droplet ${id}`,
+    );
     if (!body.droplet) throw new CommandError(`DigitalOcean returned no droplet for id ${id}`, 'try again');
     return dropletInfo(body.droplet);
   }
@@ -79,45 +101,82 @@ export class DigitalOcean {
   /** The monthly price of a size, or undefined when the account does not offer it. */
   async sizePrice(slug: string): Promise<{ monthly: number; hourly: number; description: string } | undefined> {
     const sizes = await allPages(async (page) => {
-      const body = must(await this.api.GET('/v2/sizes', { params: { query: { page, per_page: PER_PAGE } } }), 'list the droplet sizes');
+      const body = must(
+        await this.api.GET('/v2/sizes', { params: { query: { page, per_page: PER_PAGE } } }),
+        'list the droplet sizes',
+      );
       return { items: body.sizes ?? [], next: hasNext(body) };
     });
     const s = sizes.find((x) => x.slug === slug);
-    return s ? { monthly: s.price_monthly, hourly: s.price_hourly, description: `${s.vcpus} vCPU, ${s.memory / 1024} GB RAM, ${s.disk} GB disk` } : undefined;
+    return s
+      ? {
+          monthly: s.price_monthly,
+          hourly: s.price_hourly,
+          description: `${s.vcpus} vCPU, ${s.memory / 1024} GB RAM, ${s.disk} GB disk`,
+        }
+      : undefined;
   }
 
   /** The account's key with this public key's fingerprint, added first when there is none. */
   async ensureKey(publicKeyLine: string, name: string): Promise<{ id: number; fingerprint: string; added: boolean }> {
     const fingerprint = md5Fingerprint(publicKeyLine);
     const keys = await allPages(async (page) => {
-      const body = must(await this.api.GET('/v2/account/keys', { params: { query: { page, per_page: PER_PAGE } } }), 'list the SSH keys of the account');
+      const body = must(
+        await this.api.GET('/v2/account/keys', { params: { query: { page, per_page: PER_PAGE } } }),
+        'list the SSH keys of the account',
+      );
       return { items: body.ssh_keys ?? [], next: hasNext(body) };
     });
     const known = keys.find((k) => k.fingerprint === fingerprint);
     if (known?.id !== undefined) return { id: known.id, fingerprint, added: false };
     const [type, blob] = publicKeyLine.trim().split(/\s+/);
-    const body = must(await this.api.POST('/v2/account/keys', { body: { name, public_key: `${type} ${blob}` } }), 'add your SSH key to the account');
-    if (body.ssh_key?.id === undefined) throw new CommandError('DigitalOcean added the key but returned no id', 'run the command again: the key is found by its fingerprint');
+    const body = must(
+      await this.api.POST('/v2/account/keys', { body: { name, public_key: `${type} ${blob}` } }),
+      'add your SSH key to the account',
+    );
+    if (body.ssh_key?.id === undefined)
+      throw new CommandError(
+        'DigitalOcean added the key but returned no id',
+        'run the command again: the key is found by its fingerprint',
+      );
     return { id: body.ssh_key.id, fingerprint, added: true };
   }
 
   async create(req: CreateRequest): Promise<DropletInfo> {
-    const body = must(await this.api.POST('/v2/droplets', {
-      body: { name: req.name, region: req.region, size: req.size, image: imageRef(req.image), ssh_keys: req.sshKeyIds, tags: [req.tag] },
-    }), `create droplet ${req.name}`);
-    if (!('droplet' in body)) throw new CommandError('DigitalOcean answered a single create with several droplets', 'check the control panel');
+    const body = must(
+      await this.api.POST('/v2/droplets', {
+        body: {
+          name: req.name,
+          region: req.region,
+          size: req.size,
+          image: imageRef(req.image),
+          ssh_keys: req.sshKeyIds,
+          tags: [req.tag],
+        },
+      }),
+      `create droplet ${req.name}`,
+    );
+    if (!('droplet' in body))
+      throw new CommandError('DigitalOcean answered a single create with several droplets', 'check the control panel');
     return dropletInfo(body.droplet);
   }
 
   /** Polls until the droplet is active with a public IPv4 (bounded). */
-  async waitActive(id: number, timeoutMs: number, onStatus?: (d: DropletInfo) => void): Promise<DropletInfo & { address: string }> {
+  async waitActive(
+    id: number,
+    timeoutMs: number,
+    onStatus?: (d: DropletInfo) => void,
+  ): Promise<DropletInfo & { address: string }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const d = await this.droplet(id);
       onStatus?.(d);
       if (d.status === 'active' && d.address) return d as DropletInfo & { address: string };
       if (Date.now() + this.pollMs > deadline) {
-        throw new CommandError(`droplet ${d.name} is still ${d.status}${d.address ? '' : ' without a public IPv4'} after ${Math.round(timeoutMs / 1000)} s`, 'look at it in the control panel; `up` again resumes where it stopped');
+        throw new CommandError(
+          `droplet ${d.name} is still ${d.status}${d.address ? '' : ' without a public IPv4'} after ${Math.round(timeoutMs / 1000)} s`,
+          'look at it in the control panel; `up` again resumes where it stopped',
+        );
       }
       await sleep(this.pollMs);
     }
@@ -130,28 +189,57 @@ export class DigitalOcean {
   }
 
   /** Starts a snapshot, waits for its action, returns the new snapshot's id and name. */
-  async snapshot(d: DropletInfo, snapshotName: string, timeoutMs: number, onStatus?: (status: string) => void): Promise<{ id: string; name: string }> {
-    const body = must(await this.api.POST('/v2/droplets/{droplet_id}/actions', {
-      params: { path: { droplet_id: d.id } },
-      body: { type: 'snapshot', name: snapshotName },
-    }), `snapshot droplet ${d.name}`);
+  async snapshot(
+    d: DropletInfo,
+    snapshotName: string,
+    timeoutMs: number,
+    onStatus?: (status: string) => void,
+  ): Promise<{ id: string; name: string }> {
+    const body = must(
+      await this.api.POST('/v2/droplets/{droplet_id}/actions', {
+        params: { path: { droplet_id: d.id } },
+        body: { type: 'snapshot', name: snapshotName },
+      }),
+      `snapshot droplet ${d.name}`,
+    );
     const actionId = body.action?.id;
-    if (actionId === undefined) throw new CommandError('DigitalOcean started the snapshot but returned no action id', 'check the control panel');
+    if (actionId === undefined)
+      throw new CommandError('DigitalOcean started the snapshot but returned no action id', 'check the control panel');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const a = must(await this.api.GET('/v2/actions/{action_id}', { params: { path: { action_id: actionId } } }), `read action ${actionId}`).action;
+      const a = must(
+        await this.api.GET('/v2/actions/{action_id}', { params: { path: { action_id: actionId } } }),
+        `read action ${actionId}`,
+      ).action;
       onStatus?.(a?.status ?? 'unknown');
       if (a?.status === 'completed') break;
-      if (a?.status === 'errored') throw new CommandError(`the snapshot of ${d.name} failed (action ${actionId} errored)`, 'look at the droplet\'s history in the control panel');
-      if (Date.now() + this.pollMs > deadline) throw new CommandError(`the snapshot of ${d.name} is not done after ${Math.round(timeoutMs / 1000)} s (action ${actionId})`, 'it goes on at DigitalOcean; see the control panel');
+      if (a?.status === 'errored')
+        throw new CommandError(
+          `the snapshot of ${d.name} failed (action ${actionId} errored)`,
+          "look at the droplet's history in the control panel",
+        );
+      if (Date.now() + this.pollMs > deadline)
+        throw new CommandError(
+          `the snapshot of ${d.name} is not done after ${Math.round(timeoutMs / 1000)} s (action ${actionId})`,
+          'it goes on at DigitalOcean; see the control panel',
+        );
       await sleep(this.pollMs);
     }
     const snaps = await allPages(async (page) => {
-      const b = must(await this.api.GET('/v2/snapshots', { params: { query: { page, per_page: PER_PAGE, resource_type: 'droplet' } } }), 'list the snapshots');
+      const b = must(
+        await this.api.GET('/v2/snapshots', {
+          params: { query: { page, per_page: PER_PAGE, resource_type: 'droplet' } },
+        }),
+        'list the snapshots',
+      );
       return { items: b.snapshots ?? [], next: hasNext(b) };
     });
     const snap = snaps.filter((s) => s.resource_id === String(d.id) && s.name === snapshotName).pop();
-    if (!snap) throw new CommandError(`the snapshot ${snapshotName} finished but is not listed`, 'look for it in the control panel (Images, Snapshots)');
+    if (!snap)
+      throw new CommandError(
+        `the snapshot ${snapshotName} finished but is not listed`,
+        'look for it in the control panel (Images, Snapshots)',
+      );
     return { id: snap.id, name: snap.name };
   }
 }

@@ -65,7 +65,10 @@ export function createDoClient(access: ApiAccess, opts: DoClientOptions = {}): D
           await sleep(wait);
           continue;
         }
-        throw new CommandError(`cannot reach the DigitalOcean API at ${new URL(request.url).origin}: ${why}`, 'check the network (or DIGITALOCEAN_API_URL)');
+        throw new CommandError(
+          `cannot reach the DigitalOcean API at ${new URL(request.url).origin}: ${why}`,
+          'check the network (or DIGITALOCEAN_API_URL)',
+        );
       }
       const last = attempt >= policy.attempts;
       if (response.status === 429 && !last) {
@@ -101,17 +104,41 @@ export function must<T>(r: { data?: T; error?: unknown; response: Response }, wh
 }
 
 export function apiError(response: Response, body: unknown, what: string): Error {
-  const message = body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
-    ? oneLine((body as { message: string }).message) : '';
+  const message =
+    body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
+      ? oneLine((body as { message: string }).message)
+      : '';
   const status = response.status;
   if (status === 401) {
-    return new ConfigError(`DigitalOcean rejected the token (401 Unauthorized) while trying to ${what}`, 'the token is wrong, expired or revoked: make a new one in the control panel (API section) and set DIGITALOCEAN_ACCESS_TOKEN');
+    return new ConfigError(
+      `DigitalOcean rejected the token (401 Unauthorized) while trying to ${what}`,
+      'the token is wrong, expired or revoked: make a new one in the control panel (API section) and set DIGITALOCEAN_ACCESS_TOKEN',
+    );
   }
-  if (status === 403) return new ConfigError(`DigitalOcean refused to ${what} (403${message ? `: ${message}` : ''})`, 'the token lacks the scope for this (give it read and write access)');
-  if (status === 422) return new CommandError(`DigitalOcean refused to ${what}: ${message || 'unprocessable request (422)'}`, 'change what the message names (region, size, image, name) and try again');
-  if (status === 429) return new CommandError(`DigitalOcean kept rate-limiting the request to ${what} (429)`, 'wait a minute and try again');
-  if (status === 404) return new CommandError(`DigitalOcean: not found while trying to ${what}${message ? ` (${message})` : ''}`, 'it may have been deleted meanwhile');
-  return new CommandError(`DigitalOcean answered ${status} while trying to ${what}${message ? `: ${message}` : ''}`, status >= 500 ? 'a problem on DigitalOcean\'s side: try again later' : 'run again with --verbose');
+  if (status === 403)
+    return new ConfigError(
+      `DigitalOcean refused to ${what} (403${message ? `: ${message}` : ''})`,
+      'the token lacks the scope for this (give it read and write access)',
+    );
+  if (status === 422)
+    return new CommandError(
+      `DigitalOcean refused to ${what}: ${message || 'unprocessable request (422)'}`,
+      'change what the message names (region, size, image, name) and try again',
+    );
+  if (status === 429)
+    return new CommandError(
+      `DigitalOcean kept rate-limiting the request to ${what} (429)`,
+      'wait a minute and try again',
+    );
+  if (status === 404)
+    return new CommandError(
+      `DigitalOcean: not found while trying to ${what}${message ? ` (${message})` : ''}`,
+      'it may have been deleted meanwhile',
+    );
+  return new CommandError(
+    `DigitalOcean answered ${status} while trying to ${what}${message ? `: ${message}` : ''}`,
+    status >= 500 ? "a problem on DigitalOcean's side: try again later" : 'run again with --verbose',
+  );
 }
 
 const API_UNSAFE = unsafeChars('\\u0000-\\u001f', { runs: true });
@@ -125,16 +152,17 @@ export const MAX_PAGES = 100;
 export const PER_PAGE = 200;
 
 /** Every item of a paginated list: pages of PER_PAGE until no `links.pages.next` (bounded). */
-export async function allPages<T>(
-  fetchPage: (page: number) => Promise<{ items: T[]; next: boolean }>,
-): Promise<T[]> {
+export async function allPages<T>(fetchPage: (page: number) => Promise<{ items: T[]; next: boolean }>): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const { items, next } = await fetchPage(page);
     out.push(...items);
     if (!next || items.length === 0) return out;
   }
-  throw new CommandError(`DigitalOcean: a list longer than ${MAX_PAGES} pages of ${PER_PAGE}`, 'tidy up the account, or use a tag to narrow it');
+  throw new CommandError(
+    `DigitalOcean: a list longer than ${MAX_PAGES} pages of ${PER_PAGE}`,
+    'tidy up the account, or use a tag to narrow it',
+  );
 }
 
 export function hasNext(body: { links?: { pages?: unknown } } | undefined): boolean {

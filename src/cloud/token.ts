@@ -19,7 +19,8 @@ export interface ApiAccess {
 
 /** doctl's config file: $XDG_CONFIG_HOME/doctl/config.yaml, else ~/.config/doctl/config.yaml */
 export function doctlConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
   return join(base, 'doctl', 'config.yaml');
 }
 
@@ -50,13 +51,23 @@ export function apiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`DIGITALOCEAN_API_URL is not a URL (${JSON.stringify(raw.slice(0, 80))})`, `unset it to use ${DEFAULT_API_URL}`);
+    throw new ConfigError(
+      `DIGITALOCEAN_API_URL is not a URL (${JSON.stringify(raw.slice(0, 80))})`,
+      `unset it to use ${DEFAULT_API_URL}`,
+    );
   }
   const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new ConfigError(`DIGITALOCEAN_API_URL must be https:// (plain http only to 127.0.0.1 or localhost): ${url.protocol}//${url.host}`, `unset it to use ${DEFAULT_API_URL}`);
+    throw new ConfigError(
+      `DIGITALOCEAN_API_URL must be https:// (plain http only to 127.0.0.1 or localhost): ${url.protocol}//${url.host}`,
+      `unset it to use ${DEFAULT_API_URL}`,
+    );
   }
-  if (url.username || url.password) throw new ConfigError('DIGITALOCEAN_API_URL must not hold a user name or password', 'the token goes in DIGITALOCEAN_ACCESS_TOKEN');
+  if (url.username || url.password)
+    throw new ConfigError(
+      'DIGITALOCEAN_API_URL must not hold a user name or password',
+      'the token goes in DIGITALOCEAN_ACCESS_TOKEN',
+    );
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 

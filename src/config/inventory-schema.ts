@@ -5,7 +5,9 @@ import { HOST_KEY_POLICIES } from './host-key-policy.js';
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const varValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a variable must be a string, number or boolean' });
+const varValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'a variable must be a string, number or boolean',
+});
 export const varsSchema = z.record(z.string().regex(VAR_NAME, 'variable names are letters, digits and _'), varValue);
 
 export const hostKeyPolicySchema = z.enum(HOST_KEY_POLICIES);
@@ -22,7 +24,11 @@ const connectionFields = {
 };
 
 export const hostSchema = z.strictObject({
-  address: z.string().min(1).regex(/^[^\s'"`;$]+$/, 'an address is a host name, IP or ssh_config alias').optional(),
+  address: z
+    .string()
+    .min(1)
+    .regex(/^[^\s'"`;$]+$/, 'an address is a host name, IP or ssh_config alias')
+    .optional(),
   ...connectionFields,
 });
 
@@ -39,19 +45,31 @@ export const alertsSchema = z.strictObject({
 // carrying it as a host (SPEC §8). Slugs as DigitalOcean writes them.
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a DigitalOcean slug: lowercase letters, digits and -');
 export const digitaloceanSchema = z.strictObject({
-  tag: z.string().regex(/^[A-Za-z0-9_:-]{1,255}$/, 'a DigitalOcean tag: letters, digits, _, : and -').optional(),
+  tag: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]{1,255}$/, 'a DigitalOcean tag: letters, digits, _, : and -')
+    .optional(),
   region: slug.optional(),
   size: slug.optional(),
-  image: z.string().regex(/^([a-z0-9][a-z0-9.-]{0,62}|\d{1,12})$/, 'an image slug or a snapshot id').optional(),
+  image: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9.-]{0,62}|\d{1,12})$/, 'an image slug or a snapshot id')
+    .optional(),
 });
 
 export const inventorySchema = z.strictObject({
-  defaults: z.strictObject({
-    ...connectionFields,
-    host_key_policy: hostKeyPolicySchema.optional(),
-  }).optional(),
-  hosts: z.record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), hostSchema.nullable()).optional(),
-  groups: z.record(z.string().regex(HOST_NAME, 'group names are letters, digits, ".", "_" and "-"'), z.array(z.string())).optional(),
+  defaults: z
+    .strictObject({
+      ...connectionFields,
+      host_key_policy: hostKeyPolicySchema.optional(),
+    })
+    .optional(),
+  hosts: z
+    .record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), hostSchema.nullable())
+    .optional(),
+  groups: z
+    .record(z.string().regex(HOST_NAME, 'group names are letters, digits, ".", "_" and "-"'), z.array(z.string()))
+    .optional(),
   host_key_policy: hostKeyPolicySchema.optional(),
   known_hosts_file: z.string().min(1).optional(),
   alerts: alertsSchema.optional(),

@@ -77,19 +77,32 @@ export function inventoryTag(path: string): string | undefined {
 export function emptyInventory(path: string): Inventory {
   return {
     // no host_key_policy: ssh_config's StrictHostKeyChecking, else accept-new
-    path, hosts: [], groups: {}, thresholds: DEFAULT_THRESHOLDS, keepRuns: DEFAULT_KEEP_RUNS,
+    path,
+    hosts: [],
+    groups: {},
+    thresholds: DEFAULT_THRESHOLDS,
+    keepRuns: DEFAULT_KEEP_RUNS,
     newHost: (name, address) => ({
-      name, address, explicit: {}, fallback: { user: 'root', port: 22 }, become: false,
-      vars: { inventory_hostname: name }, stateDir: DEFAULT_STATE_DIR,
+      name,
+      address,
+      explicit: {},
+      fallback: { user: 'root', port: 22 },
+      become: false,
+      vars: { inventory_hostname: name },
+      stateDir: DEFAULT_STATE_DIR,
     }),
   };
 }
 
-
 export function loadInventory(path: string): Inventory {
   const file = readYamlFile(path, 'inventory');
   if (file.data === null || typeof file.data !== 'object') {
-    throw new ConfigError(`${path}: the inventory is empty or not a mapping`, 'it needs at least a "hosts:" mapping (see the README)', path, 1);
+    throw new ConfigError(
+      `${path}: the inventory is empty or not a mapping`,
+      'it needs at least a "hosts:" mapping (see the README)',
+      path,
+      1,
+    );
   }
   const inv = validate(file, inventorySchema, file.data);
   return resolveInventory(file, inv);
@@ -99,10 +112,20 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
   const d = inv.defaults ?? {};
   const baseDir = dirname(resolve(file.path));
   const fromFile = (p: string) => resolve(baseDir, expandHome(p));
-  const fallback = { user: d.user ?? 'root', port: d.port ?? 22, identityFile: d.identity_file ? fromFile(d.identity_file) : undefined };
+  const fallback = {
+    user: d.user ?? 'root',
+    port: d.port ?? 22,
+    identityFile: d.identity_file ? fromFile(d.identity_file) : undefined,
+  };
   const newHost = (name: string, address: string): HostSpec => ({
-    name, address, explicit: {}, fallback, become: d.become ?? false,
-    vars: { inventory_hostname: name, ...(d.vars ?? {}) }, stateDir: d.state_dir ?? DEFAULT_STATE_DIR, stateDirDefault: d.state_dir === undefined,
+    name,
+    address,
+    explicit: {},
+    fallback,
+    become: d.become ?? false,
+    vars: { inventory_hostname: name, ...(d.vars ?? {}) },
+    stateDir: d.state_dir ?? DEFAULT_STATE_DIR,
+    stateDirDefault: d.state_dir === undefined,
   });
   const hosts: HostSpec[] = Object.entries(inv.hosts ?? {}).map(([name, h]) => {
     const host = h ?? {};
@@ -114,28 +137,53 @@ function resolveInventory(file: YamlFile, inv: InventoryYaml): Inventory {
         port: host.port,
         identityFile: host.identity_file ? fromFile(host.identity_file) : undefined,
       },
-      fallback: { user: d.user ?? 'root', port: d.port ?? 22, identityFile: d.identity_file ? fromFile(d.identity_file) : undefined },
+      fallback: {
+        user: d.user ?? 'root',
+        port: d.port ?? 22,
+        identityFile: d.identity_file ? fromFile(d.identity_file) : undefined,
+      },
       become: host.become ?? d.become ?? false,
       vars: { inventory_hostname: name, ...(d.vars ?? {}), ...(host.vars ?? {}) },
       stateDir: host.state_dir ?? d.state_dir ?? DEFAULT_STATE_DIR,
       stateDirDefault: (host.state_dir ?? d.state_dir) === undefined,
     };
     // looked up only when a message needs it
-    return Object.defineProperty(spec, 'line', { get: () => file.lineOf(['hosts', name]), enumerable: true }) as HostSpec;
+    return Object.defineProperty(spec, 'line', {
+      get: () => file.lineOf(['hosts', name]),
+      enumerable: true,
+    }) as HostSpec;
   });
   // droplets with the tag: an inventory entry of the same name wins (it may set more)
-  for (const t of inv.digitalocean?.tag ? taggedDroplets.get(resolve(file.path)) ?? [] : []) {
+  for (const t of inv.digitalocean?.tag ? (taggedDroplets.get(resolve(file.path)) ?? []) : []) {
     if (!hosts.some((h) => h.name === t.name)) hosts.push(newHost(t.name, t.address));
   }
   // a digitalocean: section alone is an inventory for `up` (its defaults) or for tagged droplets
-  if (hosts.length === 0 && !inv.digitalocean) throw configErrorAt(file, ['hosts'], 'no hosts defined', 'add at least one host under "hosts:", or digitalocean: { tag: ... } for your tagged droplets');
+  if (hosts.length === 0 && !inv.digitalocean)
+    throw configErrorAt(
+      file,
+      ['hosts'],
+      'no hosts defined',
+      'add at least one host under "hosts:", or digitalocean: { tag: ... } for your tagged droplets',
+    );
 
   const names = new Set(hosts.map((h) => h.name));
   const groups = inv.groups ?? {};
   for (const [group, members] of Object.entries(groups)) {
-    if (names.has(group)) throw configErrorAt(file, ['groups', group], `group "${group}" has the name of a host`, 'rename the group or the host');
+    if (names.has(group))
+      throw configErrorAt(
+        file,
+        ['groups', group],
+        `group "${group}" has the name of a host`,
+        'rename the group or the host',
+      );
     members.forEach((m, i) => {
-      if (!names.has(m)) throw configErrorAt(file, ['groups', group, i], `group "${group}" names unknown host "${m}"`, `known hosts: ${[...names].join(', ')}`);
+      if (!names.has(m))
+        throw configErrorAt(
+          file,
+          ['groups', group, i],
+          `group "${group}" names unknown host "${m}"`,
+          `known hosts: ${[...names].join(', ')}`,
+        );
     });
   }
   const a = inv.alerts ?? {};
@@ -166,7 +214,10 @@ export function selectHosts(inv: Inventory, limits: readonly string[] | undefine
 }
 
 function limitHosts(inv: Inventory, limits: readonly string[] | undefined): HostSpec[] {
-  const wanted = (limits ?? []).flatMap((l) => l.split(',')).map((s) => s.trim()).filter(Boolean);
+  const wanted = (limits ?? [])
+    .flatMap((l) => l.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (wanted.length === 0) return inv.hosts;
   const byName = new Map(inv.hosts.map((h) => [h.name, h]));
   const chosen = new Set<string>();

@@ -30,7 +30,12 @@ export function phaseSources(phases: readonly PhaseInstance[]): PhaseSource[] {
         const key = src.urls.join('\n');
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push({ ...src, phase: phase.def.name, step: step.name, origin: originOf(phase, step.index, step.name, src.field) });
+        out.push({
+          ...src,
+          phase: phase.def.name,
+          step: step.name,
+          origin: originOf(phase, step.index, step.name, src.field),
+        });
       }
     }
   }

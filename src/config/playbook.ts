@@ -25,7 +25,9 @@ const seconds = z.number().int('a whole number of seconds').positive('a positive
 
 // timeout_s and when sit beside name; the one other key is the step type
 const STEP_KEYS = new Set(['name', 'timeout_s', 'when']);
-const stepShape = z.object({ name: z.string().min(1), timeout_s: seconds.optional(), when: whenSchema.optional() }).catchall(z.unknown());
+const stepShape = z
+  .object({ name: z.string().min(1), timeout_s: seconds.optional(), when: whenSchema.optional() })
+  .catchall(z.unknown());
 
 /** SPEC §3: a phase without timeout_s is stopped after 5 x estimate_s, at least 600 s. */
 export function defaultPhaseTimeoutS(estimateS: number): number {
@@ -107,16 +109,27 @@ export function loadPlaybook(dir: string): Playbook {
   const siteData = validate(site, siteSchema, site.data ?? {});
   const seen = new Set<string>();
   const phases = siteData.phases.map((name, i) => {
-    if (seen.has(name)) throw configErrorAt(site, ['phases', i], `phase "${name}" is listed twice`, 'list each phase once');
+    if (seen.has(name))
+      throw configErrorAt(site, ['phases', i], `phase "${name}" is listed twice`, 'list each phase once');
     seen.add(name);
     return loadPhase(dir, name);
   });
   phases.forEach((p, i) => {
     // phases of one parallel group start together: none of them can wait for another
-    const earlier = new Set(phases.slice(0, i).filter((q) => !p.parallel || q.parallel !== p.parallel).map((q) => q.name));
+    const earlier = new Set(
+      phases
+        .slice(0, i)
+        .filter((q) => !p.parallel || q.parallel !== p.parallel)
+        .map((q) => q.name),
+    );
     p.needs.forEach((n, j) => {
       if (!earlier.has(n)) {
-        throw configErrorAt(p.yaml, ['needs', j], `phase "${p.name}" needs "${n}", which is not listed before it in site.yml`, `phases in order: ${siteData.phases.join(', ')}`);
+        throw configErrorAt(
+          p.yaml,
+          ['needs', j],
+          `phase "${p.name}" needs "${n}", which is not listed before it in site.yml`,
+          `phases in order: ${siteData.phases.join(', ')}`,
+        );
       }
     });
   });
@@ -127,39 +140,93 @@ function loadPhase(dir: string, name: string): PhaseDef {
   const file = join(dir, `${name}.yml`);
   const yaml = readYamlFile(file, `phase "${name}"`);
   const data = validate(yaml, phaseSchema, yaml.data ?? {});
-  if (data.name !== name) throw configErrorAt(yaml, ['name'], `name "${data.name}" differs from the file name "${name}.yml"`, `set name: ${name}`);
+  if (data.name !== name)
+    throw configErrorAt(
+      yaml,
+      ['name'],
+      `name "${data.name}" differs from the file name "${name}.yml"`,
+      `set name: ${name}`,
+    );
   const names = new Set<string>();
   const steps = data.steps.map((raw, index): RawStep => {
     const at = ['steps', index];
     const keys = Object.keys(raw).filter((k) => !STEP_KEYS.has(k));
     if (keys.length !== 1) {
-      throw configErrorAt(yaml, at, `step "${raw.name}" must have exactly one step type key (has ${keys.length ? keys.join(', ') : 'none'})`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
+      throw configErrorAt(
+        yaml,
+        at,
+        `step "${raw.name}" must have exactly one step type key (has ${keys.length ? keys.join(', ') : 'none'})`,
+        `step types: ${[...STEP_TYPES.keys()].join(', ')}`,
+      );
     }
     const typeKey = keys[0]!;
     const type = STEP_TYPES.get(typeKey);
-    if (!type) throw configErrorAt(yaml, [...at, typeKey], `unknown step type "${typeKey}"`, `step types: ${[...STEP_TYPES.keys()].join(', ')}`);
-    if (names.has(raw.name)) throw configErrorAt(yaml, [...at, 'name'], `step name "${raw.name}" is used twice in this phase`, 'give each step its own name');
+    if (!type)
+      throw configErrorAt(
+        yaml,
+        [...at, typeKey],
+        `unknown step type "${typeKey}"`,
+        `step types: ${[...STEP_TYPES.keys()].join(', ')}`,
+      );
+    if (names.has(raw.name))
+      throw configErrorAt(
+        yaml,
+        [...at, 'name'],
+        `step name "${raw.name}" is used twice in this phase`,
+        'give each step its own name',
+      );
     const args = raw[typeKey];
     if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-      throw configErrorAt(yaml, [...at, typeKey], `the arguments of "${typeKey}" must be a mapping`, `e.g. ${typeKey}: { ... } (see the README)`);
+      throw configErrorAt(
+        yaml,
+        [...at, typeKey],
+        `the arguments of "${typeKey}" must be a mapping`,
+        `e.g. ${typeKey}: { ... } (see the README)`,
+      );
     }
     const restartOn = (args as { restart_on?: unknown }).restart_on;
     if (Array.isArray(restartOn)) {
       restartOn.forEach((n, j) => {
-        if (!names.has(String(n))) throw configErrorAt(yaml, [...at, typeKey, 'restart_on', j], `restart_on names "${n}", which is not an earlier step of this phase`, `earlier steps: ${[...names].join(', ') || 'none'}`);
+        if (!names.has(String(n)))
+          throw configErrorAt(
+            yaml,
+            [...at, typeKey, 'restart_on', j],
+            `restart_on names "${n}", which is not an earlier step of this phase`,
+            `earlier steps: ${[...names].join(', ') || 'none'}`,
+          );
       });
     }
     names.add(raw.name);
-    if (!type.local && index > 0 && data.steps.slice(0, index).some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => !STEP_KEYS.has(k)) ?? '')?.local)) {
-      throw configErrorAt(yaml, at, `step "${raw.name}" comes after a check run from the controller`, 'put controller-side checks (rdp_check) at the end of the phase');
+    if (
+      !type.local &&
+      index > 0 &&
+      data.steps
+        .slice(0, index)
+        .some((earlier) => STEP_TYPES.get(Object.keys(earlier).find((k) => !STEP_KEYS.has(k)) ?? '')?.local)
+    ) {
+      throw configErrorAt(
+        yaml,
+        at,
+        `step "${raw.name}" comes after a check run from the controller`,
+        'put controller-side checks (rdp_check) at the end of the phase',
+      );
     }
     checkArgTemplates(yaml, [...at, typeKey], args as Record<string, unknown>, type.fieldModes);
     return { name: raw.name, type, args, index, line: yaml.lineOf(at), timeoutS: raw.timeout_s, when: raw.when };
   });
   return {
-    name, file, yaml, description: data.description ?? '', estimateS: data.estimate_s,
-    timeoutS: data.timeout_s ?? defaultPhaseTimeoutS(data.estimate_s), critical: data.critical ?? false,
-    needs: data.needs ?? [], become: data.become, parallel: data.parallel, when: data.when, steps,
+    name,
+    file,
+    yaml,
+    description: data.description ?? '',
+    estimateS: data.estimate_s,
+    timeoutS: data.timeout_s ?? defaultPhaseTimeoutS(data.estimate_s),
+    critical: data.critical ?? false,
+    needs: data.needs ?? [],
+    become: data.become,
+    parallel: data.parallel,
+    when: data.when,
+    steps,
   };
 }
 
@@ -178,46 +245,88 @@ export function instantiatePhase(pb: Playbook, phase: PhaseDef, vars: Vars, host
       try {
         text = readFileSync(tplPath, 'utf8');
       } catch {
-        throw configErrorAt(phase.yaml, [...base, 'template'], `template ${tplPath} cannot be read`, 'the path is relative to the playbooks folder');
+        throw configErrorAt(
+          phase.yaml,
+          [...base, 'template'],
+          `template ${tplPath} cannot be read`,
+          'the path is relative to the playbooks folder',
+        );
       }
-      if (text.includes('\0')) throw configErrorAt(phase.yaml, [...base, 'template'], `template ${tplPath} holds a NUL byte`, 'templates are text files');
+      if (text.includes('\0'))
+        throw configErrorAt(
+          phase.yaml,
+          [...base, 'template'],
+          `template ${tplPath} holds a NUL byte`,
+          'templates are text files',
+        );
       try {
         rendered.content = render(text, vars, 'text');
       } catch (err) {
-        if (err instanceof TemplateError) throw new ConfigError(`${tplPath}:${err.line}: ${err.message} (host ${hostName})`, err.hint, tplPath, err.line);
+        if (err instanceof TemplateError)
+          throw new ConfigError(
+            `${tplPath}:${err.line}: ${err.message} (host ${hostName})`,
+            err.hint,
+            tplPath,
+            err.line,
+          );
         throw err;
       }
       delete rendered.template;
     }
     const args = validate(phase.yaml, step.type.schema, rendered, base);
     const when = step.when && bindHostWhen(phase.yaml, ['steps', step.index, 'when'], step.when, vars, hostName);
-    return { name: step.name, type: step.type, args, index: step.index, timeoutS: step.timeoutS, ...(when ? { when } : {}) };
+    return {
+      name: step.name,
+      type: step.type,
+      args,
+      index: step.index,
+      timeoutS: step.timeoutS,
+      ...(when ? { when } : {}),
+    };
   });
   const when = phase.when && bindHostWhen(phase.yaml, ['when'], phase.when, vars, hostName);
   // a condition is part of what the phase is (a changed one is a changed phase); phases
   // without any keep the hash they had before conditions existed
   const hash = createHash('sha256')
-    .update(JSON.stringify({
-      become: phase.become,
-      steps: steps.map((s) => [s.name, s.type.id, s.args, ...(s.when ? [s.when] : [])]),
-      ...(when ? { when } : {}),
-    }))
+    .update(
+      JSON.stringify({
+        become: phase.become,
+        steps: steps.map((s) => [s.name, s.type.id, s.args, ...(s.when ? [s.when] : [])]),
+        ...(when ? { when } : {}),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
   return { def: phase, steps, hash, ...(when ? { when } : {}) };
 }
 
-function bindHostWhen(yaml: YamlFile, at: (string | number)[], c: WhenCondition, vars: Vars, hostName: string): HostWhen {
+function bindHostWhen(
+  yaml: YamlFile,
+  at: (string | number)[],
+  c: WhenCondition,
+  vars: Vars,
+  hostName: string,
+): HostWhen {
   const bound = bindWhen(c, vars);
   if ('unknownVar' in bound) {
     const where = c.var === bound.unknownVar ? [...at, 'var'] : [...at, 'not', 'var'];
-    throw configErrorAt(yaml, where, `when: unknown variable "${bound.unknownVar}" (host ${hostName})`, `define it in the inventory's vars or site.yml (known: ${Object.keys(vars).sort().join(', ')})`);
+    throw configErrorAt(
+      yaml,
+      where,
+      `when: unknown variable "${bound.unknownVar}" (host ${hostName})`,
+      `define it in the inventory's vars or site.yml (known: ${Object.keys(vars).sort().join(', ')})`,
+    );
   }
   return bound;
 }
 
 /** Every string argument's placeholders checked once at load, before any host's values. */
-function checkArgTemplates(yaml: YamlFile, base: (string | number)[], args: Record<string, unknown>, modes: Readonly<Record<string, InsertMode>>): void {
+function checkArgTemplates(
+  yaml: YamlFile,
+  base: (string | number)[],
+  args: Record<string, unknown>,
+  modes: Readonly<Record<string, InsertMode>>,
+): void {
   const walk = (value: unknown, mode: InsertMode, path: (string | number)[]): void => {
     if (typeof value === 'string') {
       try {

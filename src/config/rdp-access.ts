@@ -8,7 +8,11 @@ import type { Vars } from './template.js';
 export const RDP_ACCESS_MODES = ['tunnel', 'public'] as const;
 
 export class RdpAccessError extends Error {
-  constructor(readonly variable: string, message: string, readonly hint: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+    readonly hint: string,
+  ) {
     super(message);
   }
 }
@@ -32,22 +36,43 @@ export function parseCidr(s: string): string | undefined {
 export function withRdpAccess(vars: Vars): Vars {
   // other playbooks (no rdp_port of the default site.yml) may still see an inventory's
   // rdp_access: it means nothing to them
-  if (!Object.prototype.hasOwnProperty.call(vars, 'rdp_access') || !Object.prototype.hasOwnProperty.call(vars, 'rdp_port')) return vars;
+  if (
+    !Object.prototype.hasOwnProperty.call(vars, 'rdp_access') ||
+    !Object.prototype.hasOwnProperty.call(vars, 'rdp_port')
+  )
+    return vars;
   const access = String(vars.rdp_access);
   if (!(RDP_ACCESS_MODES as readonly string[]).includes(access)) {
-    throw new RdpAccessError('rdp_access', `rdp_access is "${access}"`, 'use tunnel (RDP only through SSH: vps-provision connect) or public (RDP port open in ufw)');
+    throw new RdpAccessError(
+      'rdp_access',
+      `rdp_access is "${access}"`,
+      'use tunnel (RDP only through SSH: vps-provision connect) or public (RDP port open in ufw)',
+    );
   }
   const port = Number(vars.rdp_port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RdpAccessError('rdp_port', `rdp_port is "${String(vars.rdp_port)}"`, 'a TCP port number, 1-65535');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RdpAccessError('rdp_port', `rdp_port is "${String(vars.rdp_port)}"`, 'a TCP port number, 1-65535');
   const raw = String(vars.rdp_allow_from ?? 'anywhere').trim();
   const parts = raw.split(/[\s,]+/).filter(Boolean);
-  const sources = parts.length === 0 || parts.includes('anywhere') ? ['anywhere'] : parts.map((p) => {
-    const c = parseCidr(p);
-    if (!c) throw new RdpAccessError('rdp_allow_from', `rdp_allow_from: "${p}" is not an address or CIDR`, 'anywhere, or addresses / CIDRs separated by spaces or commas (e.g. "203.0.113.7, 198.51.100.0/24")');
-    return c;
-  });
+  const sources =
+    parts.length === 0 || parts.includes('anywhere')
+      ? ['anywhere']
+      : parts.map((p) => {
+          const c = parseCidr(p);
+          if (!c)
+            throw new RdpAccessError(
+              'rdp_allow_from',
+              `rdp_allow_from: "${p}" is not an address or CIDR`,
+              'anywhere, or addresses / CIDRs separated by spaces or commas (e.g. "203.0.113.7, 198.51.100.0/24")',
+            );
+          return c;
+        });
   if (sources.includes('anywhere') && parts.length > 1) {
-    throw new RdpAccessError('rdp_allow_from', 'rdp_allow_from mixes "anywhere" with addresses', 'either anywhere, or a list of addresses / CIDRs');
+    throw new RdpAccessError(
+      'rdp_allow_from',
+      'rdp_allow_from mixes "anywhere" with addresses',
+      'either anywhere, or a list of addresses / CIDRs',
+    );
   }
   return {
     ...vars,

@@ -17,7 +17,9 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
-    throw new Error(`--shard ${JSON.stringify(text)}: expected i/n with 1 <= i <= n (e.g. --shard 1/4 on the first of four runners)`);
+    throw new Error(
+      `--shard ${JSON.stringify(text)}: expected i/n with 1 <= i <= n (e.g. --shard 1/4 on the first of four runners)`,
+    );
   }
   return { index, count };
 }
@@ -27,7 +29,8 @@ const rank = (name: string) => createHash('sha256').update(name).digest('hex');
 /** The items of shard `s` among `items` (named by `nameOf`), in their given order. */
 export function pickShard<T>(items: readonly T[], s: Shard | undefined, nameOf: (t: T) => string): T[] {
   if (!s || s.count === 1) return [...items];
-  const order = items.map((t) => ({ name: nameOf(t), r: rank(nameOf(t)) }))
+  const order = items
+    .map((t) => ({ name: nameOf(t), r: rank(nameOf(t)) }))
     .sort((a, b) => (a.r < b.r ? -1 : a.r > b.r ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const mine = new Set(order.filter((_, i) => i % s.count === s.index - 1).map((o) => o.name));
   return items.filter((t) => mine.has(nameOf(t)));

@@ -125,8 +125,16 @@ export interface ConfigLine {
 // Keywords that take exactly one argument (ssh rejects extra ones); the others the tool
 // reads take a list. Keywords the tool does not use are not checked.
 const SINGLE_ARGUMENT = new Set([
-  'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump',
-  'stricthostkeychecking', 'connecttimeout', 'hashknownhosts',
+  'hostname',
+  'user',
+  'port',
+  'identityfile',
+  'identitiesonly',
+  'identityagent',
+  'proxyjump',
+  'stricthostkeychecking',
+  'connecttimeout',
+  'hashknownhosts',
 ]);
 const LIST_ARGUMENT = new Set(['host', 'include', 'userknownhostsfile', 'globalknownhostsfile']);
 
@@ -146,7 +154,11 @@ export function parseConfigLines(text: string, file: string): ConfigLine[] {
 const WHITESPACE = ' \t\r\n';
 
 /** readconf.c process_config_line: the keyword (strdelim), then argv_split of the rest. */
-export function splitConfigLine(raw: string, file: string, line: number): { keyword: string; args: string[] } | undefined {
+export function splitConfigLine(
+  raw: string,
+  file: string,
+  line: number,
+): { keyword: string; args: string[] } | undefined {
   const trimmed = raw.replace(/[ \t\r\n\f]+$/, '');
   if (trimmed === '') return undefined;
   let [keyword, rest] = strdelim(trimmed);
@@ -154,7 +166,13 @@ export function splitConfigLine(raw: string, file: string, line: number): { keyw
   if (keyword === undefined || keyword === '' || keyword.startsWith('#')) return undefined;
   keyword = keyword.toLowerCase();
   rest = rest === undefined ? '' : rest.replace(/^[ \t\r\n]+/, '');
-  if (rest === '') throw syntaxError(file, line, `no argument after keyword "${keyword}"`, 'write the keyword and its value on one line');
+  if (rest === '')
+    throw syntaxError(
+      file,
+      line,
+      `no argument after keyword "${keyword}"`,
+      'write the keyword and its value on one line',
+    );
   const args = argvSplit(rest);
   if (!args) throw syntaxError(file, line, 'invalid quotes', 'close every quote on the line where it opens');
   return { keyword, args };
@@ -225,7 +243,12 @@ function checkArguments(keyword: string, args: string[], file: string, line: num
     throw syntaxError(file, line, `${keyword}: missing argument`, 'write the keyword and its value on one line');
   }
   if (SINGLE_ARGUMENT.has(keyword) && args.length > 1) {
-    throw syntaxError(file, line, `keyword ${keyword} extra arguments at end of line ("${args.slice(1).join(' ')}")`, 'quote a value that contains spaces, or write one value');
+    throw syntaxError(
+      file,
+      line,
+      `keyword ${keyword} extra arguments at end of line ("${args.slice(1).join(' ')}")`,
+      'quote a value that contains spaces, or write one value',
+    );
   }
   if (LIST_ARGUMENT.has(keyword) && args.includes('')) {
     throw syntaxError(file, line, `keyword ${keyword} empty argument`, 'remove the empty quotes');
@@ -233,7 +256,13 @@ function checkArguments(keyword: string, args: string[], file: string, line: num
 }
 
 function syntaxError(file: string, line: number, what: string, hint: string, cause?: unknown): ConfigError {
-  return new ConfigError(`${file} line ${line}: ${what}`, hint, file, line, cause === undefined ? undefined : { cause });
+  return new ConfigError(
+    `${file} line ${line}: ${what}`,
+    hint,
+    file,
+    line,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -281,15 +310,24 @@ export function resolveSshConfig(alias: string, configText: string, opts: Resolv
 /** The first-obtained raw values, unexpanded (exported for the parity test against `ssh -G`). */
 export function obtainSshConfig(alias: string, configText: string, opts: ResolveOptions): Obtained {
   const walk: Walk = {
-    alias, opts, obtained: { identityFiles: [] }, active: true, neverMatch: false, includes: opts.includes,
-    includeHome: opts.includeHome ?? opts.homeDir, userConf: true,
+    alias,
+    opts,
+    obtained: { identityFiles: [] },
+    active: true,
+    neverMatch: false,
+    includes: opts.includes,
+    includeHome: opts.includeHome ?? opts.homeDir,
+    userConf: true,
   };
   applyLines(parseConfigLines(configText, opts.configPath), walk, 0);
   if (opts.system) {
     // each file starts outside any Host block; values already obtained keep winning
     Object.assign(walk, {
-      active: true, includes: opts.system.includes, includeBase: opts.system.includeBase,
-      includeHome: opts.system.includeHome ?? walk.includeHome, userConf: false,
+      active: true,
+      includes: opts.system.includes,
+      includeBase: opts.system.includeBase,
+      includeHome: opts.system.includeHome ?? walk.includeHome,
+      userConf: false,
     });
     applyLines(parseConfigLines(opts.system.text, opts.system.configPath), walk, 0);
   }
@@ -322,7 +360,10 @@ export function hostLineMatches(patterns: readonly string[], alias: string): boo
 
 /** OpenSSH wildcards (match.c match_pattern): `*` any run of characters (also none), `?` exactly one. */
 function wildcardMatches(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 's').test(text);
 }
 
@@ -348,15 +389,30 @@ function applyInclude(line: ConfigLine, walk: Walk, depth: number): void {
   }
 }
 
-function includePatternOf(arg: string, userConf: boolean, includeHome: string, base: string | undefined, line: ConfigLine): string {
+function includePatternOf(
+  arg: string,
+  userConf: boolean,
+  includeHome: string,
+  base: string | undefined,
+  line: ConfigLine,
+): string {
   if (arg.startsWith('~') && !userConf) {
-    throw syntaxError(line.file, line.line, `bad include path ${arg}`, 'the system file may not Include ~ paths: write the full path');
+    throw syntaxError(
+      line.file,
+      line.line,
+      `bad include path ${arg}`,
+      'the system file may not Include ~ paths: write the full path',
+    );
   }
   return resolveIncludePattern(arg, includeHome, base);
 }
 
 /** Include paths: ~ is $HOME (as glob(3) reads it); relative paths are under ~/.ssh (user config) or /etc/ssh (system config). */
-export function resolveIncludePattern(arg: string, includeHome: string, base: string = join(includeHome, '.ssh')): string {
+export function resolveIncludePattern(
+  arg: string,
+  includeHome: string,
+  base: string = join(includeHome, '.ssh'),
+): string {
   if (arg === '~' || arg.startsWith('~/')) return includeHome + arg.slice(1);
   return isAbsolute(arg) ? arg : `${base}/${arg}`;
 }
@@ -367,23 +423,39 @@ function obtain(line: ConfigLine, walk: Walk): void {
   const o = walk.obtained;
   const first = line.args[0];
   switch (line.keyword) {
-    case 'hostname': return keep(walk, 'hostName', line);
-    case 'user': return keep(walk, 'user', first);
-    case 'port': return keep(walk, 'port', parsePort(first, line));
-    case 'identitiesonly': return keep(walk, 'identitiesOnly', parseYesNo(first, line));
-    case 'identityagent': return keep(walk, 'identityAgent', checkAgentPath(line, walk.opts.env ?? process.env));
-    case 'proxyjump': return keep(walk, 'proxyJump', checkProxyJump(first, line));
-    case 'userknownhostsfile': return keepFiles(walk, 'userKnownHostsFiles', line);
-    case 'stricthostkeychecking': return keep(walk, 'strictHostKeyChecking', parseStrict(first, line));
-    case 'hashknownhosts': return keep(walk, 'hashKnownHosts', parseYesNo(first, line));
-    case 'globalknownhostsfile': return keepFiles(walk, 'globalKnownHostsFiles', line);
-    case 'connecttimeout': return keep(walk, 'connectTimeoutS', parseDuration(first, line));
+    case 'hostname':
+      return keep(walk, 'hostName', line);
+    case 'user':
+      return keep(walk, 'user', first);
+    case 'port':
+      return keep(walk, 'port', parsePort(first, line));
+    case 'identitiesonly':
+      return keep(walk, 'identitiesOnly', parseYesNo(first, line));
+    case 'identityagent':
+      return keep(walk, 'identityAgent', checkAgentPath(line, walk.opts.env ?? process.env));
+    case 'proxyjump':
+      return keep(walk, 'proxyJump', checkProxyJump(first, line));
+    case 'userknownhostsfile':
+      return keepFiles(walk, 'userKnownHostsFiles', line);
+    case 'stricthostkeychecking':
+      return keep(walk, 'strictHostKeyChecking', parseStrict(first, line));
+    case 'hashknownhosts':
+      return keep(walk, 'hashKnownHosts', parseYesNo(first, line));
+    case 'globalknownhostsfile':
+      return keepFiles(walk, 'globalKnownHostsFiles', line);
+    case 'connecttimeout':
+      return keep(walk, 'connectTimeoutS', parseDuration(first, line));
     case 'identityfile':
       if (!walk.active) return;
       // add_identity_file: the same file twice is offered once
       if (o.identityFiles.some((l) => l.args[0] === first)) return;
       if (o.identityFiles.length >= MAX_IDENTITY_FILES) {
-        throw syntaxError(line.file, line.line, `too many identity files specified (max ${MAX_IDENTITY_FILES})`, 'remove some IdentityFile lines');
+        throw syntaxError(
+          line.file,
+          line.line,
+          `too many identity files specified (max ${MAX_IDENTITY_FILES})`,
+          'remove some IdentityFile lines',
+        );
       }
       o.identityFiles.push(line);
       return;
@@ -399,10 +471,20 @@ function keep<K extends Exclude<keyof Obtained, 'identityFiles'>>(walk: Walk, ke
 // parse_char_array: "none" only alone; at most 32 files
 function keepFiles(walk: Walk, key: 'userKnownHostsFiles' | 'globalKnownHostsFiles', line: ConfigLine): void {
   if (line.args.some((a) => a.toLowerCase() === 'none') && line.args.length > 1) {
-    throw syntaxError(line.file, line.line, `keyword ${line.keyword} "none" argument must appear alone`, 'write none alone, or only file names');
+    throw syntaxError(
+      line.file,
+      line.line,
+      `keyword ${line.keyword} "none" argument must appear alone`,
+      'write none alone, or only file names',
+    );
   }
   if (line.args.length > MAX_HOSTS_FILES) {
-    throw syntaxError(line.file, line.line, `too many ${line.keyword} entries`, `name at most ${MAX_HOSTS_FILES} files`);
+    throw syntaxError(
+      line.file,
+      line.line,
+      `too many ${line.keyword} entries`,
+      `name at most ${MAX_HOSTS_FILES} files`,
+    );
   }
   keep(walk, key, line);
 }
@@ -441,7 +523,12 @@ function tcpServices(): Map<string, number> {
 function parsePort(value: string, line: ConfigLine): number {
   const port = a2port(value);
   if (port !== undefined) return port;
-  throw syntaxError(line.file, line.line, `bad port '${value}'`, 'Port takes a number from 1 to 65535 or a service name');
+  throw syntaxError(
+    line.file,
+    line.line,
+    `bad port '${value}'`,
+    'Port takes a number from 1 to 65535 or a service name',
+  );
 }
 
 function parseYesNo(value: string, line: ConfigLine): boolean {
@@ -456,7 +543,12 @@ function parseStrict(value: string, line: ConfigLine): StrictHostKeyChecking {
   const aliases: Record<string, StrictHostKeyChecking> = { true: 'yes', false: 'no' };
   if (['yes', 'no', 'accept-new', 'off', 'ask'].includes(v)) return v as StrictHostKeyChecking;
   if (v in aliases) return aliases[v];
-  throw syntaxError(line.file, line.line, `StrictHostKeyChecking takes yes, no, accept-new, off or ask, got '${value}'`, 'write one of yes, no, accept-new, off, ask');
+  throw syntaxError(
+    line.file,
+    line.line,
+    `StrictHostKeyChecking takes yes, no, accept-new, off or ask, got '${value}'`,
+    'write one of yes, no, accept-new, off, ask',
+  );
 }
 
 const TIME_UNITS_S: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -482,7 +574,12 @@ function checkProxyJump(value: string, line: ConfigLine): string {
   try {
     parseProxyJump(value);
   } catch {
-    throw syntaxError(line.file, line.line, `invalid ProxyJump "${value}"`, 'write jump hosts as [user@]host[:port], separated by commas, or none');
+    throw syntaxError(
+      line.file,
+      line.line,
+      `invalid ProxyJump "${value}"`,
+      'write jump hosts as [user@]host[:port], separated by commas, or none',
+    );
   }
   return value;
 }
@@ -491,12 +588,19 @@ function checkProxyJump(value: string, line: ConfigLine): string {
 // Expansion, done once everything is read (as ssh does: %h is the final host name)
 
 /** The values of ssh's default client tokens (DEFAULT_CLIENT_PERCENT_EXPAND_ARGS in 9.2). */
-export function clientTokens(o: Pick<Obtained, 'user' | 'port'>, hostName: string, alias: string, opts: ResolveOptions): Record<string, string> {
+export function clientTokens(
+  o: Pick<Obtained, 'user' | 'port'>,
+  hostName: string,
+  alias: string,
+  opts: ResolveOptions,
+): Record<string, string> {
   const thisHost = opts.localHostName ?? hostname();
   const port = String(o.port ?? 22);
   const remoteUser = o.user ?? opts.localUser;
   return {
-    C: createHash('sha1').update(thisHost + hostName + port + remoteUser).digest('hex'),
+    C: createHash('sha1')
+      .update(thisHost + hostName + port + remoteUser)
+      .digest('hex'),
     L: thisHost.split('.')[0],
     i: String(opts.uid ?? process.getuid?.() ?? 0),
     k: alias,
@@ -512,11 +616,14 @@ export function clientTokens(o: Pick<Obtained, 'user' | 'port'>, hostName: strin
 
 function expandObtained(o: Obtained, alias: string, opts: ResolveOptions): SshSettings {
   // ssh.c: HostName takes %h (the alias) and %% only, then the name is lowercased
-  const hostName = (o.hostName ? percentDollarExpand(o.hostName.args[0], o.hostName, { h: alias }, undefined) : alias).toLowerCase();
+  const hostName = (
+    o.hostName ? percentDollarExpand(o.hostName.args[0], o.hostName, { h: alias }, undefined) : alias
+  ).toLowerCase();
   const tokens = clientTokens(o, hostName, alias, opts);
   const env = opts.env ?? process.env;
   // tilde_expand_filename, then default_client_percent_dollar_expand
-  const path = (value: string, line: ConfigLine) => percentDollarExpand(expandTilde(value, opts.homeDir, line), line, tokens, env);
+  const path = (value: string, line: ConfigLine) =>
+    percentDollarExpand(expandTilde(value, opts.homeDir, line), line, tokens, env);
 
   const settings: SshSettings = {
     hostName,
@@ -531,7 +638,10 @@ function expandObtained(o: Obtained, alias: string, opts: ResolveOptions): SshSe
   if (o.strictHostKeyChecking !== undefined) settings.strictHostKeyChecking = o.strictHostKeyChecking;
   if (o.hashKnownHosts !== undefined) settings.hashKnownHosts = o.hashKnownHosts;
   // ssh 9.2 expands only ~ in GlobalKnownHostsFile
-  if (o.globalKnownHostsFiles) settings.globalKnownHostsFiles = expandKnownHosts(o.globalKnownHostsFiles, (v, line) => expandTilde(v, opts.homeDir, line));
+  if (o.globalKnownHostsFiles)
+    settings.globalKnownHostsFiles = expandKnownHosts(o.globalKnownHostsFiles, (v, line) =>
+      expandTilde(v, opts.homeDir, line),
+    );
   if (o.connectTimeoutS !== undefined) settings.connectTimeoutS = o.connectTimeoutS;
   return settings;
 }
@@ -547,7 +657,12 @@ function expandAgent(line: ConfigLine, path: PathExpander, env: Readonly<Record<
   if (expanded.startsWith('$') && !expanded.startsWith('${')) {
     // ssh refuses a bad name when it uses the value (ssh -G does not get that far)
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(expanded.slice(1))) {
-      throw syntaxError(line.file, line.line, `invalid IdentityAgent environment variable name ${expanded}`, 'write $NAME with letters, digits and _');
+      throw syntaxError(
+        line.file,
+        line.line,
+        `invalid IdentityAgent environment variable name ${expanded}`,
+        'write $NAME with letters, digits and _',
+      );
     }
     return env[expanded.slice(1)] || 'none';
   }
@@ -564,7 +679,12 @@ function expandTilde(value: string, homeDir: string, line: ConfigLine): string {
   if (!value.startsWith('~')) return value;
   const slash = value.indexOf('/');
   if (slash > 1 || (slash < 0 && value.length > 1)) {
-    throw syntaxError(line.file, line.line, `~user paths are not supported ('${value}')`, 'write the full path instead');
+    throw syntaxError(
+      line.file,
+      line.line,
+      `~user paths are not supported ('${value}')`,
+      'write the full path instead',
+    );
   }
   const home = homeDir.endsWith('/') ? homeDir : `${homeDir}/`;
   return home + (slash < 0 ? '' : value.slice(slash + 1));
@@ -588,10 +708,21 @@ function percentDollarExpand(
       const end = value.indexOf('}', i + 2);
       const name = end < 0 ? '' : value.slice(i + 2, end);
       if (end < 0 || name === '') {
-        throw syntaxError(line.file, line.line, `${line.keyword}: bad environment variable reference in '${value}'`, 'write ${NAME} with a closing }');
+        throw syntaxError(
+          line.file,
+          line.line,
+          `${line.keyword}: bad environment variable reference in '${value}'`,
+          'write ${NAME} with a closing }',
+        );
       }
       const found = env[name];
-      if (found === undefined) throw syntaxError(line.file, line.line, `environment variable \${${name}} is not set`, `set ${name} or write the path out`);
+      if (found === undefined)
+        throw syntaxError(
+          line.file,
+          line.line,
+          `environment variable \${${name}} is not set`,
+          `set ${name} or write the path out`,
+        );
       out += found;
       i = end;
     } else if (c !== '%' || !tokens) {
@@ -604,7 +735,9 @@ function percentDollarExpand(
         throw syntaxError(
           line.file,
           line.line,
-          key === undefined ? `${line.keyword}: '%' at the end of '${value}'` : `${line.keyword}: token '%${key}' is not supported here`,
+          key === undefined
+            ? `${line.keyword}: '%' at the end of '${value}'`
+            : `${line.keyword}: token '%${key}' is not supported here`,
           `ssh expands %% and %${Object.keys(tokens).join(' %')} in ${line.keyword}; write the value out`,
         );
       }
@@ -676,7 +809,11 @@ function badJump(spec: string, part: string): ConfigError {
  * Reads an ssh config file and, recursively, the files its Include lines name. homeDir is
  * what ~ means in Include paths: ssh's glob(3) takes it from $HOME (see includeHomeDir).
  */
-export function loadSshConfig(configPath: string, homeDir: string = includeHomeDir(), includeBase: string = join(homeDir, '.ssh')): LoadedSshConfig {
+export function loadSshConfig(
+  configPath: string,
+  homeDir: string = includeHomeDir(),
+  includeBase: string = join(homeDir, '.ssh'),
+): LoadedSshConfig {
   const text = readConfigFile(configPath) ?? '';
   const includes = new Map<string, ConfigFileText[]>();
   collectIncludes(text, configPath, homeDir, includes, 0, includeBase);
@@ -688,7 +825,14 @@ export function includeHomeDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.HOME || passwdHomeDir(env);
 }
 
-function collectIncludes(text: string, file: string, homeDir: string, includes: Map<string, ConfigFileText[]>, depth: number, base: string): void {
+function collectIncludes(
+  text: string,
+  file: string,
+  homeDir: string,
+  includes: Map<string, ConfigFileText[]>,
+  depth: number,
+  base: string,
+): void {
   for (const line of parseConfigLines(text, file)) {
     if (line.keyword !== 'include') continue;
     if (depth >= MAX_INCLUDE_DEPTH) {
@@ -714,7 +858,13 @@ function readConfigFile(path: string): string | undefined {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR') return undefined;
-    throw new ConfigError(`cannot read ssh config ${path}: ${(error as Error).message}`, `make ${path} readable`, path, undefined, { cause: error });
+    throw new ConfigError(
+      `cannot read ssh config ${path}: ${(error as Error).message}`,
+      `make ${path} readable`,
+      path,
+      undefined,
+      { cause: error },
+    );
   }
 }
 

@@ -18,7 +18,11 @@ const EXACT = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
 
 export class TemplateError extends Error {
   /** 1-based line in the text where the problem is */
-  constructor(message: string, readonly hint: string, readonly line = 1) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly line = 1,
+  ) {
     super(message);
   }
 }
@@ -37,12 +41,19 @@ export function checkPlaceholders(text: string): void {
     }
     const close = rest.indexOf('}}');
     if (close < 0) {
-      throw new TemplateError(`unclosed "{{" (${excerpt(rest.split('\n')[0]!)})`, 'close it with "}}"; placeholders are {{ name }}', lineAt(text, i));
+      throw new TemplateError(
+        `unclosed "{{" (${excerpt(rest.split('\n')[0]!)})`,
+        'close it with "}}"; placeholders are {{ name }}',
+        lineAt(text, i),
+      );
     }
     const inner = rest.slice(2, close).trim();
     const what = inner.includes('|') ? 'a filter' : 'an expression';
-    throw new TemplateError(`${excerpt(`{{${rest.slice(2, close)}}}`)} is ${what}: only {{ name }} is a placeholder`,
-      'filters, defaults and expressions are not supported: define the value you need in the inventory or site.yml vars', lineAt(text, i));
+    throw new TemplateError(
+      `${excerpt(`{{${rest.slice(2, close)}}}`)} is ${what}: only {{ name }} is a placeholder`,
+      'filters, defaults and expressions are not supported: define the value you need in the inventory or site.yml vars',
+      lineAt(text, i),
+    );
   }
 }
 
@@ -76,26 +87,79 @@ export function shellPlaceholderContext(text: string): { offset: number; context
       i++;
       continue;
     }
-    if (c === '\\') { i += 2; continue; }
-    if (ctx === 'backticks' && c === '`') { stack.pop(); i++; continue; }
-    if (ctx === 'double quotes' && c === '"') { stack.pop(); i++; continue; }
-    if (ctx === '${ }' && c === '}') { stack.pop(); i++; continue; }
-    if (ctx === '$(( ))' && text.startsWith('))', i)) { stack.pop(); i += 2; continue; }
-    if (ctx === '$( )' && c === ')') { stack.pop(); i++; continue; }
-    if (text.startsWith('$((', i)) { stack.push('$(( ))'); i += 3; continue; }
-    if (text.startsWith('$(', i)) { stack.push('$( )'); i += 2; continue; }
-    if (text.startsWith('${', i)) { stack.push('${ }'); i += 2; continue; }
-    if (c === '`') { stack.push('backticks'); i++; continue; }
-    if (c === '"') { stack.push('double quotes'); i++; continue; }
-    if (ctx === 'double quotes') { i++; continue; }
-    if (c === "'") { stack.push('single quotes'); i++; continue; }
+    if (c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (ctx === 'backticks' && c === '`') {
+      stack.pop();
+      i++;
+      continue;
+    }
+    if (ctx === 'double quotes' && c === '"') {
+      stack.pop();
+      i++;
+      continue;
+    }
+    if (ctx === '${ }' && c === '}') {
+      stack.pop();
+      i++;
+      continue;
+    }
+    if (ctx === '$(( ))' && text.startsWith('))', i)) {
+      stack.pop();
+      i += 2;
+      continue;
+    }
+    if (ctx === '$( )' && c === ')') {
+      stack.pop();
+      i++;
+      continue;
+    }
+    if (text.startsWith('$((', i)) {
+      stack.push('$(( ))');
+      i += 3;
+      continue;
+    }
+    if (text.startsWith('$(', i)) {
+      stack.push('$( )');
+      i += 2;
+      continue;
+    }
+    if (text.startsWith('${', i)) {
+      stack.push('${ }');
+      i += 2;
+      continue;
+    }
+    if (c === '`') {
+      stack.push('backticks');
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      stack.push('double quotes');
+      i++;
+      continue;
+    }
+    if (ctx === 'double quotes') {
+      i++;
+      continue;
+    }
+    if (c === "'") {
+      stack.push('single quotes');
+      i++;
+      continue;
+    }
     // a comment runs to the end of the line (a # that starts a word)
     if (c === '#' && (i === 0 || /\s|;|&|\|/.test(text[i - 1]!))) {
       const nl = text.indexOf('\n', i);
       i = nl < 0 ? text.length : nl;
       continue;
     }
-    const here = ctx === '$(( ))' || ctx === '${ }' ? null : /^<<(-?)[ \t]*(?:'([^']*)'|"([^"]*)"|\\?([A-Za-z0-9_.-]+))/.exec(text.slice(i));
+    const here =
+      ctx === '$(( ))' || ctx === '${ }'
+        ? null
+        : /^<<(-?)[ \t]*(?:'([^']*)'|"([^"]*)"|\\?([A-Za-z0-9_.-]+))/.exec(text.slice(i));
     if (here) {
       heredocs.push({ word: here[2] ?? here[3] ?? here[4] ?? '', strip: here[1] === '-' });
       i += here[0].length;
@@ -111,7 +175,10 @@ export function shellPlaceholderContext(text: string): { offset: number; context
           const end = nl < 0 ? text.length : nl;
           const line = text.slice(i, end);
           const brace = line.indexOf('{{');
-          if ((h.strip ? line.replace(/^\t+/, '') : line) === h.word) { i = end + 1; break; }
+          if ((h.strip ? line.replace(/^\t+/, '') : line) === h.word) {
+            i = end + 1;
+            break;
+          }
           if (brace >= 0) return { offset: i + brace, context: 'a here-document' };
           i = end + 1;
         }
@@ -130,8 +197,11 @@ export function checkTemplate(text: string, mode: InsertMode): void {
   const bad = shellPlaceholderContext(text);
   if (bad) {
     const name = EXACT.exec(text.slice(bad.offset))?.[0] ?? '{{';
-    throw new TemplateError(`${name} is inside ${bad.context} in a shell command: its value would run as code there`,
-      `put the placeholder outside quotes, where a word starts (its value is quoted for you), e.g. echo "hello "${name}`, lineAt(text, bad.offset));
+    throw new TemplateError(
+      `${name} is inside ${bad.context} in a shell command: its value would run as code there`,
+      `put the placeholder outside quotes, where a word starts (its value is quoted for you), e.g. echo "hello "${name}`,
+      lineAt(text, bad.offset),
+    );
   }
 }
 
@@ -140,14 +210,27 @@ export function render(text: string, vars: Vars, mode: InsertMode): string {
   return text.replace(PLACEHOLDER, (_, name: string, offset: number) => {
     if (!Object.prototype.hasOwnProperty.call(vars, name)) {
       const known = Object.keys(vars).sort().join(', ') || 'none';
-      throw new TemplateError(`unknown variable "${name}"`, `define it in the inventory's vars (known: ${known})`, lineAt(text, offset));
+      throw new TemplateError(
+        `unknown variable "${name}"`,
+        `define it in the inventory's vars (known: ${known})`,
+        lineAt(text, offset),
+      );
     }
     const value = String(vars[name]);
-    if (value.includes('\0')) throw new TemplateError(`variable "${name}" holds a NUL byte`, 'remove the NUL byte from the value', lineAt(text, offset));
+    if (value.includes('\0'))
+      throw new TemplateError(
+        `variable "${name}" holds a NUL byte`,
+        'remove the NUL byte from the value',
+        lineAt(text, offset),
+      );
     if (mode === 'shell') return shQuote(value);
     if (mode === 'path') {
       if (/[\n\r\0]/.test(value) || value.split('/').includes('..')) {
-        throw new TemplateError(`variable "${name}" is not a safe path part (${JSON.stringify(value)})`, 'path values may not contain "..", newlines or NUL bytes', lineAt(text, offset));
+        throw new TemplateError(
+          `variable "${name}" is not a safe path part (${JSON.stringify(value)})`,
+          'path values may not contain "..", newlines or NUL bytes',
+          lineAt(text, offset),
+        );
       }
     }
     return value;

@@ -14,7 +14,8 @@ import type { Vars } from './template.js';
 // `os_version: 12` as one)
 function valueProblem(v: unknown): string | undefined {
   if (typeof v === 'string') return v === '' ? 'an empty value never matches' : undefined;
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? undefined : 'a whole number, or a quoted value ("13.1")';
+  if (typeof v === 'number')
+    return Number.isInteger(v) && v >= 0 ? undefined : 'a whole number, or a quoted value ("13.1")';
   return 'a value (text or a whole number) or a list of them';
 }
 const oneOrMore = z.unknown().transform((v, ctx): string[] => {
@@ -31,14 +32,26 @@ const baseShape = {
   os_id: oneOrMore.optional(),
   os_version: oneOrMore.optional(),
   os_codename: oneOrMore.optional(),
-  var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name').optional(),
+  var: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')
+    .optional(),
   equals: oneOrMore.optional(),
 };
 
 function complete<T extends { var?: string; equals?: string[] }>(c: T, ctx: z.core.$RefinementCtx<T>): void {
-  if (Object.keys(c).length === 0) ctx.addIssue({ code: 'custom', message: 'when: needs a condition (os_id, os_version, os_codename, var + equals, not)', path: [] });
+  if (Object.keys(c).length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'when: needs a condition (os_id, os_version, os_codename, var + equals, not)',
+      path: [],
+    });
   if ((c.var === undefined) !== (c.equals === undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'when: var and equals go together (e.g. { var: desktop_profile, equals: lean })', path: [c.var === undefined ? 'equals' : 'var'] });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'when: var and equals go together (e.g. { var: desktop_profile, equals: lean })',
+      path: [c.var === undefined ? 'equals' : 'var'],
+    });
   }
 }
 
@@ -85,7 +98,8 @@ function firstMiss(c: Inner, os: OsFacts, vars: Readonly<Record<string, string>>
     ['os_codename', os.codename, c.os_codename],
   ];
   for (const [key, have, want] of checks) {
-    if (want && !want.includes(have)) return `${key} is ${have ? JSON.stringify(have) : 'not known'}, not ${show(want)}`;
+    if (want && !want.includes(have))
+      return `${key} is ${have ? JSON.stringify(have) : 'not known'}, not ${show(want)}`;
   }
   if (c.var !== undefined && c.equals) {
     const have = vars[c.var] ?? '';

@@ -1,6 +1,17 @@
 // Reads a YAML file keeping positions, so every later error can name the line.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, isMap, isSeq, isScalar, visit, YAMLParseError, type Document, type Node } from 'yaml';
+import {
+  LineCounter,
+  parseDocument,
+  isNode,
+  isMap,
+  isSeq,
+  isScalar,
+  visit,
+  YAMLParseError,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
@@ -51,13 +62,19 @@ export function parseYamlText(text: string, path: string): YamlFile {
   // the library's own duplicate-key check compares every key with every other (20k hosts: 3 s)
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const duplicate = firstDuplicateKey(doc);
-  if (duplicate !== undefined) doc.errors.push(new YAMLParseError([duplicate, duplicate + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+  if (duplicate !== undefined)
+    doc.errors.push(new YAMLParseError([duplicate, duplicate + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
   doc.errors.sort((a, b) => a.pos[0] - b.pos[0]);
   const first = doc.errors[0];
   if (first) {
     const line = first.pos ? lineCounter.linePos(first.pos[0]).line : undefined;
     const what = first.message.split('\n')[0];
-    throw new ConfigError(`${path}${line ? `:${line}` : ''}: YAML syntax error: ${what}`, 'fix the YAML syntax at that line (indentation, quotes, colons)', path, line);
+    throw new ConfigError(
+      `${path}${line ? `:${line}` : ''}: YAML syntax error: ${what}`,
+      'fix the YAML syntax at that line (indentation, quotes, colons)',
+      path,
+      line,
+    );
   }
   // only asked for when something is wrong (or shown): keys are indexed once per mapping
   const index = new WeakMap<object, Map<string, Node>>();
@@ -68,13 +85,22 @@ export function parseYamlText(text: string, path: string): YamlFile {
   } catch (err) {
     // aliases are resolved here: an unknown one, or too many (a "billion laughs")
     const what = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError(`${path}: YAML error: ${what}`, 'define each anchor (&name) before its alias (*name), and use few aliases', path);
+    throw new ConfigError(
+      `${path}: YAML error: ${what}`,
+      'define each anchor (&name) before its alias (*name), and use few aliases',
+      path,
+    );
   }
   // a NUL byte cuts a string short in C programs and shell variables on the host
   const nul = findNul(data, []);
   if (nul) {
     const line = lineOf(nul);
-    throw new ConfigError(`${path}${line ? `:${line}` : ''}: a NUL byte in a string${nul.length ? ` at ${formatPath(nul)}` : ''}`, 'remove the NUL byte (\\0 or \\x00 in a double-quoted YAML string)', path, line);
+    throw new ConfigError(
+      `${path}${line ? `:${line}` : ''}: a NUL byte in a string${nul.length ? ` at ${formatPath(nul)}` : ''}`,
+      'remove the NUL byte (\\0 or \\x00 in a double-quoted YAML string)',
+      path,
+      line,
+    );
   }
   return { path, data, lineOf };
 }
@@ -105,7 +131,7 @@ function firstDuplicateKey(doc: Document): number | undefined {
       for (const pair of map.items) {
         const key = isScalar(pair.key) ? pair.key.value : pair.key;
         if (seen.has(key)) {
-          const at = isNode(pair.key) && pair.key.range ? pair.key.range[0] : map.range?.[0] ?? 0;
+          const at = isNode(pair.key) && pair.key.range ? pair.key.range[0] : (map.range?.[0] ?? 0);
           if (found === undefined || at < found) found = at;
           return;
         }
@@ -122,7 +148,12 @@ function formatBytes(n: number): string {
 
 // The deepest existing node on the path: doc.getIn scans a mapping's keys on every call,
 // which made one lookup per host quadratic (20k hosts: 5 s); here each mapping is indexed once.
-function nodeLine(doc: Document, lc: LineCounter, path: YamlPath, index: WeakMap<object, Map<string, Node>>): number | undefined {
+function nodeLine(
+  doc: Document,
+  lc: LineCounter,
+  path: YamlPath,
+  index: WeakMap<object, Map<string, Node>>,
+): number | undefined {
   let node: unknown = doc.contents;
   let found = isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined;
   for (const part of path) {
@@ -160,13 +191,12 @@ export function validate<T>(file: YamlFile, schema: z.ZodType<T>, data: unknown,
   const line = file.lineOf(path);
   const where = path.length ? ` at ${formatPath(path)}` : '';
   const typeIssue = issue.code === 'invalid_type' ? plainTypeIssue(issue.expected, issue.message, path) : undefined;
-  const message = typeIssue ?? (issue.code === 'invalid_key' && issue.issues[0] ? `${issue.issues[0].message} ("${String(issue.path.at(-1))}" is not)` : `${issue.message}${where}`);
-  throw new ConfigError(
-    `${file.path}${line ? `:${line}` : ''}: ${message}`,
-    hintFor(issue),
-    file.path,
-    line,
-  );
+  const message =
+    typeIssue ??
+    (issue.code === 'invalid_key' && issue.issues[0]
+      ? `${issue.issues[0].message} ("${String(issue.path.at(-1))}" is not)`
+      : `${issue.message}${where}`);
+  throw new ConfigError(`${file.path}${line ? `:${line}` : ''}: ${message}`, hintFor(issue), file.path, line);
 }
 
 export function formatPath(path: YamlPath): string {
@@ -175,15 +205,30 @@ export function formatPath(path: YamlPath): string {
 
 // zod's type names in the words of a YAML file
 const SHAPES: Record<string, { words: string; example: string }> = {
-  record: { words: 'a mapping of names to entries', example: '{ name: ... } or one "name: ..." line per entry, indented' },
-  object: { words: 'a mapping of keys to values', example: '{ key: value } or one "key: value" line per key, indented' },
+  record: {
+    words: 'a mapping of names to entries',
+    example: '{ name: ... } or one "name: ..." line per entry, indented',
+  },
+  object: {
+    words: 'a mapping of keys to values',
+    example: '{ key: value } or one "key: value" line per key, indented',
+  },
   array: { words: 'a list', example: '[a, b] or one "- item" line per item' },
   string: { words: 'text', example: 'a word, or text in quotes' },
   number: { words: 'a number', example: 'e.g. 22' },
   int: { words: 'a whole number', example: 'e.g. 22' },
   boolean: { words: 'true or false', example: '' },
 };
-const FOUND: Record<string, string> = { undefined: 'nothing', null: 'an empty value', array: 'a list', object: 'a mapping', string: 'text', number: 'a number', boolean: 'true/false', record: 'a mapping' };
+const FOUND: Record<string, string> = {
+  undefined: 'nothing',
+  null: 'an empty value',
+  array: 'a list',
+  object: 'a mapping',
+  string: 'text',
+  number: 'a number',
+  boolean: 'true/false',
+  record: 'a mapping',
+};
 
 /** "hosts is missing: expected a mapping of names to entries", not "expected record, received undefined". */
 function plainTypeIssue(expected: string, zodMessage: string, path: YamlPath): string | undefined {
@@ -197,13 +242,20 @@ function plainTypeIssue(expected: string, zodMessage: string, path: YamlPath): s
 }
 
 function hintFor(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `remove or correct the key (${issue.keys.join(', ')}); see the README for the allowed keys`;
-  if (issue.code === 'invalid_type') return `write ${SHAPES[issue.expected]?.words ?? issue.expected} there; see the README for the format`;
+  if (issue.code === 'unrecognized_keys')
+    return `remove or correct the key (${issue.keys.join(', ')}); see the README for the allowed keys`;
+  if (issue.code === 'invalid_type')
+    return `write ${SHAPES[issue.expected]?.words ?? issue.expected} there; see the README for the format`;
   return 'see the README for the expected format';
 }
 
 /** Throw a ConfigError at a YAML path of a file. */
 export function configErrorAt(file: YamlFile, path: YamlPath, message: string, hint: string): ConfigError {
   const line = file.lineOf(path);
-  return new ConfigError(`${file.path}${line ? `:${line}` : ''}: ${message}${path.length ? ` at ${formatPath(path)}` : ''}`, hint, file.path, line);
+  return new ConfigError(
+    `${file.path}${line ? `:${line}` : ''}: ${message}${path.length ? ` at ${formatPath(path)}` : ''}`,
+    hint,
+    file.path,
+    line,
+  );
 }

@@ -8,7 +8,10 @@ import { runHost, type HostRunOptions } from './host-runner.js';
 import type { RunResult } from './events.js';
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   // 64 random bits: two controllers never pick the same id (the lock tells runs apart by it)
   return `${stamp}-${randomBytes(8).toString('hex')}`;
 }
@@ -23,6 +26,8 @@ export interface FleetRunOptions extends Omit<HostRunOptions, 'phases'> {
 export async function runFleet(connector: Connector, opts: FleetRunOptions): Promise<RunResult> {
   const startedAt = opts.startedAt ?? new Date().toISOString();
   const limit = pLimit(Math.max(1, opts.concurrency));
-  const hosts = await Promise.all(opts.hosts.map(({ host, phases }) => limit(() => runHost(connector, host, { ...opts, phases }))));
+  const hosts = await Promise.all(
+    opts.hosts.map(({ host, phases }) => limit(() => runHost(connector, host, { ...opts, phases }))),
+  );
   return { runId: opts.runId, mode: opts.mode, startedAt, endedAt: new Date().toISOString(), hosts };
 }

@@ -8,7 +8,13 @@ import type { PhaseInstance } from '../config/playbook.js';
 import type { Secret } from '../shell/secret.js';
 import { ProvisionError, ConnectError } from '../errors.js';
 import { runPhase, type PhaseOutcome, type LocalChecks } from './phase-runner.js';
-import { HostSession, type SessionFacts, type MonitorSettings, type FetchedCsvs, type RunRecordFiles } from './host-session.js';
+import {
+  HostSession,
+  type SessionFacts,
+  type MonitorSettings,
+  type FetchedCsvs,
+  type RunRecordFiles,
+} from './host-session.js';
 import type { EventSink, HostResult, PhaseResult, StepResult } from './events.js';
 import { osName } from '../facts/os-release.js';
 import { evaluateWhen } from '../config/when.js';
@@ -49,12 +55,21 @@ export const MAX_RESUMES = 30;
 
 function errorInfo(err: unknown): { kind: string; message: string; hint: string } {
   if (err instanceof ProvisionError) return { kind: err.kind, message: err.message, hint: err.hint };
-  return { kind: 'internal', message: err instanceof Error ? err.message : String(err), hint: 'this is a bug in vps-provision; run with --verbose and report it' };
+  return {
+    kind: 'internal',
+    message: err instanceof Error ? err.message : String(err),
+    hint: 'this is a bug in vps-provision; run with --verbose and report it',
+  };
 }
 
 function skipped(phase: PhaseInstance, reason: string, status: PhaseResult['status'] = 'skipped'): PhaseResult {
   return {
-    name: phase.def.name, status, reason, durationMs: 0, estimateS: phase.def.estimateS, critical: phase.def.critical,
+    name: phase.def.name,
+    status,
+    reason,
+    durationMs: 0,
+    estimateS: phase.def.estimateS,
+    critical: phase.def.critical,
     steps: phase.steps.map((s) => ({ name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 })),
   };
 }
@@ -87,7 +102,14 @@ interface HostRun {
 
 export async function runHost(connector: Connector, host: HostSpec, opts: HostRunOptions): Promise<HostResult> {
   const started = performance.now();
-  const result: HostResult = { host: host.name, address: host.address, status: 'ok', durationMs: 0, roundTrips: 0, phases: [] };
+  const result: HostResult = {
+    host: host.name,
+    address: host.address,
+    status: 'ok',
+    durationMs: 0,
+    roundTrips: 0,
+    phases: [],
+  };
   const warn = (message: string) => opts.emit({ type: 'warning', host: host.name, message });
   const done = (r: HostResult) => {
     r.durationMs = performance.now() - started;
@@ -116,12 +138,26 @@ export async function runHost(connector: Connector, host: HostSpec, opts: HostRu
 }
 
 /** The session and its facts, or how the host failed before any phase. */
-async function openSession(connector: Connector, host: HostSpec, opts: HostRunOptions, warn: (m: string) => void): Promise<{ session: HostSession; facts: SessionFacts } | { failure: Pick<HostResult, 'status' | 'error'> }> {
+async function openSession(
+  connector: Connector,
+  host: HostSpec,
+  opts: HostRunOptions,
+  warn: (m: string) => void,
+): Promise<{ session: HostSession; facts: SessionFacts } | { failure: Pick<HostResult, 'status' | 'error'> }> {
   try {
     return await HostSession.open(connector, host, { ...opts, onWarning: warn });
   } catch (err) {
     if (opts.signal?.aborted) {
-      return { failure: { status: 'interrupted', error: { kind: 'interrupted', message: 'interrupted while connecting', hint: 'nothing was changed on this host; re-run to continue' } } };
+      return {
+        failure: {
+          status: 'interrupted',
+          error: {
+            kind: 'interrupted',
+            message: 'interrupted while connecting',
+            hint: 'nothing was changed on this host; re-run to continue',
+          },
+        },
+      };
     }
     const unreachable = err instanceof ConnectError;
     return { failure: { status: unreachable ? 'unreachable' : 'failed', error: errorInfo(err) } };
@@ -151,7 +187,10 @@ async function runAllPhases(run: HostRun): Promise<void> {
   if (result.status === 'ok' && result.phases.some((p) => p.status === 'failed')) result.status = 'failed';
 }
 
-interface Indexed { phase: PhaseInstance; index: number }
+interface Indexed {
+  phase: PhaseInstance;
+  index: number;
+}
 
 /** The phase at `start` with the adjacent phases of its `parallel` group (run together, each on its own shell). */
 function groupAt(phases: readonly PhaseInstance[], start: number): Indexed[] {
@@ -162,7 +201,12 @@ function groupAt(phases: readonly PhaseInstance[], start: number): Indexed[] {
 }
 
 /** Which phases of a batch run, and why the others are skipped (interrupt, earlier failure, checkpoint, needs). */
-function triage(run: HostRun, batch: readonly Indexed[], completed: ReadonlySet<string>, stopReason: string | undefined): { results: Map<PhaseInstance, PhaseResult>; toRun: Indexed[] } {
+function triage(
+  run: HostRun,
+  batch: readonly Indexed[],
+  completed: ReadonlySet<string>,
+  stopReason: string | undefined,
+): { results: Map<PhaseInstance, PhaseResult>; toRun: Indexed[] } {
   const { opts } = run;
   const results = new Map<PhaseInstance, PhaseResult>();
   const toRun: Indexed[] = [];
@@ -175,23 +219,40 @@ function triage(run: HostRun, batch: readonly Indexed[], completed: ReadonlySet<
       run.result.status = 'interrupted';
     } else if (stopReason) results.set(phase, skipped(phase, stopReason));
     // a phase whose `when` does not hold on this host: skipped (and counts as done for needs)
-    else if (phase.when && !evaluateWhen(phase.when, run.facts.os).applies) results.set(phase, skipped(phase, evaluateWhen(phase.when, run.facts.os).reason));
+    else if (phase.when && !evaluateWhen(phase.when, run.facts.os).applies)
+      results.set(phase, skipped(phase, evaluateWhen(phase.when, run.facts.os).reason));
     // a plan evaluates every phase, checkpointed or not: drift in a completed phase shows
-    else if (opts.mode === 'apply' && !opts.force && ck && ck.hash === phase.hash) results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
-    else if (unmet.length) results.set(phase, skipped(phase, `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`, 'failed'));
+    else if (opts.mode === 'apply' && !opts.force && ck && ck.hash === phase.hash)
+      results.set(phase, skipped(phase, `done ${ck.at} (run ${ck.runId}); --force or "run ${name}" re-runs it`));
+    else if (unmet.length)
+      results.set(
+        phase,
+        skipped(
+          phase,
+          `needs ${unmet.join(', ')}, not completed on this host: run ${unmet.length > 1 ? 'them' : 'it'} first`,
+          'failed',
+        ),
+      );
     else toRun.push({ phase, index });
   }
   return { results, toRun };
 }
 
 /** The phases to run of one batch (several at once for a parallel group); their results go into `results`. */
-async function runBatch(run: HostRun, toRun: readonly Indexed[], results: Map<PhaseInstance, PhaseResult>): Promise<void> {
+async function runBatch(
+  run: HostRun,
+  toRun: readonly Indexed[],
+  results: Map<PhaseInstance, PhaseResult>,
+): Promise<void> {
   const { opts } = run;
   const limit = pLimit(toRun.length > 1 ? Math.max(1, opts.groupConcurrency ?? 3) : 1);
   const prefix = run.pending;
   run.pending = '';
-  const outcomes = await Promise.allSettled(toRun.map(({ phase, index }, k) =>
-    limit(() => executePhase(run, phase, index, k === 0 ? prefix : '', toRun.length > 1))));
+  const outcomes = await Promise.allSettled(
+    toRun.map(({ phase, index }, k) =>
+      limit(() => executePhase(run, phase, index, k === 0 ? prefix : '', toRun.length > 1)),
+    ),
+  );
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failure) throw failure.reason;
   outcomes.forEach((o, k) => {
@@ -199,17 +260,32 @@ async function runBatch(run: HostRun, toRun: readonly Indexed[], results: Map<Ph
     const outcome = (o as PromiseFulfilledResult<PhaseOutcome>).value;
     run.pending += outcome.deferred ?? '';
     const ck = run.facts.checkpoints.get(phase.def.name);
-    if (ck && ck.hash !== phase.hash && outcome.result.status !== 'failed') outcome.result.reason += ' (the phase changed since its last checkpoint)';
-    else if (ck && opts.mode === 'plan' && outcome.result.status === 'changed') outcome.result.reason += ` (drift: completed ${ck.at}, changed on the host since)`;
+    if (ck && ck.hash !== phase.hash && outcome.result.status !== 'failed')
+      outcome.result.reason += ' (the phase changed since its last checkpoint)';
+    else if (ck && opts.mode === 'plan' && outcome.result.status === 'changed')
+      outcome.result.reason += ` (drift: completed ${ck.at}, changed on the host since)`;
     results.set(phase, outcome.result);
   });
 }
 
 /** One phase, resumed after dropped connections; `shared` phases run on a shell of their own. */
-async function executePhase(run: HostRun, phase: PhaseInstance, index: number, prefix: string, ownShell: boolean): Promise<PhaseOutcome> {
+async function executePhase(
+  run: HostRun,
+  phase: PhaseInstance,
+  index: number,
+  prefix: string,
+  ownShell: boolean,
+): Promise<PhaseOutcome> {
   const { opts, host, session } = run;
   const name = phase.def.name;
-  opts.emit({ type: 'phase-start', host: host.name, phase: name, index, total: opts.phases.length, estimateS: phase.def.estimateS });
+  opts.emit({
+    type: 'phase-start',
+    host: host.name,
+    phase: name,
+    index,
+    total: opts.phases.length,
+    estimateS: phase.def.estimateS,
+  });
   run.running.set(name, { phase, started: performance.now() });
   // what each step did in earlier attempts, when the connection dropped mid-phase
   const earlier = new Map<string, StepResult>();
@@ -220,7 +296,13 @@ async function executePhase(run: HostRun, phase: PhaseInstance, index: number, p
       outcome = await attemptPhase(run, phase, resumed ? '' : prefix, ownShell, resumed, earlier);
       break;
     } catch (err) {
-      if (!(err instanceof ConnectError) || err.reason !== 'dropped' || opts.signal?.aborted || ++run.resumes > MAX_RESUMES) throw err;
+      if (
+        !(err instanceof ConnectError) ||
+        err.reason !== 'dropped' ||
+        opts.signal?.aborted ||
+        ++run.resumes > MAX_RESUMES
+      )
+        throw err;
       run.warn(`connection lost during phase ${name}; reconnecting to resume it`);
       resumed = true;
       await session.reconnect(err);
@@ -231,14 +313,23 @@ async function executePhase(run: HostRun, phase: PhaseInstance, index: number, p
   // a step that changed before a drop and was found in place after it did change
   pr.steps = pr.steps.map((s) => {
     const before = earlier.get(s.name);
-    return s.status === 'ok' && before?.status === 'changed' ? { ...before, reason: `${before.reason} (before the connection dropped)` } : s;
+    return s.status === 'ok' && before?.status === 'changed'
+      ? { ...before, reason: `${before.reason} (before the connection dropped)` }
+      : s;
   });
   if (pr.status === 'ok' && pr.steps.some((s) => s.status === 'changed')) pr.status = 'changed';
   return outcome;
 }
 
 /** One try at a phase on its shell; after a drop (`resumed`) the steps the host recorded count as changed. */
-async function attemptPhase(run: HostRun, phase: PhaseInstance, prefix: string, ownShell: boolean, resumed: boolean, earlier: Map<string, StepResult>): Promise<PhaseOutcome> {
+async function attemptPhase(
+  run: HostRun,
+  phase: PhaseInstance,
+  prefix: string,
+  ownShell: boolean,
+  resumed: boolean,
+  earlier: Map<string, StepResult>,
+): Promise<PhaseOutcome> {
   const { opts, host, session } = run;
   const name = phase.def.name;
   const become = phase.def.become ?? host.become;
@@ -246,7 +337,10 @@ async function attemptPhase(run: HostRun, phase: PhaseInstance, prefix: string, 
   const shell: RemoteShell = ownShell ? await session.extraShell(become) : await session.shell(become);
   const recorded = resumed ? await recallRecorded(run, phase, earlier) : new Set<string>();
   const outcome = await runPhase({
-    shell, phase, mode: opts.mode, host: host.name,
+    shell,
+    phase,
+    mode: opts.mode,
+    host: host.name,
     emit: (e) => {
       // a step found in place after a resume keeps the change it made before the drop
       if (e.type === 'step' && earlier.get(e.step.name)?.status !== 'changed') earlier.set(e.step.name, e.step);
@@ -272,11 +366,16 @@ async function attemptPhase(run: HostRun, phase: PhaseInstance, prefix: string, 
  * What the host recorded before a drop (some reports were lost with the connection):
  * those steps are counted as changed and get no second timing row.
  */
-async function recallRecorded(run: HostRun, phase: PhaseInstance, earlier: Map<string, StepResult>): Promise<Set<string>> {
+async function recallRecorded(
+  run: HostRun,
+  phase: PhaseInstance,
+  earlier: Map<string, StepResult>,
+): Promise<Set<string>> {
   const recorded = new Set(await run.session.changedSteps(run.host.stateDir, run.opts.runId, phase.def.name));
   for (const stepName of recorded) {
     const s = phase.steps.find((x) => x.name === stepName);
-    if (s && earlier.get(stepName)?.status !== 'changed') earlier.set(stepName, { name: s.name, type: s.type.id, status: 'changed', reason: 'changed', durationMs: 0 });
+    if (s && earlier.get(stepName)?.status !== 'changed')
+      earlier.set(stepName, { name: s.name, type: s.type.id, status: 'changed', reason: 'changed', durationMs: 0 });
   }
   return recorded;
 }
@@ -288,7 +387,11 @@ function reportBreak(run: HostRun, err: unknown): void {
   const names = [...run.running.keys()].join(', ');
   result.status = aborted ? 'interrupted' : 'failed';
   result.error = aborted
-    ? { kind: 'interrupted', message: `interrupted${names ? ` during phase ${names}` : ''}`, hint: 'the running step was stopped; re-run to continue (steps are idempotent)' }
+    ? {
+        kind: 'interrupted',
+        message: `interrupted${names ? ` during phase ${names}` : ''}`,
+        hint: 'the running step was stopped; re-run to continue (steps are idempotent)',
+      }
     : errorInfo(err);
   // the phases that were running when it broke are reported, not lost
   for (const cur of run.running.values()) {
@@ -300,7 +403,9 @@ function reportBreak(run: HostRun, err: unknown): void {
 /** Lock released, deferred records written, the run's files fetched (apply). */
 async function closeSession(run: HostRun): Promise<void> {
   const { opts, result, session } = run;
-  const files = await session.close(run.pending, () => (opts.mode === 'apply' && opts.runRecord ? opts.runRecord(result) : {}));
+  const files = await session.close(run.pending, () =>
+    opts.mode === 'apply' && opts.runRecord ? opts.runRecord(result) : {},
+  );
   if (opts.mode === 'apply') opts.collect?.(run.host.name, files);
   result.roundTrips = session.roundTrips;
   if (session.rebootRequired) result.rebootRequired = true;
@@ -313,12 +418,18 @@ function readSamplesPeriodically(session: HostSession, host: string, opts: HostR
   let inFlight: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (inFlight) return;
-    inFlight = session.readSamples(seen).then((csv) => {
-      const rows = csv.split('\n').filter((l) => l.trim());
-      if (!rows.length) return;
-      seen += rows.length;
-      opts.emit({ type: 'samples', host, csv: rows.join('\n') });
-    }).catch(() => undefined).finally(() => { inFlight = undefined; });
+    inFlight = session
+      .readSamples(seen)
+      .then((csv) => {
+        const rows = csv.split('\n').filter((l) => l.trim());
+        if (!rows.length) return;
+        seen += rows.length;
+        opts.emit({ type: 'samples', host, csv: rows.join('\n') });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = undefined;
+      });
   }, opts.sampleReadMs);
   return async () => {
     clearInterval(timer);

@@ -5,9 +5,27 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
 import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
 import type { Secret } from '../shell/secret.js';
-import { catFileScript, rebootRequiredScript, openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript, type LockOwner, type RunFileName } from '../shell/host-scripts.js';
+import {
+  catFileScript,
+  rebootRequiredScript,
+  openSessionScript,
+  stateDirScript,
+  releaseLockScript,
+  waitForScriptScript,
+  runFilesScript,
+  writeRunFilesScript,
+  pruneRunsScript,
+  type LockOwner,
+  type RunFileName,
+} from '../shell/host-scripts.js';
 import { RUN_ID_ERE } from '../report/report-paths.js';
-import { startMonitorCommand, stopMonitorCommand, readSamplesCommand, remoteRunPaths, parseMonitorReply } from '../monitor/monitor-commands.js';
+import {
+  startMonitorCommand,
+  stopMonitorCommand,
+  readSamplesCommand,
+  remoteRunPaths,
+  parseMonitorReply,
+} from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
 import { parseOsRelease, UNKNOWN_OS, type OsFacts } from '../facts/os-release.js';
@@ -25,25 +43,43 @@ export interface SessionFacts {
 }
 
 /** One round trip: state folders, OS facts, checkpoints, and (apply) the lock. */
-async function readSession(shell: RemoteShell, stateDir: string, owner: LockOwner | null, whenLocked: string, onStray: (line: string) => void): Promise<SessionFacts> {
+async function readSession(
+  shell: RemoteShell,
+  stateDir: string,
+  owner: LockOwner | null,
+  whenLocked: string,
+  onStray: (line: string) => void,
+): Promise<SessionFacts> {
   const n = randomBytes(6).toString('hex');
   const facts: SessionFacts = { os: UNKNOWN_OS, user: '', diskFreeKb: 0, checkpoints: new Map() };
   let error: string | undefined;
-  await shell.run(openSessionScript(n, stateDir, owner, whenLocked), recordReader(n, (r) => {
-    if (r.tag === 'ERR') error = r.rest;
-    if (r.tag === 'OS') {
-      const bar = r.rest.indexOf('|');
-      facts.user = bar < 0 ? '' : r.rest.slice(0, bar);
-      facts.os = parseOsRelease(r.rest.slice(bar + 1));
-    }
-    if (r.tag === 'DF') facts.diskFreeKb = Number(r.args[0]);
-    if (r.tag === 'CK') facts.checkpoints.set(r.args[0]!, { hash: r.args[1] ?? '', at: r.args[2] ?? '', runId: r.args[3] ?? '' });
-    if (r.tag === 'LOCK') {
-      const [since = '', runId = '', holder = ''] = r.args.slice(1).join(' ').split('|');
-      facts.lock = { state: r.args[0] as 'acquired' | 'held' | 'stale', since, runId, holder };
-    }
-  }, onStray));
-  if (error) throw new CommandError(error, 'the state dir must belong to the user the steps run as and be writable by it alone: fix its owner and mode, or set state_dir in the inventory (or use become: true)');
+  await shell.run(
+    openSessionScript(n, stateDir, owner, whenLocked),
+    recordReader(
+      n,
+      (r) => {
+        if (r.tag === 'ERR') error = r.rest;
+        if (r.tag === 'OS') {
+          const bar = r.rest.indexOf('|');
+          facts.user = bar < 0 ? '' : r.rest.slice(0, bar);
+          facts.os = parseOsRelease(r.rest.slice(bar + 1));
+        }
+        if (r.tag === 'DF') facts.diskFreeKb = Number(r.args[0]);
+        if (r.tag === 'CK')
+          facts.checkpoints.set(r.args[0]!, { hash: r.args[1] ?? '', at: r.args[2] ?? '', runId: r.args[3] ?? '' });
+        if (r.tag === 'LOCK') {
+          const [since = '', runId = '', holder = ''] = r.args.slice(1).join(' ').split('|');
+          facts.lock = { state: r.args[0] as 'acquired' | 'held' | 'stale', since, runId, holder };
+        }
+      },
+      onStray,
+    ),
+  );
+  if (error)
+    throw new CommandError(
+      error,
+      'the state dir must belong to the user the steps run as and be writable by it alone: fix its owner and mode, or set state_dir in the inventory (or use become: true)',
+    );
   return facts;
 }
 
@@ -63,7 +99,16 @@ async function defaultStateDir(shell: RemoteShell, host: HostSpec, loginUser: st
   if (host.become || loginUser === 'root') return DEFAULT_STATE_DIR;
   const n = randomBytes(6).toString('hex');
   let dir: string | undefined;
-  await shell.run(stateDirScript(n), recordReader(n, (r) => { if (r.tag === 'SD') dir = r.rest; }, () => undefined));
+  await shell.run(
+    stateDirScript(n),
+    recordReader(
+      n,
+      (r) => {
+        if (r.tag === 'SD') dir = r.rest;
+      },
+      () => undefined,
+    ),
+  );
   // a path from the host is data: only a plain absolute path is used in later scripts
   if (dir === undefined || !STATE_DIR_PATH.test(dir) || dir.split('/').includes('..')) {
     throw new CommandError(
@@ -101,7 +146,11 @@ export interface HostSessionOptions {
 /** A wait that an interrupt cuts short. */
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
@@ -124,10 +173,18 @@ export class HostSession {
   #monitoring = false;
   #samplesShell: RemoteShell | undefined;
 
-  private constructor(private readonly connector: Connector, private readonly host: HostSpec, private readonly opts: HostSessionOptions) {}
+  private constructor(
+    private readonly connector: Connector,
+    private readonly host: HostSpec,
+    private readonly opts: HostSessionOptions,
+  ) {}
 
   /** Connect, start the main shell, read facts and take the lock (one round trip after the shell). */
-  static async open(connector: Connector, host: HostSpec, opts: HostSessionOptions): Promise<{ session: HostSession; facts: SessionFacts }> {
+  static async open(
+    connector: Connector,
+    host: HostSpec,
+    opts: HostSessionOptions,
+  ): Promise<{ session: HostSession; facts: SessionFacts }> {
     const session = new HostSession(connector, host, opts);
     // a connection that drops while starting is tried again; refusals are final
     for (let attempt = 0; ; attempt++) {
@@ -141,7 +198,11 @@ export class HostSession {
       } catch (err) {
         session.#conn?.close();
         session.#shells.clear();
-        const retry = err instanceof ConnectError && err.reason === 'dropped' && attempt < RECONNECT_DELAYS_MS.length && !opts.signal?.aborted;
+        const retry =
+          err instanceof ConnectError &&
+          err.reason === 'dropped' &&
+          attempt < RECONNECT_DELAYS_MS.length &&
+          !opts.signal?.aborted;
         if (!retry) throw err;
         opts.onWarning(`connection dropped while connecting (${err.message}); trying again`);
         await pause(RECONNECT_DELAYS_MS[attempt]!, opts.signal);
@@ -156,14 +217,18 @@ export class HostSession {
     const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder } : null;
     const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
     // the sampler starts in the same round trip, only when the lock is ours
-    const monitor = owner && this.opts.monitor ? startMonitorCommand({ ...target, ...this.opts.monitor, host: this.host.name }) : '';
+    const monitor =
+      owner && this.opts.monitor ? startMonitorCommand({ ...target, ...this.opts.monitor, host: this.host.name }) : '';
     const stray: string[] = [];
     const facts = await readSession(main, this.host.stateDir, owner, monitor, (l) => stray.push(l));
     if (monitor && facts.lock?.state !== 'held') {
       const reply = stray.find((l) => l.startsWith('monitor: '));
       const state = reply ? parseMonitorReply(reply) : undefined;
       if (state?.state === 'started' || state?.state === 'already-running') this.#monitoring = true;
-      else this.opts.onWarning(`resource monitor not started (${state?.detail ?? reply ?? 'no answer'}); the run goes on without samples`);
+      else
+        this.opts.onWarning(
+          `resource monitor not started (${state?.detail ?? reply ?? 'no answer'}); the run goes on without samples`,
+        );
     }
     if (facts.lock?.state === 'held') {
       const l = facts.lock;
@@ -190,9 +255,16 @@ export class HostSession {
     const real = await this.#conn.openShell({ become, sudoPassword: become ? this.opts.sudoPassword : undefined });
     this.roundTrips++;
     return {
-      get pid() { return real.pid; },
-      get user() { return real.user; },
-      run: (script, onLine) => { this.roundTrips++; return real.run(script, onLine); },
+      get pid() {
+        return real.pid;
+      },
+      get user() {
+        return real.user;
+      },
+      run: (script, onLine) => {
+        this.roundTrips++;
+        return real.run(script, onLine);
+      },
       close: () => real.close(),
     };
   }
@@ -201,7 +273,9 @@ export class HostSession {
   async reconnect(cause: ConnectError): Promise<void> {
     // phases running side by side lose the connection together: one reconnect serves them all
     if (!this.#reconnecting) {
-      this.#reconnecting = this.#reconnect(cause).finally(() => { this.#reconnecting = undefined; });
+      this.#reconnecting = this.#reconnect(cause).finally(() => {
+        this.#reconnecting = undefined;
+      });
     }
     return this.#reconnecting;
   }
@@ -218,7 +292,8 @@ export class HostSession {
         this.#conn = await this.connector.connect(this.host.name, this.opts.signal);
         await this.#start();
         // the scripts that were running when the connection dropped finish their step on their own
-        for (const [pid, become] of this.scriptPids) await (await this.shell(become)).run(waitForScriptScript(pid, 600));
+        for (const [pid, become] of this.scriptPids)
+          await (await this.shell(become)).run(waitForScriptScript(pid, 600));
         this.scriptPids.clear();
         return;
       } catch (err) {
@@ -236,9 +311,22 @@ export class HostSession {
   /** Steps of a phase that the host's timing.csv records as changed in this run. */
   async changedSteps(stateDir: string, runId: string, phase: string): Promise<string[]> {
     const lines: string[] = [];
-    await (await this.shell(this.host.become)).run(catFileScript(timingFile({ stateDir, runId, host: this.host.name, phase })), (l) => lines.push(l));
-    const rows = parse(lines.join('\n'), { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
-    return rows.filter((r) => readCsvCell(r.run_id ?? '') === runId && readCsvCell(r.phase ?? '') === phase && r.step && r.status === 'changed').map((r) => readCsvCell(r.step!));
+    await (
+      await this.shell(this.host.become)
+    ).run(catFileScript(timingFile({ stateDir, runId, host: this.host.name, phase })), (l) => lines.push(l));
+    const rows = parse(lines.join('\n'), { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<
+      string,
+      string
+    >[];
+    return rows
+      .filter(
+        (r) =>
+          readCsvCell(r.run_id ?? '') === runId &&
+          readCsvCell(r.phase ?? '') === phase &&
+          r.step &&
+          r.status === 'changed',
+      )
+      .map((r) => readCsvCell(r.step!));
   }
 
   /**
@@ -255,13 +343,15 @@ export class HostSession {
         void this.#conn.exec(kill).catch(() => undefined);
         continue;
       }
-      void this.extraShell(true).then(async (sh) => {
-        try {
-          await sh.run(kill);
-        } finally {
-          sh.close();
-        }
-      }).catch(() => undefined);
+      void this.extraShell(true)
+        .then(async (sh) => {
+          try {
+            await sh.run(kill);
+          } finally {
+            sh.close();
+          }
+        })
+        .catch(() => undefined);
     }
   }
 
@@ -281,7 +371,9 @@ export class HostSession {
         ? writeRunFilesScript(paths.dir, record()) +
           (this.#monitoring ? stopMonitorCommand(target) : '') +
           runFilesScript(n, paths.dir, ['timing.csv', 'resources.csv']) +
-          (this.opts.keepRuns ? pruneRunsScript(this.host.stateDir, RUN_ID_ERE, this.opts.keepRuns, this.opts.runId) : '') +
+          (this.opts.keepRuns
+            ? pruneRunsScript(this.host.stateDir, RUN_ID_ERE, this.opts.keepRuns, this.opts.runId)
+            : '') +
           releaseLockScript(this.host.stateDir, this.opts.runId) +
           rebootRequiredScript(n)
         : '';
@@ -296,7 +388,9 @@ export class HostSession {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         main.run(pending + release, reader).catch(() => undefined),
-        new Promise((r) => { timer = setTimeout(r, 15_000); }),
+        new Promise((r) => {
+          timer = setTimeout(r, 15_000);
+        }),
       ]);
       clearTimeout(timer);
     }
@@ -311,7 +405,10 @@ export class HostSession {
     // a shell of its own, so reading never waits behind a long step on the main one
     this.#samplesShell ??= await this.extraShell(this.host.become);
     const lines: string[] = [];
-    await this.#samplesShell.run(readSamplesCommand({ stateDir: this.host.stateDir, runId: this.opts.runId }, seen), (l) => lines.push(l));
+    await this.#samplesShell.run(
+      readSamplesCommand({ stateDir: this.host.stateDir, runId: this.opts.runId }, seen),
+      (l) => lines.push(l),
+    );
     return lines.join('\n');
   }
 

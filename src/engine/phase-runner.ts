@@ -7,7 +7,16 @@ import { randomBytes } from 'node:crypto';
 import type { RemoteShell } from '../transport/connection.js';
 import type { PhaseInstance, StepInstance } from '../config/playbook.js';
 import type { Decision, ProbeOutput, StepContext, LocalCheck } from '../steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, readTimeout, type ApplyStep, type RunFiles } from '../shell/phase-scripts.js';
+import {
+  probeScript,
+  applyScript,
+  satisfiedPhaseScript,
+  checkpointScript,
+  pendingRestartFile,
+  readTimeout,
+  type ApplyStep,
+  type RunFiles,
+} from '../shell/phase-scripts.js';
 import { CommandError } from '../errors.js';
 import { batchFacts, type BatchRecord } from '../facts/batch-probe.js';
 import { recordReader, trimTrailingNewlines, type ScriptRecord } from './records.js';
@@ -35,24 +44,47 @@ export interface PhaseRun {
 const nonce = () => randomBytes(6).toString('hex');
 
 /** A read of a step's state (a probe, an `unless` guard) that its script's watchdog ended past its limit. */
-interface ReadTimeout { index: number; reason: string }
+interface ReadTimeout {
+  index: number;
+  reason: string;
+}
 
 /** Runs a script; a read past its limit (PTO) is the answer then, not the killed script's exit code. */
-async function runScript(shell: RemoteShell, n: string, script: string, onRecord: (r: ScriptRecord) => void): Promise<ReadTimeout | undefined> {
+async function runScript(
+  shell: RemoteShell,
+  n: string,
+  script: string,
+  onRecord: (r: ScriptRecord) => void,
+): Promise<ReadTimeout | undefined> {
   const stray: string[] = [];
   let timedOut: ReadTimeout | undefined;
-  const res = await shell.run(script, recordReader(n, (r) => {
-    if (r.tag === 'PTO') timedOut ??= readTimeout(r.args);
-    else onRecord(r);
-  }, (l) => stray.push(l)));
+  const res = await shell.run(
+    script,
+    recordReader(
+      n,
+      (r) => {
+        if (r.tag === 'PTO') timedOut ??= readTimeout(r.args);
+        else onRecord(r);
+      },
+      (l) => stray.push(l),
+    ),
+  );
   if (timedOut) return timedOut;
   if (res.exitCode !== 0) {
-    throw new CommandError(`script exited ${res.exitCode}: ${stray.slice(-3).join(' | ')}`, 'run with --verbose to see the host output');
+    throw new CommandError(
+      `script exited ${res.exitCode}: ${stray.slice(-3).join(' | ')}`,
+      'run with --verbose to see the host output',
+    );
   }
   return undefined;
 }
 
-interface Probed { facts: Map<number, ProbeOutput>; startCs: number | null; pending: Set<number>; timedOut?: ReadTimeout }
+interface Probed {
+  facts: Map<number, ProbeOutput>;
+  startCs: number | null;
+  pending: Set<number>;
+  timedOut?: ReadTimeout;
+}
 
 /** One round trip: the state of each step, and the handlers' restarts left pending. */
 async function probe(run: PhaseRun, steps: readonly StepInstance[]): Promise<Probed> {
@@ -60,7 +92,14 @@ async function probe(run: PhaseRun, steps: readonly StepInstance[]): Promise<Pro
   const facts = new Map<number, ProbeOutput>();
   const pending = new Set<number>();
   let startCs: number | null = null;
-  const scriptSteps = steps.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handlerFile(s, run.files), timeoutS: s.timeoutS }));
+  const scriptSteps = steps.map((s) => ({
+    index: s.index,
+    name: s.name,
+    probe: s.type.probe(s.args),
+    batch: s.type.batchProbe?.(s.args),
+    pendingFile: handlerFile(s, run.files),
+    timeoutS: s.timeoutS,
+  }));
   const script = (run.prefix ?? '') + probeScript(n, scriptSteps, run.phase.def.timeoutS);
   const batches: BatchRecord[] = [];
   const timedOut = await runScript(run.shell, n, script, (r) => {
@@ -68,8 +107,10 @@ async function probe(run: PhaseRun, steps: readonly StepInstance[]): Promise<Pro
     if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
     if (r.tag === 'U') startCs = Number(r.args[0]);
     if (r.tag === 'H') pending.add(Number(r.args[0]));
-    if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
-    if (r.tag === 'G') batches.push({ kind: r.args[0] ?? '', indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
+    if (r.tag === 'B')
+      facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+    if (r.tag === 'G')
+      batches.push({ kind: r.args[0] ?? '', indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
   });
   run.onScriptPid?.(null);
   for (const [index, out] of batchFacts(batches)) facts.set(index, out);
@@ -82,7 +123,7 @@ function handlerFile(step: StepInstance, files: RunFiles): string | undefined {
 }
 
 function decide(step: StepInstance, facts: Map<number, ProbeOutput>, ctx: StepContext): Decision {
-  const probed = step.type.probe(step.args) === null ? null : facts.get(step.index) ?? { text: '', exitCode: 1 };
+  const probed = step.type.probe(step.args) === null ? null : (facts.get(step.index) ?? { text: '', exitCode: 1 });
   return step.type.decide(step.args, probed, ctx);
 }
 
@@ -111,13 +152,23 @@ interface PhaseState {
   results: Map<number, StepResult>;
 }
 
-interface RemoteOutcome { status: 'ok' | 'failed'; reason: string; deferred: string | null }
+interface RemoteOutcome {
+  status: 'ok' | 'failed';
+  reason: string;
+  deferred: string | null;
+}
 
 export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   const { phase, mode, files } = run;
   const st: PhaseState = {
-    run, started: performance.now(), startedAt: new Date().toISOString(),
-    steps: [], locals: [], byName: new Map(), byIndex: new Map(), results: new Map(),
+    run,
+    started: performance.now(),
+    startedAt: new Date().toISOString(),
+    steps: [],
+    locals: [],
+    byName: new Map(),
+    byIndex: new Map(),
+    results: new Map(),
   };
   const applies = skipByWhen(st);
   st.steps = applies.filter((s) => !s.type.local);
@@ -125,11 +176,13 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
   st.byName = new Map(st.steps.map((s) => [s.name, s.index]));
   st.byIndex = new Map(st.steps.map((s) => [s.index, s]));
   const remote = await runRemoteSteps(st);
-  if (remote.status === 'failed') return { result: finish(st, remote.status, remote.reason), deferred: remote.deferred };
+  if (remote.status === 'failed')
+    return { result: finish(st, remote.status, remote.reason), deferred: remote.deferred };
   const localFailure = await runLocalChecks(st);
   if (localFailure) return { result: finish(st, 'failed', localFailure), deferred: remote.deferred };
   // with controller-side checks the checkpoint waits until they passed
-  const deferred = (remote.deferred ?? '') + (st.locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
+  const deferred =
+    (remote.deferred ?? '') + (st.locals.length && mode === 'apply' ? checkpointScript(files, phase.hash) : '');
   return { result: finish(st, 'ok', ''), deferred: deferred || null };
 }
 
@@ -137,7 +190,8 @@ export async function runPhase(run: PhaseRun): Promise<PhaseOutcome> {
 function skipByWhen(st: PhaseState): StepInstance[] {
   return st.run.phase.steps.filter((s) => {
     const verdict = s.when && evaluateWhen(s.when, st.run.ctx.os);
-    if (verdict && !verdict.applies) record(st, { name: s.name, type: s.type.id, status: 'skipped', reason: verdict.reason, durationMs: 0 }, s.index);
+    if (verdict && !verdict.applies)
+      record(st, { name: s.name, type: s.type.id, status: 'skipped', reason: verdict.reason, durationMs: 0 }, s.index);
     return !verdict || verdict.applies;
   });
 }
@@ -151,14 +205,26 @@ function record(st: PhaseState, r: StepResult, index: number): void {
 function finish(st: PhaseState, status: PhaseResult['status'], reason: string): PhaseResult {
   const { phase } = st.run;
   for (const s of phase.steps) {
-    if (!st.results.has(s.index)) st.results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
+    if (!st.results.has(s.index))
+      st.results.set(s.index, { name: s.name, type: s.type.id, status: 'skipped', reason, durationMs: 0 });
   }
   const stepResults = phase.steps.map((s) => st.results.get(s.index)!);
   const anyChanged = stepResults.some((r) => r.status === 'changed');
   const final = status === 'ok' && anyChanged ? 'changed' : status;
   return {
-    name: phase.def.name, status: final, reason: final === 'failed' ? reason : anyChanged ? `${stepResults.filter((r) => r.status === 'changed').length} step(s) changed` : 'every step already satisfied',
-    durationMs: performance.now() - st.started, estimateS: phase.def.estimateS, critical: phase.def.critical, startedAt: st.startedAt, steps: stepResults,
+    name: phase.def.name,
+    status: final,
+    reason:
+      final === 'failed'
+        ? reason
+        : anyChanged
+          ? `${stepResults.filter((r) => r.status === 'changed').length} step(s) changed`
+          : 'every step already satisfied',
+    durationMs: performance.now() - st.started,
+    estimateS: phase.def.estimateS,
+    critical: phase.def.critical,
+    startedAt: st.startedAt,
+    steps: stepResults,
   };
 }
 
@@ -168,14 +234,36 @@ async function runLocalChecks(st: PhaseState): Promise<string | null> {
   for (const s of st.locals) {
     if (run.mode === 'plan') {
       // a plan changes nothing and probes nothing from the controller either
-      record(st, { name: s.name, type: s.type.id, status: 'ok', reason: 'checked from the controller when the phase is applied', durationMs: 0 }, s.index);
+      record(
+        st,
+        {
+          name: s.name,
+          type: s.type.id,
+          status: 'ok',
+          reason: 'checked from the controller when the phase is applied',
+          durationMs: 0,
+        },
+        s.index,
+      );
       continue;
     }
     run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: s.name });
     const t0 = performance.now();
     const check = s.type.local!(s.args);
-    const r = run.localChecks ? await run.localChecks.run(check) : { ok: false, reason: 'no controller-side checks available' };
-    record(st, { name: s.name, type: s.type.id, status: r.ok ? 'ok' : 'failed', reason: r.reason, durationMs: Math.round(performance.now() - t0) }, s.index);
+    const r = run.localChecks
+      ? await run.localChecks.run(check)
+      : { ok: false, reason: 'no controller-side checks available' };
+    record(
+      st,
+      {
+        name: s.name,
+        type: s.type.id,
+        status: r.ok ? 'ok' : 'failed',
+        reason: r.reason,
+        durationMs: Math.round(performance.now() - t0),
+      },
+      s.index,
+    );
     if (!r.ok) return `step "${s.name}" failed: ${r.reason}`;
   }
   return null;
@@ -209,12 +297,35 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
     const noWork = decisions.every((d) => d.status === 'ok' && !triggers(d) && !d.onChanged);
     if (noWork && changed.size === 0) {
       // nothing to do: no second round trip; the checkpoint and timing rows go with the next script
-      rest.forEach((s, i) => record(st, { name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 }, s.index));
-      return { status: 'ok', reason: '', deferred: satisfiedPhaseScript(run.files, steps.map((s) => s.name), checkpoint?.hash ?? null, performance.now() - st.started) };
+      rest.forEach((s, i) =>
+        record(
+          st,
+          { name: s.name, type: s.type.id, status: 'ok', reason: decisions[i]!.reason, durationMs: 0 },
+          s.index,
+        ),
+      );
+      return {
+        status: 'ok',
+        reason: '',
+        deferred: satisfiedPhaseScript(
+          run.files,
+          steps.map((s) => s.name),
+          checkpoint?.hash ?? null,
+          performance.now() - st.started,
+        ),
+      };
     }
     const apply: ApplyStep[] = rest.map((s, i) => ({
-      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: withIndex(st, decisions[i]!), expected: facts.get(s.index)?.text ?? null, timeoutS: s.timeoutS,
-      pendingFile: handlerFile(s, run.files), pending: pending.has(s.index), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
+      index: s.index,
+      name: s.name,
+      probe: s.type.probe(s.args),
+      decision: withIndex(st, decisions[i]!),
+      expected: facts.get(s.index)?.text ?? null,
+      timeoutS: s.timeoutS,
+      pendingFile: handlerFile(s, run.files),
+      pending: pending.has(s.index),
+      marks: marksOf.get(s.name),
+      settle: s.type.settle?.(s.args),
     }));
     const applied = await applyRound(st, apply, rest, changed, pending, checkpoint, startCs);
     // a re-check past its limit: the steps before it are done and reported, it failed
@@ -224,14 +335,18 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
     from = steps.findIndex((s) => s.index === applied.stale);
     facts = applied.fresh;
   }
-  throw new CommandError(`${run.phase.def.name}: the host's state kept changing under the run`, 'another process may be changing the same files; re-run');
+  throw new CommandError(
+    `${run.phase.def.name}: the host's state kept changing under the run`,
+    'another process may be changing the same files; re-run',
+  );
 }
 
 /** For each step, the pending-restart files of the handlers that watch it. */
 function handlerMarks(steps: readonly StepInstance[], files: RunFiles): Map<string, string[]> {
   const marksOf = new Map<string, string[]>();
   for (const h of steps) {
-    for (const watched of h.type.watches?.(h.args) ?? []) marksOf.set(watched, [...marksOf.get(watched) ?? [], handlerFile(h, files)!]);
+    for (const watched of h.type.watches?.(h.args) ?? [])
+      marksOf.set(watched, [...(marksOf.get(watched) ?? []), handlerFile(h, files)!]);
   }
   return marksOf;
 }
@@ -239,31 +354,69 @@ function handlerMarks(steps: readonly StepInstance[], files: RunFiles): Map<stri
 /** A decision whose handler trigger names steps by index (as the apply script's C_<index> flags). */
 function withIndex(st: PhaseState, d: Decision): Decision {
   // a watched step skipped by its `when` never changes: it triggers nothing
-  return d.onChanged ? { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.filter((n) => st.byName.has(n)).map((n) => String(st.byName.get(n))) } } : d;
+  return d.onChanged
+    ? {
+        ...d,
+        onChanged: {
+          ...d.onChanged,
+          steps: d.onChanged.steps.filter((n) => st.byName.has(n)).map((n) => String(st.byName.get(n))),
+        },
+      }
+    : d;
 }
 
 /** A plan: what each step would do, conditional restarts included; nothing is run. */
-function recordPlan(st: PhaseState, rest: readonly StepInstance[], decisions: readonly Decision[], pending: ReadonlySet<number>): void {
+function recordPlan(
+  st: PhaseState,
+  rest: readonly StepInstance[],
+  decisions: readonly Decision[],
+  pending: ReadonlySet<number>,
+): void {
   rest.forEach((s, i) => {
     const d = decisions[i]!;
     if (pending.has(s.index) && d.onChanged) {
       // an earlier run changed what this handler watches and broke off before it ran
       const reason = `restart left pending by an earlier run (${d.onChanged.reason.replace(/^restart: /, '')})`;
-      record(st, {
-        name: s.name, type: s.type.id, status: 'changed', reason: d.status === 'change' ? `${d.reason}; ${reason}` : reason, durationMs: 0,
-        commands: [...(d.status === 'change' ? d.display : []), ...d.onChanged.display],
-      }, s.index);
+      record(
+        st,
+        {
+          name: s.name,
+          type: s.type.id,
+          status: 'changed',
+          reason: d.status === 'change' ? `${d.reason}; ${reason}` : reason,
+          durationMs: 0,
+          commands: [...(d.status === 'change' ? d.display : []), ...d.onChanged.display],
+        },
+        s.index,
+      );
       return;
     }
-    const conditional = d.onChanged ? [`if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`] : [];
-    record(st, {
-      name: s.name, type: s.type.id, status: d.status === 'change' ? 'changed' : 'ok', reason: d.reason, durationMs: 0,
-      commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
-    }, s.index);
+    const conditional = d.onChanged
+      ? [
+          `if ${d.onChanged.steps.join(', ')} change${d.onChanged.steps.length > 1 ? '' : 's'}: ${d.onChanged.display.join('; ')}`,
+        ]
+      : [];
+    record(
+      st,
+      {
+        name: s.name,
+        type: s.type.id,
+        status: d.status === 'change' ? 'changed' : 'ok',
+        reason: d.reason,
+        durationMs: 0,
+        commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
+      },
+      s.index,
+    );
   });
 }
 
-interface StepFailure { index: number; code: number; output: string; timedOut?: string }
+interface StepFailure {
+  index: number;
+  code: number;
+  output: string;
+  timedOut?: string;
+}
 
 interface AppliedRound {
   /** the step found stale, from which the controller decides again */
@@ -280,69 +433,150 @@ interface AppliedRound {
 }
 
 /** One apply script: each step reported as it ends (S), a failure (F), or a stale step (STALE). */
-async function applyRound(st: PhaseState, apply: readonly ApplyStep[], rest: readonly StepInstance[], changed: Set<number>, pending: ReadonlySet<number>,
-  checkpoint: { hash: string } | null, startCs: number | null): Promise<AppliedRound> {
+async function applyRound(
+  st: PhaseState,
+  apply: readonly ApplyStep[],
+  rest: readonly StepInstance[],
+  changed: Set<number>,
+  pending: ReadonlySet<number>,
+  checkpoint: { hash: string } | null,
+  startCs: number | null,
+): Promise<AppliedRound> {
   const { run, steps } = st;
   const out: AppliedRound = { fresh: new Map(), settled: new Set(), lastMark: performance.now() };
   const n = nonce();
   // the steps run in order: the one after the last reported is the one running
-  const running = (k: number) => { if (rest[k]) run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: rest[k]!.name }); };
+  const running = (k: number) => {
+    if (rest[k]) run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: rest[k]!.name });
+  };
   running(0);
   const recorded = new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index));
-  out.readTimeout = await runScript(run.shell, n, applyScript(n, run.files, apply, changed, checkpoint, startCs, recorded, run.phase.def.timeoutS), (r) => {
-    if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
-    if (r.tag === 'STALE') out.stale = Number(r.args[0]);
-    if (r.tag === 'R') out.settled.add(Number(r.args[0]));
-    if (r.tag === 'B') out.fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
-    if (r.tag === 'S') {
-      const index = Number(r.args[0]);
-      recordApplied(st, apply, index, r.args[1]!, changed, pending, out);
-      running(rest.findIndex((x) => x.index === index) + 1);
-    }
-    if (r.tag === 'F') {
-      // "timeout <N> step|phase": the watchdog ended the action past its limit
-      const timedOut = r.args[2] === 'timeout' ? `timed out after ${r.args[3]} s${r.args[4] === 'phase' ? ' (the phase limit)' : ''}` : undefined;
-      out.failed = { index: Number(r.args[0]), code: Number(r.args[1]), output: trimTrailingNewlines(r.body ?? ''), timedOut };
-    }
-  });
+  out.readTimeout = await runScript(
+    run.shell,
+    n,
+    applyScript(n, run.files, apply, changed, checkpoint, startCs, recorded, run.phase.def.timeoutS),
+    (r) => {
+      if (r.tag === 'PID') run.onScriptPid?.(Number(r.args[0]));
+      if (r.tag === 'STALE') out.stale = Number(r.args[0]);
+      if (r.tag === 'R') out.settled.add(Number(r.args[0]));
+      if (r.tag === 'B')
+        out.fresh.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+      if (r.tag === 'S') {
+        const index = Number(r.args[0]);
+        recordApplied(st, apply, index, r.args[1]!, changed, pending, out);
+        running(rest.findIndex((x) => x.index === index) + 1);
+      }
+      if (r.tag === 'F') {
+        // "timeout <N> step|phase": the watchdog ended the action past its limit
+        const timedOut =
+          r.args[2] === 'timeout'
+            ? `timed out after ${r.args[3]} s${r.args[4] === 'phase' ? ' (the phase limit)' : ''}`
+            : undefined;
+        out.failed = {
+          index: Number(r.args[0]),
+          code: Number(r.args[1]),
+          output: trimTrailingNewlines(r.body ?? ''),
+          timedOut,
+        };
+      }
+    },
+  );
   run.onScriptPid?.(null);
   return out;
 }
 
 /** A step's S record (ok, changed or restarted): its result with the reason and commands that fit. */
-function recordApplied(st: PhaseState, apply: readonly ApplyStep[], index: number, status: string, changed: Set<number>, pending: ReadonlySet<number>, out: AppliedRound): void {
+function recordApplied(
+  st: PhaseState,
+  apply: readonly ApplyStep[],
+  index: number,
+  status: string,
+  changed: Set<number>,
+  pending: ReadonlySet<number>,
+  out: AppliedRound,
+): void {
   const s = st.byIndex.get(index)!;
   const d = apply.find((a) => a.index === index)!.decision;
   const now = performance.now();
   const triggered = d.onChanged?.steps.some((x) => changed.has(Number(x)));
   const settle = out.settled.has(index) ? apply.find((a) => a.index === index)!.settle : undefined;
-  const reason = settle ? (status === 'ok' ? 'changed by an earlier step of this run; re-checked on the host: as wanted' : 'changed by an earlier step of this run; re-checked and set on the host')
-    : status !== 'restarted' ? d.reason
-    : pending.has(index) && !triggered ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})` : d.onChanged!.reason;
-  const commands = settle ? (status === 'ok' ? undefined : settle.display) : status === 'restarted' ? d.onChanged!.display : d.status === 'change' ? d.display : undefined;
+  const reason = settle
+    ? status === 'ok'
+      ? 'changed by an earlier step of this run; re-checked on the host: as wanted'
+      : 'changed by an earlier step of this run; re-checked and set on the host'
+    : status !== 'restarted'
+      ? d.reason
+      : pending.has(index) && !triggered
+        ? `restart left pending by an earlier run (${d.onChanged!.reason.replace(/^restart: /, '')})`
+        : d.onChanged!.reason;
+  const commands = settle
+    ? status === 'ok'
+      ? undefined
+      : settle.display
+    : status === 'restarted'
+      ? d.onChanged!.display
+      : d.status === 'change'
+        ? d.display
+        : undefined;
   if (status !== 'ok') changed.add(index);
-  record(st, { name: s.name, type: s.type.id, status: status === 'ok' ? 'ok' : 'changed', reason, durationMs: Math.round(now - out.lastMark), commands }, index);
+  record(
+    st,
+    {
+      name: s.name,
+      type: s.type.id,
+      status: status === 'ok' ? 'ok' : 'changed',
+      reason,
+      durationMs: Math.round(now - out.lastMark),
+      commands,
+    },
+    index,
+  );
   out.lastMark = now;
 }
 
 /** The failed step's result: exit code or timeout, its last output line, a full disk said plainly. */
-function recordFailure(st: PhaseState, apply: readonly ApplyStep[], failed: StepFailure, settled: ReadonlySet<number>, lastMark: number): RemoteOutcome {
+function recordFailure(
+  st: PhaseState,
+  apply: readonly ApplyStep[],
+  failed: StepFailure,
+  settled: ReadonlySet<number>,
+  lastMark: number,
+): RemoteOutcome {
   const s = st.byIndex.get(failed.index)!;
   const a = apply.find((x) => x.index === failed.index)!;
   const d = a.decision;
   const lastLine = failed.output.split('\n').filter(Boolean).pop() ?? '';
   // a full disk is the host's problem, not the step's: say so plainly
-  const diskFull = /No space left on device/i.test(failed.output) ? 'the disk is full on the host (No space left on device); free space and re-run: ' : '';
-  record(st, {
-    name: s.name, type: s.type.id, status: 'failed', reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
-    durationMs: Math.round(performance.now() - lastMark), commands: settled.has(failed.index) ? a.settle?.display : d.status === 'change' ? d.display : undefined, output: failed.output,
-  }, failed.index);
-  return { status: 'failed', reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`, deferred: null };
+  const diskFull = /No space left on device/i.test(failed.output)
+    ? 'the disk is full on the host (No space left on device); free space and re-run: '
+    : '';
+  record(
+    st,
+    {
+      name: s.name,
+      type: s.type.id,
+      status: 'failed',
+      reason: failed.timedOut ?? `${diskFull}exit ${failed.code}${lastLine ? `: ${lastLine}` : ''}`,
+      durationMs: Math.round(performance.now() - lastMark),
+      commands: settled.has(failed.index) ? a.settle?.display : d.status === 'change' ? d.display : undefined,
+      output: failed.output,
+    },
+    failed.index,
+  );
+  return {
+    status: 'failed',
+    reason: `step "${s.name}" ${failed.timedOut ?? `failed (exit ${failed.code})`}`,
+    deferred: null,
+  };
 }
 
 /** A step whose state could not be read within its limit: it failed, the phase stops there. */
 function readFailed(st: PhaseState, t: ReadTimeout, durationMs: number): RemoteOutcome {
   const s = st.steps.find((x) => x.index === t.index) ?? st.steps[0]!;
-  record(st, { name: s.name, type: s.type.id, status: 'failed', reason: t.reason, durationMs: Math.round(durationMs) }, s.index);
+  record(
+    st,
+    { name: s.name, type: s.type.id, status: 'failed', reason: t.reason, durationMs: Math.round(durationMs) },
+    s.index,
+  );
   return { status: 'failed', reason: `step "${s.name}" ${t.reason}`, deferred: null };
 }

@@ -28,40 +28,66 @@ export interface RebootOptions {
   signal?: AbortSignal;
 }
 
-interface BootState { bootId: string; required: boolean; systemd: string }
+interface BootState {
+  bootId: string;
+  required: boolean;
+  systemd: string;
+}
 
 async function bootState(conn: Connection, opts: RebootOptions, waitS: number): Promise<BootState> {
-  const shell = await conn.openShell({ become: opts.become, sudoPassword: opts.become ? opts.sudoPassword : undefined });
+  const shell = await conn.openShell({
+    become: opts.become,
+    sudoPassword: opts.become ? opts.sudoPassword : undefined,
+  });
   try {
     const n = randomBytes(6).toString('hex');
     const st: BootState = { bootId: '', required: false, systemd: 'unknown' };
-    await shell.run(bootStateScript(n, waitS), recordReader(n, (r) => {
-      if (r.tag === 'BOOT') st.bootId = r.args[0] ?? '';
-      if (r.tag === 'REQUIRED') st.required = true;
-      if (r.tag === 'SYSTEMD') st.systemd = r.args[0] ?? 'unknown';
-    }));
+    await shell.run(
+      bootStateScript(n, waitS),
+      recordReader(n, (r) => {
+        if (r.tag === 'BOOT') st.bootId = r.args[0] ?? '';
+        if (r.tag === 'REQUIRED') st.required = true;
+        if (r.tag === 'SYSTEMD') st.systemd = r.args[0] ?? 'unknown';
+      }),
+    );
     return st;
   } finally {
     shell.close();
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 export async function rebootHost(connector: Connector, host: HostSpec, opts: RebootOptions): Promise<RebootResult> {
   const conn = await connector.connect(host.name);
   let before: BootState;
   try {
     before = await bootState(conn, opts, 0);
-    const shell = await conn.openShell({ become: opts.become, sudoPassword: opts.become ? opts.sudoPassword : undefined });
+    const shell = await conn.openShell({
+      become: opts.become,
+      sudoPassword: opts.become ? opts.sudoPassword : undefined,
+    });
     // --no-block: queued, so this returns (and says if it was refused) before SSH goes down
     const lines: string[] = [];
     const r = await shell.run('systemctl --no-block reboot 2>&1', (l) => lines.push(l)).catch(() => ({ exitCode: 0 }));
     shell.close();
-    if (r.exitCode !== 0) return { ok: false, downMs: 0, detail: `reboot refused: ${lines.join(' ').slice(0, 300) || `exit ${r.exitCode}`}` };
+    if (r.exitCode !== 0)
+      return {
+        ok: false,
+        downMs: 0,
+        detail: `reboot refused: ${lines.join(' ').slice(0, 300) || `exit ${r.exitCode}`}`,
+      };
   } finally {
     conn.close();
   }
@@ -76,7 +102,10 @@ export async function rebootHost(connector: Connector, host: HostSpec, opts: Reb
       c = await connector.connect(host.name);
       const after = await bootState(c, opts, 120);
       // still the old boot: it has not gone down yet
-      if (after.bootId === before.bootId) { last = 'still up on the old boot'; continue; }
+      if (after.bootId === before.bootId) {
+        last = 'still up on the old boot';
+        continue;
+      }
       const downMs = performance.now() - started;
       const problems = [
         ...(after.required ? [`${REBOOT_REQUIRED_FILE} is still there`] : []),
@@ -84,12 +113,22 @@ export async function rebootHost(connector: Connector, host: HostSpec, opts: Reb
       ];
       return problems.length
         ? { ok: false, downMs, detail: `back after ${Math.round(downMs / 1000)} s, but ${problems.join(', ')}` }
-        : { ok: true, downMs, detail: `back after ${Math.round(downMs / 1000)} s on a new boot (systemd ${after.systemd})` };
+        : {
+            ok: true,
+            downMs,
+            detail: `back after ${Math.round(downMs / 1000)} s on a new boot (systemd ${after.systemd})`,
+          };
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     } finally {
       c?.close();
     }
   }
-  return { ok: false, downMs: performance.now() - started, detail: opts.signal?.aborted ? 'interrupted while waiting for the host' : `no SSH from a new boot within ${Math.round(opts.timeoutMs / 1000)} s (${last})` };
+  return {
+    ok: false,
+    downMs: performance.now() - started,
+    detail: opts.signal?.aborted
+      ? 'interrupted while waiting for the host'
+      : `no SSH from a new boot within ${Math.round(opts.timeoutMs / 1000)} s (${last})`,
+  };
 }

@@ -18,11 +18,15 @@ export interface AptListsState {
 export function aptListsProbe(opts: { age: boolean; upgrade: boolean }): string {
   const parts: string[] = [];
   if (opts.age) {
-    parts.push(`if t=$(stat -c %Y ${APT_UPDATE_STAMP} 2>/dev/null); then echo "apt-lists-age=$(( $(date +%s) - t ))"; else echo apt-lists-age=none; fi`);
+    parts.push(
+      `if t=$(stat -c %Y ${APT_UPDATE_STAMP} 2>/dev/null); then echo "apt-lists-age=$(( $(date +%s) - t ))"; else echo apt-lists-age=none; fi`,
+    );
   }
   if (opts.upgrade) {
     // a simulation: no lock taken, nothing changed (apt-daily may hold the real lock)
-    parts.push(`apt-get -s -o Debug::NoLocking=1 ${SAFE_UPGRADE_ARGS.join(' ')} 2>/dev/null | awk '/^Inst /{print "apt-upgradable=" $2}'`);
+    parts.push(
+      `apt-get -s -o Debug::NoLocking=1 ${SAFE_UPGRADE_ARGS.join(' ')} 2>/dev/null | awk '/^Inst /{print "apt-upgradable=" $2}'`,
+    );
   }
   return parts.join('; ');
 }

@@ -20,10 +20,13 @@ export interface AptRepoState {
 export function aptRepoStateProbe(name: string): string {
   const k = keyringPath(name);
   const l = sourceListPath(name);
-  return join([
-    sh`if [ -s ${k} ]; then printf 'key=%s %s\\n' "$(sha256sum < ${k} | cut -c1-64)" "$(stat -c %a ${k})"; else echo key=absent; fi; `,
-    sh`if [ -f ${l} ]; then echo list=present; cat ${l}; else echo list=absent; fi`,
-  ], '').text;
+  return join(
+    [
+      sh`if [ -s ${k} ]; then printf 'key=%s %s\\n' "$(sha256sum < ${k} | cut -c1-64)" "$(stat -c %a ${k})"; else echo key=absent; fi; `,
+      sh`if [ -f ${l} ]; then echo list=present; cat ${l}; else echo list=absent; fi`,
+    ],
+    '',
+  ).text;
 }
 
 export function parseAptRepoState(text: string): AptRepoState {

@@ -37,7 +37,8 @@ function stepRecord(index: number, text: string): ShellText {
 
 /** One probe as the probe script runs it alone (subshell, output captured). */
 export function singleProbe(index: number, probe: string): string {
-  return sh`o=$( { ${raw(probe)}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${index} "$?" "$o" "$N" ${index}`.text;
+  return sh`o=$( { ${raw(probe)}\n} 2>/dev/null ); printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" ${index} "$?" "$o" "$N" ${index}`
+    .text;
 }
 
 /**
@@ -49,36 +50,54 @@ export function singleProbe(index: number, probe: string): string {
  */
 export function batchProbeScript(steps: readonly BatchStep[], mark: (indexes: number[]) => string = () => ':'): string {
   const out: ShellText[] = [];
-  const paths = steps.filter((s) => s.batch.kind === 'path') as (BatchStep & { batch: { kind: 'path'; path: string } })[];
-  const lineSteps = steps.filter((s) => s.batch.kind === 'line') as (BatchStep & { batch: { kind: 'line'; path: string; line: string; regexp?: string } })[];
+  const paths = steps.filter((s) => s.batch.kind === 'path') as (BatchStep & {
+    batch: { kind: 'path'; path: string };
+  })[];
+  const lineSteps = steps.filter((s) => s.batch.kind === 'line') as (BatchStep & {
+    batch: { kind: 'line'; path: string; line: string; regexp?: string };
+  })[];
   const inline = steps.filter((s) => s.batch.kind === 'inline');
   if (inline.length) out.push(raw(mark(inline.map((s) => s.index))));
   for (const s of inline) {
     if (s.batch.kind !== 'inline') continue;
-    out.push(sh`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${raw(s.batch.script)}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`);
+    out.push(
+      sh`printf '\\036%s B %s 0\\n' "$N" ${s.index}; { ${raw(s.batch.script)}\n} 2>/dev/null; printf '\\n\\036%s E %s\\n' "$N" ${s.index}`,
+    );
   }
   if (paths.length) {
     // kind, mode, owner of the paths that exist (builtin tests pick them), in one stat
     out.push(raw(mark(paths.map((s) => s.index))), sh`set --; I=`);
     for (const s of paths) {
       const p = s.batch.path;
-      out.push(sh`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`);
+      out.push(
+        sh`if [ -e ${p} ] || [ -L ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; else ${stepRecord(s.index, 'absent')}; fi`,
+      );
     }
     // a path gone between the test and stat fails the whole call: then one by one
-    out.push(join([
-      sh`if [ $# -gt 0 ]; then o=$(stat -c 'exists|%F|%a|%U|%G' -- "$@" 2>/dev/null) || `,
-      sh`o=$( { for p; do stat -c 'exists|%F|%a|%U|%G' -- "$p" || echo absent; done; } 2>/dev/null ); printf '\\036%s G stat%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
-    ], ''));
+    out.push(
+      join(
+        [
+          sh`if [ $# -gt 0 ]; then o=$(stat -c 'exists|%F|%a|%U|%G' -- "$@" 2>/dev/null) || `,
+          sh`o=$( { for p; do stat -c 'exists|%F|%a|%U|%G' -- "$p" || echo absent; done; } 2>/dev/null ); printf '\\036%s G stat%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
+        ],
+        '',
+      ),
+    );
     // the sha256 of the regular files among them, in one sha256sum
     out.push(sh`set --; I=`);
     for (const s of paths) {
       const p = s.batch.path;
       out.push(sh`if [ -f ${p} ]; then set -- "$@" ${p}; I="$I ${s.index}"; fi`);
     }
-    out.push(join([
-      sh`if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || `,
-      sh`o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\\036%s G sha%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
-    ], ''));
+    out.push(
+      join(
+        [
+          sh`if [ $# -gt 0 ]; then o=$(sha256sum -- "$@" 2>/dev/null) || `,
+          sh`o=$( { for p; do sha256sum < "$p" || echo -; done; } 2>/dev/null ); printf '\\036%s G sha%s\\n%s\\n\\036%s GE\\n' "$N" "$I" "$o" "$N"; fi`,
+        ],
+        '',
+      ),
+    );
   }
   if (lineSteps.length) {
     // one awk over every line step's file (k=<n> before each file says whose it is); the
@@ -87,14 +106,22 @@ export function batchProbeScript(steps: readonly BatchStep[], mark: (indexes: nu
     out.push(raw(mark(lineSteps.map((s) => s.index))), sh`set --; K=`);
     lineSteps.forEach((s, n) => {
       const p = s.batch.path;
-      out.push(sh`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`);
+      out.push(
+        sh`if [ -f ${p} ]; then set -- "$@" k=${n + 1} ${p}; K="$K ${n + 1}"; else ${stepRecord(s.index, 'missing')}; fi`,
+      );
     });
-    const prog = 'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} ' +
+    const prog =
+      'BEGIN{while ((getline x < "/dev/stdin") > 0) {n++; I[n]=x; if ((getline L[n] < "/dev/stdin") <= 0) L[n]=""; if ((getline R[n] < "/dev/stdin") <= 0) R[n]=""}} ' +
       '!P[k] && $0==L[k] {P[k]=FNR} R[k]!="" && !M[k] && $0 ~ R[k] {M[k]=FNR; T[k]=$0} ' +
       'END{c=split(K, Q, " "); for (j=1; j<=c; j++) {q=Q[j]; printf "\\036%s B %s 0\\npresent=%d match=%d\\n%s\\n\\036%s E %s\\n", N, I[q], P[q], M[q], T[q], N, I[q]}}';
     // an unreadable file stops awk: then each line step alone, as its own probe does it
-    const fallback = join(lineSteps.map((s) => sh`[ ! -f ${s.batch.path} ] || ${raw(singleProbe(s.index, s.probe))}`), '\n');
-    out.push(sh`if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" ${prog} "$@" 2>/dev/null ${heredoc('VPSP_LINES', data.join('\n'))}[ $? -eq 0 ] || {\n${fallback}\n}\nfi`);
+    const fallback = join(
+      lineSteps.map((s) => sh`[ ! -f ${s.batch.path} ] || ${raw(singleProbe(s.index, s.probe))}`),
+      '\n',
+    );
+    out.push(
+      sh`if [ $# -gt 0 ]; then awk -v N="$N" -v K="$K" ${prog} "$@" 2>/dev/null ${heredoc('VPSP_LINES', data.join('\n'))}[ $? -eq 0 ] || {\n${fallback}\n}\nfi`,
+    );
   }
   return lines(out).text;
 }
@@ -124,12 +151,20 @@ export function batchFacts(records: readonly BatchRecord[]): Map<number, ProbeOu
     r.indexes.forEach((index, i) => {
       const row = rows[i] ?? '';
       if (r.kind === 'stat') stat.set(index, row);
-      if (r.kind === 'sha') { const h = shaOf(row); if (h) sha.set(index, h); }
+      if (r.kind === 'sha') {
+        const h = shaOf(row);
+        if (h) sha.set(index, h);
+      }
     });
   }
   const out = new Map<number, ProbeOutput>();
   for (const [index, row] of stat) {
-    const text = row.startsWith('exists|') && sha.has(index) ? `${row}\n${sha.get(index)}` : row.startsWith('exists|') ? row : 'absent';
+    const text =
+      row.startsWith('exists|') && sha.has(index)
+        ? `${row}\n${sha.get(index)}`
+        : row.startsWith('exists|')
+          ? row
+          : 'absent';
     out.set(index, { exitCode: 0, text });
   }
   return out;

@@ -24,10 +24,12 @@ export function lineInput(line: string, regexp: string | undefined): ShellText {
 }
 
 /** awk BEGIN that sets l (the line) and r (the regexp) from lineInput. */
-export const LINE_BEGIN = 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""}';
+export const LINE_BEGIN =
+  'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""}';
 
 export function lineStateProbe(path: string, line: string, regexp?: string): string {
-  const prog = `${LINE_BEGIN} ` +
+  const prog =
+    `${LINE_BEGIN} ` +
     '!p && $0==l {p=NR} r!="" && !m && $0 ~ r {m=NR; mt=$0} ' +
     'END{printf "present=%d match=%d\\n%s", p, m, mt}';
   return sh`if [ -f ${path} ]; then awk ${prog} ${path} ${lineInput(line, regexp)}else echo missing; fi`.text;
@@ -39,5 +41,10 @@ export function parseLineState(text: string): LineState {
   const head = nl < 0 ? text : text.slice(0, nl);
   const m = /^present=(\d+) match=(\d+)$/.exec(head.trim());
   if (!m) throw new Error(`unexpected line probe output: ${JSON.stringify(head)}`);
-  return { fileExists: true, presentAt: Number(m[1]), matchAt: Number(m[2]), matchText: nl < 0 ? undefined : text.slice(nl + 1) };
+  return {
+    fileExists: true,
+    presentAt: Number(m[1]),
+    matchAt: Number(m[2]),
+    matchText: nl < 0 ? undefined : text.slice(nl + 1),
+  };
 }

@@ -40,7 +40,10 @@ export function parseOsRelease(line: string): OsFacts {
     codename: ID.test(codename) ? codename : '',
     arch: ARCH.test(arch) ? arch : '',
     // shown to people only (through the terminal-line helper); control characters dropped here
-    pretty: pretty.join('|').replace(/[\x00-\x1f\x7f]/g, '').slice(0, 200),
+    pretty: pretty
+      .join('|')
+      .replace(/[\x00-\x1f\x7f]/g, '')
+      .slice(0, 200),
   };
 }
 

@@ -4,7 +4,8 @@ import { sh } from '../shell/sh.js';
 export type PackageStates = Map<string, { installed: boolean; version: string }>;
 
 export function packagesProbe(packages: readonly string[]): string {
-  return sh`dpkg-query -W ${'-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'} -- ${packages} 2>/dev/null; true`.text;
+  return sh`dpkg-query -W ${'-f=${Package}\\t${db:Status-Abbrev}\\t${Version}\\n'} -- ${packages} 2>/dev/null; true`
+    .text;
 }
 
 export function parsePackages(text: string): PackageStates {

@@ -12,15 +12,25 @@ export interface PathState {
 
 export function pathStateProbe(path: string): string {
   const p = path;
-  return join([
-    sh`if [ -e ${p} ] || [ -L ${p} ]; then stat -c 'exists|%F|%a|%U|%G' -- ${p}; `,
-    sh`if [ -f ${p} ]; then sha256sum < ${p} | cut -c1-64; fi; else echo absent; fi`,
-  ], '').text;
+  return join(
+    [
+      sh`if [ -e ${p} ] || [ -L ${p} ]; then stat -c 'exists|%F|%a|%U|%G' -- ${p}; `,
+      sh`if [ -f ${p} ]; then sha256sum < ${p} | cut -c1-64; fi; else echo absent; fi`,
+    ],
+    '',
+  ).text;
 }
 
 export function parsePathState(text: string): PathState {
   const [first = '', second] = text.split('\n');
   if (!first.startsWith('exists|')) return { exists: false };
   const [, kind, mode, owner, group] = first.split('|');
-  return { exists: true, kind, mode, owner, group, sha256: second && /^[0-9a-f]{64}$/.test(second) ? second : undefined };
+  return {
+    exists: true,
+    kind,
+    mode,
+    owner,
+    group,
+    sha256: second && /^[0-9a-f]{64}$/.test(second) ? second : undefined,
+  };
 }

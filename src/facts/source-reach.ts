@@ -67,12 +67,22 @@ export function sourceProbeScript(nonce: string, sources: readonly { urls: reado
     out.push(sh`vpsp_reach ${i} ${curlProtocols(s.urls[0] ?? '')} ${s.urls} > "$D/${i}" &`);
     if ((i + 1) % AT_ONCE === 0) out.push(sh`wait`);
   });
-  out.push(sh`wait`, sh`for f in ${sources.map((_, i) => i)}; do cat "$D/$f" 2>/dev/null; done`, sh`rm -rf -- "$D"`, sh`fi`);
+  out.push(
+    sh`wait`,
+    sh`for f in ${sources.map((_, i) => i)}; do cat "$D/$f" 2>/dev/null; done`,
+    sh`rm -rf -- "$D"`,
+    sh`fi`,
+  );
   return join(out, '\n').text;
 }
 
 /** Reads the probe's records from a script's output lines. */
-export function sourceReplyReader(nonce: string): { onLine: (line: string) => boolean; replies: Map<number, SourceReply>; noCurl: () => boolean; error: () => string | undefined } {
+export function sourceReplyReader(nonce: string): {
+  onLine: (line: string) => boolean;
+  replies: Map<number, SourceReply>;
+  noCurl: () => boolean;
+  error: () => string | undefined;
+} {
   const prefix = `${RECORD}${nonce} `;
   const replies = new Map<number, SourceReply>();
   let noCurl = false;
@@ -90,7 +100,13 @@ export function sourceReplyReader(nonce: string): { onLine: (line: string) => bo
       else if (rest.startsWith('SRC ')) {
         const [index = '', tried = '', exit = '', code = '', redirect = '', ...message] = rest.slice(4).split(' ');
         if (/^\d+$/.test(index) && /^\d+$/.test(tried)) {
-          replies.set(Number(index), { tried: Number(tried), exit: Number(exit), code, redirect: redirect === '-' ? '' : redirect, message: message.join(' ') });
+          replies.set(Number(index), {
+            tried: Number(tried),
+            exit: Number(exit),
+            code,
+            redirect: redirect === '-' ? '' : redirect,
+            message: message.join(' '),
+          });
         }
       } else return false;
       return true;

@@ -19,13 +19,16 @@ export function sudoersPath(user: string): string {
 export function userStateProbe(name: string): string {
   const n = name;
   const s = sudoersPath(name);
-  return join([
-    sh`e=$(getent passwd ${n} 2>/dev/null) || { echo absent; exit 0; }; printf 'passwd=%s\\n' "$e"; `,
-    sh`printf 'groups=%s\\n' "$(id -nG ${n})"; h=$(printf %s "$e" | cut -d: -f6); `,
-    sh`[ -f "$h/.ssh/authorized_keys" ] && printf 'keys=%s\\n' "$(sha256sum < "$h/.ssh/authorized_keys" | cut -c1-64)"; `,
-    sh`[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; `,
-    sh`printf 'pw=%s\\n' "$(passwd -S ${n} 2>/dev/null | cut -d' ' -f2)"; true`,
-  ], '').text;
+  return join(
+    [
+      sh`e=$(getent passwd ${n} 2>/dev/null) || { echo absent; exit 0; }; printf 'passwd=%s\\n' "$e"; `,
+      sh`printf 'groups=%s\\n' "$(id -nG ${n})"; h=$(printf %s "$e" | cut -d: -f6); `,
+      sh`[ -f "$h/.ssh/authorized_keys" ] && printf 'keys=%s\\n' "$(sha256sum < "$h/.ssh/authorized_keys" | cut -c1-64)"; `,
+      sh`[ -f ${s} ] && printf 'sudo=%s\\n' "$(sha256sum < ${s} | cut -c1-64)"; `,
+      sh`printf 'pw=%s\\n' "$(passwd -S ${n} 2>/dev/null | cut -d' ' -f2)"; true`,
+    ],
+    '',
+  ).text;
 }
 
 export function parseUserState(text: string): UserState {

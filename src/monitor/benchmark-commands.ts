@@ -26,7 +26,10 @@ export function benchmarkScript(): string {
 export function benchmarkCommand(o: BenchmarkOptions): string {
   const diskMb = o.diskMb ?? 256;
   const maxTimeS = o.maxTimeS ?? 30;
-  for (const [name, v] of [['diskMb', diskMb], ['maxTimeS', maxTimeS]] as const) {
+  for (const [name, v] of [
+    ['diskMb', diskMb],
+    ['maxTimeS', maxTimeS],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive whole number, got ${v}`);
   }
   if (o.workDir === '') throw new Error('workDir must not be empty');

@@ -39,7 +39,8 @@ export interface MonitorStartOptions extends MonitorTarget {
 
 function checkTarget(t: MonitorTarget): void {
   if (!RUN_ID.test(t.runId)) throw new Error(`invalid run id ${JSON.stringify(t.runId)}`);
-  if (t.stateDir === '' || t.stateDir.includes('\n')) throw new Error(`invalid state dir ${JSON.stringify(t.stateDir)}`);
+  if (t.stateDir === '' || t.stateDir.includes('\n'))
+    throw new Error(`invalid state dir ${JSON.stringify(t.stateDir)}`);
 }
 
 const subshell = (body: ShellText) => `(\n${body.text.trimEnd()}\n)\n`;
@@ -170,11 +171,13 @@ else echo "monitor: stopped"; fi
  */
 export function readSamplesCommand(t: MonitorTarget, skipRows: number): string {
   const p = remoteRunPaths(t.stateDir, t.runId);
-  if (!Number.isInteger(skipRows) || skipRows < 0) throw new Error(`skipRows must be a whole number >= 0, got ${skipRows}`);
+  if (!Number.isInteger(skipRows) || skipRows < 0)
+    throw new Error(`skipRows must be a whole number >= 0, got ${skipRows}`);
   return subshell(sh`f=${p.resourcesCsv}; [ -f "$f" ] && tail -n +${skipRows + 2} "$f"; exit 0`);
 }
 
-export type MonitorState = 'started' | 'already-running' | 'running' | 'stopped' | 'killed' | 'not-running' | 'stale' | 'failed';
+export type MonitorState =
+  'started' | 'already-running' | 'running' | 'stopped' | 'killed' | 'not-running' | 'stale' | 'failed';
 
 export interface MonitorReply {
   state: MonitorState;
@@ -183,11 +186,23 @@ export interface MonitorReply {
   detail?: string;
 }
 
-const STATES = new Set<MonitorState>(['started', 'already-running', 'running', 'stopped', 'killed', 'not-running', 'stale', 'failed']);
+const STATES = new Set<MonitorState>([
+  'started',
+  'already-running',
+  'running',
+  'stopped',
+  'killed',
+  'not-running',
+  'stale',
+  'failed',
+]);
 
 /** Parses the `monitor: ...` line printed by any command above. */
 export function parseMonitorReply(stdout: string): MonitorReply {
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith('monitor: '));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('monitor: '));
   if (!line) throw new Error(`no "monitor:" line in the remote output: ${JSON.stringify(stdout.slice(0, 200))}`);
   const [state, ...rest] = line.slice('monitor: '.length).trim().split(' ');
   if (!STATES.has(state as MonitorState)) throw new Error(`unknown monitor state in ${JSON.stringify(line)}`);

@@ -55,17 +55,41 @@ export class ResourceAlertTracker {
     const out: Alert[] = [];
     const th = this.thresholds;
     const memMb = th.memAvailableMb;
-    this.low(this.mem, s.memAvailableMb, memMb, s, out, 'memory',
-      (sev) => `available memory ${Math.round(s.memAvailableMb)} MB is below ${sev === 'critical' ? `half the ${memMb} MB threshold` : `${memMb} MB`}`);
+    this.low(
+      this.mem,
+      s.memAvailableMb,
+      memMb,
+      s,
+      out,
+      'memory',
+      (sev) =>
+        `available memory ${Math.round(s.memAvailableMb)} MB is below ${sev === 'critical' ? `half the ${memMb} MB threshold` : `${memMb} MB`}`,
+    );
     const diskMb = th.diskFreeGb * 1024;
-    this.low(this.disk, s.diskAvailMb, diskMb, s, out, 'disk',
-      (sev) => `free disk ${fmtGb(s.diskAvailMb)} is below ${sev === 'critical' ? `half the ${th.diskFreeGb} GB threshold` : `${th.diskFreeGb} GB`}`);
+    this.low(
+      this.disk,
+      s.diskAvailMb,
+      diskMb,
+      s,
+      out,
+      'disk',
+      (sev) =>
+        `free disk ${fmtGb(s.diskAvailMb)} is below ${sev === 'critical' ? `half the ${th.diskFreeGb} GB threshold` : `${th.diskFreeGb} GB`}`,
+    );
     this.cpu(s, out);
     this.prevT = s.t;
     return out;
   }
 
-  private low(ep: LowEpisode, value: number, threshold: number, s: ResourceSample, out: Alert[], kind: 'memory' | 'disk', message: (sev: Severity) => string): void {
+  private low(
+    ep: LowEpisode,
+    value: number,
+    threshold: number,
+    s: ResourceSample,
+    out: Alert[],
+    kind: 'memory' | 'disk',
+    message: (sev: Severity) => string,
+  ): void {
     const level = value < threshold / 2 ? 2 : value < threshold ? 1 : 0;
     if (level > ep.level) {
       const severity: Severity = level === 2 ? 'critical' : 'warning';
@@ -94,15 +118,39 @@ export class ResourceAlertTracker {
       if (!this.streakAlerted && sustainedS >= th.cpuSustainedS) {
         this.streakAlerted = true;
         const mean = r1(this.streakSum / this.streakN);
-        out.push(this.alert('cpu', 'warning', s, `CPU above ${th.cpuPct} % for ${Math.round(sustainedS)} s (mean ${mean} %)`, mean, th.cpuPct));
+        out.push(
+          this.alert(
+            'cpu',
+            'warning',
+            s,
+            `CPU above ${th.cpuPct} % for ${Math.round(sustainedS)} s (mean ${mean} %)`,
+            mean,
+            th.cpuPct,
+          ),
+        );
       }
     } else {
       this.streakStartT = undefined;
     }
   }
 
-  private alert(kind: Alert['kind'], severity: Severity, s: ResourceSample, message: string, value: number, threshold: number): Alert {
-    const a: Alert = { host: this.host, kind, severity, at: new Date(s.t).toISOString(), message, value: r1(value), threshold };
+  private alert(
+    kind: Alert['kind'],
+    severity: Severity,
+    s: ResourceSample,
+    message: string,
+    value: number,
+    threshold: number,
+  ): Alert {
+    const a: Alert = {
+      host: this.host,
+      kind,
+      severity,
+      at: new Date(s.t).toISOString(),
+      message,
+      value: r1(value),
+      threshold,
+    };
     const phase = phaseAt(this.windows, s.t);
     if (phase !== undefined) a.phase = phase;
     return a;
@@ -110,7 +158,12 @@ export class ResourceAlertTracker {
 }
 
 /** All resource alerts of one host's samples (sorted by time first). */
-export function resourceAlerts(host: string, samples: readonly ResourceSample[], thresholds: AlertThresholds, windows: readonly PhaseWindow[] = []): Alert[] {
+export function resourceAlerts(
+  host: string,
+  samples: readonly ResourceSample[],
+  thresholds: AlertThresholds,
+  windows: readonly PhaseWindow[] = [],
+): Alert[] {
   const sorted = isSorted(samples) ? samples : [...samples].sort((a, b) => a.t - b.t);
   const tracker = new ResourceAlertTracker(host, thresholds, windows);
   const out: Alert[] = [];
@@ -124,7 +177,11 @@ function isSorted(samples: readonly ResourceSample[]): boolean {
 }
 
 /** Severity of a phase that ran durationS against its estimate, if any. */
-export function phaseDurationSeverity(estimateS: number, durationS: number, thresholds: AlertThresholds): Severity | undefined {
+export function phaseDurationSeverity(
+  estimateS: number,
+  durationS: number,
+  thresholds: AlertThresholds,
+): Severity | undefined {
   if (!(estimateS > 0)) return undefined;
   const pct = (100 * durationS) / estimateS;
   if (pct > thresholds.phaseCriticalPct) return 'critical';
@@ -146,20 +203,30 @@ export interface PhaseDuration {
  * One alert per phase over its budget, with the worse severity. A phase still running
  * can be checked live with its elapsed time as durationS.
  */
-export function phaseDurationAlerts(host: string, phases: readonly PhaseDuration[], thresholds: AlertThresholds): Alert[] {
+export function phaseDurationAlerts(
+  host: string,
+  phases: readonly PhaseDuration[],
+  thresholds: AlertThresholds,
+): Alert[] {
   const out: Alert[] = [];
   for (const p of phases) {
     const severity = phaseDurationSeverity(p.estimateS, p.durationS, thresholds);
     if (!severity) continue;
     const limitPct = severity === 'critical' ? thresholds.phaseCriticalPct : thresholds.phaseWarningPct;
     const pct = Math.round((100 * p.durationS) / p.estimateS);
-    const at = p.startMs !== undefined
-      ? new Date(p.startMs + (p.estimateS * limitPct * 10)).toISOString()
-      : (p.endedAt ?? new Date(0).toISOString());
+    const at =
+      p.startMs !== undefined
+        ? new Date(p.startMs + p.estimateS * limitPct * 10).toISOString()
+        : (p.endedAt ?? new Date(0).toISOString());
     out.push({
-      host, kind: 'phase-duration', severity, at, phase: p.phase,
+      host,
+      kind: 'phase-duration',
+      severity,
+      at,
+      phase: p.phase,
       message: `phase ${p.phase} took ${r1(p.durationS)} s, ${pct} % of its ${p.estimateS} s estimate (over ${limitPct} %)`,
-      value: r1(p.durationS), threshold: r1((p.estimateS * limitPct) / 100),
+      value: r1(p.durationS),
+      threshold: r1((p.estimateS * limitPct) / 100),
     });
   }
   return out;
@@ -173,10 +240,17 @@ export function phaseDurationAlerts(host: string, phases: readonly PhaseDuration
 export class PhaseAlertTracker {
   private readonly raised = new Set<string>();
 
-  constructor(private readonly host: string, private readonly thresholds: AlertThresholds) {}
+  constructor(
+    private readonly host: string,
+    private readonly thresholds: AlertThresholds,
+  ) {}
 
   check(phase: string, estimateS: number, startMs: number, nowMs: number): Alert[] {
-    const alerts = phaseDurationAlerts(this.host, [{ phase, estimateS, durationS: (nowMs - startMs) / 1000, startMs }], this.thresholds);
+    const alerts = phaseDurationAlerts(
+      this.host,
+      [{ phase, estimateS, durationS: (nowMs - startMs) / 1000, startMs }],
+      this.thresholds,
+    );
     return alerts.filter((a) => {
       const key = `${phase}\u0000${a.severity}`;
       if (this.raised.has(key)) return false;

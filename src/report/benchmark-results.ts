@@ -63,7 +63,12 @@ const LINE = /^bench (\S+) (ok|skipped|failed) (\S+) (\S+) ?(.*)$/;
  * Parses benchmark.sh stdout. Lines not starting with "bench " are ignored (stray
  * output); a malformed "bench" line or an unknown metric throws, naming the line.
  */
-export function parseBenchmarkOutput(stdout: string, host: string, at: string = new Date().toISOString(), params?: BenchmarkParams): BenchmarkResult {
+export function parseBenchmarkOutput(
+  stdout: string,
+  host: string,
+  at: string = new Date().toISOString(),
+  params?: BenchmarkParams,
+): BenchmarkResult {
   const metrics: BenchmarkMetric[] = [];
   const facts = new Map<string, string>();
   stdout.split('\n').forEach((raw, i) => {
@@ -74,24 +79,41 @@ export function parseBenchmarkOutput(stdout: string, host: string, at: string = 
     const m = LINE.exec(line);
     if (!m) throw new Error(`benchmark output of ${host}, line ${i + 1}: cannot parse ${JSON.stringify(line)}`);
     const [, name, status, valueText, unit, detail] = m;
-    if (!(name in BENCHMARK_METRICS)) throw new Error(`benchmark output of ${host}, line ${i + 1}: unknown metric ${JSON.stringify(name)}`);
+    if (!(name in BENCHMARK_METRICS))
+      throw new Error(`benchmark output of ${host}, line ${i + 1}: unknown metric ${JSON.stringify(name)}`);
     let value: number | null = null;
     if (status === 'ok') {
       value = Number(valueText);
-      if (!Number.isFinite(value) || value < 0) throw new Error(`benchmark output of ${host}, line ${i + 1}: ${name} value ${JSON.stringify(valueText)} is not a number`);
+      if (!Number.isFinite(value) || value < 0)
+        throw new Error(
+          `benchmark output of ${host}, line ${i + 1}: ${name} value ${JSON.stringify(valueText)} is not a number`,
+        );
     }
-    metrics.push({ name: name as BenchmarkMetricName, status: status as BenchmarkMetric['status'], value, unit: unit === '-' ? BENCHMARK_METRICS[name as BenchmarkMetricName].unit : unit, detail });
+    metrics.push({
+      name: name as BenchmarkMetricName,
+      status: status as BenchmarkMetric['status'],
+      value,
+      unit: unit === '-' ? BENCHMARK_METRICS[name as BenchmarkMetricName].unit : unit,
+      detail,
+    });
   });
   if (metrics.length === 0) throw new Error(`benchmark output of ${host}: no "bench" lines (did the script run?)`);
   const num = (k: string) => (Number.isFinite(Number(facts.get(k))) && facts.get(k) !== '' ? Number(facts.get(k)) : 0);
-  const system: BenchmarkSystem | undefined = facts.size ? {
-    kernel: facts.get('kernel') ?? '', cpuModel: facts.get('cpu_model') ?? '', cores: num('cores'),
-    ramMb: num('ram_mb'), diskTotalGb: num('disk_total_gb'), fs: facts.get('fs') ?? '',
-  } : undefined;
+  const system: BenchmarkSystem | undefined = facts.size
+    ? {
+        kernel: facts.get('kernel') ?? '',
+        cpuModel: facts.get('cpu_model') ?? '',
+        cores: num('cores'),
+        ramMb: num('ram_mb'),
+        diskTotalGb: num('disk_total_gb'),
+        fs: facts.get('fs') ?? '',
+      }
+    : undefined;
   return { schemaVersion: 1, host, at, ...(system ? { system } : {}), ...(params ? { params } : {}), metrics };
 }
 
-const within = (a: number, b: number, pct: number) => Math.abs(a - b) <= (Math.max(Math.abs(a), Math.abs(b)) * pct) / 100;
+const within = (a: number, b: number, pct: number) =>
+  Math.abs(a - b) <= (Math.max(Math.abs(a), Math.abs(b)) * pct) / 100;
 
 /**
  * Why a baseline cannot be compared with a result: other parameters (URL, disk test
@@ -147,7 +169,11 @@ export interface BenchmarkComparison {
 }
 
 /** Compares a host's benchmark with its baseline, metric by metric. */
-export function compareBenchmarks(baseline: BenchmarkResult, current: BenchmarkResult, opts: { tolerancePct?: number } = {}): BenchmarkComparison {
+export function compareBenchmarks(
+  baseline: BenchmarkResult,
+  current: BenchmarkResult,
+  opts: { tolerancePct?: number } = {},
+): BenchmarkComparison {
   const tolerancePct = opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT;
   const value = (r: BenchmarkResult, n: BenchmarkMetricName) => {
     const m = r.metrics.find((x) => x.name === n);
@@ -162,9 +188,23 @@ export function compareBenchmarks(baseline: BenchmarkResult, current: BenchmarkR
     if (b === null || c === null) return { name, unit, baseline: b, current: c, variancePct: null, verdict: null };
     const ch = classifyChange(b, c, { tolerancePct, higherIsBetter });
     // not comparable: the figures are shown side by side, without a verdict
-    return { name, unit, baseline: b, current: c, variancePct: ch.variancePct, verdict: comparable ? ch.verdict : null };
+    return {
+      name,
+      unit,
+      baseline: b,
+      current: c,
+      variancePct: ch.variancePct,
+      verdict: comparable ? ch.verdict : null,
+    };
   });
-  return { host: current.host, tolerancePct, comparable, mismatches, rows, hasRegression: rows.some((r) => r.verdict === 'regression') };
+  return {
+    host: current.host,
+    tolerancePct,
+    comparable,
+    mismatches,
+    rows,
+    hasRegression: rows.some((r) => r.verdict === 'regression'),
+  };
 }
 
 /**
@@ -172,8 +212,12 @@ export function compareBenchmarks(baseline: BenchmarkResult, current: BenchmarkR
  * id or "baseline" (what `bench --save-baseline` writes and `compare` reads).
  */
 export function benchmarkResultPath(reportsDir: string, label: string, host: string): string {
-  for (const [what, v] of [['label', label], ['host', host]] as const) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) throw new Error(`benchmark ${what} ${JSON.stringify(v)} cannot be a file name`);
+  for (const [what, v] of [
+    ['label', label],
+    ['host', host],
+  ] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v))
+      throw new Error(`benchmark ${what} ${JSON.stringify(v)} cannot be a file name`);
   }
   return join(reportsDir, 'bench', label, `${host}.json`);
 }
@@ -192,12 +236,22 @@ export async function loadBenchmarkResult(file: string): Promise<BenchmarkResult
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read a benchmark result (${(err as Error).message})`, 'run `bench` again (with --save-baseline for a baseline)', file, undefined, { cause: err });
+    throw new ConfigError(
+      `${file}: cannot read a benchmark result (${(err as Error).message})`,
+      'run `bench` again (with --save-baseline for a baseline)',
+      file,
+      undefined,
+      { cause: err },
+    );
   }
   const r = BenchmarkResultSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new ConfigError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, 'the file is damaged: run `bench` again', file);
+    throw new ConfigError(
+      `${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+      'the file is damaged: run `bench` again',
+      file,
+    );
   }
   return r.data;
 }

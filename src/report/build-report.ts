@@ -34,16 +34,32 @@ export async function readReportJson(file: string): Promise<RunReport> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read (${(err as Error).message})`, 'give the path of a report.json or of its run folder', file, undefined, { cause: err });
+    throw new ConfigError(
+      `${file}: cannot read (${(err as Error).message})`,
+      'give the path of a report.json or of its run folder',
+      file,
+      undefined,
+      { cause: err },
+    );
   }
   let data: Partial<RunReport>;
   try {
     data = JSON.parse(text) as Partial<RunReport>;
   } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`, 'the file is damaged: run `report fetch` again', file, undefined, { cause: err });
+    throw new ConfigError(
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'the file is damaged: run `report fetch` again',
+      file,
+      undefined,
+      { cause: err },
+    );
   }
   if (data?.schemaVersion !== 1 || !Array.isArray(data.hosts) || typeof data.runId !== 'string') {
-    throw new ConfigError(`${file}: not a vps-provision report.json (schemaVersion 1 with runId and hosts expected)`, 'give the path of a report.json written by `report fetch`', file);
+    throw new ConfigError(
+      `${file}: not a vps-provision report.json (schemaVersion 1 with runId and hosts expected)`,
+      'give the path of a report.json written by `report fetch`',
+      file,
+    );
   }
   return data as RunReport;
 }

@@ -36,12 +36,23 @@ export function classifyChange(baseline: number, current: number, opts: ChangeOp
   const small = Math.round(Math.abs(current - baseline) * 1e6) / 1e6 <= (opts.minDelta ?? 0);
   if (baseline === 0) {
     const worse = sign * current > 0;
-    return { baseline, current, variancePct: null, verdict: current === 0 || small ? 'accepted' : worse ? 'regression' : 'improved' };
+    return {
+      baseline,
+      current,
+      variancePct: null,
+      verdict: current === 0 || small ? 'accepted' : worse ? 'regression' : 'improved',
+    };
   }
   const raw = (100 * (current - baseline)) / Math.abs(baseline);
   // rounded before comparing, so exactly 20 % is "within 20 %" despite float noise
   const worsePct = Math.round(sign * raw * 1e6) / 1e6;
-  const verdict: Verdict = small ? 'accepted' : worsePct > tol ? 'regression' : worsePct < -tol ? 'improved' : 'accepted';
+  const verdict: Verdict = small
+    ? 'accepted'
+    : worsePct > tol
+      ? 'regression'
+      : worsePct < -tol
+        ? 'improved'
+        : 'accepted';
   return { baseline, current, variancePct: Math.round(raw * 10) / 10, verdict };
 }
 
@@ -116,7 +127,8 @@ export function compareRuns(baseline: RunReport, run: RunReport, opts: RunCompar
     if (c === undefined) unmatched.push(`phase ${name}: not completed in ${run.runId}`);
     else phases.push({ name, ...classifyChange(b, c, rule) });
   }
-  for (const name of cur.keys()) if (!base.has(name)) unmatched.push(`phase ${name}: not completed in ${baseline.runId}`);
+  for (const name of cur.keys())
+    if (!base.has(name)) unmatched.push(`phase ${name}: not completed in ${baseline.runId}`);
 
   const hosts: ComparisonRow[] = [];
   const baseHosts = new Map(baseline.hosts.map((h) => [h.host, h] as const));
@@ -131,7 +143,19 @@ export function compareRuns(baseline: RunReport, run: RunReport, opts: RunCompar
   const total = bt !== null && ct !== null ? { name: 'total', ...classifyChange(bt, ct, rule) } : null;
   if (total === null) unmatched.push('total: no host finished ok in ' + (bt === null ? baseline.runId : run.runId));
   const regressions = [...phases, ...(total ? [total] : [])].filter((r) => r.verdict === 'regression').length;
-  return { baselineRunId: baseline.runId, runId: run.runId, tolerancePct, minDeltaS, unit: 's', total, phases, hosts, unmatched, regressions, hasRegression: regressions > 0 };
+  return {
+    baselineRunId: baseline.runId,
+    runId: run.runId,
+    tolerancePct,
+    minDeltaS,
+    unit: 's',
+    total,
+    phases,
+    hosts,
+    unmatched,
+    regressions,
+    hasRegression: regressions > 0,
+  };
 }
 
 export interface TrendSeries {
@@ -152,7 +176,11 @@ export interface Trend {
 }
 
 /** A trend over labelled measurements (durations by default; throughputs with higherIsBetter). */
-export function trendOf(labels: string[], named: Map<string, (number | null)[]>, opts: ChangeOptions & { unit?: string } = {}): Trend {
+export function trendOf(
+  labels: string[],
+  named: Map<string, (number | null)[]>,
+  opts: ChangeOptions & { unit?: string } = {},
+): Trend {
   const series: TrendSeries[] = [];
   for (const [name, values] of named) {
     const measured = values.filter((v): v is number => v !== null);
@@ -175,13 +203,24 @@ export function runTrend(runs: readonly RunReport[], opts: RunCompareOptions = {
   for (const r of ordered) for (const n of r.phaseNames) if (!names.includes(n)) names.push(n);
   const named = new Map<string, (number | null)[]>();
   named.set('total', ordered.map(runTotal));
-  for (const n of names) named.set(n, means.map((m) => m.get(n) ?? null));
-  return trendOf(ordered.map((r) => r.runId), named, { tolerancePct: opts.tolerancePct, minDelta: opts.minDeltaS ?? DEFAULT_MIN_DELTA_S, unit: 's' });
+  for (const n of names)
+    named.set(
+      n,
+      means.map((m) => m.get(n) ?? null),
+    );
+  return trendOf(
+    ordered.map((r) => r.runId),
+    named,
+    { tolerancePct: opts.tolerancePct, minDelta: opts.minDeltaS ?? DEFAULT_MIN_DELTA_S, unit: 's' },
+  );
 }
 
 /** A run that did work: some host finished ok and some phase ran (not all skipped). */
 export function isCompletedRun(run: RunReport): boolean {
-  return run.hosts.some((h) => h.status === 'ok') && run.hosts.some((h) => h.phases.some((p) => p.status === 'ok' || p.status === 'changed'));
+  return (
+    run.hosts.some((h) => h.status === 'ok') &&
+    run.hosts.some((h) => h.phases.some((p) => p.status === 'ok' || p.status === 'changed'))
+  );
 }
 
 /** Both runs selected the same phases (a `run rdp` is not compared with a full provision). */

@@ -56,35 +56,48 @@ export interface ResourceSample {
 
 /** The numeric fields of a sample, in column order after timestamp and host. */
 export type SampleMetric = (typeof RESOURCE_METRIC_COLUMNS)[number][0];
-export const SAMPLE_METRICS: readonly SampleMetric[] = RESOURCE_METRIC_COLUMNS.map(([metric]) => metric) satisfies readonly (keyof ResourceSample)[];
+export const SAMPLE_METRICS: readonly SampleMetric[] = RESOURCE_METRIC_COLUMNS.map(
+  ([metric]) => metric,
+) satisfies readonly (keyof ResourceSample)[];
 
-const isoDateTime = z.string().refine(
-  (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
-  { message: 'expected an ISO-8601 date-time such as 2026-11-28T02:21:00.000Z' },
-);
+const isoDateTime = z
+  .string()
+  .refine(
+    (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+    { message: 'expected an ISO-8601 date-time such as 2026-11-28T02:21:00.000Z' },
+  );
 
 /** SPEC §5 defaults; each may be overridden in the inventory. */
-export const AlertThresholdsSchema = z.object({
-  /** alert when available memory drops below this many MiB */
-  memAvailableMb: z.number().positive().default(500),
-  /** alert when free space on / drops below this many GiB */
-  diskFreeGb: z.number().positive().default(5),
-  /** alert when CPU stays above this % ... */
-  cpuPct: z.number().positive().max(100).default(95),
-  /** ... for at least this many seconds */
-  cpuSustainedS: z.number().positive().default(60),
-  /** warning when a phase takes more than this % of its estimate */
-  phaseWarningPct: z.number().positive().default(150),
-  /** critical when a phase takes more than this % of its estimate */
-  phaseCriticalPct: z.number().positive().default(200),
-}).strict();
+export const AlertThresholdsSchema = z
+  .object({
+    /** alert when available memory drops below this many MiB */
+    memAvailableMb: z.number().positive().default(500),
+    /** alert when free space on / drops below this many GiB */
+    diskFreeGb: z.number().positive().default(5),
+    /** alert when CPU stays above this % ... */
+    cpuPct: z.number().positive().max(100).default(95),
+    /** ... for at least this many seconds */
+    cpuSustainedS: z.number().positive().default(60),
+    /** warning when a phase takes more than this % of its estimate */
+    phaseWarningPct: z.number().positive().default(150),
+    /** critical when a phase takes more than this % of its estimate */
+    phaseCriticalPct: z.number().positive().default(200),
+  })
+  .strict();
 export type AlertThresholds = z.infer<typeof AlertThresholdsSchema>;
 export const DEFAULT_THRESHOLDS: AlertThresholds = Object.freeze(AlertThresholdsSchema.parse({}));
 
 /** Thresholds from a partial (inventory) object; unknown keys and bad values throw. */
-export function resolveThresholds(partial: Partial<AlertThresholds> | undefined, where = 'alert thresholds'): AlertThresholds {
+export function resolveThresholds(
+  partial: Partial<AlertThresholds> | undefined,
+  where = 'alert thresholds',
+): AlertThresholds {
   const r = AlertThresholdsSchema.safeParse(partial ?? {});
-  if (!r.success) throw new ConfigError(`${where}: ${issuesText(r.error)}`, 'thresholds are positive numbers: ' + Object.keys(DEFAULT_THRESHOLDS).join(', '));
+  if (!r.success)
+    throw new ConfigError(
+      `${where}: ${issuesText(r.error)}`,
+      'thresholds are positive numbers: ' + Object.keys(DEFAULT_THRESHOLDS).join(', '),
+    );
   return r.data;
 }
 
@@ -136,10 +149,12 @@ export type RunJson = z.infer<typeof RunJsonSchema>;
 export type RunJsonInput = z.input<typeof RunJsonSchema>;
 
 function issuesText(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
-    .join('; ') + (err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '');
+  return (
+    err.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
+      .join('; ') + (err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '')
+  );
 }
 
 /** Parses and validates run.json text; errors name the file and the field. */
@@ -148,10 +163,21 @@ export function parseRunJson(text: string, file: string): RunJson {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`, 'the file is damaged: fetch the report again', file, undefined, { cause: err });
+    throw new ConfigError(
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'the file is damaged: fetch the report again',
+      file,
+      undefined,
+      { cause: err },
+    );
   }
   const r = RunJsonSchema.safeParse(data);
-  if (!r.success) throw new ConfigError(`${file}: ${issuesText(r.error)}`, 'the file is damaged or from another version: fetch the report again', file);
+  if (!r.success)
+    throw new ConfigError(
+      `${file}: ${issuesText(r.error)}`,
+      'the file is damaged or from another version: fetch the report again',
+      file,
+    );
   return r.data;
 }
 
@@ -164,5 +190,8 @@ export function timingHeader(): string {
 
 /** One timing.csv line (with newline), quoted as CSV needs: for the engine's writer. */
 export function formatTimingRow(r: TimingRow): string {
-  return stringify([[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]], CSV_STRINGIFY_GUARD);
+  return stringify(
+    [[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]],
+    CSV_STRINGIFY_GUARD,
+  );
 }

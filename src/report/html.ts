@@ -12,7 +12,9 @@ const CONTROLS = unsafeChars('\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f');
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(CONTROLS, visibleEscape);
+  return String(value ?? '')
+    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+    .replace(CONTROLS, visibleEscape);
 }
 
 /** Markup that is already safe (built by `html` or escaped): passed through as is. */
@@ -43,7 +45,13 @@ function part(v: unknown): string {
 }
 
 /** JSON safe inside <script>: no "</script", no "<!--", no JS-breaking line separators, no raw control character (\\uXXXX, the same value). */
-const SCRIPT_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+const SCRIPT_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
 
 const SCRIPT_UNSAFE = unsafeChars('<>&\\u2028\\u2029');
 

@@ -27,23 +27,32 @@ async function readIfPresent(file: string): Promise<string | undefined> {
 }
 
 /** One host folder -> merge input (undefined when the folder holds none of the files). */
-export async function loadHost(dir: string, host = basename(dir), expectedRunId?: string): Promise<HostRunInput | undefined> {
+export async function loadHost(
+  dir: string,
+  host = basename(dir),
+  expectedRunId?: string,
+): Promise<HostRunInput | undefined> {
   const readErrors: string[] = [];
   const [runText, timingText, ctlText, resText] = await Promise.all(
-    [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) => readIfPresent(join(dir, f)).catch((err: Error) => {
-      // unreadable (permissions, a folder in its place): as good as missing, said so below
-      readErrors.push(`${join(dir, f)}: cannot read (${err.message})`);
-      return undefined;
-    })),
+    [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) =>
+      readIfPresent(join(dir, f)).catch((err: Error) => {
+        // unreadable (permissions, a folder in its place): as good as missing, said so below
+        readErrors.push(`${join(dir, f)}: cannot read (${err.message})`);
+        return undefined;
+      }),
+    ),
   );
-  if (runText === undefined && timingText === undefined && ctlText === undefined && resText === undefined) return undefined;
+  if (runText === undefined && timingText === undefined && ctlText === undefined && resText === undefined)
+    return undefined;
   const warnings: string[] = [...readErrors];
   let run: RunJson | undefined;
   if (runText !== undefined) {
     try {
       run = parseRunJson(runText, join(dir, HOST_FILES.run));
       if (run.host !== host || (expectedRunId && run.runId !== expectedRunId)) {
-        warnings.push(`${join(dir, HOST_FILES.run)}: written for host ${JSON.stringify(run.host)}, run ${run.runId}, not ${host}, run ${expectedRunId ?? '?'}: ignored`);
+        warnings.push(
+          `${join(dir, HOST_FILES.run)}: written for host ${JSON.stringify(run.host)}, run ${run.runId}, not ${host}, run ${expectedRunId ?? '?'}: ignored`,
+        );
         run = undefined;
       }
     } catch (err) {
@@ -51,7 +60,11 @@ export async function loadHost(dir: string, host = basename(dir), expectedRunId?
       warnings.push(`${err.message}: ignored`);
     }
   }
-  const table = <T>(text: string | undefined, file: string, parser: (t: string, f: string) => { rows: T[]; warnings: string[] }): T[] => {
+  const table = <T>(
+    text: string | undefined,
+    file: string,
+    parser: (t: string, f: string) => { rows: T[]; warnings: string[] },
+  ): T[] => {
     if (text === undefined) {
       warnings.push(`${join(dir, file)}: missing`);
       return [];
@@ -82,14 +95,27 @@ export async function loadRun(runDir: string): Promise<RunInputs> {
   try {
     entries = await readdir(runDir, { withFileTypes: true });
   } catch (err) {
-    throw new ConfigError(`${runDir}: cannot read the run folder (${(err as Error).message})`, 'run `report fetch` first, or check the run id', runDir, undefined, { cause: err });
+    throw new ConfigError(
+      `${runDir}: cannot read the run folder (${(err as Error).message})`,
+      'run `report fetch` first, or check the run id',
+      runDir,
+      undefined,
+      { cause: err },
+    );
   }
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const dirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const expected = isRunId(basename(runDir)) ? basename(runDir) : undefined;
   const loaded = await Promise.all(dirs.map((d) => loadHost(join(runDir, d), d, expected)));
   const hosts = loaded.filter((h): h is HostRunInput => h !== undefined);
   if (hosts.length === 0) {
-    throw new ConfigError(`${runDir}: no host folders with run.json or CSVs`, 'run `report fetch` first, or check the run id', runDir);
+    throw new ConfigError(
+      `${runDir}: no host folders with run.json or CSVs`,
+      'run `report fetch` first, or check the run id',
+      runDir,
+    );
   }
   const runId = hosts.find((h) => h.run)?.run?.runId ?? basename(runDir);
   return { runId, hosts };

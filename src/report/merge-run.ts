@@ -2,9 +2,17 @@
 // the run report model that report.json holds (SPEC §5) and the HTML draws.
 import { phaseDurationAlerts, resourceAlerts, type PhaseDuration, type PhaseWindow } from './alerts.js';
 import {
-  DEFAULT_THRESHOLDS, SAMPLE_METRICS,
-  type Alert, type AlertThresholds, type HostStatus, type PhaseStatus, type ResourceSample,
-  type RunJson, type SampleMetric, type StepStatus, type TimingRow,
+  DEFAULT_THRESHOLDS,
+  SAMPLE_METRICS,
+  type Alert,
+  type AlertThresholds,
+  type HostStatus,
+  type PhaseStatus,
+  type ResourceSample,
+  type RunJson,
+  type SampleMetric,
+  type StepStatus,
+  type TimingRow,
 } from './formats.js';
 
 /** Everything known about one host of a run (what load-run reads from reports/<run-id>/<host>/). */
@@ -149,7 +157,8 @@ function controllerIndex(rows: readonly TimingRow[]): Map<string, TimingRow> {
 }
 
 export function summarizeResources(samples: readonly ResourceSample[]): ResourceSummary {
-  if (samples.length === 0) return { samples: 0, intervalS: null, firstAt: null, lastAt: null, peak: null, min: null, average: null };
+  if (samples.length === 0)
+    return { samples: 0, intervalS: null, firstAt: null, lastAt: null, peak: null, min: null, average: null };
   const peak = {} as MetricStats;
   const min = {} as MetricStats;
   const average = {} as MetricStats;
@@ -205,7 +214,9 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
     ctlPhaseRows.get(r.phase)!.push(r);
     if (!order.includes(r.phase)) order.push(r.phase);
   }
-  const names = run ? [...run.phases.map((p) => p.name), ...order.filter((n) => !run.phases.some((p) => p.name === n))] : order;
+  const names = run
+    ? [...run.phases.map((p) => p.name), ...order.filter((n) => !run.phases.some((p) => p.name === n))]
+    : order;
 
   const phases: PhaseReport[] = names.map((name) => {
     const meta = run?.phases.find((p) => p.name === name);
@@ -213,25 +224,41 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
     const ctlRows = ctlPhaseRows.get(name) ?? [];
     // a phase resumed after a dropped connection has several rows: its time is their sum
     const dropletS = rows.length ? r3(rows.reduce((s, r) => s + r.durationS, 0)) : null;
-    const ctlS = ctlRows.length ? r3(ctlRows.reduce((s, r) => s + r.durationS, 0)) : meta?.durationMs !== undefined ? r3(meta.durationMs / 1000) : null;
+    const ctlS = ctlRows.length
+      ? r3(ctlRows.reduce((s, r) => s + r.durationS, 0))
+      : meta?.durationMs !== undefined
+        ? r3(meta.durationMs / 1000)
+        : null;
     const status: PhaseStatus = meta?.status ?? rows.at(-1)?.status ?? ctlRows.at(-1)?.status ?? 'pending';
     const ran = status !== 'skipped' && status !== 'pending';
     const durationS = dropletS ?? ctlS;
-    const startEpochS = rows[0]?.startEpochS ?? ctlRows[0]?.startEpochS ?? (meta?.startedAt ? Date.parse(meta.startedAt) / 1000 : null);
+    const startEpochS =
+      rows[0]?.startEpochS ?? ctlRows[0]?.startEpochS ?? (meta?.startedAt ? Date.parse(meta.startedAt) / 1000 : null);
     const seen = new Map<string, number>();
     const steps: StepReport[] = (stepRows.get(name) ?? []).map((r) => {
       const n = seen.get(r.step) ?? 0;
       seen.set(r.step, n + 1);
       const c = ctl.get(key(name, r.step, n));
-      return { name: r.step, status: r.status, startEpochS: r.startEpochS, durationS: r.durationS, controllerDurationS: c ? c.durationS : null };
+      return {
+        name: r.step,
+        status: r.status,
+        startEpochS: r.startEpochS,
+        durationS: r.durationS,
+        controllerDurationS: c ? c.durationS : null,
+      };
     });
     const estimateS = meta ? meta.estimateS : null;
     const p: PhaseReport = {
-      name, status, critical: meta ? meta.critical : null, estimateS,
-      durationS, controllerDurationS: ctlS,
+      name,
+      status,
+      critical: meta ? meta.critical : null,
+      estimateS,
+      durationS,
+      controllerDurationS: ctlS,
       variancePct: ran ? variancePct(durationS, estimateS) : null,
       startedAt: meta?.startedAt ?? (startEpochS !== null ? iso(startEpochS * 1000) : null),
-      startEpochS, steps,
+      startEpochS,
+      steps,
     };
     if (meta?.reason !== undefined) p.reason = meta.reason;
     if (meta?.failedSteps?.length) p.failedSteps = meta.failedSteps;
@@ -249,11 +276,23 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
     }
   }
   const durationS = !Number.isNaN(startMs) && !Number.isNaN(endMs) ? r3((endMs - startMs) / 1000) : null;
-  const status: ReportHostStatus = run?.status ?? (input.timing.length || input.controllerTiming.length
-    ? (phases.some((p) => p.status === 'failed') ? 'failed' : 'unknown') : 'unknown');
+  const status: ReportHostStatus =
+    run?.status ??
+    (input.timing.length || input.controllerTiming.length
+      ? phases.some((p) => p.status === 'failed')
+        ? 'failed'
+        : 'unknown'
+      : 'unknown');
   if (!run) warnings.push(`${input.host}: no run.json; status, estimates and score unknown`);
 
-  const targetS = phases.reduce((s, p) => s + (p.status !== 'skipped' && p.status !== 'pending' && p.durationS !== null && p.estimateS !== null ? p.estimateS : 0), 0);
+  const targetS = phases.reduce(
+    (s, p) =>
+      s +
+      (p.status !== 'skipped' && p.status !== 'pending' && p.durationS !== null && p.estimateS !== null
+        ? p.estimateS
+        : 0),
+    0,
+  );
   const score = status === 'ok' ? performanceScore(targetS, durationS) : null;
 
   const windows: PhaseWindow[] = phases
@@ -261,7 +300,12 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
     .map((p) => ({ phase: p.name, startMs: p.startEpochS! * 1000, endMs: (p.startEpochS! + p.durationS!) * 1000 }));
   const phaseDurations: PhaseDuration[] = phases
     .filter((p) => p.estimateS !== null && p.durationS !== null && p.status !== 'skipped')
-    .map((p) => ({ phase: p.name, estimateS: p.estimateS!, durationS: p.durationS!, startMs: p.startEpochS !== null ? p.startEpochS * 1000 : undefined }));
+    .map((p) => ({
+      phase: p.name,
+      estimateS: p.estimateS!,
+      durationS: p.durationS!,
+      startMs: p.startEpochS !== null ? p.startEpochS * 1000 : undefined,
+    }));
   const computed = [
     ...resourceAlerts(input.host, input.resources, thresholds, windows),
     ...phaseDurationAlerts(input.host, phaseDurations, thresholds),
@@ -294,15 +338,24 @@ function mergeHost(input: HostRunInput, defaults: AlertThresholds): HostReport {
  */
 function liveOnly(live: readonly Alert[], computed: readonly Alert[]): Alert[] {
   const WINDOW_MS = 120_000;
-  return live.filter((l) => !computed.some((c) =>
-    c.kind === l.kind && c.severity === l.severity && (l.kind !== 'phase-duration' || c.phase === l.phase)
-    && (l.kind === 'phase-duration' || Math.abs(Date.parse(c.at) - Date.parse(l.at)) <= WINDOW_MS)));
+  return live.filter(
+    (l) =>
+      !computed.some(
+        (c) =>
+          c.kind === l.kind &&
+          c.severity === l.severity &&
+          (l.kind !== 'phase-duration' || c.phase === l.phase) &&
+          (l.kind === 'phase-duration' || Math.abs(Date.parse(c.at) - Date.parse(l.at)) <= WINDOW_MS),
+      ),
+  );
 }
 
 /** Merges all hosts of a run into the report model. Pure: same inputs, same output. */
 export function mergeRun(inputs: RunInputs, opts: MergeOptions = {}): RunReport {
   const defaults = opts.thresholds ?? DEFAULT_THRESHOLDS;
-  const hosts = [...inputs.hosts].sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true })).map((h) => mergeHost(h, defaults));
+  const hosts = [...inputs.hosts]
+    .sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }))
+    .map((h) => mergeHost(h, defaults));
   const byStatus: Record<ReportHostStatus, number> = { ok: 0, failed: 0, unreachable: 0, interrupted: 0, unknown: 0 };
   const alerts = { warning: 0, critical: 0 };
   const phaseNames: string[] = [];

@@ -34,7 +34,11 @@ export function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: 
     for (const h of p.inputs.hosts) {
       const other = owner.get(h.host);
       if (other !== undefined) {
-        throw new ConfigError(`report merge: host ${h.host} is in both ${other} and ${p.dir} (overlapping runs)`, HINT, p.dir);
+        throw new ConfigError(
+          `report merge: host ${h.host} is in both ${other} and ${p.dir} (overlapping runs)`,
+          HINT,
+          p.dir,
+        );
       }
       owner.set(h.host, p.dir);
     }
@@ -44,7 +48,8 @@ export function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: 
     if (p.phases.join(',') !== first!.phases.join(',')) {
       throw new ConfigError(
         `report merge: ${p.dir} ran phases [${p.phases.join(', ')}], ${first!.dir} ran [${first!.phases.join(', ')}]: not parts of one run`,
-        HINT, p.dir,
+        HINT,
+        p.dir,
       );
     }
   }
@@ -56,21 +61,25 @@ export function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: 
  * merged timing.csv, resources.csv, report.json and report.html.
  */
 export async function mergeRuns(
-  runDirs: readonly string[], reportsDir: string,
+  runDirs: readonly string[],
+  reportsDir: string,
   /** the merged run's id, from the earliest start of the inputs (so it sorts among runs by time) */
   newRunId: (startedAt: Date) => string,
   opts: { thresholds?: AlertThresholds; generatedAt?: string } = {},
 ): Promise<MergeRunsResult> {
-  const parts = await Promise.all(runDirs.map(async (dir) => {
-    const inputs = await loadRun(dir);
-    const alone = mergeRun(inputs, opts);
-    return { dir, inputs, phases: alone.phaseNames, startedAt: alone.startedAt };
-  }));
+  const parts = await Promise.all(
+    runDirs.map(async (dir) => {
+      const inputs = await loadRun(dir);
+      const alone = mergeRun(inputs, opts);
+      return { dir, inputs, phases: alone.phaseNames, startedAt: alone.startedAt };
+    }),
+  );
   checkMergeable(parts);
   const starts = parts.flatMap((p) => (p.startedAt ? [Date.parse(p.startedAt)] : []));
   const runId = newRunId(starts.length ? new Date(Math.min(...starts)) : new Date());
   const outDir = runDirPath(reportsDir, runId);
-  if (parts.some((p) => resolve(p.dir) === resolve(outDir))) throw new ConfigError(`report merge: ${outDir} is one of the inputs`, HINT, outDir);
+  if (parts.some((p) => resolve(p.dir) === resolve(outDir)))
+    throw new ConfigError(`report merge: ${outDir} is one of the inputs`, HINT, outDir);
   const merged: RunInputs = { runId, hosts: [] };
   for (const p of parts) {
     for (const h of p.inputs.hosts) {
@@ -78,18 +87,26 @@ export async function mergeRuns(
       const to = hostDirPath(reportsDir, runId, h.host);
       await mkdir(to, { recursive: true });
       for (const f of [HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources]) {
-        await copyFile(join(from, f), join(to, f)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+        await copyFile(join(from, f), join(to, f)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
       }
       // run.json names the merged run, so the folder reads back as one run (report fetch,
       // compare); the rows of the CSVs keep the id of the run that measured them
       if (h.run) {
         const raw = JSON.parse(await readFile(join(from, HOST_FILES.run), 'utf8')) as Record<string, unknown>;
-        await writeFile(join(to, HOST_FILES.run), `${JSON.stringify({ ...raw, runId, shardRunId: h.run.runId }, null, 2)}\n`);
+        await writeFile(
+          join(to, HOST_FILES.run),
+          `${JSON.stringify({ ...raw, runId, shardRunId: h.run.runId }, null, 2)}\n`,
+        );
       }
       merged.hosts.push({ ...h, run: h.run ? { ...h.run, runId } : undefined });
     }
   }
-  const report: RunReport = { ...mergeRun(merged, opts), mergedFrom: parts.map((p) => p.inputs.runId || basename(p.dir)) };
+  const report: RunReport = {
+    ...mergeRun(merged, opts),
+    mergedFrom: parts.map((p) => p.inputs.runId || basename(p.dir)),
+  };
   const files = await writeReport(outDir, merged, report);
   return { runId, mergedFrom: report.mergedFrom!, report, files };
 }

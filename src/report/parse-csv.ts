@@ -7,8 +7,13 @@ import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../errors.js';
 import { readCsvCell } from '../shell/csv-field.js';
 import {
-  RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, STEP_STATUSES, TIMING_COLUMNS,
-  type ResourceSample, type StepStatus, type TimingRow,
+  RESOURCE_COLUMNS,
+  RESOURCE_METRIC_COLUMNS,
+  STEP_STATUSES,
+  TIMING_COLUMNS,
+  type ResourceSample,
+  type StepStatus,
+  type TimingRow,
 } from './formats.js';
 
 export interface Parsed<T> {
@@ -19,7 +24,10 @@ export interface Parsed<T> {
 const HINT = 'the file is damaged: fetch the report again, or delete the bad line';
 
 class RowError extends Error {
-  constructor(readonly column: string, message: string) {
+  constructor(
+    readonly column: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -31,19 +39,29 @@ function records(text: string, file: string, warnings: string[]): Array<[number,
     if (!text.includes('"') && !text.includes('\r')) {
       const recs = parse(text, { relax_column_count: true, bom: true }) as string[][];
       const out: Array<[number, string[]]> = [];
-      for (let i = 0; i < recs.length; i++) if (!(recs[i].length === 1 && recs[i][0] === '')) out.push([i + 1, recs[i]]);
+      for (let i = 0; i < recs.length; i++)
+        if (!(recs[i].length === 1 && recs[i][0] === '')) out.push([i + 1, recs[i]]);
       return out;
     }
     const recs = parse(text, {
-      relax_column_count: true, skip_empty_lines: true, bom: true, info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
       skip_records_with_error: true,
-      on_skip: (err) => { warnings.push(`${file}${err?.lines ? `:${err.lines}` : ''}: not valid CSV (${err?.message ?? 'unreadable record'}), skipped`); },
+      on_skip: (err) => {
+        warnings.push(
+          `${file}${err?.lines ? `:${err.lines}` : ''}: not valid CSV (${err?.message ?? 'unreadable record'}), skipped`,
+        );
+      },
     }) as unknown as Array<{ info: { lines: number }; record: string[] }>;
     return recs.map((r) => [r.info.lines, r.record]);
   } catch (err) {
     // e.g. a quote never closed: keep what comes before the line where reading broke
     const line = (err as { lines?: number }).lines;
-    warnings.push(`${file}${line ? `:${line}` : ''}: not valid CSV (${(err as Error).message}); the rest of the file is ignored`);
+    warnings.push(
+      `${file}${line ? `:${line}` : ''}: not valid CSV (${(err as Error).message}); the rest of the file is ignored`,
+    );
     const lines = text.split('\n');
     const keep = line && line > 1 ? lines.slice(0, line - 1).join('\n') + '\n' : '';
     if (!keep || keep.length >= text.length) return [];
@@ -62,7 +80,13 @@ function columnIndex(header: string[], wanted: readonly string[], file: string):
   });
 }
 
-function parseTable<T>(text: string, file: string, columns: readonly string[], toRow: (cells: string[]) => T, headerless = false): Parsed<T> {
+function parseTable<T>(
+  text: string,
+  file: string,
+  columns: readonly string[],
+  toRow: (cells: string[]) => T,
+  headerless = false,
+): Parsed<T> {
   const warnings: string[] = [];
   const recs = records(text, file, warnings);
   if (recs.length === 0) {
@@ -84,7 +108,9 @@ function parseTable<T>(text: string, file: string, columns: readonly string[], t
     } catch (err) {
       if (!(err instanceof RowError)) throw err;
       const where = `${file}:${line}: column ${err.column}: ${err.message}`;
-      warnings.push(cutShort && r === recs.length - 1 ? `${where} (last line cut short, ignored)` : `${where} (row skipped)`);
+      warnings.push(
+        cutShort && r === recs.length - 1 ? `${where} (last line cut short, ignored)` : `${where} (row skipped)`,
+      );
     }
   }
   return { rows, warnings };
@@ -113,7 +139,8 @@ const STATUS = new Set<string>(STEP_STATUSES);
 
 function timingRow(c: string[]): TimingRow {
   time(c[0], 'timestamp');
-  if (!STATUS.has(c[7])) throw new RowError('status', `expected one of ${STEP_STATUSES.join('|')}, got ${JSON.stringify(c[7])}`);
+  if (!STATUS.has(c[7]))
+    throw new RowError('status', `expected one of ${STEP_STATUSES.join('|')}, got ${JSON.stringify(c[7])}`);
   return {
     timestamp: c[0],
     runId: text(c[1], 'run_id'),
@@ -129,7 +156,9 @@ function timingRow(c: string[]): TimingRow {
 function resourceRow(c: string[]): ResourceSample {
   const sample = { timestamp: c[0], t: time(c[0], 'timestamp'), host: text(c[1], 'host') } as ResourceSample;
   // the metrics follow timestamp and host, in the order of RESOURCE_COLUMNS
-  RESOURCE_METRIC_COLUMNS.forEach(([metric, column], i) => { sample[metric] = number(c[i + 2], column, 0); });
+  RESOURCE_METRIC_COLUMNS.forEach(([metric, column], i) => {
+    sample[metric] = number(c[i + 2], column, 0);
+  });
   return sample;
 }
 

@@ -11,7 +11,8 @@ export const KEEP_MARKER = '.keep';
 
 /** A keep count from a flag or the inventory: a whole number >= 1. */
 export function checkKeep(keep: number, where: string): number {
-  if (!Number.isInteger(keep) || keep < 1) throw new ConfigError(`${where} ${keep}: not a whole number >= 1`, 'give how many runs to keep, e.g. 20');
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new ConfigError(`${where} ${keep}: not a whole number >= 1`, 'give how many runs to keep, e.g. 20');
   return keep;
 }
 
@@ -24,7 +25,10 @@ export async function localRunIds(reportsDir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return entries.filter((e) => e.isDirectory() && isRunId(e.name)).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && isRunId(e.name))
+    .map((e) => e.name)
+    .sort();
 }
 
 export interface PruneResult {
@@ -35,7 +39,11 @@ export interface PruneResult {
 }
 
 /** Removes all but the newest `keep` run folders (pinned ones aside). */
-export async function pruneLocalRuns(reportsDir: string, keep: number, opts: { dryRun?: boolean } = {}): Promise<PruneResult> {
+export async function pruneLocalRuns(
+  reportsDir: string,
+  keep: number,
+  opts: { dryRun?: boolean } = {},
+): Promise<PruneResult> {
   checkKeep(keep, 'keep');
   const ids = await localRunIds(reportsDir);
   const pinned = ids.filter((id) => existsSync(join(runDirPath(reportsDir, id), KEEP_MARKER)));

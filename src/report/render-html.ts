@@ -69,10 +69,12 @@ function summaryTable(report: RunReport): SafeHtml {
 function alertsTable(report: RunReport): SafeHtml {
   const all = report.hosts.flatMap((h) => h.alerts).sort((a, b) => a.at.localeCompare(b.at));
   if (!all.length) return html`<p class="muted">No alerts.</p>`;
-  const rows = all.map((a) => html`<tr class="sev-row-${a.severity}">
+  const rows = all.map(
+    (a) => html`<tr class="sev-row-${a.severity}">
 <td class="mono">${fmtTime(a.at)}</td><td>${a.host}</td>
 <td><span class="sev sev-${a.severity}">${a.severity}</span></td>
-<td>${a.kind}</td><td>${a.phase ?? ''}</td><td>${a.message}</td></tr>`);
+<td>${a.kind}</td><td>${a.phase ?? ''}</td><td>${a.message}</td></tr>`,
+  );
   return html`<table class="alerts"><thead><tr><th>Time (UTC)</th><th>Host</th><th>Severity</th><th>Kind</th><th>Phase</th><th>Message</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
 }
@@ -100,8 +102,10 @@ function phaseTable(h: HostReport): SafeHtml {
 function failures(h: HostReport): SafeHtml {
   const failed = h.phases.flatMap((p) => (p.failedSteps ?? []).map((f) => ({ phase: p.name, ...f })));
   if (!failed.length) return html``;
-  return html`${failed.map((f) => html`<div class="card wide failure"><h4>Failed: ${f.phase} / ${f.step}</h4>
-<pre class="output">${f.output || '(no output)'}</pre></div>`)}`;
+  return html`${failed.map(
+    (f) => html`<div class="card wide failure"><h4>Failed: ${f.phase} / ${f.step}</h4>
+<pre class="output">${f.output || '(no output)'}</pre></div>`,
+  )}`;
 }
 
 function hostId(host: string): string {
@@ -110,7 +114,8 @@ function hostId(host: string): string {
 
 function hostSection(h: HostReport, index: number, open: boolean): SafeHtml {
   const warn = h.warnings.length ? html`<ul class="warnings">${h.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : '';
-  const chart = (kind: string, title: string) => html`<div class="chart-row"><h4>${title}</h4><div class="chart-box ${kind}" data-chart="${kind}"><canvas></canvas></div></div>`;
+  const chart = (kind: string, title: string) =>
+    html`<div class="chart-row"><h4>${title}</h4><div class="chart-box ${kind}" data-chart="${kind}"><canvas></canvas></div></div>`;
   return html`<details class="host" id="host-${hostId(h.host)}" data-index="${index}"${open ? html` open` : ''}>
 <summary><span class="host-name">${h.host}</span> ${chip(h.status)}
 <span class="muted">${formatDuration(h.durationS)}</span>
@@ -142,7 +147,9 @@ export function renderHtml(report: RunReport, inputs: RunInputs, opts: RenderOpt
   const open = opts.openHosts ?? report.hosts.length <= 8;
   const s = report.summary;
   const statusKpis = (Object.entries(s.byStatus) as [string, number][])
-    .filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(' · ');
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(' · ');
   const title = `vps-provision report ${report.runId}`;
   // the scripts are trusted text of this module and of Chart.js, with the data escaped for <script>
   const scripts = new SafeHtml(`<script>${chartJsSource()}</script>

@@ -16,7 +16,10 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export class UnsafePathError extends ConfigError {
   constructor(what: string, value: string) {
-    super(`${what} ${JSON.stringify(value.slice(0, 80))} cannot be used as a folder name`, `${what}s are letters, digits, ".", "_" and "-" (run ids look like 20261128T022100Z-a1b2)`);
+    super(
+      `${what} ${JSON.stringify(value.slice(0, 80))} cannot be used as a folder name`,
+      `${what}s are letters, digits, ".", "_" and "-" (run ids look like 20261128T022100Z-a1b2)`,
+    );
   }
 }
 

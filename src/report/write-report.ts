@@ -4,7 +4,13 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_STRINGIFY_GUARD } from '../shell/csv-field.js';
-import { MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS, type ResourceSample, type TimingRow } from './formats.js';
+import {
+  MERGED_TIMING_COLUMNS,
+  RESOURCE_COLUMNS,
+  RESOURCE_METRIC_COLUMNS,
+  type ResourceSample,
+  type TimingRow,
+} from './formats.js';
 import type { RunInputs, RunReport } from './merge-run.js';
 import { renderHtml, type RenderOptions } from './render-html.js';
 
@@ -24,7 +30,8 @@ export interface WrittenReport {
 }
 
 /** Seconds with ms precision, no float noise; '' for unknown. */
-const sec = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '' : String(Math.round(v * 1000) / 1000));
+const sec = (v: number | null | undefined) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '' : String(Math.round(v * 1000) / 1000);
 
 /**
  * Rows of the merged timing.csv: every droplet row with the laptop's duration of the
@@ -47,7 +54,17 @@ export function mergedTimingRows(inputs: RunInputs): string[][] {
       const n = used.get(k) ?? 0;
       used.set(k, n + 1);
       const c = ctl.get(k)?.[n];
-      out.push([r.timestamp, r.runId, h.host, r.phase, r.step, sec(r.startEpochS), sec(r.durationS), r.status, sec(c?.durationS)]);
+      out.push([
+        r.timestamp,
+        r.runId,
+        h.host,
+        r.phase,
+        r.step,
+        sec(r.startEpochS),
+        sec(r.durationS),
+        r.status,
+        sec(c?.durationS),
+      ]);
     }
     for (const [k, rows] of ctl) {
       for (const c of rows.slice(used.get(k) ?? 0)) {
@@ -61,7 +78,11 @@ export function mergedTimingRows(inputs: RunInputs): string[][] {
 function resourceRows(inputs: RunInputs): string[][] {
   const hosts = [...inputs.hosts].sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }));
   const out: string[][] = [];
-  const row = (host: string, s: ResourceSample) => [s.timestamp, host, ...RESOURCE_METRIC_COLUMNS.map(([metric]) => String(s[metric]))];
+  const row = (host: string, s: ResourceSample) => [
+    s.timestamp,
+    host,
+    ...RESOURCE_METRIC_COLUMNS.map(([metric]) => String(s[metric])),
+  ];
   for (const h of hosts) for (const s of h.resources) out.push(row(h.host, s));
   return out;
 }
@@ -73,7 +94,12 @@ async function writeAtomic(file: string, data: string): Promise<void> {
 }
 
 /** Writes the merged files of one run into outDir (normally reports/<run-id>/). */
-export async function writeReport(outDir: string, inputs: RunInputs, report: RunReport, opts: RenderOptions = {}): Promise<WrittenReport> {
+export async function writeReport(
+  outDir: string,
+  inputs: RunInputs,
+  report: RunReport,
+  opts: RenderOptions = {},
+): Promise<WrittenReport> {
   await mkdir(outDir, { recursive: true });
   const files: WrittenReport = {
     dir: outDir,
@@ -83,8 +109,18 @@ export async function writeReport(outDir: string, inputs: RunInputs, report: Run
     reportHtml: join(outDir, REPORT_FILES.html),
   };
   await Promise.all([
-    writeAtomic(files.timingCsv, stringify(mergedTimingRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...MERGED_TIMING_COLUMNS] })),
-    writeAtomic(files.resourcesCsv, stringify(resourceRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...RESOURCE_COLUMNS] })),
+    writeAtomic(
+      files.timingCsv,
+      stringify(mergedTimingRows(inputs), {
+        ...CSV_STRINGIFY_GUARD,
+        header: true,
+        columns: [...MERGED_TIMING_COLUMNS],
+      }),
+    ),
+    writeAtomic(
+      files.resourcesCsv,
+      stringify(resourceRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...RESOURCE_COLUMNS] }),
+    ),
     writeAtomic(files.reportJson, JSON.stringify(report, null, 2) + '\n'),
     writeAtomic(files.reportHtml, renderHtml(report, inputs, opts)),
   ]);

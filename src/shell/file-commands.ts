@@ -17,19 +17,35 @@ export interface WriteOptions {
 }
 
 /** Shell text that writes `content` to `path` atomically; returns [script, display lines]. */
-export function atomicWrite(path: string, content: string | Buffer, opts: WriteOptions = {}): { script: string; display: string[] } {
-  const body = Buffer.from(content).toString('base64').replace(/.{1,76}/g, '$&\n');
+export function atomicWrite(
+  path: string,
+  content: string | Buffer,
+  opts: WriteOptions = {},
+): { script: string; display: string[] } {
+  const body = Buffer.from(content)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n');
   // base64 has no "_": the marker can never be a line of the body
   const marker = raw(heredocMarker('VPSP_EOF', body));
   const owner = chownSpec(opts.owner, opts.group);
   // the here-document's body starts after the line holding `<<`, so the `&&`
   // chaining goes on that line and the next command follows the end marker
-  const head = [sh`mkdir -p -- "$(dirname -- ${path})"`, sh`t=$(mktemp "$(dirname -- ${path})/.vpsp.XXXXXX")`, sh`base64 -d > "$t" <<'${marker}' &&\n${raw(body)}${marker}`];
+  const head = [
+    sh`mkdir -p -- "$(dirname -- ${path})"`,
+    sh`t=$(mktemp "$(dirname -- ${path})/.vpsp.XXXXXX")`,
+    sh`base64 -d > "$t" <<'${marker}' &&\n${raw(body)}${marker}`,
+  ];
   const steps = [
     // keep the mode and owner of an existing file unless told otherwise
-    opts.mode ? sh`chmod ${opts.mode} "$t"` : sh`if [ -e ${path} ]; then chmod --reference=${path} "$t"; else chmod 0644 "$t"; fi`,
+    opts.mode
+      ? sh`chmod ${opts.mode} "$t"`
+      : sh`if [ -e ${path} ]; then chmod --reference=${path} "$t"; else chmod 0644 "$t"; fi`,
     owner ? sh`chown ${owner} "$t"` : sh`if [ -e ${path} ]; then chown --reference=${path} "$t"; fi`,
-    ...(opts.validate ? [sh`${opts.validate} "$t" || { rm -f "$t"; echo ${`validation failed: ${opts.validate.join(' ')}`} >&2; exit 3; }`] : []),
+    ...(opts.validate
+      ? [
+          sh`${opts.validate} "$t" || { rm -f "$t"; echo ${`validation failed: ${opts.validate.join(' ')}`} >&2; exit 3; }`,
+        ]
+      : []),
     sh`mv -f "$t" ${path}`,
   ];
   const p = sh`${path}`.text;
@@ -39,7 +55,12 @@ export function atomicWrite(path: string, content: string | Buffer, opts: WriteO
     ...(owner ? [`chown ${owner} ${p}`] : []),
     ...(opts.validate ? [`${sh`${opts.validate}`.text} <temp file> before replacing`] : []),
   ];
-  return { script: sh`t=; { ${join(head, ' &&\n')}\n${join(steps, ' &&\n')}; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }`.text, display };
+  return {
+    script:
+      sh`t=; { ${join(head, ' &&\n')}\n${join(steps, ' &&\n')}; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }`
+        .text,
+    display,
+  };
 }
 
 export function chownSpec(owner?: string, group?: string): string | undefined {

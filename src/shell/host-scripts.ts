@@ -33,11 +33,15 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     // created private (apply only: a plan writes nothing); one that exists must be the
     // steps' user's own and not writable by others
     sh`[ ! -L "$S" ] || { printf '\\036%s ERR state dir %s is a symbolic link\\n' "$N" "$S"; exit 0; }`,
-    owner ? sh`[ -d "$S" ] || ( umask 077 && mkdir -p "$S" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : sh`:`,
+    owner
+      ? sh`[ -d "$S" ] || ( umask 077 && mkdir -p "$S" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
+      : sh`:`,
     sh`if [ -d "$S" ]; then SO=$(stat -c %u -- "$S") && SM=$(stat -c %a -- "$S") || { printf '\\036%s ERR cannot inspect %s\\n' "$N" "$S"; exit 0; }`,
     sh`  [ "$SO" = "$(id -u)" ] || { printf '\\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\\n' "$N" "$S" "$SO" "$(id -un)" "$(id -u)"; exit 0; }`,
     sh`  [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\\036%s ERR state dir %s may be written by group or others (mode %s)\\n' "$N" "$S" "$SM"; exit 0; }; fi`,
-    owner ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }` : sh`:`,
+    owner
+      ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
+      : sh`:`,
     sh`B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)`,
     // the login user, then the OS facts (facts/os-release.ts: id|version_id|codename|arch|pretty)
     sh`printf '\\036%s OS %s|%s\\n' "$N" "$(id -un)" "$( ${raw(osReleaseProbe())} )"`,
@@ -92,11 +96,14 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
 
 /** The default state dir of the user a shell runs as (SPEC §2), as an SD record. */
 export function stateDirScript(nonce: string): string {
-  return join([
-    sh`if [ "$(id -u)" = 0 ]; then S=/var/lib/vps-provision; else X=\${XDG_STATE_HOME:-}; `,
-    // XDG: a relative $XDG_STATE_HOME is to be ignored
-    sh`case "$X" in /*) ;; *) X="$HOME/.local/state";; esac; S="$X/vps-provision"; fi; printf '\\036%s SD %s\\n' ${nonce} "$S"\n`,
-  ], '').text;
+  return join(
+    [
+      sh`if [ "$(id -u)" = 0 ]; then S=/var/lib/vps-provision; else X=\${XDG_STATE_HOME:-}; `,
+      // XDG: a relative $XDG_STATE_HOME is to be ignored
+      sh`case "$X" in /*) ;; *) X="$HOME/.local/state";; esac; S="$X/vps-provision"; fi; printf '\\036%s SD %s\\n' ${nonce} "$S"\n`,
+    ],
+    '',
+  ).text;
 }
 
 export function releaseLockScript(stateDir: string, runId: string): string {
@@ -108,7 +115,8 @@ export function releaseLockScript(stateDir: string, runId: string): string {
 
 /** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */
 export function waitForScriptScript(pid: number, maxSeconds: number): string {
-  return sh`i=0; while [ -d /proc/${Math.trunc(pid)} ] && [ $i -lt ${maxSeconds * 5} ]; do sleep 0.2; i=$((i+1)); done; true\n`.text;
+  return sh`i=0; while [ -d /proc/${Math.trunc(pid)} ] && [ $i -lt ${maxSeconds * 5} ]; do sleep 0.2; i=$((i+1)); done; true\n`
+    .text;
 }
 
 /**
@@ -124,19 +132,29 @@ export type RunFileName = (typeof RUN_FILES)[number];
  * Print a run's files between B/E records tagged with the file name.
  * runDir is a shell word: a literal path (sh quotes it) or shell text built from a variable.
  */
-export function runFilesScript(nonce: string, runDir: string | ShellText, names: readonly RunFileName[] = RUN_FILES): string {
-  return join([
-    sh`for f in ${names}; do p=${runDir}/"$f"; if [ -f "$p" ]; then `,
-    sh`printf '\\036%s B %s 0\\n' ${nonce} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`,
-  ], '').text;
+export function runFilesScript(
+  nonce: string,
+  runDir: string | ShellText,
+  names: readonly RunFileName[] = RUN_FILES,
+): string {
+  return join(
+    [
+      sh`for f in ${names}; do p=${runDir}/"$f"; if [ -f "$p" ]; then `,
+      sh`printf '\\036%s B %s 0\\n' ${nonce} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`,
+    ],
+    '',
+  ).text;
 }
 
 /** Writes files into a run folder on the host (each to a temp name, then renamed). */
 export function writeRunFilesScript(runDir: string, files: Partial<Record<RunFileName, string>>): string {
-  return Object.entries(files).map(([name, text]) => {
-    if (!(RUN_FILES as readonly string[]).includes(name)) throw new Error(`not a run file: ${name}`);
-    return sh`printf '%s' ${text!} > ${runDir}/${name}.tmp.$$ && mv -f ${runDir}/${name}.tmp.$$ ${runDir}/${name}\n`.text;
-  }).join('');
+  return Object.entries(files)
+    .map(([name, text]) => {
+      if (!(RUN_FILES as readonly string[]).includes(name)) throw new Error(`not a run file: ${name}`);
+      return sh`printf '%s' ${text!} > ${runDir}/${name}.tmp.$$ && mv -f ${runDir}/${name}.tmp.$$ ${runDir}/${name}\n`
+        .text;
+    })
+    .join('');
 }
 
 /**
@@ -146,10 +164,13 @@ export function writeRunFilesScript(runDir: string, files: Partial<Record<RunFil
  */
 export function pruneRunsScript(stateDir: string, runIdEre: string, keep: number, currentRunId: string): string {
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number >= 1, got ${keep}`);
-  return join([
-    sh`( cd ${`${stateDir}/runs`} 2>/dev/null && ls -1 | grep -E ${`^${runIdEre}$`} | grep -vxF ${currentRunId} | sort -r | tail -n +${keep} | `,
-    sh`while IFS= read -r d; do rm -rf -- "./$d"; done ); true\n`,
-  ], '').text;
+  return join(
+    [
+      sh`( cd ${`${stateDir}/runs`} 2>/dev/null && ls -1 | grep -E ${`^${runIdEre}$`} | grep -vxF ${currentRunId} | sort -r | tail -n +${keep} | `,
+      sh`while IFS= read -r d; do rm -rf -- "./$d"; done ); true\n`,
+    ],
+    '',
+  ).text;
 }
 
 /** Prints a file of the host, or nothing when it is not there. */
@@ -162,9 +183,13 @@ export function catFileScript(path: string): string {
  * run-id pattern) as a RUN record, then that run's files (runFilesScript).
  */
 export function fetchRunScript(nonce: string, runsDir: string, wanted: string | undefined, runIdEre: string): string {
-  const pick = wanted ? sh`R=${wanted}` : sh`R=$(ls -1 ${runsDir} 2>/dev/null | grep -E ${`^${runIdEre}$`} | sort | tail -n 1)`;
-  return sh`${pick}; [ -n "$R" ] && [ -d ${runsDir}/"$R" ] || R=; printf '\\036%s RUN %s\\n' ${nonce} "$R"; [ -n "$R" ] || exit 0\n`.text +
-    runFilesScript(nonce, sh`${runsDir}/"$R"`);
+  const pick = wanted
+    ? sh`R=${wanted}`
+    : sh`R=$(ls -1 ${runsDir} 2>/dev/null | grep -E ${`^${runIdEre}$`} | sort | tail -n 1)`;
+  return (
+    sh`${pick}; [ -n "$R" ] && [ -d ${runsDir}/"$R" ] || R=; printf '\\036%s RUN %s\\n' ${nonce} "$R"; [ -n "$R" ] || exit 0\n`
+      .text + runFilesScript(nonce, sh`${runsDir}/"$R"`)
+  );
 }
 
 /** Where Debian says a reboot is needed (an upgraded kernel, libc, ...). */

@@ -48,7 +48,8 @@ export function pendingRestartFile(f: Pick<RunFiles, 'stateDir' | 'phase'>, step
  * sets LIM (seconds left, 0: none) and TW ("N step" or "N phase") from the step's own limit
  * and what is left of the phase's (PL seconds from P0, centiseconds of uptime). Builtins only.
  */
-const LIMITS = `lim() { read u _ </proc/uptime; u=\${u%.*}\${u#*.}; LIM=$1; TW="$1 step"; ` +
+const LIMITS =
+  `lim() { read u _ </proc/uptime; u=\${u%.*}\${u#*.}; LIM=$1; TW="$1 step"; ` +
   `if [ "$PL" -gt 0 ]; then r=$(( (PL*100 - (u - P0) + 99) / 100 )); if [ "$LIM" -eq 0 ] || [ "$r" -lt "$LIM" ]; then LIM=$r; TW="$PL phase"; fi; fi; ` +
   `[ "$LIM" -eq 0 ] || [ "$LIM" -ge 1 ] || LIM=1; }`;
 
@@ -80,7 +81,10 @@ const READ_GUARD = [
 export function readTimeout(args: readonly string[]): { index: number; reason: string } | undefined {
   const [index, n, kind] = args;
   if (!/^\d+$/.test(index ?? '') || !/^\d+$/.test(n ?? '')) return undefined;
-  return { index: Number(index), reason: `timed out after ${n} s${kind === 'phase' ? ' (the phase limit)' : ''} while checking its state` };
+  return {
+    index: Number(index),
+    reason: `timed out after ${n} s${kind === 'phase' ? ' (the phase limit)' : ''} while checking its state`,
+  };
 }
 
 /** `pp` for a read covering these steps: the one whose own limit is the shortest answers for it. */
@@ -97,8 +101,11 @@ function readMark(steps: readonly Pick<ScriptStep, 'index' | 'timeoutS'>[]): She
  */
 export function probeScript(nonce: string, steps: readonly ScriptStep[], phaseLimitS = 0): string {
   // U: the host's clock (centiseconds of uptime) when the phase began
-  const out = [sh`N=${nonce}; T=\${0%/*}; read u _ </proc/uptime; P0=\${u%.*}\${u#*.}; printf '\\036%s U %s\\n' "$N" "$P0"`];
-  if (steps.some((s) => s.probe)) out.push(sh`printf '\\036%s PID %s\\n' "$N" "$$"; PL=${Math.trunc(phaseLimitS)}`, ...READ_GUARD.map(raw));
+  const out = [
+    sh`N=${nonce}; T=\${0%/*}; read u _ </proc/uptime; P0=\${u%.*}\${u#*.}; printf '\\036%s U %s\\n' "$N" "$P0"`,
+  ];
+  if (steps.some((s) => s.probe))
+    out.push(sh`printf '\\036%s PID %s\\n' "$N" "$$"; PL=${Math.trunc(phaseLimitS)}`, ...READ_GUARD.map(raw));
   for (const s of steps) {
     // H: this handler's restart is pending from an earlier run
     if (s.pendingFile) out.push(sh`[ ! -e ${s.pendingFile} ] || printf '\\036%s H %s\\n' "$N" ${s.index}`);
@@ -106,9 +113,14 @@ export function probeScript(nonce: string, steps: readonly ScriptStep[], phaseLi
     out.push(sh`${readMark([s])}; ${raw(singleProbe(s.index, s.probe))}`);
   }
   // file, line and creates-guard steps: a few processes for all of them, not a few each
-  const batched = steps.flatMap((s) => (s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe, timeoutS: s.timeoutS }] : []));
+  const batched = steps.flatMap((s) =>
+    s.probe && s.batch ? [{ index: s.index, batch: s.batch, probe: s.probe, timeoutS: s.timeoutS }] : [],
+  );
   const limits = new Map(batched.map((s) => [s.index, s]));
-  return lines(out).text + (batched.length ? batchProbeScript(batched, (indexes) => readMark(indexes.map((i) => limits.get(i)!)).text) : '');
+  return (
+    lines(out).text +
+    (batched.length ? batchProbeScript(batched, (indexes) => readMark(indexes.map((i) => limits.get(i)!)).text) : '')
+  );
 }
 
 export interface ApplyStep extends ScriptStep {
@@ -167,12 +179,21 @@ export function timingFile(f: RunFiles): string {
 }
 
 /** Shell text that appends one timing row; start/end are centisecond variables. */
-function timingRow(f: RunFiles, step: string, startVar: ShellText, endVar: ShellText, statusExpr: ShellText): ShellText {
+function timingRow(
+  f: RunFiles,
+  step: string,
+  startVar: ShellText,
+  endVar: ShellText,
+  statusExpr: ShellText,
+): ShellText {
   const fixed = [f.runId, f.host, f.phase, step].map(csvField).join(',');
-  return join([
-    sh`d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); `,
-    sh`printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${fixed} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`,
-  ], '');
+  return join(
+    [
+      sh`d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); `,
+      sh`printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${fixed} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`,
+    ],
+    '',
+  );
 }
 
 export function applyScript(
@@ -206,10 +227,13 @@ export function applyScript(
     ...(rechecks ? READ_GUARD : [LIMITS]).map(raw),
     ...STEP_RUNNER.map(raw),
     // <step>:<its own limit> of each step left, read afresh when one went stale
-    join([
-      sh`rr() { for il in ${probed.map((s) => `${s.index}:${Math.trunc(s.timeoutS ?? 0)}`)}; do i=\${il%:*}; [ "$i" -ge "$1" ] || continue; `,
-      sh`pp "$i" "\${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }`,
-    ], ''),
+    join(
+      [
+        sh`rr() { for il in ${probed.map((s) => `${s.index}:${Math.trunc(s.timeoutS ?? 0)}`)}; do i=\${il%:*}; [ "$i" -ge "$1" ] || continue; `,
+        sh`pp "$i" "\${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\\036%s B %s %s\\n%s\\n\\036%s E %s\\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }`,
+      ],
+      '',
+    ),
   ];
   steps.forEach((s, n) => out.push(...applyStepLines(files, s, n, now, recorded)));
   out.push(now);
@@ -222,15 +246,25 @@ export function applyScript(
 }
 
 /** One step of the apply script: re-check (stale or settle), act, handler restart, timing row, S record. */
-function applyStepLines(files: RunFiles, s: ApplyStep, n: number, now: ShellText, recorded: ReadonlySet<number>): ShellText[] {
+function applyStepLines(
+  files: RunFiles,
+  s: ApplyStep,
+  n: number,
+  now: ShellText,
+  recorded: ReadonlySet<number>,
+): ShellText[] {
   const d = s.decision;
   const out = [sh`# step ${s.index}`, sh`${now}; A=$u; st=ok; cs=ok; P1=$PC`];
-  const act = (script: string, status: string) => join([
-    stepFile(script, sh`{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`),
-    sh`rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, raw('A'), raw('u'), raw('failed'))}; `,
-    sh`printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; `,
-    sh`C_${s.index}=1; PC=changed; st=${status}; cs=changed`,
-  ], '');
+  const act = (script: string, status: string) =>
+    join(
+      [
+        stepFile(script, sh`{ lim ${Math.trunc(s.timeoutS ?? 0)}; runstep; }`),
+        sh`rc=$?; if [ $rc -ne 0 ]; then ${now}; ${timingRow(files, s.name, raw('A'), raw('u'), raw('failed'))}; `,
+        sh`printf '\\036%s F %s %s %s\\n' "$N" ${s.index} $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\\n\\036%s FE %s\\n' "$N" ${s.index}; exit 0; fi; `,
+        sh`C_${s.index}=1; PC=changed; st=${status}; cs=changed`,
+      ],
+      '',
+    );
   // a handler's restart is recorded on the host before anything else can fail
   const mark = s.marks?.length ? sh`; mkdir -p ${s.marks[0]!.replace(/\/[^/]*$/, '')} && touch ${s.marks}` : raw('');
   // the first step's state was read in the round trip just before: no re-check
@@ -240,16 +274,26 @@ function applyStepLines(files: RunFiles, s: ApplyStep, n: number, now: ShellText
     if (s.settle && !d.onChanged) {
       // changed since the probe: decided again here by the step's own settle action, no round trip;
       // it leaves "ok" in its folder when nothing was needed
-      out.push(join([
-        sh`${stale}printf '\\036%s R %s\\n' "$N" ${s.index}; rm -f "$T/ok"; `,
-        sh`${act(s.settle.script, 'changed')}; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_${s.index}; PC=$P1${mark.text ? sh`; else :${mark}` : raw('')}; fi; SD=1; else SD=; fi`,
-      ], ''));
+      out.push(
+        join(
+          [
+            sh`${stale}printf '\\036%s R %s\\n' "$N" ${s.index}; rm -f "$T/ok"; `,
+            sh`${act(s.settle.script, 'changed')}; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_${s.index}; PC=$P1${mark.text ? sh`; else :${mark}` : raw('')}; fi; SD=1; else SD=; fi`,
+          ],
+          '',
+        ),
+      );
       settled = true;
     } else {
       out.push(sh`${stale}rr ${s.index}; printf '\\036%s STALE %s\\n' "$N" ${s.index}; exit 0; fi`);
     }
   }
-  if (d.status === 'change') out.push(settled ? sh`if [ -z "$SD" ]; then ${act(d.script, 'changed')}${mark}; fi` : sh`${act(d.script, 'changed')}${mark}`);
+  if (d.status === 'change')
+    out.push(
+      settled
+        ? sh`if [ -z "$SD" ]; then ${act(d.script, 'changed')}${mark}; fi`
+        : sh`${act(d.script, 'changed')}${mark}`,
+    );
   if (d.onChanged) {
     const trigger = raw(d.onChanged.steps.map((i) => `\${C_${Number(i)}:-}`).join('') + (s.pending ? 'pending' : ''));
     out.push(sh`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
@@ -264,16 +308,24 @@ function applyStepLines(files: RunFiles, s: ApplyStep, n: number, now: ShellText
  * For a phase found already satisfied by its probe: record the checkpoint and the
  * timing rows without a round trip of its own (sent ahead of the next script).
  */
-export function satisfiedPhaseScript(files: RunFiles, stepNames: readonly string[], hash: string | null, durationMs: number): string {
+export function satisfiedPhaseScript(
+  files: RunFiles,
+  stepNames: readonly string[],
+  hash: string | null,
+  durationMs: number,
+): string {
   const dur = (durationMs / 1000).toFixed(2);
   // names are data: printf's format is fixed, every row's fields are arguments (the format repeats per 4)
-  const args = [...stepNames.map((n) => [n, '0.00']), ['', dur]]
-    .map(([step, d]) => sh`"$ts" ${[files.runId, files.host, files.phase, step!].map(csvField).join(',')} "$ep" ${d!}`);
-  return lines([
-    sh`TF=${timingFile(files)}; [ -s "$TF" ] || printf '%s\\n' ${TIMING_HEADER} >> "$TF"`,
-    sh`ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
-    sh`printf '%s,%s,%s,%s,ok\\n' ${args} >> "$TF"`,
-  ]).text + (hash ? checkpointScript(files, hash) : '');
+  const args = [...stepNames.map((n) => [n, '0.00']), ['', dur]].map(
+    ([step, d]) => sh`"$ts" ${[files.runId, files.host, files.phase, step!].map(csvField).join(',')} "$ep" ${d!}`,
+  );
+  return (
+    lines([
+      sh`TF=${timingFile(files)}; [ -s "$TF" ] || printf '%s\\n' ${TIMING_HEADER} >> "$TF"`,
+      sh`ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
+      sh`printf '%s,%s,%s,%s,ok\\n' ${args} >> "$TF"`,
+    ]).text + (hash ? checkpointScript(files, hash) : '')
+  );
 }
 
 /** Records a phase as completed (temp file + rename). */

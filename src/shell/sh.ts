@@ -27,7 +27,9 @@ function word(v: string | number | ShellText): string {
 }
 
 function render(v: ShellValue): string {
-  return Array.isArray(v) ? (v as readonly (string | number | ShellText)[]).map(word).join(' ') : word(v as string | number | ShellText);
+  return Array.isArray(v)
+    ? (v as readonly (string | number | ShellText)[]).map(word).join(' ')
+    : word(v as string | number | ShellText);
 }
 
 /** The tag: literal parts as written (escapes as in any template), each value rendered by `render`. */

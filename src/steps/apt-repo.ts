@@ -7,33 +7,57 @@ import { z } from 'zod';
 import { sh, raw, join, type ShellText } from '../shell/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
-import { aptRepoStateProbe, parseAptRepoState, keyringPath, sourceListPath, KEYRING_DIR, SOURCES_DIR } from '../facts/apt-repo-state.js';
+import {
+  aptRepoStateProbe,
+  parseAptRepoState,
+  keyringPath,
+  sourceListPath,
+  KEYRING_DIR,
+  SOURCES_DIR,
+} from '../facts/apt-repo-state.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"'),
   key_url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
   // "<uri> <suite> [<component>...]", as after the options of a one-line "deb" entry
   // the OpenPGP fingerprint the key must have (40 hex digits, spaces allowed): checked on the host with gpg
-  key_fingerprint: z.string().transform((f) => f.replace(/\s+/g, '').toUpperCase()).pipe(z.string().regex(/^([0-9A-F]{40})?$/, 'an OpenPGP fingerprint: 40 hex digits')).optional(),
-  repo: z.string().regex(/^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/, 'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"'),
+  key_fingerprint: z
+    .string()
+    .transform((f) => f.replace(/\s+/g, '').toUpperCase())
+    .pipe(z.string().regex(/^([0-9A-F]{40})?$/, 'an OpenPGP fingerprint: 40 hex digits'))
+    .optional(),
+  repo: z
+    .string()
+    .regex(
+      /^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/,
+      'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"',
+    ),
 });
 type Args = z.infer<typeof schema>;
 
 /** The source list as written; the key URL is in it so a changed URL fetches the key again. */
 export function sourceListText(a: Args): string {
-  return `# written by vps-provision (apt_repo ${a.name}); key from ${a.key_url}${a.key_fingerprint ? ` (fingerprint ${a.key_fingerprint})` : ''}\n` +
-    `deb [signed-by=${keyringPath(a.name)}] ${a.repo}\n`;
+  return (
+    `# written by vps-provision (apt_repo ${a.name}); key from ${a.key_url}${a.key_fingerprint ? ` (fingerprint ${a.key_fingerprint})` : ''}\n` +
+    `deb [signed-by=${keyringPath(a.name)}] ${a.repo}\n`
+  );
 }
 
 /** apt-get update of this one source, failing on any error (a bad signature, a 404). */
 export function sourceUpdateCommand(name: string): string {
   return aptGetCommand([
     'update',
-    '-o', `Dir::Etc::sourcelist=sources.list.d/${name}.list`,
-    '-o', 'Dir::Etc::sourceparts=-',
-    '-o', 'APT::Get::List-Cleanup=0',
-    '-o', 'APT::Update::Error-Mode=any',
+    '-o',
+    `Dir::Etc::sourcelist=sources.list.d/${name}.list`,
+    '-o',
+    'Dir::Etc::sourceparts=-',
+    '-o',
+    'APT::Get::List-Cleanup=0',
+    '-o',
+    'APT::Update::Error-Mode=any',
   ]);
 }
 
@@ -42,11 +66,14 @@ export function sourceUpdateCommand(name: string): string {
  * fingerprint (a second key would be trusted to sign the repository as well).
  */
 export function keyFingerprintCheck(key: string | ShellText, fingerprint: string, home: string | ShellText): ShellText {
-  return join([
-    sh`f=$(gpg --batch --quiet --homedir ${home} --with-colons --import-options show-only --import < ${key} 2>/dev/null | `,
-    sh`awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 } $1 == "sub" { p = 0 }')\n`,
-    sh`[ "$f" = ${fingerprint} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${fingerprint}`,
-  ], '');
+  return join(
+    [
+      sh`f=$(gpg --batch --quiet --homedir ${home} --with-colons --import-options show-only --import < ${key} 2>/dev/null | `,
+      sh`awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 } $1 == "sub" { p = 0 }')\n`,
+      sh`[ "$f" = ${fingerprint} ] || fail "the key's fingerprint is $(printf '%s' "$f" | tr '\\n' ' '), not "${fingerprint}`,
+    ],
+    '',
+  );
 }
 
 /**
@@ -73,31 +100,34 @@ function installScript(a: Args): string {
   const k = keyringPath(a.name);
   const l = sourceListPath(a.name);
   const what = `apt_repo ${a.name}`;
-  return join([
-    // the remote shell runs with umask 077; apt reads keyrings and lists as user _apt
-    sh`umask 022`,
-    sh`install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
-    sh`d=$(mktemp -d) || exit 1`,
-    sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
-    sh`${curlDownload(a.key_url, raw('"$d/key"'), 300)} || fail ${`cannot download the key from ${a.key_url}`}`,
-    // armoured or binary: decided by content, not by the URL's extension (Google serves armour as .gpg)
-    sh`if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
-    sh`  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
-    sh`else`,
-    // a binary OpenPGP packet starts with a byte whose high bit is set (an HTML error page does not)
-    sh`  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`}`,
-    sh`  cp "$d/key" "$d/key.gpg"`,
-    sh`fi`,
-    ...(a.key_fingerprint ? [keyFingerprintCheck(raw('"$d/key.gpg"'), a.key_fingerprint, raw('"$d"'))] : []),
-    sh`t=$(mktemp ${raw(KEYRING_DIR)}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
-    sh`if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
-    sh`t=$(mktemp ${raw(SOURCES_DIR)}/.vpsp.XXXXXX) && printf '%s' ${sourceListText(a)} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
-    sh`if ! ${raw(sourceUpdateCommand(a.name))}; then`,
-    sh`  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
-    sh`  fail ${`apt-get update of ${a.repo} failed (see above); the source list was taken out again`}`,
-    sh`fi`,
-    sh`rm -rf -- "$d"`,
-  ], '\n').text;
+  return join(
+    [
+      // the remote shell runs with umask 077; apt reads keyrings and lists as user _apt
+      sh`umask 022`,
+      sh`install -d -m 0755 ${KEYRING_DIR} ${SOURCES_DIR}`,
+      sh`d=$(mktemp -d) || exit 1`,
+      sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
+      sh`${curlDownload(a.key_url, raw('"$d/key"'), 300)} || fail ${`cannot download the key from ${a.key_url}`}`,
+      // armoured or binary: decided by content, not by the URL's extension (Google serves armour as .gpg)
+      sh`if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$d/key"; then`,
+      sh`  gpg --batch --quiet --homedir "$d" --dearmor < "$d/key" > "$d/key.gpg" || fail 'gpg --dearmor failed on the ASCII-armoured key'`,
+      sh`else`,
+      // a binary OpenPGP packet starts with a byte whose high bit is set (an HTML error page does not)
+      sh`  b=$(od -An -N1 -tu1 "$d/key" | tr -d ' '); [ "\${b:-0}" -ge 128 ] || fail ${`${a.key_url} is not an OpenPGP key (neither ASCII-armoured nor binary)`}`,
+      sh`  cp "$d/key" "$d/key.gpg"`,
+      sh`fi`,
+      ...(a.key_fingerprint ? [keyFingerprintCheck(raw('"$d/key.gpg"'), a.key_fingerprint, raw('"$d"'))] : []),
+      sh`t=$(mktemp ${raw(KEYRING_DIR)}/.vpsp.XXXXXX) && cat "$d/key.gpg" > "$t" && chmod 0644 "$t" && mv -f "$t" ${k} || { rm -f "$t"; fail 'cannot write the keyring'; }`,
+      sh`if [ -f ${l} ]; then cp -p ${l} "$d/old.list"; fi`,
+      sh`t=$(mktemp ${raw(SOURCES_DIR)}/.vpsp.XXXXXX) && printf '%s' ${sourceListText(a)} > "$t" && chmod 0644 "$t" && mv -f "$t" ${l} || { rm -f "$t"; fail 'cannot write the source list'; }`,
+      sh`if ! ${raw(sourceUpdateCommand(a.name))}; then`,
+      sh`  if [ -f "$d/old.list" ]; then mv -f "$d/old.list" ${l}; else rm -f ${l}; fi`,
+      sh`  fail ${`apt-get update of ${a.repo} failed (see above); the source list was taken out again`}`,
+      sh`fi`,
+      sh`rm -rf -- "$d"`,
+    ],
+    '\n',
+  ).text;
 }
 
 export const aptRepoStep: StepType<Args> = {
@@ -118,11 +148,15 @@ export const aptRepoStep: StepType<Args> = {
     const why: string[] = [];
     if (!s.keyringSha256) why.push(`${keyringPath(a.name)} is absent`);
     // apt verifies as user _apt: a keyring it cannot read is as good as none
-    else if (!/[4-7]$/.test(s.keyringMode ?? '')) why.push(`${keyringPath(a.name)} is not readable by apt (mode ${s.keyringMode})`);
+    else if (!/[4-7]$/.test(s.keyringMode ?? ''))
+      why.push(`${keyringPath(a.name)} is not readable by apt (mode ${s.keyringMode})`);
     if (s.list === undefined) why.push(`${sourceListPath(a.name)} is absent`);
     else if (s.list !== sourceListText(a).replace(/\n+$/, '')) why.push(`${sourceListPath(a.name)} differs`);
     if (!why.length) {
-      return { status: 'ok', reason: `key ${keyringPath(a.name)} (sha256 ${s.keyringSha256!.slice(0, 12)}) and ${sourceListPath(a.name)} in place` };
+      return {
+        status: 'ok',
+        reason: `key ${keyringPath(a.name)} (sha256 ${s.keyringSha256!.slice(0, 12)}) and ${sourceListPath(a.name)} in place`,
+      };
     }
     return {
       status: 'change',

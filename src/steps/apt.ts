@@ -7,26 +7,38 @@ import { aptListsProbe, parseAptLists, APT_UPDATE_STAMP, SAFE_UPGRADE_ARGS } fro
 import type { Decision, StepType } from './step-type.js';
 
 const pkg = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/, 'a Debian package name');
-const schema = z.strictObject({
-  packages: z.array(pkg).min(1).optional(),
-  state: z.enum(['present', 'absent']).optional(),
-  /** refresh the lists before installing missing packages */
-  update: z.boolean().optional(),
-  /** refresh the lists when this tool last did more than this many seconds ago (or never) */
-  update_max_age_s: z.number().int('a whole number of seconds').nonnegative('0 or more seconds').optional(),
-  /** safe upgrade of the installed packages (new dependencies allowed, nothing removed) */
-  upgrade: z.boolean().optional(),
-  no_recommends: z.boolean().optional(),
-}).superRefine((a, ctx) => {
-  if (!a.packages && !a.upgrade && a.update_max_age_s === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'apt needs packages, upgrade: true or update_max_age_s', path: [] });
-  }
-  if (a.update && a.update_max_age_s !== undefined) ctx.addIssue({ code: 'custom', message: 'update and update_max_age_s are two ways of saying when to refresh: give one', path: ['update'] });
-  if (a.state === 'absent' && (a.upgrade || a.update || a.update_max_age_s !== undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'state: absent removes packages; refresh and upgrade go in a step of their own', path: ['state'] });
-  }
-  if (!a.packages && (a.state !== undefined || a.no_recommends !== undefined)) ctx.addIssue({ code: 'custom', message: 'state and no_recommends need packages', path: [] });
-});
+const schema = z
+  .strictObject({
+    packages: z.array(pkg).min(1).optional(),
+    state: z.enum(['present', 'absent']).optional(),
+    /** refresh the lists before installing missing packages */
+    update: z.boolean().optional(),
+    /** refresh the lists when this tool last did more than this many seconds ago (or never) */
+    update_max_age_s: z.number().int('a whole number of seconds').nonnegative('0 or more seconds').optional(),
+    /** safe upgrade of the installed packages (new dependencies allowed, nothing removed) */
+    upgrade: z.boolean().optional(),
+    no_recommends: z.boolean().optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (!a.packages && !a.upgrade && a.update_max_age_s === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'apt needs packages, upgrade: true or update_max_age_s', path: [] });
+    }
+    if (a.update && a.update_max_age_s !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'update and update_max_age_s are two ways of saying when to refresh: give one',
+        path: ['update'],
+      });
+    if (a.state === 'absent' && (a.upgrade || a.update || a.update_max_age_s !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'state: absent removes packages; refresh and upgrade go in a step of their own',
+        path: ['state'],
+      });
+    }
+    if (!a.packages && (a.state !== undefined || a.no_recommends !== undefined))
+      ctx.addIssue({ code: 'custom', message: 'state and no_recommends need packages', path: [] });
+  });
 type Args = z.infer<typeof schema>;
 
 /**
@@ -35,7 +47,8 @@ type Args = z.infer<typeof schema>;
  * for the dpkg lock held by anything else (unattended-upgrades).
  */
 export function aptGetCommand(args: readonly string[]): string {
-  return sh`DEBIAN_FRONTEND=noninteractive ${['flock', '-w', '1800', '/run/lock/vps-provision-apt.lock', 'apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', ...args]}`.text;
+  return sh`DEBIAN_FRONTEND=noninteractive ${['flock', '-w', '1800', '/run/lock/vps-provision-apt.lock', 'apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', ...args]}`
+    .text;
 }
 
 /**
@@ -57,7 +70,8 @@ export const aptStep: StepType<Args> = {
   id: 'apt',
   schema,
   fieldModes: {},
-  probe: (a) => [a.packages ? packagesProbe(a.packages.map(bareName)) : null, listsProbe(a)].filter(Boolean).join('; ') || null,
+  probe: (a) =>
+    [a.packages ? packagesProbe(a.packages.map(bareName)) : null, listsProbe(a)].filter(Boolean).join('; ') || null,
   decide(a, probed): Decision {
     const text = probed?.text ?? '';
     const states = parsePackages(text);
@@ -79,12 +93,21 @@ export const aptStep: StepType<Args> = {
     const cmds: string[] = [];
     if (refresh) {
       // update: true refreshes as part of installing (its reason is the install)
-      if (stale) reasons.push(lists.ageS === null ? 'refresh the package lists (never refreshed by vps-provision)' : `refresh the package lists (${lists.ageS} s old, more than ${a.update_max_age_s})`);
+      if (stale)
+        reasons.push(
+          lists.ageS === null
+            ? 'refresh the package lists (never refreshed by vps-provision)'
+            : `refresh the package lists (${lists.ageS} s old, more than ${a.update_max_age_s})`,
+        );
       cmds.push(aptUpdateCommand());
     }
     if (upgrade) {
       const n = lists.upgradable.length;
-      reasons.push(n ? `upgrade ${n} package(s): ${lists.upgradable.slice(0, 8).join(', ')}${n > 8 ? ', ...' : ''}` : 'upgrade what the fresh lists offer');
+      reasons.push(
+        n
+          ? `upgrade ${n} package(s): ${lists.upgradable.slice(0, 8).join(', ')}${n > 8 ? ', ...' : ''}`
+          : 'upgrade what the fresh lists offer',
+      );
       cmds.push(aptGetCommand([...SAFE_UPGRADE_ARGS]));
     }
     if (missing.length) {
@@ -93,7 +116,9 @@ export const aptStep: StepType<Args> = {
     }
     if (!cmds.length) {
       const parts = [
-        packages.length ? `installed: ${packages.map((p) => `${bareName(p)} ${states.get(bareName(p))?.version}`).join(', ')}` : '',
+        packages.length
+          ? `installed: ${packages.map((p) => `${bareName(p)} ${states.get(bareName(p))?.version}`).join(', ')}`
+          : '',
         a.update_max_age_s !== undefined ? `package lists ${lists.ageS} s old (at most ${a.update_max_age_s})` : '',
         a.upgrade ? 'nothing to upgrade' : '',
       ].filter(Boolean);

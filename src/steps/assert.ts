@@ -5,25 +5,38 @@ import { z } from 'zod';
 import { sh, raw } from '../shell/sh.js';
 import type { Decision, StepType } from './step-type.js';
 
-const unit = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:-]*$/, 'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)');
-const oneLine = (what: string) => z.string().min(1).refine((s) => !/[\r\n]/.test(s), `${what} is one line`);
+const unit = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
+    'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+  );
+const oneLine = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => !/[\r\n]/.test(s), `${what} is one line`);
 
-const schema = z.strictObject({
-  /** shell that must exit 0 (run read-only: its output is not kept by the probe) */
-  command: z.string().min(1).optional(),
-  /** a path that must exist */
-  file: z.string().min(1).optional(),
-  /** with file: a text (fixed, one line) that must occur in it */
-  contains: oneLine('contains').optional(),
-  /** one or more systemd units that must be active */
-  service: z.union([unit.transform((u) => [u]), z.array(unit).min(1)]).optional(),
-  /** shown (as the failure's last line) instead of the built-in wording */
-  message: oneLine('message').optional(),
-}).superRefine((a, ctx) => {
-  const kinds = [a.command, a.file, a.service].filter((k) => k !== undefined).length;
-  if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'assert needs exactly one of command, file, service', path: [] });
-  if (a.contains !== undefined && a.file === undefined) ctx.addIssue({ code: 'custom', message: 'contains goes with file', path: ['contains'] });
-});
+const schema = z
+  .strictObject({
+    /** shell that must exit 0 (run read-only: its output is not kept by the probe) */
+    command: z.string().min(1).optional(),
+    /** a path that must exist */
+    file: z.string().min(1).optional(),
+    /** with file: a text (fixed, one line) that must occur in it */
+    contains: oneLine('contains').optional(),
+    /** one or more systemd units that must be active */
+    service: z.union([unit.transform((u) => [u]), z.array(unit).min(1)]).optional(),
+    /** shown (as the failure's last line) instead of the built-in wording */
+    message: oneLine('message').optional(),
+  })
+  .superRefine((a, ctx) => {
+    const kinds = [a.command, a.file, a.service].filter((k) => k !== undefined).length;
+    if (kinds !== 1)
+      ctx.addIssue({ code: 'custom', message: 'assert needs exactly one of command, file, service', path: [] });
+    if (a.contains !== undefined && a.file === undefined)
+      ctx.addIssue({ code: 'custom', message: 'contains goes with file', path: ['contains'] });
+  });
 type Args = z.infer<typeof schema>;
 
 /** The script that reports a failed assertion: what the check shows (a command's own output), then the one line. */
@@ -40,9 +53,13 @@ export const assertStep: StepType<Args> = {
   // command is the author's shell (values quoted into it); file a path; the rest plain text
   fieldModes: { command: 'shell', file: 'path', contains: 'text', service: 'text', message: 'text' },
   probe(a) {
-    if (a.command !== undefined) return `if ( ${a.command}\n) </dev/null >/dev/null 2>&1; then echo assert=ok; else echo "assert=exit $?"; fi`;
+    if (a.command !== undefined)
+      return `if ( ${a.command}\n) </dev/null >/dev/null 2>&1; then echo assert=ok; else echo "assert=exit $?"; fi`;
     if (a.file !== undefined) {
-      const has = a.contains === undefined ? sh`echo assert=ok` : sh`if grep -qF -e ${a.contains} -- ${a.file} 2>/dev/null; then echo assert=ok; else echo assert=lacks; fi`;
+      const has =
+        a.contains === undefined
+          ? sh`echo assert=ok`
+          : sh`if grep -qF -e ${a.contains} -- ${a.file} 2>/dev/null; then echo assert=ok; else echo assert=lacks; fi`;
       return sh`if [ -e ${a.file} ]; then ${has}; else echo assert=missing; fi`.text;
     }
     // one line per unit: its ActiveState as systemctl says it (printed empty when unknown)
@@ -57,10 +74,22 @@ export const assertStep: StepType<Args> = {
       return failure(a, `exit ${code}: ${firstLine(a.command)}`, `( ${a.command}\n) </dev/null >&2 2>&1; `);
     }
     if (a.file !== undefined) {
-      if (text === 'assert=ok') return { status: 'ok', reason: a.contains === undefined ? `${a.file} exists` : `${a.file} contains ${JSON.stringify(a.contains)}` };
-      return failure(a, text === 'assert=lacks' ? `${a.file} does not contain ${JSON.stringify(a.contains)}` : `${a.file} does not exist`);
+      if (text === 'assert=ok')
+        return {
+          status: 'ok',
+          reason: a.contains === undefined ? `${a.file} exists` : `${a.file} contains ${JSON.stringify(a.contains)}`,
+        };
+      return failure(
+        a,
+        text === 'assert=lacks'
+          ? `${a.file} does not contain ${JSON.stringify(a.contains)}`
+          : `${a.file} does not exist`,
+      );
     }
-    const states = a.service!.map((u, i) => ({ unit: u, state: /^unit=([a-z-]*)$/.exec(text.split('\n')[i] ?? '')?.[1] || 'unknown' }));
+    const states = a.service!.map((u, i) => ({
+      unit: u,
+      state: /^unit=([a-z-]*)$/.exec(text.split('\n')[i] ?? '')?.[1] || 'unknown',
+    }));
     const down = states.filter((s) => s.state !== 'active');
     if (!down.length) return { status: 'ok', reason: `active: ${a.service!.join(', ')}` };
     return failure(a, `${down.map((s) => `${s.unit} is ${s.state}`).join(', ')} (wanted active)`);

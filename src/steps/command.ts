@@ -18,14 +18,16 @@ export const commandStep: StepType<Args> = {
   probe(a) {
     const checks = [];
     if (a.creates) checks.push(sh`if [ -e ${a.creates} ]; then echo creates=yes; else echo creates=no; fi`);
-    if (a.unless) checks.push(sh`if ( ${raw(a.unless)}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
+    if (a.unless)
+      checks.push(sh`if ( ${raw(a.unless)}\n) </dev/null >/dev/null 2>&1; then echo unless=0; else echo unless=1; fi`);
     return checks.length ? join(checks, '; ').text : null;
   },
   // a creates guard alone is a builtin test: read in the script's own shell; unless is the author's shell
   // a creates guard re-checked on the host: the command runs only if the path is still missing
-  settle: (a) => (a.creates && !a.unless
-    ? { script: sh`if [ -e ${a.creates} ]; then : > "\${0%/*}/ok"; exit 0; fi\n${raw(a.run)}`.text, display: [a.run] }
-    : undefined),
+  settle: (a) =>
+    a.creates && !a.unless
+      ? { script: sh`if [ -e ${a.creates} ]; then : > "\${0%/*}/ok"; exit 0; fi\n${raw(a.run)}`.text, display: [a.run] }
+      : undefined,
   batchProbe: (a) => (a.creates && !a.unless ? { kind: 'inline', script: commandStep.probe(a)! } : undefined),
   decide(a, probed) {
     const script = a.run;

@@ -13,7 +13,10 @@ const schema = z.strictObject({
   url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
   package: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name'),
   // an empty value (an unset inventory variable) means: not checked
-  sha256: z.string().regex(/^([0-9a-fA-F]{64})?$/, 'a sha256 in hex (64 digits), or empty for no check').optional(),
+  sha256: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64})?$/, 'a sha256 in hex (64 digits), or empty for no check')
+    .optional(),
 });
 type Args = z.infer<typeof schema>;
 
@@ -22,20 +25,25 @@ const wantedSha = (a: Args) => (a.sha256 ? a.sha256.toLowerCase() : undefined);
 function installScript(a: Args): string {
   const sha = wantedSha(a);
   const what = `deb ${a.package}`;
-  return join([
-    sh`umask 022`,
-    // readable by _apt, so apt does not fall back to an unsandboxed read (and say so)
-    sh`d=$(mktemp -d) && chmod 0755 "$d" || exit 1`,
-    sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
-    sh`${curlDownload(a.url, raw('"$d/package.deb"'), 1800)} || fail ${`cannot download ${a.url}`}`,
-    ...(sha
-      ? [sh`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${`sha256 mismatch for ${a.url}: expected ${sha}, got `}"$got"`]
-      : []),
-    sh`p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${`${a.url} is not a Debian package`}`,
-    sh`[ "$p" = ${a.package} ] || fail "the .deb holds package $p, not "${a.package}`,
-    sh`cd "$d" && ${raw(aptGetCommand(['install', '--', './package.deb']))} || fail 'apt-get install failed'`,
-    sh`cd / && rm -rf -- "$d"`,
-  ], '\n').text;
+  return join(
+    [
+      sh`umask 022`,
+      // readable by _apt, so apt does not fall back to an unsandboxed read (and say so)
+      sh`d=$(mktemp -d) && chmod 0755 "$d" || exit 1`,
+      sh`fail() { rm -rf -- "$d"; printf '%s: %s\\n' ${what} "$1" >&2; exit 1; }`,
+      sh`${curlDownload(a.url, raw('"$d/package.deb"'), 1800)} || fail ${`cannot download ${a.url}`}`,
+      ...(sha
+        ? [
+            sh`got=$(sha256sum < "$d/package.deb" | cut -c1-64); [ "$got" = ${sha} ] || fail ${`sha256 mismatch for ${a.url}: expected ${sha}, got `}"$got"`,
+          ]
+        : []),
+      sh`p=$(dpkg-deb -f "$d/package.deb" Package 2>/dev/null) || fail ${`${a.url} is not a Debian package`}`,
+      sh`[ "$p" = ${a.package} ] || fail "the .deb holds package $p, not "${a.package}`,
+      sh`cd "$d" && ${raw(aptGetCommand(['install', '--', './package.deb']))} || fail 'apt-get install failed'`,
+      sh`cd / && rm -rf -- "$d"`,
+    ],
+    '\n',
+  ).text;
 }
 
 export const debStep: StepType<Args> = {

@@ -7,14 +7,19 @@ import { pathStateProbe, parsePathState } from '../facts/path-state.js';
 import type { StepType } from './step-type.js';
 
 const name = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, 'a user or group name');
-const schema = z.strictObject({
-  path: z.string().regex(/^\//, 'an absolute path'),
-  content: z.string().optional(),
-  template: z.string().optional(),
-  mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode such as "0644"').optional(),
-  owner: name.optional(),
-  group: name.optional(),
-}).refine((a) => (a.content === undefined) !== (a.template === undefined), 'give exactly one of content or template');
+const schema = z
+  .strictObject({
+    path: z.string().regex(/^\//, 'an absolute path'),
+    content: z.string().optional(),
+    template: z.string().optional(),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3,4}$/, 'an octal mode such as "0644"')
+      .optional(),
+    owner: name.optional(),
+    group: name.optional(),
+  })
+  .refine((a) => (a.content === undefined) !== (a.template === undefined), 'give exactly one of content or template');
 type Args = z.infer<typeof schema>;
 
 /** "0644" and "644" are the same mode; stat prints the short form. */
@@ -33,11 +38,18 @@ export const fileStep: StepType<Args> = {
     const content = a.content ?? '';
     const want = sha256(content);
     if (state.exists && state.kind !== 'regular file') {
-      return { status: 'change', reason: `${a.path} is a ${state.kind}, not a regular file`, script: sh`printf '%s\\n' ${`${a.path} is a ${state.kind}; remove it first`} >&2; exit 1`.text, display: ['(refuses: not a regular file)'] };
+      return {
+        status: 'change',
+        reason: `${a.path} is a ${state.kind}, not a regular file`,
+        script: sh`printf '%s\\n' ${`${a.path} is a ${state.kind}; remove it first`} >&2; exit 1`.text,
+        display: ['(refuses: not a regular file)'],
+      };
     }
     if (!state.exists || state.sha256 !== want) {
       const w = atomicWrite(a.path, content, { mode: a.mode, owner: a.owner, group: a.group });
-      const reason = state.exists ? `content differs (sha256 ${state.sha256?.slice(0, 12)} -> ${want.slice(0, 12)})` : `${a.path} is absent`;
+      const reason = state.exists
+        ? `content differs (sha256 ${state.sha256?.slice(0, 12)} -> ${want.slice(0, 12)})`
+        : `${a.path} is absent`;
       return { status: 'change', reason, ...w };
     }
     const fixes: string[] = [];
@@ -53,6 +65,9 @@ export const fileStep: StepType<Args> = {
       why.push(`owner ${state.owner}:${state.group} -> ${a.owner ?? state.owner}:${a.group ?? state.group}`);
     }
     if (fixes.length) return { status: 'change', reason: why.join(', '), script: fixes.join(' && '), display: fixes };
-    return { status: 'ok', reason: `content (sha256 ${want.slice(0, 12)}), mode ${state.mode} and owner ${state.owner}:${state.group} match` };
+    return {
+      status: 'ok',
+      reason: `content (sha256 ${want.slice(0, 12)}), mode ${state.mode} and owner ${state.owner}:${state.group} match`,
+    };
   },
 };

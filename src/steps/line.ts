@@ -7,7 +7,12 @@ import type { StepType, Settle } from './step-type.js';
 const schema = z.strictObject({
   path: z.string().regex(/^\//, 'an absolute path'),
   line: z.string().refine((l) => !/[\n\r]/.test(l), 'a single line (no newline)'),
-  regexp: z.string().min(1).refine((r) => !/[\n\r]/.test(r), 'a single line (no newline)').refine(validRegexp, 'a valid extended regular expression').optional(),
+  regexp: z
+    .string()
+    .min(1)
+    .refine((r) => !/[\n\r]/.test(r), 'a single line (no newline)')
+    .refine(validRegexp, 'a valid extended regular expression')
+    .optional(),
   create: z.boolean().optional(),
 });
 type Args = z.infer<typeof schema>;
@@ -24,13 +29,15 @@ function validRegexp(re: string): boolean {
 /** awk rewrite of the file (replace the first match, or append), then temp file + rename. */
 function rewrite(a: Args, replaceAt: number): string {
   const p = a.path;
-  const prog = replaceAt > 0
-    ? `${LINE_BEGIN} NR==${replaceAt}{print l; next} {print}`
-    : `${LINE_BEGIN} {print} END{print l}`;
-  return join([
-    sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && awk ${prog} ${p} > "$t" ${lineInput(a.line, undefined)}`,
-    sh`[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
-  ], '').text;
+  const prog =
+    replaceAt > 0 ? `${LINE_BEGIN} NR==${replaceAt}{print l; next} {print}` : `${LINE_BEGIN} {print} END{print l}`;
+  return join(
+    [
+      sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") && awk ${prog} ${p} > "$t" ${lineInput(a.line, undefined)}`,
+      sh`[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
+    ],
+    '',
+  ).text;
 }
 
 /**
@@ -40,18 +47,28 @@ function rewrite(a: Args, replaceAt: number): string {
  */
 function settle(a: Args): Settle {
   const p = a.path;
-  const missing = a.create === false
-    ? sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`
-    : sh`mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${a.line} > ${p}; exit $?`;
-  const prog = `${LINE_BEGIN} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} ` +
+  const missing =
+    a.create === false
+      ? sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`
+      : sh`mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${a.line} > ${p}; exit $?`;
+  const prog =
+    `${LINE_BEGIN} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} ` +
     'END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}';
-  const script = join([
-    sh`if [ ! -f ${p} ]; then ${missing}; fi\n`,
-    sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") || exit 1\nawk ${prog} ${p} > "$t" ${lineInput(a.line, a.regexp)}`,
-    sh`r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n`,
-    sh`[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
-  ], '').text;
-  return { script, display: [`ensure ${JSON.stringify(a.line)} in ${a.path}${a.regexp ? ` (replacing the first match of ${JSON.stringify(a.regexp)})` : ''}`] };
+  const script = join(
+    [
+      sh`if [ ! -f ${p} ]; then ${missing}; fi\n`,
+      sh`t=$(mktemp "$(dirname -- ${p})/.vpsp.XXXXXX") || exit 1\nawk ${prog} ${p} > "$t" ${lineInput(a.line, a.regexp)}`,
+      sh`r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n`,
+      sh`[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
+    ],
+    '',
+  ).text;
+  return {
+    script,
+    display: [
+      `ensure ${JSON.stringify(a.line)} in ${a.path}${a.regexp ? ` (replacing the first match of ${JSON.stringify(a.regexp)})` : ''}`,
+    ],
+  };
 }
 
 export const lineStep: StepType<Args> = {
@@ -66,16 +83,31 @@ export const lineStep: StepType<Args> = {
     const p = a.path;
     if (!s.fileExists) {
       if (a.create === false) {
-        return { status: 'change', reason: `${a.path} is missing (create: false)`, script: sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`.text, display: ['(fails: file missing)'] };
+        return {
+          status: 'change',
+          reason: `${a.path} is missing (create: false)`,
+          script: sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`.text,
+          display: ['(fails: file missing)'],
+        };
       }
       const script = sh`mkdir -p -- "$(dirname -- ${p})" && printf '%s\\n' ${a.line} > ${p}`.text;
       return { status: 'change', reason: `${a.path} is missing: create it with the line`, script, display: [script] };
     }
     if (a.regexp && s.matchAt > 0) {
       if (s.matchText === a.line) return { status: 'ok', reason: `line present at ${a.path}:${s.matchAt}` };
-      return { status: 'change', reason: `replace line ${s.matchAt} (${JSON.stringify(s.matchText)})`, script: rewrite(a, s.matchAt), display: [`replace ${a.path}:${s.matchAt} with ${JSON.stringify(a.line)}`] };
+      return {
+        status: 'change',
+        reason: `replace line ${s.matchAt} (${JSON.stringify(s.matchText)})`,
+        script: rewrite(a, s.matchAt),
+        display: [`replace ${a.path}:${s.matchAt} with ${JSON.stringify(a.line)}`],
+      };
     }
     if (s.presentAt > 0) return { status: 'ok', reason: `line present at ${a.path}:${s.presentAt}` };
-    return { status: 'change', reason: 'line absent: append it', script: rewrite(a, 0), display: [`append ${JSON.stringify(a.line)} to ${a.path}`] };
+    return {
+      status: 'change',
+      reason: 'line absent: append it',
+      script: rewrite(a, 0),
+      display: [`append ${JSON.stringify(a.line)} to ${a.path}`],
+    };
   },
 };

@@ -6,7 +6,13 @@ import { z } from 'zod';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
-  port: z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}$/).transform(Number)]),
+  port: z.union([
+    z.number().int().min(1).max(65535),
+    z
+      .string()
+      .regex(/^\d{1,5}$/)
+      .transform(Number),
+  ]),
   require_tls: z.boolean().optional(),
   // rdp_access: tunnel = xrdp on the host's loopback, reached through the SSH connection
   // (so also behind a ProxyJump bastion); public = straight to the host's address
@@ -20,5 +26,10 @@ export const rdpCheckStep: StepType<Args> = {
   fieldModes: {},
   probe: () => null,
   decide: () => ({ status: 'ok', reason: 'checked from the controller' }),
-  local: (a) => ({ kind: 'rdp-handshake', port: a.port, requireTls: a.require_tls ?? true, through: a.access === 'public' ? 'direct' : 'ssh' }),
+  local: (a) => ({
+    kind: 'rdp-handshake',
+    port: a.port,
+    requireTls: a.require_tls ?? true,
+    through: a.access === 'public' ? 'direct' : 'ssh',
+  }),
 };

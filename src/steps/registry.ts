@@ -12,5 +12,7 @@ import { debStep } from './deb.js';
 import { assertStep } from './assert.js';
 
 export const STEP_TYPES: ReadonlyMap<string, AnyStepType> = new Map(
-  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep, rdpCheckStep, aptRepoStep, debStep, assertStep].map((t) => [t.id, t]),
+  [commandStep, fileStep, lineStep, aptStep, serviceStep, userStep, rdpCheckStep, aptRepoStep, debStep, assertStep].map(
+    (t) => [t.id, t],
+  ),
 );

@@ -6,7 +6,12 @@ import type { StepType, Decision } from './step-type.js';
 
 const schema = z.strictObject({
   // never starting with "-": a name must not read as a systemctl option
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9@._:-]*$/, 'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)'),
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
+      'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+    ),
   enabled: z.boolean().optional(),
   state: z.enum(['started', 'stopped']).optional(),
   restart_on: z.array(z.string().min(1)).optional(),
@@ -25,7 +30,12 @@ export const serviceStep: StepType<Args> = {
   decide(a, probed): Decision {
     const s = parseServiceState(probed?.text ?? 'no-systemd');
     const restart = a.restart_on?.length
-      ? { steps: a.restart_on, reason: `restart: ${a.restart_on.join(', ')} changed`, script: systemctl('restart', a.name), display: [systemctl('restart', a.name)] }
+      ? {
+          steps: a.restart_on,
+          reason: `restart: ${a.restart_on.join(', ')} changed`,
+          script: systemctl('restart', a.name),
+          display: [systemctl('restart', a.name)],
+        }
       : undefined;
     if (!s.systemd) {
       const msg = `echo 'systemctl not found: this host does not run systemd' >&2; exit 1`;
@@ -33,12 +43,25 @@ export const serviceStep: StepType<Args> = {
     }
     const cmds: string[] = [];
     const why: string[] = [];
-    const isEnabled = s.enabled === 'enabled' || s.enabled === 'static' || s.enabled === 'alias' || s.enabled === 'indirect';
-    if (a.enabled === true && !isEnabled) { cmds.push(systemctl('enable', a.name)); why.push(`${s.enabled} -> enabled`); }
-    if (a.enabled === false && s.enabled === 'enabled') { cmds.push(systemctl('disable', a.name)); why.push('enabled -> disabled'); }
+    const isEnabled =
+      s.enabled === 'enabled' || s.enabled === 'static' || s.enabled === 'alias' || s.enabled === 'indirect';
+    if (a.enabled === true && !isEnabled) {
+      cmds.push(systemctl('enable', a.name));
+      why.push(`${s.enabled} -> enabled`);
+    }
+    if (a.enabled === false && s.enabled === 'enabled') {
+      cmds.push(systemctl('disable', a.name));
+      why.push('enabled -> disabled');
+    }
     const running = s.active === 'active' || s.active === 'activating' || s.active === 'reloading';
-    if (a.state === 'started' && !running) { cmds.push(systemctl('start', a.name)); why.push(`${s.active} -> started`); }
-    if (a.state === 'stopped' && running) { cmds.push(systemctl('stop', a.name)); why.push(`${s.active} -> stopped`); }
+    if (a.state === 'started' && !running) {
+      cmds.push(systemctl('start', a.name));
+      why.push(`${s.active} -> started`);
+    }
+    if (a.state === 'stopped' && running) {
+      cmds.push(systemctl('stop', a.name));
+      why.push(`${s.active} -> stopped`);
+    }
     if (!cmds.length) return { status: 'ok', reason: `${a.name} is ${s.enabled} and ${s.active}`, onChanged: restart };
     // a unit just started does not also need the restart, and one just stopped must not get it
     const onChanged = (a.state === 'started' && !running) || (a.state === 'stopped' && running) ? undefined : restart;

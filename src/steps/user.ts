@@ -15,14 +15,21 @@ export interface GeneratedPassword {
   path: string;
 }
 
-const generatedPassword = z.custom<GeneratedPassword>((v) => typeof v === 'object' && v !== null && (v as GeneratedPassword).secret instanceof Secret);
+const generatedPassword = z.custom<GeneratedPassword>(
+  (v) => typeof v === 'object' && v !== null && (v as GeneratedPassword).secret instanceof Secret,
+);
 
 /** Debian's adduser default NAME_REGEX, without the trailing '$' of machine accounts. */
 export const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
 
 const schema = z.strictObject({
-  name: z.string().regex(LINUX_USER, 'a Linux user name: lowercase letter first, then lowercase letters, digits, - or _, at most 32'),
-  shell: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, 'an absolute path to a shell').optional(),
+  name: z
+    .string()
+    .regex(LINUX_USER, 'a Linux user name: lowercase letter first, then lowercase letters, digits, - or _, at most 32'),
+  shell: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/._-]+$/, 'an absolute path to a shell')
+    .optional(),
   groups: z.array(z.string().regex(LINUX_USER, 'a group name')).optional(),
   authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)[^\n]+$/, 'an OpenSSH public key line')).optional(),
   sudo: z.enum(['nopasswd', 'password']).or(z.boolean()).optional(),
@@ -50,16 +57,31 @@ export const userStep: StepType<Args> = {
     const cmds: string[] = [];
     const display: string[] = [];
     const why: string[] = [];
-    const add = (script: string, shown: string[] = [script]) => { cmds.push(script); display.push(...shown); };
+    const add = (script: string, shown: string[] = [script]) => {
+      cmds.push(script);
+      display.push(...shown);
+    };
     const wantGroups = a.groups ?? [];
     const missingGroups = wantGroups.filter((g) => !s.groups.includes(g));
     if (!s.exists) {
       why.push('account absent');
       // groups are created when missing so the account can join them
       for (const g of wantGroups) add(sh`getent group ${g} >/dev/null || groupadd ${g}`.text);
-      add(join(['useradd', '--create-home', '--user-group', ...(a.shell ? ['--shell', a.shell] : []), ...(wantGroups.length ? ['--groups', wantGroups.join(',')] : []), a.name]).text);
+      add(
+        join([
+          'useradd',
+          '--create-home',
+          '--user-group',
+          ...(a.shell ? ['--shell', a.shell] : []),
+          ...(wantGroups.length ? ['--groups', wantGroups.join(',')] : []),
+          a.name,
+        ]).text,
+      );
     } else {
-      if (a.shell && a.shell !== s.shell) { why.push(`shell ${s.shell} -> ${a.shell}`); add(sh`usermod --shell ${a.shell} ${a.name}`.text); }
+      if (a.shell && a.shell !== s.shell) {
+        why.push(`shell ${s.shell} -> ${a.shell}`);
+        add(sh`usermod --shell ${a.shell} ${a.name}`.text);
+      }
       if (missingGroups.length) {
         why.push(`join ${missingGroups.join(', ')}`);
         for (const g of missingGroups) add(sh`getent group ${g} >/dev/null || groupadd ${g}`.text);
@@ -72,13 +94,16 @@ export const userStep: StepType<Args> = {
         why.push('authorized_keys differ');
         const home = sh`"$(getent passwd ${a.name} | cut -d: -f6)"`;
         add(
-          join([
-            // a symlinked ~/.ssh could point anywhere (root's own): install -d would hand it to the user
-            sh`h=${home} && { [ ! -L "$h/.ssh" ] || { echo "$h/.ssh is a symbolic link: refused (make it a real folder)" >&2; exit 1; }; } && `,
-            sh`install -d -m 0700 -o ${a.name} -g "$(id -gn ${a.name})" "$h/.ssh" && `,
-            sh`t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${text} > "$t" && chmod 0600 "$t" && `,
-            sh`chown ${a.name} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
-          ], '').text,
+          join(
+            [
+              // a symlinked ~/.ssh could point anywhere (root's own): install -d would hand it to the user
+              sh`h=${home} && { [ ! -L "$h/.ssh" ] || { echo "$h/.ssh is a symbolic link: refused (make it a real folder)" >&2; exit 1; }; } && `,
+              sh`install -d -m 0700 -o ${a.name} -g "$(id -gn ${a.name})" "$h/.ssh" && `,
+              sh`t=$(mktemp "$h/.ssh/.vpsp.XXXXXX") && printf '%s' ${text} > "$t" && chmod 0600 "$t" && `,
+              sh`chown ${a.name} "$t" && mv -f "$t" "$h/.ssh/authorized_keys"`,
+            ],
+            '',
+          ).text,
           [`write ${a.authorized_keys.length} key(s) to ~${a.name}/.ssh/authorized_keys (0600)`],
         );
       }
@@ -87,7 +112,12 @@ export const userStep: StepType<Args> = {
       const text = sudoersText(a);
       if (s.sudoersSha256 !== sha256(text)) {
         why.push('sudo drop-in differs');
-        const w = atomicWrite(sudoersPath(a.name), text, { mode: '0440', owner: 'root', group: 'root', validate: ['visudo', '-c', '-q', '-f'] });
+        const w = atomicWrite(sudoersPath(a.name), text, {
+          mode: '0440',
+          owner: 'root',
+          group: 'root',
+          validate: ['visudo', '-c', '-q', '-f'],
+        });
         add(w.script, w.display);
       }
     }
@@ -96,10 +126,16 @@ export const userStep: StepType<Args> = {
       if (pw.fresh || !s.exists || s.passwordStatus !== 'P') {
         why.push(pw.fresh ? 'new generated password' : `password ${s.passwordStatus ?? 'unset'} -> set`);
         // printf is a shell builtin: the password is in no process's argv; the script file is root-only
-        add(sh`printf '%s:%s\\n' ${a.name} ${pw.secret.reveal()} | chpasswd`.text, [`set the password of ${a.name} with chpasswd (saved on this machine in ${pw.path})`]);
+        add(sh`printf '%s:%s\\n' ${a.name} ${pw.secret.reveal()} | chpasswd`.text, [
+          `set the password of ${a.name} with chpasswd (saved on this machine in ${pw.path})`,
+        ]);
       }
     }
-    if (!cmds.length) return { status: 'ok', reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}${a.password ? ', password set' : ''}` };
+    if (!cmds.length)
+      return {
+        status: 'ok',
+        reason: `${a.name} exists with shell ${s.shell}, groups ${s.groups.join(' ')}${a.password ? ', password set' : ''}`,
+      };
     return { status: 'change', reason: why.join(', '), script: cmds.join(' &&\n'), display };
   },
 };

@@ -71,10 +71,10 @@ export function chooseIdentities(inputs: IdentityInputs): Identities {
 
 // `-i` keys come before IdentityFile ones in ssh; a key named twice is offered once.
 function namedKeyPaths(inputs: IdentityInputs): string[] {
-  const inventory = inputs.inventoryIdentityFile === undefined ? [] : [expandHome(inputs.inventoryIdentityFile, inputs.homeDir)];
+  const inventory =
+    inputs.inventoryIdentityFile === undefined ? [] : [expandHome(inputs.inventoryIdentityFile, inputs.homeDir)];
   return [...new Set([...inventory, ...inputs.settings.identityFiles])];
 }
-
 
 // A missing default key is normal; a missing named key gets a note, as ssh warns.
 function readPrivateKey(path: string, named: boolean, notes: string[]): PrivateKeyFile | undefined {
@@ -83,7 +83,8 @@ function readPrivateKey(path: string, named: boolean, notes: string[]): PrivateK
     data = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (named || code !== 'ENOENT') notes.push(`identity file ${path} not used: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    if (named || code !== 'ENOENT')
+      notes.push(`identity file ${path} not used: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     return undefined;
   }
   if (!isPrivateKeyText(data)) {
@@ -143,7 +144,9 @@ function chooseAgent(inputs: IdentityInputs, haveKeyFiles: boolean, notes: strin
   const socket = configured === undefined || configured === 'SSH_AUTH_SOCK' ? inputs.authSock : configured;
   if (!socket) return undefined;
   if (inputs.settings.identitiesOnly && haveKeyFiles) {
-    notes.push(`agent ${socket} not used: IdentitiesOnly is set and key files are given (ssh2 would offer every agent key)`);
+    notes.push(
+      `agent ${socket} not used: IdentitiesOnly is set and key files are given (ssh2 would offer every agent key)`,
+    );
     return undefined;
   }
   return socket;
@@ -235,7 +238,8 @@ export function askHiddenOnTty(prompt: string): Promise<string> {
         // raw mode turns off the SIGINT that Ctrl-C would send
         if (ch === '\u0003') return finish(() => reject(new InterruptedError()));
         if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
-        else if (ch === '\u0015') typed = []; // Ctrl-U clears the line
+        else if (ch === '\u0015')
+          typed = []; // Ctrl-U clears the line
         else typed.push(ch);
       }
     };

@@ -158,7 +158,10 @@ function patternListMatches(list: string, name: string): boolean {
 
 /** OpenSSH wildcards: `*` any run of characters (also none), `?` exactly one. */
 function globMatches(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 's').test(text);
 }
 
@@ -188,7 +191,9 @@ function readIfExists(file: string): string | undefined {
 /** The key types recorded for a host (not @revoked), in all the files given. */
 export function recordedKeyTypes(files: readonly string[], host: string, port: number): string[] {
   const name = knownHostsName(host, port);
-  const types = loadKnownHosts(files).filter((e) => !e.revoked && hostFieldMatches(e.hosts, name)).map((e) => e.keyType);
+  const types = loadKnownHosts(files)
+    .filter((e) => !e.revoked && hostFieldMatches(e.hosts, name))
+    .map((e) => e.keyType);
   return [...new Set(types)];
 }
 
@@ -234,7 +239,8 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
   if (known.length > 0) {
     const sameType = known.filter((e) => e.keyType === keyType);
     const refusal = refuseChanged(host, port, keyType, actual, sameType.length > 0 ? sameType : known);
-    if (policy === 'off') return { ok: true, recorded: false, warning: `${refusal.message} (accepted: host key policy is off)` };
+    if (policy === 'off')
+      return { ok: true, recorded: false, warning: `${refusal.message} (accepted: host key policy is off)` };
     return refusal;
   }
 
@@ -246,7 +252,12 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
   if (policy === 'accept-new') {
     const userFile = options.knownHostsFiles[0];
     // `UserKnownHostsFile none` leaves nowhere to write: OpenSSH warns and goes on.
-    if (userFile === undefined) return { ok: true, recorded: false, warning: `no known_hosts file to record the key of ${hostLabel(host, port)} in` };
+    if (userFile === undefined)
+      return {
+        ok: true,
+        recorded: false,
+        warning: `no known_hosts file to record the key of ${hostLabel(host, port)} in`,
+      };
     recordHostKey(userFile, name, keyType, keyBlob, options.hashNew ?? false);
     return { ok: true, recorded: true };
   }
@@ -254,7 +265,9 @@ export function checkHostKey(options: CheckHostKeyOptions): HostKeyVerdict {
 }
 
 function plainNameHasKey(files: readonly string[], host: string, keyBlob: Buffer): boolean {
-  const entries = loadKnownHosts(files).filter((e) => hostFieldMatches(e.hosts, knownHostsName(host, 22)) && e.keyBlob.equals(keyBlob));
+  const entries = loadKnownHosts(files).filter(
+    (e) => hostFieldMatches(e.hosts, knownHostsName(host, 22)) && e.keyBlob.equals(keyBlob),
+  );
   return entries.length > 0 && !entries.some((e) => e.revoked);
 }
 
@@ -293,7 +306,9 @@ function refuseChanged(
     message:
       `REMOTE HOST IDENTIFICATION HAS CHANGED for ${hostLabel(host, port)}: it offered ${keyType} ${actual}, ` +
       `but ${where} records ${recordedKeys.join(', ')}` +
-      (otherType ? `; a host that has a recorded key must prove it, a key of another type is not accepted in its place` : '') +
+      (otherType
+        ? `; a host that has a recorded key must prove it, a key of another type is not accepted in its place`
+        : '') +
       '; the droplet was rebuilt or someone is in between',
     hint: `if you trust the new key (compare ${actual} with the droplet's console), remove the old one with \`${removal}\` and connect again`,
     expectedFingerprints: expected,

@@ -31,14 +31,24 @@ function fromKeyFile(path: string): LaptopKey | undefined {
 }
 
 async function fromAgent(sock: string): Promise<LaptopKey | undefined> {
-  const agent = (ssh2 as unknown as { createAgent?: (s: string) => { getIdentities(cb: (err: Error | undefined, keys?: { type: string; getPublicSSH(): Buffer }[]) => void): void } }).createAgent?.(sock);
+  const agent = (
+    ssh2 as unknown as {
+      createAgent?: (s: string) => {
+        getIdentities(cb: (err: Error | undefined, keys?: { type: string; getPublicSSH(): Buffer }[]) => void): void;
+      };
+    }
+  ).createAgent?.(sock);
   if (!agent) return undefined;
-  const keys = await new Promise<{ type: string; getPublicSSH(): Buffer }[]>((resolve) => agent.getIdentities((err, k) => resolve(err || !k ? [] : k)));
+  const keys = await new Promise<{ type: string; getPublicSSH(): Buffer }[]>((resolve) =>
+    agent.getIdentities((err, k) => resolve(err || !k ? [] : k)),
+  );
   const k = keys[0];
   return k ? { line: `${k.type} ${k.getPublicSSH().toString('base64')}`, source: 'ssh-agent' } : undefined;
 }
 
-export async function laptopPublicKey(opts: { identityFile?: string; home?: string; authSock?: string } = {}): Promise<LaptopKey> {
+export async function laptopPublicKey(
+  opts: { identityFile?: string; home?: string; authSock?: string } = {},
+): Promise<LaptopKey> {
   const home = opts.home ?? homedir();
   const files = opts.identityFile ? [opts.identityFile] : DEFAULT_KEY_NAMES.map((n) => join(home, '.ssh', n));
   for (const f of files) {
@@ -50,6 +60,6 @@ export async function laptopPublicKey(opts: { identityFile?: string; home?: stri
   if (k) return k;
   throw new ConfigError(
     `no SSH public key to give the droplet (looked at ${files.join(', ')}${sock ? ' and ssh-agent' : ''})`,
-    'make one with `ssh-keygen -t ed25519` (or set identity_file in the inventory\'s defaults)',
+    "make one with `ssh-keygen -t ed25519` (or set identity_file in the inventory's defaults)",
   );
 }

@@ -55,12 +55,23 @@ class LocalConnection implements Connection {
   #gone = false;
   #markClosed!: () => void;
 
-  constructor(readonly host: string, private readonly env: NodeJS.ProcessEnv) {
-    this.closed = new Promise((resolve) => { this.#markClosed = resolve; });
+  constructor(
+    readonly host: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
   }
 
   #spawn(args: string[]): ChildProcess {
-    if (this.#gone) throw new ConnectError(this.host, 'dropped', `${this.host}: connection lost`, 're-run to continue where it stopped');
+    if (this.#gone)
+      throw new ConnectError(
+        this.host,
+        'dropped',
+        `${this.host}: connection lost`,
+        're-run to continue where it stopped',
+      );
     const child = spawn(args[0]!, args.slice(1), { env: this.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.#children.add(child);
     child.on('close', () => this.#children.delete(child));
@@ -71,16 +82,43 @@ class LocalConnection implements Connection {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
-      try { child = this.#spawn(['sh', '-c', command]); } catch (err) { reject(err); return; }
+      try {
+        child = this.#spawn(['sh', '-c', command]);
+      } catch (err) {
+        reject(err);
+        return;
+      }
       let stdout = '';
       let stderr = '';
-      const timer = opts.timeoutMs ? setTimeout(() => { child.kill('SIGKILL'); reject(new CommandError(`${this.host}: command timed out after ${opts.timeoutMs} ms`, 'the host is slow or the command hangs')); }, opts.timeoutMs) : undefined;
-      child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(
+              new CommandError(
+                `${this.host}: command timed out after ${opts.timeoutMs} ms`,
+                'the host is slow or the command hangs',
+              ),
+            );
+          }, opts.timeoutMs)
+        : undefined;
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       child.stdin!.on('error', () => undefined);
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (code === null && this.#dropped) return reject(new ConnectError(this.host, 'dropped', `${this.host}: connection lost (a command)`, 're-run to continue where it stopped'));
+        if (code === null && this.#dropped)
+          return reject(
+            new ConnectError(
+              this.host,
+              'dropped',
+              `${this.host}: connection lost (a command)`,
+              're-run to continue where it stopped',
+            ),
+          );
         resolve({ exitCode: code, signal, stdout, stderr, durationMs: performance.now() - started });
       });
       child.stdin!.end(opts.stdin ?? undefined);
@@ -89,7 +127,8 @@ class LocalConnection implements Connection {
 
   async openShell(opts: { become?: boolean } = {}): Promise<RemoteShell> {
     // become: through sudo unless this process is root already (as the tests are)
-    const args = opts.become && process.getuid?.() !== 0 ? ['sudo', '-n', '--', 'sh', '-c', DRIVER] : ['sh', '-c', DRIVER];
+    const args =
+      opts.become && process.getuid?.() !== 0 ? ['sudo', '-n', '--', 'sh', '-c', DRIVER] : ['sh', '-c', DRIVER];
     const child = this.#spawn(args);
     return RemoteShellClient.start(this.host, new ProcessChannel(child), () => this.#dropped);
   }
@@ -97,7 +136,17 @@ class LocalConnection implements Connection {
   forwardOut(host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host, port }, () => resolve(socket));
-      socket.once('error', (err) => reject(new ConnectError(this.host, 'refused', `${this.host}: cannot reach ${host}:${port} (${err.message})`, 'is something listening there?', { cause: err })));
+      socket.once('error', (err) =>
+        reject(
+          new ConnectError(
+            this.host,
+            'refused',
+            `${this.host}: cannot reach ${host}:${port} (${err.message})`,
+            'is something listening there?',
+            { cause: err },
+          ),
+        ),
+      );
     });
   }
 

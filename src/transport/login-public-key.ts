@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { includeHomeDir, loadSshConfig, passwdHomeDir, resolveSshConfig, type SshSettings } from '../config/ssh-config-resolver.js';
+import {
+  includeHomeDir,
+  loadSshConfig,
+  passwdHomeDir,
+  resolveSshConfig,
+  type SshSettings,
+} from '../config/ssh-config-resolver.js';
 import type { HostSpec } from '../config/inventory.js';
 import { chooseIdentities } from './identities.js';
 
@@ -35,7 +41,10 @@ export function publicKeyLine(text: string): string | undefined {
   const parsed = ssh2.utils.parseKey(`${parts[0]} ${parts[1]}`);
   if (parsed instanceof Error || Array.isArray(parsed) || parsed.isPrivateKey()) return undefined;
   // a comment is free text from the user's own file; control characters are not kept
-  const comment = parts.slice(2).join(' ').replace(/[\x00-\x1f\x7f]/g, '');
+  const comment = parts
+    .slice(2)
+    .join(' ')
+    .replace(/[\x00-\x1f\x7f]/g, '');
   return comment ? `${parts[0]} ${parts[1]} ${comment}` : `${parts[0]} ${parts[1]}`;
 }
 
@@ -54,7 +63,7 @@ function agentFirstKey(socket: string, timeoutMs: number): Promise<string | unde
       new ssh2.OpenSSHAgent(socket).getIdentities((err, keys) => {
         clearTimeout(timer);
         // OpenSSHAgent answers ParsedKeys (the typings also allow a wrapper type)
-        const k = err ? undefined : keys?.[0] as ssh2.ParsedKey | undefined;
+        const k = err ? undefined : (keys?.[0] as ssh2.ParsedKey | undefined);
         if (!k || typeof k.getPublicSSH !== 'function') return resolve(undefined);
         const blob = k.getPublicSSH().toString('base64');
         resolve(publicKeyLine(`${k.type} ${blob} ${k.comment ?? ''}`));
@@ -68,7 +77,8 @@ function agentFirstKey(socket: string, timeoutMs: number): Promise<string | unde
 
 export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPublicKey | undefined> {
   const ids = chooseIdentities(inputs);
-  const named = [inputs.inventoryIdentityFile, ...inputs.settings.identityFiles].filter((p): p is string => Boolean(p))
+  const named = [inputs.inventoryIdentityFile, ...inputs.settings.identityFiles]
+    .filter((p): p is string => Boolean(p))
     .map((p) => expandHome(p, inputs.homeDir));
   const candidates = [
     ...ids.privateKeys.map((k) => `${k.path}.pub`),
@@ -90,8 +100,17 @@ export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPubli
 export function loginPublicKeyOfHost(host: HostSpec, sshConfigPath?: string): Promise<LoginPublicKey | undefined> {
   const home = passwdHomeDir();
   const cfg = loadSshConfig(sshConfigPath ?? join(home, '.ssh', 'config'), includeHomeDir());
-  const settings = resolveSshConfig(host.address, cfg.text, { localUser: userInfo().username, homeDir: home, includeHome: cfg.includeHome, configPath: cfg.configPath, includes: cfg.includes });
+  const settings = resolveSshConfig(host.address, cfg.text, {
+    localUser: userInfo().username,
+    homeDir: home,
+    includeHome: cfg.includeHome,
+    configPath: cfg.configPath,
+    includes: cfg.includes,
+  });
   return loginPublicKey({
-    settings, inventoryIdentityFile: host.explicit.identityFile ?? host.fallback.identityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home,
+    settings,
+    inventoryIdentityFile: host.explicit.identityFile ?? host.fallback.identityFile,
+    authSock: process.env.SSH_AUTH_SOCK,
+    homeDir: home,
   });
 }

@@ -30,29 +30,42 @@ export async function forwardLocalPort(
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     sock.pause();
-    connection.forwardOut(remote.host, remote.port).then((ch) => {
-      ch.on('error', () => sock.destroy());
-      sock.on('close', () => ch.destroy());
-      ch.on('close', () => sock.destroy());
-      sock.pipe(ch).pipe(sock);
-      sock.resume();
-    }, (err: Error) => {
-      onError?.(err.message);
-      sock.destroy();
-    });
+    connection.forwardOut(remote.host, remote.port).then(
+      (ch) => {
+        ch.on('error', () => sock.destroy());
+        sock.on('close', () => ch.destroy());
+        ch.on('close', () => sock.destroy());
+        sock.pipe(ch).pipe(sock);
+        sock.resume();
+      },
+      (err: Error) => {
+        onError?.(err.message);
+        sock.destroy();
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
-      ? new ConfigError(`local port ${localPort} is in use`, 'choose another with --port, or leave --port out for a free one')
-      : err));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError(
+              `local port ${localPort} is in use`,
+              'choose another with --port, or leave --port out for a free one',
+            )
+          : err,
+      ),
+    );
     server.listen(localPort, '127.0.0.1', () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,
-    get accepted() { return accepted; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    get accepted() {
+      return accepted;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

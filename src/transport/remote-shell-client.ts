@@ -41,14 +41,22 @@ export class RemoteShellClient implements RemoteShell {
   pid = 0;
   user = '';
 
-  private constructor(private readonly ch: ShellChannel, private readonly host: string) {}
+  private constructor(
+    private readonly ch: ShellChannel,
+    private readonly host: string,
+  ) {}
 
   /**
    * Resolves as soon as the channel is open: the first script can be written at once and
    * waits in the driver's stdin, so starting the shell costs no round trip of its own.
    * pid and user are known when the driver's READY line has arrived.
    */
-  static start(host: string, ch: ShellChannel, dropped: () => boolean, sudo?: { prompt: string; password: Secret }): Promise<RemoteShellClient> {
+  static start(
+    host: string,
+    ch: ShellChannel,
+    dropped: () => boolean,
+    sudo?: { prompt: string; password: Secret },
+  ): Promise<RemoteShellClient> {
     const shell = new RemoteShellClient(ch, host);
     // with a sudo password nothing is written until sudo has asked for it or the driver runs
     if (sudo) shell.#held = [];
@@ -56,7 +64,12 @@ export class RemoteShellClient implements RemoteShell {
       let stderr = '';
       let prompts = 0;
       let wrongPassword = false;
-      const timer = setTimeout(() => { shell.#fail(new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded')); ch.close(); }, 30_000);
+      const timer = setTimeout(() => {
+        shell.#fail(
+          new CommandError(`${host}: the remote shell did not start within 30 s`, 'check the host is not overloaded'),
+        );
+        ch.close();
+      }, 30_000);
       ch.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
         if (!sudo || shell.pid !== 0) return;
@@ -65,7 +78,11 @@ export class RemoteShellClient implements RemoteShell {
         if (asked === 0) return;
         prompts += asked;
         // asked again: the password was wrong; it is not sent twice
-        if (prompts > 1) { wrongPassword = true; ch.close(); return; }
+        if (prompts > 1) {
+          wrongPassword = true;
+          ch.close();
+          return;
+        }
         ch.write(`${sudo.password.reveal()}\n`);
       });
       ch.on('error', () => undefined); // reported through 'close' below
@@ -87,16 +104,35 @@ export class RemoteShellClient implements RemoteShell {
       ch.on('data', onReady);
       resolve(shell);
       let ended = '';
-      ch.on('exit', (code: number | null, sig?: string) => { ended = sig ? `killed by ${sig}` : `exit ${code}`; });
+      ch.on('exit', (code: number | null, sig?: string) => {
+        ended = sig ? `killed by ${sig}` : `exit ${code}`;
+      });
       ch.on('close', () => {
         clearTimeout(timer);
-        const reason = shell.#closing ? new CommandError(`${host}: the remote shell was closed`, 'nothing more can be sent on it')
-          : wrongPassword ? new CommandError(`${host}: sudo refused (incorrect password)`, 'check VPS_PROVISION_SUDO_PASSWORD, or give the login user passwordless sudo')
-          : stderr.includes('password is required') || stderr.includes('incorrect password')
-          ? new CommandError(`${host}: sudo refused (${stderr.trim().split('\n')[0]})`, 'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD')
-          : shell.pid === 0 && !dropped() ? new CommandError(`${host}: the remote shell did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`, 'check that /bin/sh, mktemp and dd exist on the host')
-          // a shell we did not close went away with its connection (or was killed on the host)
-          : new ConnectError(host, 'dropped', `${host}: connection lost${ended ? ` (remote shell ${ended}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''})` : ''}`, 're-run to continue where it stopped');
+        const reason = shell.#closing
+          ? new CommandError(`${host}: the remote shell was closed`, 'nothing more can be sent on it')
+          : wrongPassword
+            ? new CommandError(
+                `${host}: sudo refused (incorrect password)`,
+                'check VPS_PROVISION_SUDO_PASSWORD, or give the login user passwordless sudo',
+              )
+            : stderr.includes('password is required') || stderr.includes('incorrect password')
+              ? new CommandError(
+                  `${host}: sudo refused (${stderr.trim().split('\n')[0]})`,
+                  'give the login user passwordless sudo, or set VPS_PROVISION_SUDO_PASSWORD',
+                )
+              : shell.pid === 0 && !dropped()
+                ? new CommandError(
+                    `${host}: the remote shell did not start${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`,
+                    'check that /bin/sh, mktemp and dd exist on the host',
+                  )
+                : // a shell we did not close went away with its connection (or was killed on the host)
+                  new ConnectError(
+                    host,
+                    'dropped',
+                    `${host}: connection lost${ended ? ` (remote shell ${ended}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''})` : ''}`,
+                    're-run to continue where it stopped',
+                  );
         shell.#fail(reason);
       });
     });
@@ -114,7 +150,12 @@ export class RemoteShellClient implements RemoteShell {
       // the driver ran nothing: the script did not reach the host whole
       if (line === `${RECORD}FAIL ${head.id}`) {
         this.#queue.shift();
-        head.reject(new CommandError(`${this.host}: a script did not arrive whole on the host (its temp folder may be full); nothing of it ran`, 'free space in the host\'s temp folder (TMPDIR or /tmp) and re-run'));
+        head.reject(
+          new CommandError(
+            `${this.host}: a script did not arrive whole on the host (its temp folder may be full); nothing of it ran`,
+            "free space in the host's temp folder (TMPDIR or /tmp) and re-run",
+          ),
+        );
       } else if (done && Number(done[0]) === head.id) {
         this.#queue.shift();
         head.resolve({ exitCode: Number(done[1]), durationMs: performance.now() - head.started });

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import ssh2, { type ParsedKey } from 'ssh2';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
-import { loadSshConfig, resolveSshConfig, parseProxyJump, passwdHomeDir, includeHomeDir, type LoadedSshConfig, type ProxyJumpHop, type SshSettings, type StrictHostKeyChecking } from '../config/ssh-config-resolver.js';
+import {
+  loadSshConfig,
+  resolveSshConfig,
+  parseProxyJump,
+  passwdHomeDir,
+  includeHomeDir,
+  type LoadedSshConfig,
+  type ProxyJumpHop,
+  type SshSettings,
+  type StrictHostKeyChecking,
+} from '../config/ssh-config-resolver.js';
 import { ConfigError } from '../errors.js';
 import { chooseIdentities, unlockPrivateKey, terminalIo, type PassphraseIo, type UnlockedKey } from './identities.js';
 import { checkHostKey, keyTypeOfBlob, recordedKeyTypes, hostKeyAlgorithmsFor } from './known-hosts.js';
@@ -51,7 +61,11 @@ export interface ResolvedHost {
 
 const STRICT_TO_POLICY: Record<StrictHostKeyChecking, HostKeyPolicy> = {
   // ask would prompt in ssh; with nobody to ask here it is strict
-  yes: 'strict', ask: 'strict', 'accept-new': 'accept-new', no: 'off', off: 'off',
+  yes: 'strict',
+  ask: 'strict',
+  'accept-new': 'accept-new',
+  no: 'off',
+  off: 'off',
 };
 
 /** Resolves hosts against ssh_config (user's, then system's) and known_hosts settings. */
@@ -64,16 +78,29 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
   const systemConfig: LoadedSshConfig = loadSshConfig(join(etc, 'ssh_config'), includeHome, etc);
   const settingsFor = (alias: string): SshSettings =>
     resolveSshConfig(alias, userConfig.text, {
-      localUser: userInfo().username, homeDir: home, includeHome, configPath: userConfig.configPath, includes: userConfig.includes, system: systemConfig,
+      localUser: userInfo().username,
+      homeDir: home,
+      includeHome,
+      configPath: userConfig.configPath,
+      includes: userConfig.includes,
+      system: systemConfig,
     });
 
-  return (name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback']): ResolvedHost => {
+  return (
+    name: string,
+    alias: string,
+    explicit: HostSpec['explicit'],
+    fallback: HostSpec['fallback'],
+  ): ResolvedHost => {
     const s = settingsFor(alias);
     const fromSsh = s.strictHostKeyChecking ? STRICT_TO_POLICY[s.strictHostKeyChecking] : undefined;
-    const [policy, policySource]: [HostKeyPolicy, ResolvedHost['policySource']] =
-      opts.hostKeyPolicy ? [opts.hostKeyPolicy, 'command line']
-        : opts.inventory.hostKeyPolicy ? [opts.inventory.hostKeyPolicy, 'inventory']
-          : fromSsh ? [fromSsh, 'ssh_config'] : ['accept-new', 'default'];
+    const [policy, policySource]: [HostKeyPolicy, ResolvedHost['policySource']] = opts.hostKeyPolicy
+      ? [opts.hostKeyPolicy, 'command line']
+      : opts.inventory.hostKeyPolicy
+        ? [opts.inventory.hostKeyPolicy, 'inventory']
+        : fromSsh
+          ? [fromSsh, 'ssh_config']
+          : ['accept-new', 'default'];
     const resolved: ResolvedHost = {
       name,
       settings: s,
@@ -82,7 +109,9 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
       user: explicit.user ?? s.user ?? fallback.user,
       policy,
       policySource,
-      knownHostsFiles: opts.inventory.knownHostsFile ? [opts.inventory.knownHostsFile] : s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')],
+      knownHostsFiles: opts.inventory.knownHostsFile
+        ? [opts.inventory.knownHostsFile]
+        : (s.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')]),
       globalKnownHostsFiles: s.globalKnownHostsFiles ?? [join(etc, 'ssh_known_hosts'), join(etc, 'ssh_known_hosts2')],
       hashKnownHosts: s.hashKnownHosts ?? false,
     };
@@ -106,7 +135,11 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
   const home = passwdHomeDir();
   // a file named on the command line must exist (ssh -F refuses a missing one too)
   if (opts.sshConfigPath !== undefined && !existsSync(opts.sshConfigPath)) {
-    throw new ConfigError(`--ssh-config ${opts.sshConfigPath}: file not found`, 'check the path, or leave the option out to use ~/.ssh/config', opts.sshConfigPath);
+    throw new ConfigError(
+      `--ssh-config ${opts.sshConfigPath}: file not found`,
+      'check the path, or leave the option out to use ~/.ssh/config',
+      opts.sshConfigPath,
+    );
   }
   const resolve = createSshResolver(opts);
   const hosts = new Map(opts.inventory.hosts.map((h) => [h.name, h]));
@@ -126,8 +159,12 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
   // hop's own ProxyJump); the first hop uses its own ssh_config, ProxyJump included. The
   // result is flattened: target.jumps lists every bastion, outermost first.
   async function target(
-    name: string, alias: string, explicit: HostSpec['explicit'], fallback: HostSpec['fallback'],
-    via?: ProxyJumpHop[], path: readonly string[] = [],
+    name: string,
+    alias: string,
+    explicit: HostSpec['explicit'],
+    fallback: HostSpec['fallback'],
+    via?: ProxyJumpHop[],
+    path: readonly string[] = [],
   ): Promise<SshTarget> {
     const r = resolve(name, alias, explicit, fallback);
     const s = r.settings;
@@ -141,35 +178,68 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
     // the way in first: a loop is reported before anything else about the hosts on it
     let jumps: SshTarget[] | undefined;
     if (last) {
-      const bastion = await target(`${name} via ${last.host}`, last.host, { user: last.user, port: last.port },
-        { user: userInfo().username, port: 22, identityFile: r.inventoryIdentityFile }, hops.length > 1 ? hops.slice(0, -1) : undefined, [...path, here]);
+      const bastion = await target(
+        `${name} via ${last.host}`,
+        last.host,
+        { user: last.user, port: last.port },
+        { user: userInfo().username, port: 22, identityFile: r.inventoryIdentityFile },
+        hops.length > 1 ? hops.slice(0, -1) : undefined,
+        [...path, here],
+      );
       jumps = [...(bastion.jumps ?? []), { ...bastion, jumps: undefined }];
     }
 
-    const ids = chooseIdentities({ settings: s, inventoryIdentityFile: r.inventoryIdentityFile, authSock: process.env.SSH_AUTH_SOCK, homeDir: home });
+    const ids = chooseIdentities({
+      settings: s,
+      inventoryIdentityFile: r.inventoryIdentityFile,
+      authSock: process.env.SSH_AUTH_SOCK,
+      homeDir: home,
+    });
     for (const note of ids.notes) opts.onWarning?.(name, note);
     const keys = await Promise.all(ids.privateKeys.map(unlock));
     if (!keys.length && !ids.agent) {
       // a named key that is missing or unusable is what to fix: say which file
       const why = ids.notes.length ? ids.notes.join('; ') : 'no identity_file, no ~/.ssh/id_*, no ssh-agent';
-      throw new ConfigError(`${name}: no SSH key to offer (${why})`, ids.notes.length ? 'check the path of identity_file (inventory) or IdentityFile (~/.ssh/config)' : 'set identity_file in the inventory or start ssh-agent with your key', opts.inventory.path);
+      throw new ConfigError(
+        `${name}: no SSH key to offer (${why})`,
+        ids.notes.length
+          ? 'check the path of identity_file (inventory) or IdentityFile (~/.ssh/config)'
+          : 'set identity_file in the inventory or start ssh-agent with your key',
+        opts.inventory.path,
+      );
     }
     const knownHostsFiles = r.knownHostsFiles;
     const globalKnownHostsFiles = r.globalKnownHostsFiles;
     // only the recorded key types are offered: a host that has one proves it (no downgrade)
-    const hostKeyAlgorithms = policy === 'off' ? undefined : hostKeyAlgorithmsFor(recordedKeyTypes([...knownHostsFiles, ...globalKnownHostsFiles], s.hostName, port));
+    const hostKeyAlgorithms =
+      policy === 'off'
+        ? undefined
+        : hostKeyAlgorithmsFor(recordedKeyTypes([...knownHostsFiles, ...globalKnownHostsFiles], s.hostName, port));
     return {
       name,
       hostName: s.hostName,
       port,
       user: r.user,
-      privateKeys: keys.map((k) => ({ path: k.path, key: k.parsed ?? k.privateKey, passphrase: k.parsed ? undefined : k.passphrase })),
+      privateKeys: keys.map((k) => ({
+        path: k.path,
+        key: k.parsed ?? k.privateKey,
+        passphrase: k.parsed ? undefined : k.passphrase,
+      })),
       agent: ids.agent,
       // ConnectTimeout 0 is no limit in ssh
       readyTimeoutMs: s.connectTimeoutS === 0 ? 2 ** 31 - 1 : (s.connectTimeoutS ?? 20) * 1000,
       hostKeyAlgorithms,
       verifyHostKey: (blob) => {
-        const v = checkHostKey({ knownHostsFiles, globalKnownHostsFiles, host: s.hostName, port, keyType: keyTypeOfBlob(blob), keyBlob: blob, policy, hashNew: r.hashKnownHosts });
+        const v = checkHostKey({
+          knownHostsFiles,
+          globalKnownHostsFiles,
+          host: s.hostName,
+          port,
+          keyType: keyTypeOfBlob(blob),
+          keyBlob: blob,
+          policy,
+          hashNew: r.hashKnownHosts,
+        });
         if (v.ok && v.warning) opts.onWarning?.(name, v.warning);
         return v.ok ? { ok: true } : { ok: false, message: `${name}: ${v.message}`, hint: v.hint };
       },
@@ -198,7 +268,12 @@ export function createSshConnector(opts: SshConnectorOptions): Connector {
 }
 
 /** ssh.c's check: the last jump host is the host itself (same name, port and user). */
-export function jumpsThroughItself(hops: readonly ProxyJumpHop[], hostName: string, port: number, user: string): boolean {
+export function jumpsThroughItself(
+  hops: readonly ProxyJumpHop[],
+  hostName: string,
+  port: number,
+  user: string,
+): boolean {
   const last = hops[hops.length - 1];
   return last !== undefined && last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user;
 }

@@ -40,9 +40,26 @@ export async function openSsh2Connection(target: SshTarget, signal?: AbortSignal
     for (const jump of target.jumps ?? []) {
       const client = await handshake(jump, sock, signal, reopen);
       bastions.push(client);
-      reopen = () => new Promise<ClientChannel>((resolve, reject) =>
-        client.forwardOut('127.0.0.1', 0, nextHop(target, jump).hostName, nextHop(target, jump).port, (err, stream) =>
-          err ? reject(new ConnectError(target.name, 'unreachable', `${jump.name}: cannot open a tunnel to ${target.hostName}:${target.port}: ${err.message}`, 'check the ProxyJump host can reach the target')) : resolve(stream)));
+      reopen = () =>
+        new Promise<ClientChannel>((resolve, reject) =>
+          client.forwardOut(
+            '127.0.0.1',
+            0,
+            nextHop(target, jump).hostName,
+            nextHop(target, jump).port,
+            (err, stream) =>
+              err
+                ? reject(
+                    new ConnectError(
+                      target.name,
+                      'unreachable',
+                      `${jump.name}: cannot open a tunnel to ${target.hostName}:${target.port}: ${err.message}`,
+                      'check the ProxyJump host can reach the target',
+                    ),
+                  )
+                : resolve(stream),
+          ),
+        );
       sock = await reopen();
     }
     const client = await handshake(target, sock, signal, reopen);
@@ -60,7 +77,10 @@ function nextHop(target: SshTarget, jump: SshTarget): SshTarget {
 }
 
 /** What arrived on the socket before the SSH handshake, for "no SSH banner" reasons. */
-interface BannerWatch { bytes: number; ident: boolean }
+interface BannerWatch {
+  bytes: number;
+  ident: boolean;
+}
 
 function watchBanner(sock: NodeJS.ReadableStream): BannerWatch {
   const w: BannerWatch = { bytes: 0, ident: false };
@@ -79,7 +99,12 @@ function watchBanner(sock: NodeJS.ReadableStream): BannerWatch {
   return w;
 }
 
-function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal: AbortSignal | undefined, reopen: () => Promise<NodeJS.ReadableStream | undefined>): Promise<Client> {
+function handshake(
+  t: SshTarget,
+  via: NodeJS.ReadableStream | undefined,
+  signal: AbortSignal | undefined,
+  reopen: () => Promise<NodeJS.ReadableStream | undefined>,
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError());
     const client = new Client();
@@ -98,7 +123,13 @@ function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal:
       readyTimeout: timeoutMs,
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
-      ...(t.hostKeyAlgorithms ? { algorithms: { serverHostKey: t.hostKeyAlgorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
+      ...(t.hostKeyAlgorithms
+        ? {
+            algorithms: {
+              serverHostKey: t.hostKeyAlgorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'],
+            },
+          }
+        : {}),
       hostVerifier: (key: Buffer) => {
         const v = t.verifyHostKey(key);
         if (!v.ok) hostKeyRefusal = v;
@@ -129,7 +160,8 @@ function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal:
     // ssh2 may emit several 'error' events for one failure (a timeout, then "Connection
     // lost before handshake" when it destroys the socket): every one is handled, the first counts
     client.on('error', (err: Error & { level?: string; code?: string }) => {
-      if (hostKeyRefusal) return fail(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
+      if (hostKeyRefusal)
+        return fail(new ConnectError(t.name, 'host-key', hostKeyRefusal.message, hostKeyRefusal.hint, { cause: err }));
       if (!settled && t.hostKeyAlgorithms && /no matching host key/i.test(err.message)) {
         // the host has none of the recorded key types: learn which key it has, to refuse it by name
         settled = true;
@@ -143,7 +175,16 @@ function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal:
       fail(new ConnectError(t.name, reason, message, hint, { cause: err }));
     });
     // a connection cut during the handshake may close without an error
-    client.on('close', () => fail(new ConnectError(t.name, 'dropped', `${where(t)}: connection closed during the SSH handshake`, 'the host or the network dropped it; it is retried')));
+    client.on('close', () =>
+      fail(
+        new ConnectError(
+          t.name,
+          'dropped',
+          `${where(t)}: connection closed during the SSH handshake`,
+          'the host or the network dropped it; it is retried',
+        ),
+      ),
+    );
     client.once('ready', () => {
       if (settled) return void client.end();
       settled = true;
@@ -161,7 +202,11 @@ function handshake(t: SshTarget, via: NodeJS.ReadableStream | undefined, signal:
  * only to read the key it presents (refused before any authentication), so the refusal
  * names both keys as for any changed key.
  */
-async function refuseOtherHostKey(t: SshTarget, reopen: () => Promise<NodeJS.ReadableStream | undefined>, cause: Error): Promise<ConnectError> {
+async function refuseOtherHostKey(
+  t: SshTarget,
+  reopen: () => Promise<NodeJS.ReadableStream | undefined>,
+  cause: Error,
+): Promise<ConnectError> {
   const offered = await probeHostKey(t, reopen).catch(() => undefined);
   const verdict = offered ? t.verifyHostKey(offered) : undefined;
   if (verdict && !verdict.ok) return new ConnectError(t.name, 'host-key', verdict.message, verdict.hint, { cause });
@@ -169,24 +214,40 @@ async function refuseOtherHostKey(t: SshTarget, reopen: () => Promise<NodeJS.Rea
     t.name,
     'host-key',
     `${t.name} (${t.hostName}:${t.port}): REMOTE HOST IDENTIFICATION HAS CHANGED: the host offers none of the recorded host key types (${t.hostKeyAlgorithms!.join(', ')})`,
-    'the droplet was rebuilt or someone is in between; check its host key on the provider\'s console, then remove the old entry with ssh-keygen -R',
+    "the droplet was rebuilt or someone is in between; check its host key on the provider's console, then remove the old entry with ssh-keygen -R",
     { cause },
   );
 }
 
-function probeHostKey(t: SshTarget, reopen: () => Promise<NodeJS.ReadableStream | undefined>): Promise<Buffer | undefined> {
-  return reopen().then((sock) => new Promise((resolve) => {
-    const client = new Client();
-    let key: Buffer | undefined;
-    const done = () => { client.end(); resolve(key); };
-    client.on('error', done);
-    client.once('close', done);
-    client.once('ready', done); // not reached: the key is always refused below
-    client.connect({
-      host: t.hostName, port: t.port, username: t.user, sock: sock as ConnectConfig['sock'], readyTimeout: t.readyTimeoutMs ?? 20_000,
-      hostVerifier: (k: Buffer) => { key = k; return false; },
-    });
-  }));
+function probeHostKey(
+  t: SshTarget,
+  reopen: () => Promise<NodeJS.ReadableStream | undefined>,
+): Promise<Buffer | undefined> {
+  return reopen().then(
+    (sock) =>
+      new Promise((resolve) => {
+        const client = new Client();
+        let key: Buffer | undefined;
+        const done = () => {
+          client.end();
+          resolve(key);
+        };
+        client.on('error', done);
+        client.once('close', done);
+        client.once('ready', done); // not reached: the key is always refused below
+        client.connect({
+          host: t.hostName,
+          port: t.port,
+          username: t.user,
+          sock: sock as ConnectConfig['sock'],
+          readyTimeout: t.readyTimeoutMs ?? 20_000,
+          hostVerifier: (k: Buffer) => {
+            key = k;
+            return false;
+          },
+        });
+      }),
+  );
 }
 
 const where = (t: SshTarget) => `${t.name} (${t.user}@${t.hostName}:${t.port})`;
@@ -194,44 +255,96 @@ const where = (t: SshTarget) => `${t.name} (${t.user}@${t.hostName}:${t.port})`;
 // ssh2's messages for an identification line it cannot read
 const NOT_SSH = /identification string|greeting lines|header line too long|invalid header/i;
 
-function classify(t: SshTarget, err: Error & { level?: string; code?: string }, banner: BannerWatch, timeoutMs: number): [ConnectFailure, string, string] {
+function classify(
+  t: SshTarget,
+  err: Error & { level?: string; code?: string },
+  banner: BannerWatch,
+  timeoutMs: number,
+): [ConnectFailure, string, string] {
   const where = `${t.name} (${t.user}@${t.hostName}:${t.port})`;
   const s = Math.round(timeoutMs / 1000);
   if (err.level === 'client-authentication') {
-    const tried = [t.agent ? 'ssh-agent' : '', ...t.privateKeys.map((k) => k.path)].filter(Boolean).join(', ') || 'no key';
-    return ['auth', `${where}: authentication refused (tried ${tried})`, 'check the user and that your public key is in its ~/.ssh/authorized_keys'];
+    const tried =
+      [t.agent ? 'ssh-agent' : '', ...t.privateKeys.map((k) => k.path)].filter(Boolean).join(', ') || 'no key';
+    return [
+      'auth',
+      `${where}: authentication refused (tried ${tried})`,
+      'check the user and that your public key is in its ~/.ssh/authorized_keys',
+    ];
   }
   if (err.level === 'client-timeout' && !banner.ident && banner.bytes === 0 && err.message.includes('handshake')) {
-    return ['timeout', `${where}: no SSH banner within ${s} s (the port accepts connections but sends nothing)`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
+    return [
+      'timeout',
+      `${where}: no SSH banner within ${s} s (the port accepts connections but sends nothing)`,
+      'is this the SSH port? check the port in the inventory or ~/.ssh/config',
+    ];
   }
   if (err.level === 'client-timeout' && !banner.ident && err.message.includes('handshake')) {
-    return ['timeout', `${where}: no SSH banner within ${s} s (received ${banner.bytes} bytes that are not an SSH banner)`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
+    return [
+      'timeout',
+      `${where}: no SSH banner within ${s} s (received ${banner.bytes} bytes that are not an SSH banner)`,
+      'is this the SSH port? check the port in the inventory or ~/.ssh/config',
+    ];
   }
-  if (NOT_SSH.test(err.message)) return ['other', `${where}: not an SSH server (${err.message})`, 'is this the SSH port? check the port in the inventory or ~/.ssh/config'];
-  if (/lost before handshake/i.test(err.message)) return ['other', `${where}: closed the connection before sending an SSH banner`, 'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections)'];
-  if (err.level === 'client-timeout' && banner.ident) return ['timeout', `${where}: the SSH handshake did not finish within ${s} s`, 'the host or the network is very slow; raise ConnectTimeout in ~/.ssh/config'];
-  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') return ['timeout', `${where}: timed out connecting`, 'check the address and that port is open (firewall)'];
+  if (NOT_SSH.test(err.message))
+    return [
+      'other',
+      `${where}: not an SSH server (${err.message})`,
+      'is this the SSH port? check the port in the inventory or ~/.ssh/config',
+    ];
+  if (/lost before handshake/i.test(err.message))
+    return [
+      'other',
+      `${where}: closed the connection before sending an SSH banner`,
+      'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections)',
+    ];
+  if (err.level === 'client-timeout' && banner.ident)
+    return [
+      'timeout',
+      `${where}: the SSH handshake did not finish within ${s} s`,
+      'the host or the network is very slow; raise ConnectTimeout in ~/.ssh/config',
+    ];
+  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT')
+    return ['timeout', `${where}: timed out connecting`, 'check the address and that port is open (firewall)'];
   // a connection reset or cut mid-handshake is a drop like any other: tried again
   // a reset before any banner byte is a host closing on us (our own banner still unread), not a handshake cut short
   if ((err.code === 'ECONNRESET' || err.code === 'EPIPE') && !banner.ident && banner.bytes === 0) {
-    return ['dropped', `${where}: closed the connection before sending an SSH banner (connection reset)`, 'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections); it is retried'];
+    return [
+      'dropped',
+      `${where}: closed the connection before sending an SSH banner (connection reset)`,
+      'is sshd healthy there? (MaxStartups, tcp wrappers or a firewall can cut connections); it is retried',
+    ];
   }
-  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return ['dropped', `${where}: connection reset during the SSH handshake`, 'the host or the network dropped it; it is retried'];
-  if (err.code === 'ECONNREFUSED') return ['refused', `${where}: connection refused`, 'is sshd running and listening on that port?'];
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return ['unreachable', `${where}: host name not found`, 'check the address in the inventory or ~/.ssh/config'];
-  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return ['unreachable', `${where}: host unreachable`, 'check the address and your network'];
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+    return [
+      'dropped',
+      `${where}: connection reset during the SSH handshake`,
+      'the host or the network dropped it; it is retried',
+    ];
+  if (err.code === 'ECONNREFUSED')
+    return ['refused', `${where}: connection refused`, 'is sshd running and listening on that port?'];
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+    return ['unreachable', `${where}: host name not found`, 'check the address in the inventory or ~/.ssh/config'];
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH')
+    return ['unreachable', `${where}: host unreachable`, 'check the address and your network'];
   return ['other', `${where}: ${err.message}`, 'run again with --verbose for details'];
 }
 
 class Ssh2Connection implements Connection {
   readonly closed: Promise<void>;
   #dropped = false;
-  constructor(private readonly target: SshTarget, private readonly client: Client, bastions: Client[]) {
-    this.closed = new Promise((resolve) => client.once('close', () => {
-      this.#dropped = true;
-      bastions.forEach((b) => b.end());
-      resolve();
-    }));
+  constructor(
+    private readonly target: SshTarget,
+    private readonly client: Client,
+    bastions: Client[],
+  ) {
+    this.closed = new Promise((resolve) =>
+      client.once('close', () => {
+        this.#dropped = true;
+        bastions.forEach((b) => b.end());
+        resolve();
+      }),
+    );
   }
 
   get host(): string {
@@ -247,13 +360,20 @@ class Ssh2Connection implements Connection {
   }
 
   #dropError(what: string, cause?: unknown): ConnectError {
-    return new ConnectError(this.target.name, 'dropped', `${this.target.name}: connection lost during ${what}`, 'the host may have rebooted or the network dropped; re-run to continue', { cause });
+    return new ConnectError(
+      this.target.name,
+      'dropped',
+      `${this.target.name}: connection lost during ${what}`,
+      'the host may have rebooted or the network dropped; re-run to continue',
+      { cause },
+    );
   }
 
   #channel(command: string): Promise<ClientChannel> {
     if (this.#dropped) return Promise.reject(this.#dropError(command.slice(0, 40)));
     return new Promise((resolve, reject) =>
-      this.client.exec(command, (err, ch) => (err ? reject(this.#dropError('opening a channel', err)) : resolve(ch))));
+      this.client.exec(command, (err, ch) => (err ? reject(this.#dropError('opening a channel', err)) : resolve(ch))),
+    );
   }
 
   async exec(command: string, opts: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
@@ -264,12 +384,29 @@ class Ssh2Connection implements Connection {
       let stderr = '';
       let exitCode: number | null = null;
       let signal: string | null = null;
-      const timer = opts.timeoutMs ? setTimeout(() => { ch.close(); reject(new CommandError(`${this.target.name}: command timed out after ${opts.timeoutMs} ms`, 'the host is slow or the command hangs')); }, opts.timeoutMs) : undefined;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            ch.close();
+            reject(
+              new CommandError(
+                `${this.target.name}: command timed out after ${opts.timeoutMs} ms`,
+                'the host is slow or the command hangs',
+              ),
+            );
+          }, opts.timeoutMs)
+        : undefined;
       // a channel torn down by the host may emit 'error'; 'close' still follows and settles
       ch.on('error', () => undefined);
-      ch.on('data', (d: Buffer) => { stdout += d.toString(); });
-      ch.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      ch.on('exit', (code: number | null, sig?: string) => { exitCode = code ?? null; signal = sig ?? null; });
+      ch.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      ch.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      ch.on('exit', (code: number | null, sig?: string) => {
+        exitCode = code ?? null;
+        signal = sig ?? null;
+      });
       ch.on('close', () => {
         clearTimeout(timer);
         if (exitCode === null && signal === null && this.#dropped) return reject(this.#dropError('a command'));
@@ -284,9 +421,15 @@ class Ssh2Connection implements Connection {
     // The password goes to sudo only when sudo asks for it, recognised by a prompt made for
     // this shell alone: with NOPASSWD, a cached timestamp or a root login sudo asks nothing,
     // and a password sent anyway would be read by the driver as the start of a script.
-    const sudo = opts.become && opts.sudoPassword ? { prompt: `[vps-provision sudo ${randomBytes(12).toString('hex')}]`, password: opts.sudoPassword } : undefined;
-    const command = !opts.become ? sh`exec ${driver}`
-      : sudo ? sh`exec sudo -S -p ${sudo.prompt} -- ${driver}` : sh`exec sudo -n -- ${driver}`;
+    const sudo =
+      opts.become && opts.sudoPassword
+        ? { prompt: `[vps-provision sudo ${randomBytes(12).toString('hex')}]`, password: opts.sudoPassword }
+        : undefined;
+    const command = !opts.become
+      ? sh`exec ${driver}`
+      : sudo
+        ? sh`exec sudo -S -p ${sudo.prompt} -- ${driver}`
+        : sh`exec sudo -n -- ${driver}`;
     const ch = await this.#channel(command.text);
     return RemoteShellClient.start(this.target.name, ch, () => this.#dropped, sudo);
   }
@@ -294,9 +437,20 @@ class Ssh2Connection implements Connection {
   forwardOut(host: string, port: number): Promise<ClientChannel> {
     if (this.#dropped) return Promise.reject(this.#dropError(`a tunnel to ${host}:${port}`));
     return new Promise((resolve, reject) =>
-      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err
-        ? reject(new ConnectError(this.target.name, 'refused', `${this.target.name}: the SSH server would not open a tunnel to ${host}:${port} (${err.message})`, 'is something listening there, and does sshd allow TCP forwarding (AllowTcpForwarding)?', { cause: err }))
-        : resolve(stream))));
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
+        err
+          ? reject(
+              new ConnectError(
+                this.target.name,
+                'refused',
+                `${this.target.name}: the SSH server would not open a tunnel to ${host}:${port} (${err.message})`,
+                'is something listening there, and does sshd allow TCP forwarding (AllowTcpForwarding)?',
+                { cause: err },
+              ),
+            )
+          : resolve(stream),
+      ),
+    );
   }
 
   close(): void {

@@ -35,7 +35,18 @@ test.each([
 });
 
 test('-l before the phase does not take the phase name; repeated -l adds hosts', async () => {
-  const r = await runCli(['run', '-l', fleet.names[0]!, 'files', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS, '--yes', '--json']);
+  const r = await runCli([
+    'run',
+    '-l',
+    fleet.names[0]!,
+    'files',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    PLAYBOOKS,
+    '--yes',
+    '--json',
+  ]);
   expect(r.code).toBe(0);
   const run = JSON.parse(r.stdout) as { hosts: { host: string; phases: { name: string }[] }[] };
   expect(run.hosts.map((h) => [h.host, h.phases.map((p) => p.name)])).toEqual([[fleet.names[0], ['files']]]);
@@ -45,7 +56,9 @@ test('--color forces colour even into a pipe with NO_COLOR set; --no-color turns
   const colour = await runCli(['plan', '--color', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS]);
   expect(colour.code).toBe(0);
   expect(colour.stdout).toContain('\x1b[');
-  const plain = await runCli(['plan', '--no-color', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS], { env: { NO_COLOR: '' } });
+  const plain = await runCli(['plan', '--no-color', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS], {
+    env: { NO_COLOR: '' },
+  });
   expect(plain.stdout).not.toContain('\x1b[');
 });
 
@@ -59,13 +72,23 @@ test('completion zsh prints a zsh script, completion bash a bash one', async () 
 });
 
 test('a missing --ssh-config file is an error; a missing key file is named', async () => {
-  const noConfig = await runCli(['plan', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS, '--ssh-config', join(fleet.dir, 'no-such-config')]);
+  const noConfig = await runCli([
+    'plan',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    PLAYBOOKS,
+    '--ssh-config',
+    join(fleet.dir, 'no-such-config'),
+  ]);
   expect(noConfig.stderr).toContain(`error: --ssh-config ${join(fleet.dir, 'no-such-config')}: file not found`);
   expect(noConfig.code).toBe(5);
   const missingKey = join(fleet.dir, 'no-such-key');
   fleet.writeInventory({ host: () => ({ identity_file: missingKey }) });
   try {
-    const noKey = await runCli(['plan', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS], { env: { SSH_AUTH_SOCK: '' } });
+    const noKey = await runCli(['plan', '-i', fleet.inventoryPath, '--playbooks', PLAYBOOKS], {
+      env: { SSH_AUTH_SOCK: '' },
+    });
     expect(noKey.stderr).toContain(`identity file ${missingKey} not used: no such file`);
     expect(noKey.code).toBe(5);
     noStack(noKey.stderr);
@@ -76,8 +99,14 @@ test('a missing --ssh-config file is an error; a missing key file is named', asy
 
 test('npm run demo without OpenSSH says what to install, no stack trace', async () => {
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, [join(REPO, 'dist/demo/run-demo.js')], { env: { ...process.env, VPS_PROVISION_SSHD: join(fleet.dir, 'no-sshd') }, encoding: 'utf8', timeout: 60_000 });
-  expect(r.stderr).toMatch(/^demo: OpenSSH's server is not installed \(.*no-sshd not found\): install it with "sudo apt-get install openssh-server"/);
+  const r = spawnSync(process.execPath, [join(REPO, 'dist/demo/run-demo.js')], {
+    env: { ...process.env, VPS_PROVISION_SSHD: join(fleet.dir, 'no-sshd') },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.stderr).toMatch(
+    /^demo: OpenSSH's server is not installed \(.*no-sshd not found\): install it with "sudo apt-get install openssh-server"/,
+  );
   noStack(r.stderr);
   expect(r.status).toBe(1);
 });
@@ -87,7 +116,8 @@ test('--version alone is answered from package.json; --help lists every command;
   const { readFileSync } = await import('node:fs');
   const { CLI } = await import('../support/cli.js');
   const { COMMAND_INDEX } = await import('../../src/cli/command-index.js');
-  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
   const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
   for (const args of [['--version'], ['--version', '--verbose']]) {
     const r = cli(args);
@@ -97,9 +127,23 @@ test('--version alone is answered from package.json; --help lists every command;
   const help = cli(['--help']);
   expect(help.status).toBe(0);
   const flat = help.stdout.replace(/\s+/g, ' '); // wrapped to 100 columns
-  for (const entry of Object.values(COMMAND_INDEX)) expect(flat).toContain(` vps-provision ${entry.command} ${entry.describe} `);
+  for (const entry of Object.values(COMMAND_INDEX))
+    expect(flat).toContain(` vps-provision ${entry.command} ${entry.describe} `);
   // a command's help: its module is loaded, with the index's usage and description and its own options
-  const own: Record<string, string> = { provision: '--skip-phase', run: 'phase name', plan: '--only-phase', check: '--min-mem-mb', hosts: '--ssh-config', report: 'report compare', bench: '--save-baseline', up: '--region', down: 'droplet name', droplets: '--tag', snapshot: 'droplet name', connect: '--launch' };
+  const own: Record<string, string> = {
+    provision: '--skip-phase',
+    run: 'phase name',
+    plan: '--only-phase',
+    check: '--min-mem-mb',
+    hosts: '--ssh-config',
+    report: 'report compare',
+    bench: '--save-baseline',
+    up: '--region',
+    down: 'droplet name',
+    droplets: '--tag',
+    snapshot: 'droplet name',
+    connect: '--launch',
+  };
   expect(Object.keys(own).sort()).toEqual(Object.keys(COMMAND_INDEX).sort());
   for (const [name, entry] of Object.entries(COMMAND_INDEX)) {
     const r = cli([name, '--help']);

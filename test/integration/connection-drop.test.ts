@@ -22,10 +22,20 @@ afterAll(async () => {
 function dropConnections(sshdPid: number): number {
   let pids: string[] = [];
   try {
-    pids = execFileSync('pgrep', ['-P', String(sshdPid)]).toString().trim().split('\n').filter(Boolean);
-  } catch { /* none right now */ }
+    pids = execFileSync('pgrep', ['-P', String(sshdPid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    /* none right now */
+  }
   for (const p of pids) {
-    try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(Number(p), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   return pids.length;
 }
@@ -33,8 +43,11 @@ function dropConnections(sshdPid: number): number {
 test('20 connection drops across 3 hosts: all resumed, every side effect once', async () => {
   const pb = mkdtempSync(join(fleet.dir, 'pb-'));
   writeFileSync(join(pb, 'site.yml'), 'phases: [slow]\n');
-  const steps = Array.from({ length: STEPS }, (_, i) =>
-    `  - name: step ${i}\n    command: { run: "sleep 0.12; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`);
+  const steps = Array.from(
+    { length: STEPS },
+    (_, i) =>
+      `  - name: step ${i}\n    command: { run: "sleep 0.12; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`,
+  );
   writeFileSync(join(pb, 'slow.yml'), `name: slow\nestimate_s: 10\nsteps:\n${steps.join('')}`);
 
   // 20 drops spread over the hosts (7, 7, 6), one every 250 ms, round robin
@@ -46,7 +59,11 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
   // start-up files and can take longer than the interval on a busy machine)
   const progressAtDrop = [-1, -1, -1];
   const progress = (i: number): number => {
-    try { return readFileSync(join(fleet.root(i), 'log'), 'utf8').split('\n').length; } catch { return 0; }
+    try {
+      return readFileSync(join(fleet.root(i), 'log'), 'utf8').split('\n').length;
+    } catch {
+      return 0;
+    }
   };
   const injector = setInterval(() => {
     const i = turn++ % 3;
@@ -57,10 +74,18 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
       drops++;
     }
   }, 250);
-  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 170_000 });
+  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], {
+    timeoutMs: 170_000,
+  });
   clearInterval(injector);
 
-  if (r.code !== 0) process.stderr.write(`${r.stderr.split('\n').filter((l) => !/ changed - /.test(l)).join('\n')}\n`);
+  if (r.code !== 0)
+    process.stderr.write(
+      `${r.stderr
+        .split('\n')
+        .filter((l) => !/ changed - /.test(l))
+        .join('\n')}\n`,
+    );
   expect(r.code).toBe(0);
   const run = JSON.parse(r.stdout) as RunResult;
   expect(run.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'ok']);
@@ -72,20 +97,29 @@ test('20 connection drops across 3 hosts: all resumed, every side effect once', 
   // every drop was noticed and survived (a kill can land between two connections and hit none)
   expect(resumed + retried).toBeGreaterThanOrEqual(drops - 5);
   for (let i = 0; i < 3; i++) {
-    const lines = readFileSync(join(fleet.root(i), 'log'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(fleet.root(i), 'log'), 'utf8')
+      .trim()
+      .split('\n');
     // each step appended exactly once, in order
     expect(lines).toEqual(Array.from({ length: STEPS }, (_, k) => String(k)));
     for (let k = 0; k < STEPS; k++) expect(existsSync(join(fleet.root(i), `done-${k}`))).toBe(true);
     // every step reported changed (in the attempt that made it), none failed
     expect(run.hosts[i]!.phases[0]!.steps.every((s) => s.status === 'changed')).toBe(true);
     // the host's timing.csv holds every step once: no row lost, none doubled
-    const rows = readFileSync(join(fleet.stateDir(i), 'runs', run.runId, 'timing.csv'), 'utf8').trim().split('\n').slice(1);
+    const rows = readFileSync(join(fleet.stateDir(i), 'runs', run.runId, 'timing.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1);
     const stepRows = rows.filter((l) => /,slow,step \d+,/.test(l));
-    expect(stepRows.map((l) => l.split(',')[4]).sort()).toEqual(Array.from({ length: STEPS }, (_, k) => `step ${k}`).sort());
+    expect(stepRows.map((l) => l.split(',')[4]).sort()).toEqual(
+      Array.from({ length: STEPS }, (_, k) => `step ${k}`).sort(),
+    );
     expect(stepRows.every((l) => l.endsWith(',changed'))).toBe(true);
     expect(rows.filter((l) => /,slow,,/.test(l))).toHaveLength(1);
     // the lock was released at the end
     expect(existsSync(join(fleet.stateDir(i), 'lock'))).toBe(false);
   }
-  process.stdout.write(`connection drops injected: ${drops}; phases resumed: ${resumed}; connection set-ups retried: ${retried}\n`);
+  process.stdout.write(
+    `connection drops injected: ${drops}; phases resumed: ${resumed}; connection set-ups retried: ${retried}\n`,
+  );
 }, 180_000);

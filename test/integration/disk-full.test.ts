@@ -24,10 +24,18 @@ afterAll(async () => {
 test('a full disk stops that host with a clear message', async () => {
   const pb = mkdtempSync(join(fleet.dir, 'pb-'));
   writeFileSync(join(pb, 'site.yml'), 'phases: [data, after]\n');
-  writeFileSync(join(pb, 'data.yml'), `name: data\nestimate_s: 5\ncritical: true\nsteps:\n  - name: big data file\n    file: { path: "{{ work_root }}/data.bin", content: "${'z'.repeat(3_000_000)}" }\n`);
-  writeFileSync(join(pb, 'after.yml'), 'name: after\nestimate_s: 5\nsteps:\n  - name: marker\n    command: { run: "touch {{ work_root }}/after", creates: "{{ work_root }}/after" }\n');
+  writeFileSync(
+    join(pb, 'data.yml'),
+    `name: data\nestimate_s: 5\ncritical: true\nsteps:\n  - name: big data file\n    file: { path: "{{ work_root }}/data.bin", content: "${'z'.repeat(3_000_000)}" }\n`,
+  );
+  writeFileSync(
+    join(pb, 'after.yml'),
+    'name: after\nestimate_s: 5\nsteps:\n  - name: marker\n    command: { run: "touch {{ work_root }}/after", creates: "{{ work_root }}/after" }\n',
+  );
   fleet.writeInventory({ hostVars: (i) => (i === 0 ? { work_root: small } : {}) });
-  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 60_000 });
+  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], {
+    timeoutMs: 60_000,
+  });
   expect(r.code).toBe(2);
   const run = JSON.parse(r.stdout) as RunResult;
   const [full, fine] = run.hosts;

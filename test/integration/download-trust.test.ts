@@ -20,21 +20,48 @@ let httpPort: number;
 const httpHits: string[] = [];
 const KEY_BODY = 'the key bytes\n';
 
-const listen = (s: Server | HttpsServer) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
+const listen = (s: Server | HttpsServer) =>
+  new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vps-dltrust-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   http = createHttp((req, res) => {
     httpHits.push(req.url ?? '');
-    if (req.url === '/to-https') return void res.writeHead(302, { Location: `https://127.0.0.1:${httpsPort}/key` }).end();
+    if (req.url === '/to-https')
+      return void res.writeHead(302, { Location: `https://127.0.0.1:${httpsPort}/key` }).end();
     res.end(KEY_BODY);
   });
-  https = createHttps({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-    if (req.url === '/to-http') return void res.writeHead(302, { Location: `http://127.0.0.1:${httpPort}/key` }).end();
-    res.end(KEY_BODY);
-  });
+  https = createHttps(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (req, res) => {
+      if (req.url === '/to-http')
+        return void res.writeHead(302, { Location: `http://127.0.0.1:${httpPort}/key` }).end();
+      res.end(KEY_BODY);
+    },
+  );
   httpPort = await listen(http);
   httpsPort = await listen(https);
 });
@@ -48,11 +75,19 @@ afterAll(async () => {
 function download(url: string): Promise<{ status: number | null; stderr: string; out: string }> {
   const out = join(mkdtempSync(join(dir, 'dl-')), 'file');
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', curlDownload(url, out, 20).text], { env: { ...process.env, CURL_CA_BUNDLE: join(dir, 'cert.pem') }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', curlDownload(url, out, 20).text], {
+      env: { ...process.env, CURL_CA_BUNDLE: join(dir, 'cert.pem') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stderr, out }); });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stderr, out });
+    });
   });
 }
 
@@ -67,7 +102,9 @@ test('an https URL is fetched over https only: a redirect to plain http is refus
   expect(existsSync(down.out) ? readFileSync(down.out, 'utf8') : '').toBe('');
   expect(httpHits).toEqual([]);
   // a plain http URL may go up to https, not elsewhere
-  expect(curlDownload('http://example.test/k', 'key', 300).text).toContain(' --proto =http,https --proto-redir =http,https ');
+  expect(curlDownload('http://example.test/k', 'key', 300).text).toContain(
+    ' --proto =http,https --proto-redir =http,https ',
+  );
   const up = await download(`http://127.0.0.1:${httpPort}/to-https`);
   expect(up.status).toBe(0);
   expect(readFileSync(up.out, 'utf8')).toBe(KEY_BODY);
@@ -78,14 +115,36 @@ describe('apt_repo key_fingerprint, checked with gpg as on the host', () => {
   const fingerprints: string[] = [];
   const keyFile = (name: string, uids: string[]) => {
     const p = join(dir, name);
-    writeFileSync(p, execFileSync('gpg', ['--batch', '--homedir', home, '--export', ...uids], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    writeFileSync(
+      p,
+      execFileSync('gpg', ['--batch', '--homedir', home, '--export', ...uids], { stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
     return p;
   };
   beforeAll(() => {
     home = mkdtempSync(join(tmpdir(), 'vps-gpg-'));
     for (const who of ['one', 'two']) {
-      execFileSync('gpg', ['--batch', '--homedir', home, '--passphrase', '', '--quick-gen-key', `${who} <${who}@example.test>`, 'ed25519', 'sign', 'never'], { stdio: 'ignore' });
-      const colons = execFileSync('gpg', ['--batch', '--homedir', home, '--with-colons', '--list-keys', `${who}@example.test`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      execFileSync(
+        'gpg',
+        [
+          '--batch',
+          '--homedir',
+          home,
+          '--passphrase',
+          '',
+          '--quick-gen-key',
+          `${who} <${who}@example.test>`,
+          'ed25519',
+          'sign',
+          'never',
+        ],
+        { stdio: 'ignore' },
+      );
+      const colons = execFileSync(
+        'gpg',
+        ['--batch', '--homedir', home, '--with-colons', '--list-keys', `${who}@example.test`],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
       fingerprints.push(/^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(colons)![1]!);
     }
   }, 120_000);

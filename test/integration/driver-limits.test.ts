@@ -30,7 +30,8 @@ afterAll(async () => {
 function playbooks(base: string, phases: Record<string, string>): string {
   const pb = mkdtempSync(join(base, 'pb-'));
   writeFileSync(join(pb, 'site.yml'), `phases: [${Object.keys(phases).join(', ')}]\n`);
-  for (const [name, body] of Object.entries(phases)) writeFileSync(join(pb, `${name}.yml`), `name: ${name}\nestimate_s: 5\n${body}`);
+  for (const [name, body] of Object.entries(phases))
+    writeFileSync(join(pb, `${name}.yml`), `name: ${name}\nestimate_s: 5\n${body}`);
   return pb;
 }
 
@@ -40,18 +41,34 @@ test('a script that does not reach the host whole (its temp folder fills up): "d
     big: `steps:\n  - name: first marker\n    command: { run: "touch {{ work_root }}/first" }\n  - name: big file\n    file: { path: "{{ work_root }}/big.bin", content: "${'z'.repeat(3_000_000)}" }\n`,
     after: 'steps:\n  - name: after marker\n    command: { run: "touch {{ work_root }}/after" }\n',
   });
-  const r = await runCli(['provision', '-i', tight.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 120_000 });
+  const r = await runCli(['provision', '-i', tight.inventoryPath, '--playbooks', pb, '--yes', '--json'], {
+    timeoutMs: 120_000,
+  });
   expect(r.code).toBe(2);
   const host = (JSON.parse(r.stdout) as RunResult).hosts[0]!;
   expect(host.status).toBe('failed');
-  expect(JSON.stringify(host)).toContain('a script did not arrive whole on the host (its temp folder may be full); nothing of it ran');
+  expect(JSON.stringify(host)).toContain(
+    'a script did not arrive whole on the host (its temp folder may be full); nothing of it ran',
+  );
   // not the first step either: the script is one unit
   expect(readdirSync(tight.root(0))).toEqual([]);
   // the driver stayed in step: the lock was released by the closing script on the same shell
   expect(existsSync(join(tight.stateDir(0), 'lock'))).toBe(false);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   // and the next run, with scripts that fit, works
-  const ok = await runCli(['provision', '-i', tight.inventoryPath, '--playbooks', playbooks(tight.dir, { after: 'steps:\n  - name: after marker\n    command: { run: "touch {{ work_root }}/after" }\n' }), '--yes'], { timeoutMs: 120_000 });
+  const ok = await runCli(
+    [
+      'provision',
+      '-i',
+      tight.inventoryPath,
+      '--playbooks',
+      playbooks(tight.dir, {
+        after: 'steps:\n  - name: after marker\n    command: { run: "touch {{ work_root }}/after" }\n',
+      }),
+      '--yes',
+    ],
+    { timeoutMs: 120_000 },
+  );
   expect(`${ok.code} ${ok.stderr}`).toMatch(/^0 /);
   expect(existsSync(join(tight.root(0), 'after'))).toBe(true);
 }, 240_000);
@@ -59,12 +76,15 @@ test('a script that does not reach the host whole (its temp folder fills up): "d
 test('a step printing 3 MiB: what the host keeps is capped, the last 2000 bytes are shown, the run goes on', async () => {
   const big = "head -c 3145728 /dev/zero | tr '\\\\000' a; echo; echo END-OF-BIG";
   const pb = playbooks(fleet.dir, {
-    loud: `steps:\n  - name: loud and fine\n    command: { run: "${big}" }\n` +
+    loud:
+      `steps:\n  - name: loud and fine\n    command: { run: "${big}" }\n` +
       // the step reads the size of its own output file on the host (its stdout) after the watchdog's tick
       `  - name: loud and failing\n    command: { run: "${big}; sleep 3; echo kept=$(wc -c < /proc/$$/fd/1); exit 3" }\n`,
     after: 'steps:\n  - name: after marker\n    command: { run: "touch {{ work_root }}/after-loud" }\n',
   });
-  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 120_000 });
+  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], {
+    timeoutMs: 120_000,
+  });
   expect(r.code).toBe(2);
   const [loud, after] = (JSON.parse(r.stdout) as RunResult).hosts[0]!.phases;
   expect(loud!.steps[0]!.status).toBe('changed');
@@ -84,17 +104,31 @@ test('a 200 KB `line` value: appended and replaced whole, and later runs still w
   const conf = join(fleet.root(0), 'big.conf');
   writeFileSync(conf, 'first=1\nkey=old\nlast=1\n');
   const pb = playbooks(fleet.dir, {
-    lines: `steps:\n  - name: replaced\n    line: { path: "${conf}", regexp: "^key=", line: "${value}" }\n` +
+    lines:
+      `steps:\n  - name: replaced\n    line: { path: "${conf}", regexp: "^key=", line: "${value}" }\n` +
       `  - name: appended\n    line: { path: "${conf}", line: "other-${value}" }\n` +
       '  - name: next step\n    command: { run: "touch {{ work_root }}/after-lines" }\n',
   });
-  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], { timeoutMs: 120_000 });
+  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--json'], {
+    timeoutMs: 120_000,
+  });
   expect(`${r.code} ${r.stderr}`).toMatch(/^0 /);
-  expect((JSON.parse(r.stdout) as RunResult).hosts[0]!.phases[0]!.steps.map((s) => s.status)).toEqual(['changed', 'changed', 'changed']);
+  expect((JSON.parse(r.stdout) as RunResult).hosts[0]!.phases[0]!.steps.map((s) => s.status)).toEqual([
+    'changed',
+    'changed',
+    'changed',
+  ]);
   expect(readFileSync(conf, 'utf8')).toBe(`first=1\n${value}\nlast=1\nother-${value}\n`);
   // the next run finds both lines in place (the probe reads them the same way) and goes on
-  const again = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--force', '--json'], { timeoutMs: 120_000 });
+  const again = await runCli(
+    ['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--force', '--json'],
+    { timeoutMs: 120_000 },
+  );
   expect(`${again.code} ${again.stderr}`).toMatch(/^0 /);
-  expect((JSON.parse(again.stdout) as RunResult).hosts[0]!.phases[0]!.steps.map((s) => s.status)).toEqual(['ok', 'ok', 'changed']);
+  expect((JSON.parse(again.stdout) as RunResult).hosts[0]!.phases[0]!.steps.map((s) => s.status)).toEqual([
+    'ok',
+    'ok',
+    'changed',
+  ]);
   expect(readFileSync(conf, 'utf8')).toBe(`first=1\n${value}\nlast=1\nother-${value}\n`);
 }, 180_000);

@@ -29,7 +29,9 @@ async function waitFor(name: string, re: RegExp, timeoutMs = 60_000): Promise<st
 
 /** Runs the CLI in a tmux window; the shell prints EXIT=<code> when it ends. */
 function start(name: string, args: string[], env: Record<string, string>): void {
-  const vars = Object.entries({ ...env, NO_COLOR: '1' }).map(([k, v]) => `${k}='${v}'`).join(' ');
+  const vars = Object.entries({ ...env, NO_COLOR: '1' })
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(' ');
   const cmd = `cd '${REPO}' && env ${vars} '${process.execPath}' '${CLI}' ${args.map((a) => `'${a}'`).join(' ')}; echo EXIT=$?; sleep 60`;
   tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '40', cmd);
 }
@@ -51,7 +53,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  try { tmux('kill-server'); } catch { /* no server left */ }
+  try {
+    tmux('kill-server');
+  } catch {
+    /* no server left */
+  }
   await api?.close();
   await new Promise((r) => rdp?.close(r));
   await fleet?.stop();
@@ -60,9 +66,16 @@ afterAll(async () => {
 
 test('up shows the size and monthly price and asks; "n" creates nothing (exit 1, cancelled)', async () => {
   const inv = join(dir, 'none.yml');
-  start('up', ['up', 'dev1', '-i', inv], { HOME: join(dir, 'home'), SSH_AUTH_SOCK: '', DIGITALOCEAN_ACCESS_TOKEN: TOKEN, DIGITALOCEAN_API_URL: api.url });
+  start('up', ['up', 'dev1', '-i', inv], {
+    HOME: join(dir, 'home'),
+    SSH_AUTH_SOCK: '',
+    DIGITALOCEAN_ACCESS_TOKEN: TOKEN,
+    DIGITALOCEAN_API_URL: api.url,
+  });
   const asked = await waitFor('up', /\[y\/N\]/);
-  expect(asked).toContain('create droplet dev1: s-2vcpu-4gb (2 vCPU, 4 GB RAM, 80 GB disk) in fra1, image debian-13-x64, tag vps-provision, $24.00/month');
+  expect(asked).toContain(
+    'create droplet dev1: s-2vcpu-4gb (2 vCPU, 4 GB RAM, 80 GB disk) in fra1, image debian-13-x64, tag vps-provision, $24.00/month',
+  );
   tmux('send-keys', '-t', 'up', 'n', 'Enter');
   const end = await waitFor('up', /EXIT=\d+/);
   expect(end).toMatch(/error: cancelled/);
@@ -72,7 +85,10 @@ test('up shows the size and monthly price and asks; "n" creates nothing (exit 1,
 }, 90_000);
 
 test('connect holds the tunnel until Ctrl-C, then closes it and exits 130', async () => {
-  start('connect', ['connect', fleet.names[0]!, '--no-launch', '-i', fleet.inventoryPath], { HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'config') });
+  start('connect', ['connect', fleet.names[0]!, '--no-launch', '-i', fleet.inventoryPath], {
+    HOME: join(dir, 'home'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  });
   const s = await waitFor('connect', /Ctrl-C closes the tunnel/);
   expect(s).toMatch(/RDP to desk-1 through SSH: 127\.0\.0\.1:\d+/);
   expect(s).toContain('user: devuser');

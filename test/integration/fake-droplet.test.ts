@@ -5,7 +5,13 @@
 // run builds the rootfs (about a minute); set VPSPROV_SKIP_DROPLET_TESTS=1 to skip.
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import ssh2, { Client } from 'ssh2';
-import { HOST_ADDRESS, hostNetworkState, startDroplets, stopAll, type FakeDroplet } from '../support/droplet/fake-droplet.js';
+import {
+  HOST_ADDRESS,
+  hostNetworkState,
+  startDroplets,
+  stopAll,
+  type FakeDroplet,
+} from '../support/droplet/fake-droplet.js';
 import { startIdeStandins, type IdeStandins } from '../support/droplet/ide-standins.js';
 
 const skip = process.env.VPSPROV_SKIP_DROPLET_TESTS === '1';
@@ -111,7 +117,10 @@ describeDroplet('fake droplet', () => {
     timings.aptInstallHelloMs = Date.now() - t;
     expect(await must(client, 'hello')).toContain('Hello, world!');
     // Directly through the NAT (no proxy): Debian's mirror answers...
-    const mirror = await exec(client, 'curl -sS -o /dev/null -w "%{http_code}" --max-time 20 http://deb.debian.org/debian/dists/trixie/Release');
+    const mirror = await exec(
+      client,
+      'curl -sS -o /dev/null -w "%{http_code}" --max-time 20 http://deb.debian.org/debian/dists/trixie/Release',
+    );
     expect(mirror.stdout).toBe('200');
     // ...but only on its web ports: anything else is dropped (a time-out, not a refusal).
     const otherPort = await exec(client, 'curl -sS -o /dev/null --max-time 3 http://deb.debian.org:8080/');

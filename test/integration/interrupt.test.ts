@@ -20,15 +20,35 @@ test('SIGINT stops the run cleanly on every host', async () => {
   const marker = `vpsp-nap-${Date.now()}`;
   writeFileSync(join(pb, 'site.yml'), 'phases: [files, slow]\n');
   // a big file written first (temp file + rename), then a long step to interrupt
-  writeFileSync(join(pb, 'files.yml'), `name: files\nestimate_s: 5\nsteps:\n  - name: big file\n    file: { path: "{{ work_root }}/big.txt", content: "${'y'.repeat(200_000)}" }\n`);
-  writeFileSync(join(pb, 'slow.yml'), `name: slow\nestimate_s: 5\nsteps:\n  - name: nap\n    command: { run: "sh -c 'sleep 60' ${marker}; touch {{ work_root }}/napped", creates: "{{ work_root }}/napped" }\n`);
-  const child = spawnCli(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--yes', '--sample-interval', '1']);
+  writeFileSync(
+    join(pb, 'files.yml'),
+    `name: files\nestimate_s: 5\nsteps:\n  - name: big file\n    file: { path: "{{ work_root }}/big.txt", content: "${'y'.repeat(200_000)}" }\n`,
+  );
+  writeFileSync(
+    join(pb, 'slow.yml'),
+    `name: slow\nestimate_s: 5\nsteps:\n  - name: nap\n    command: { run: "sh -c 'sleep 60' ${marker}; touch {{ work_root }}/napped", creates: "{{ work_root }}/napped" }\n`,
+  );
+  const child = spawnCli([
+    'provision',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    pb,
+    '--yes',
+    '--sample-interval',
+    '1',
+  ]);
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   // wait until both hosts are inside the long step
   const deadline = Date.now() + 30_000;
-  while ((out.match(/phase slow \(2\/2\)/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while ((out.match(/phase slow \(2\/2\)/g) ?? []).length < 2 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 500));
   expect(running(marker)).toBeGreaterThan(0);
   const sent = Date.now();

@@ -26,29 +26,63 @@ afterAll(async () => {
 test('silent, garbage, endless and closing listeners: unreachable with a reason; the healthy hosts finish', async () => {
   fleet.writeInventory();
   // the fleet's inventory plus one host per misbehaving listener
-  const inv = (await import('yaml')).parse(await (await import('node:fs/promises')).readFile(fleet.inventoryPath, 'utf8')) as { hosts: Record<string, unknown> };
-  for (const k of KINDS) inv.hosts[`bad-${k}`] = { address: '127.0.0.1', port: bad.get(k)!.port, state_dir: join(fleet.dir, 'state', `bad-${k}`), vars: { work_root: join(fleet.dir, 'hosts', `bad-${k}`) } };
+  const inv = (await import('yaml')).parse(
+    await (await import('node:fs/promises')).readFile(fleet.inventoryPath, 'utf8'),
+  ) as { hosts: Record<string, unknown> };
+  for (const k of KINDS)
+    inv.hosts[`bad-${k}`] = {
+      address: '127.0.0.1',
+      port: bad.get(k)!.port,
+      state_dir: join(fleet.dir, 'state', `bad-${k}`),
+      vars: { work_root: join(fleet.dir, 'hosts', `bad-${k}`) },
+    };
   const invPath = join(fleet.dir, 'inventory-bad.yml');
   writeFileSync(invPath, stringify(inv));
   const sshConfig = join(fleet.dir, 'ssh_config');
   writeFileSync(sshConfig, 'Host *\n  ConnectTimeout 3\n');
   const reports = join(fleet.dir, 'reports');
 
-  const r = await runCli(['provision', '-i', invPath, '--playbooks', PLAYBOOKS, '--yes', '--json', '--ssh-config', sshConfig, '--reports-dir', reports], { timeoutMs: 90_000 });
+  const r = await runCli(
+    [
+      'provision',
+      '-i',
+      invPath,
+      '--playbooks',
+      PLAYBOOKS,
+      '--yes',
+      '--json',
+      '--ssh-config',
+      sshConfig,
+      '--reports-dir',
+      reports,
+    ],
+    { timeoutMs: 90_000 },
+  );
   expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
   expect(r.stderr).not.toMatch(/Unhandled|unexpected/i);
   expect(r.code).toBe(2);
   const run = JSON.parse(r.stdout) as RunResult;
   const status = Object.fromEntries(run.hosts.map((h) => [h.host, h.status]));
-  expect(status).toEqual({ [fleet.names[0]!]: 'ok', [fleet.names[1]!]: 'ok', 'bad-silent': 'unreachable', 'bad-garbage': 'unreachable', 'bad-endless': 'unreachable', 'bad-close': 'unreachable' });
+  expect(status).toEqual({
+    [fleet.names[0]!]: 'ok',
+    [fleet.names[1]!]: 'ok',
+    'bad-silent': 'unreachable',
+    'bad-garbage': 'unreachable',
+    'bad-endless': 'unreachable',
+    'bad-close': 'unreachable',
+  });
   const reason = (h: string) => run.hosts.find((x) => x.host === h)!.error!.message;
   expect(reason('bad-silent')).toMatch(/no SSH banner within 3 s \(the port accepts connections but sends nothing\)/);
   expect(reason('bad-garbage')).toMatch(/not an SSH server|no SSH banner within 3 s \(received \d+ bytes/);
-  expect(reason('bad-endless')).toMatch(/not an SSH server \(Max greeting lines exceeded\)|no SSH banner within 3 s \(received \d+ bytes/);
+  expect(reason('bad-endless')).toMatch(
+    /not an SSH server \(Max greeting lines exceeded\)|no SSH banner within 3 s \(received \d+ bytes/,
+  );
   expect(reason('bad-close')).toMatch(/closed the connection before sending an SSH banner/);
   // host text never reaches the output raw
   expect(r.stdout + r.stderr).not.toMatch(/\x1b\]0;owned|\x1b\[2J/);
   // the healthy hosts released their locks; the report of the run is written
   for (let i = 0; i < 2; i++) expect(existsSync(join(fleet.stateDir(i), 'lock'))).toBe(false);
-  expect(readdirSync(join(reports, run.runId))).toEqual(expect.arrayContaining([fleet.names[0], 'bad-silent', 'report.html']));
+  expect(readdirSync(join(reports, run.runId))).toEqual(
+    expect.arrayContaining([fleet.names[0], 'bad-silent', 'report.html']),
+  );
 }, 120_000);

@@ -9,7 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { shQuote } from '../../src/shell/shell-quote.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
 import {
-  monitorStatusCommand, parseMonitorReply, remoteRunPaths, startMonitorCommand, stopMonitorCommand, type MonitorTarget,
+  monitorStatusCommand,
+  parseMonitorReply,
+  remoteRunPaths,
+  startMonitorCommand,
+  stopMonitorCommand,
+  type MonitorTarget,
 } from '../../src/monitor/monitor-commands.js';
 import { resourceAlerts } from '../../src/report/alerts.js';
 import { parseBenchmarkOutput } from '../../src/report/benchmark-results.js';
@@ -24,11 +29,30 @@ let knownHosts: string;
 const started: number[] = [];
 const children = new Set<ChildProcess>();
 
-interface Result { code: number | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function sshArgs(): string[] {
-  return ['-i', keyPath, '-p', String(sshd.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', 'root@127.0.0.1'];
+  return [
+    '-i',
+    keyPath,
+    '-p',
+    String(sshd.port),
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ConnectTimeout=10',
+    'root@127.0.0.1',
+  ];
 }
 
 /** Runs shell text under the remote /bin/sh (dash) as the engine does; bounded. */
@@ -38,11 +62,22 @@ function ssh(text: string, timeoutMs = 30_000): Promise<Result> {
     children.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => { stdout += d; });
-    child.stderr!.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`ssh timed out after ${timeoutMs} ms: ${text.slice(0, 80)}`)); }, timeoutMs);
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ssh timed out after ${timeoutMs} ms: ${text.slice(0, 80)}`));
+    }, timeoutMs);
     child.once('error', reject);
-    child.once('close', (code) => { clearTimeout(timer); children.delete(child); resolve({ code, stdout, stderr }); });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -110,7 +145,9 @@ describe('resource sampler over SSH', () => {
     const pid = await start(t, 1, 120);
     expect(parseMonitorReply((await ssh(monitorStatusCommand(t))).stdout)).toEqual({ state: 'running', pid });
     // something to see: 2 s of writes
-    const work1 = await ssh(`dd if=/dev/zero of=${shQuote(join(work, 'load.bin'))} bs=1M count=64 conv=fsync 2>/dev/null; sleep 3; rm -f ${shQuote(join(work, 'load.bin'))}`);
+    const work1 = await ssh(
+      `dd if=/dev/zero of=${shQuote(join(work, 'load.bin'))} bs=1M count=64 conv=fsync 2>/dev/null; sleep 3; rm -f ${shQuote(join(work, 'load.bin'))}`,
+    );
     expect(work1.code).toBe(0);
     const stop = parseMonitorReply((await ssh(stopMonitorCommand(t))).stdout);
     expect(stop).toEqual({ state: 'stopped', pid });
@@ -163,7 +200,9 @@ describe('resource sampler over SSH', () => {
     children.add(child);
     const closed = new Promise((r) => child.once('close', r));
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
     await waitFor(() => /holder \d+/.test(out), 15_000, 'the start reply');
     const pid = parseMonitorReply(out).pid!;
     started.push(pid);
@@ -189,7 +228,10 @@ describe('resource sampler over SSH', () => {
     const pid = await start(t, 1, 120);
     await sleep(1500); // a quiet sample or two first
     const burnStart = Date.now();
-    const burn = await ssh("timeout 8 sh -c 'while :; do :; done' & timeout 8 sh -c 'while :; do :; done' & wait", 20_000);
+    const burn = await ssh(
+      "timeout 8 sh -c 'while :; do :; done' & timeout 8 sh -c 'while :; do :; done' & wait",
+      20_000,
+    );
     const burnEnd = Date.now();
     expect(burn.code).toBe(0);
     expect(parseMonitorReply((await ssh(stopMonitorCommand(t))).stdout)).toEqual({ state: 'stopped', pid });
@@ -211,8 +253,15 @@ describe('resource sampler over SSH', () => {
     const quiet = { ...th, memAvailableMb: minMem - 1, diskFreeGb: (minDisk - 1) / 1024 };
     expect(resourceAlerts('h', rows, quiet).filter((a) => a.kind !== 'cpu')).toEqual([]);
     const low = { ...th, memAvailableMb: minMem + 1000, diskFreeGb: (minDisk + 1024) / 1024 };
-    const kinds = resourceAlerts('h', rows, low).filter((a) => a.kind !== 'cpu').map((a) => [a.kind, a.severity]);
-    expect(kinds).toEqual(expect.arrayContaining([['memory', 'warning'], ['disk', 'warning']]));
+    const kinds = resourceAlerts('h', rows, low)
+      .filter((a) => a.kind !== 'cpu')
+      .map((a) => [a.kind, a.severity]);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['memory', 'warning'],
+        ['disk', 'warning'],
+      ]),
+    );
   });
 });
 
@@ -230,7 +279,9 @@ describe('benchmark over SSH', () => {
     const addr = server.address();
     url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/file.bin`;
   });
-  afterAll(async () => { await new Promise((r) => server.close(r)); });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
 
   it('measures CPU, disk and network, and its output parses', async () => {
     const dir = join(work, 'bench');
@@ -249,8 +300,12 @@ describe('benchmark over SSH', () => {
     expect(byName.net_latency.value).toBeLessThan(100); // loopback
     // the machine's facts come with the figures
     expect(result.system).toEqual({
-      kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), cpuModel: expect.any(String),
-      cores: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), ramMb: expect.any(Number), diskTotalGb: expect.any(Number), fs: expect.any(String),
+      kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+      cpuModel: expect.any(String),
+      cores: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
+      ramMb: expect.any(Number),
+      diskTotalGb: expect.any(Number),
+      fs: expect.any(String),
     });
     expect(result.system!.ramMb).toBeGreaterThan(100);
     expect(result.system!.diskTotalGb).toBeGreaterThan(0);
@@ -263,8 +318,14 @@ describe('benchmark over SSH', () => {
     try {
       const r = await ssh(benchmarkCommand({ workDir: dir, diskMb: 8, direct: false }), 60_000);
       const m = Object.fromEntries(parseBenchmarkOutput(r.stdout, 'h').metrics.map((x) => [x.name, x]));
-      expect(m.disk_write).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^8 MiB, fsync \(O_DIRECT not used on tmpfs\), fs tmpfs$/) });
-      expect(m.disk_read).toMatchObject({ status: 'ok', detail: expect.stringMatching(/from memory: tmpfs has no disk/) });
+      expect(m.disk_write).toMatchObject({
+        status: 'ok',
+        detail: expect.stringMatching(/^8 MiB, fsync \(O_DIRECT not used on tmpfs\), fs tmpfs$/),
+      });
+      expect(m.disk_read).toMatchObject({
+        status: 'ok',
+        detail: expect.stringMatching(/from memory: tmpfs has no disk/),
+      });
       expect(m.net_download).toMatchObject({ status: 'skipped', value: null, detail: 'no URL configured' });
       expect(m.net_latency).toMatchObject({ status: 'skipped', detail: 'no URL configured' });
     } finally {
@@ -273,7 +334,10 @@ describe('benchmark over SSH', () => {
   });
 
   it('reports a download that fails', async () => {
-    const r = await ssh(benchmarkCommand({ workDir: join(work, 'bench2'), diskMb: 1, url: url.replace(/:\d+\//, ':1/'), maxTimeS: 3 }), 60_000);
+    const r = await ssh(
+      benchmarkCommand({ workDir: join(work, 'bench2'), diskMb: 1, url: url.replace(/:\d+\//, ':1/'), maxTimeS: 3 }),
+      60_000,
+    );
     const m = Object.fromEntries(parseBenchmarkOutput(r.stdout, 'h').metrics.map((x) => [x.name, x]));
     expect(m.net_download).toMatchObject({ status: 'failed', detail: expect.stringMatching(/^curl exit 7/) });
     expect(m.net_latency.status).toBe('failed');

@@ -14,7 +14,8 @@ async function provisionJson(...extra: string[]): Promise<{ code: number | null;
   const r = await runCli(['provision', ...common(), '--yes', '--json', ...extra]);
   return { code: r.code, run: JSON.parse(r.stdout) as RunResult, stderr: r.stderr };
 }
-const steps = (run: RunResult) => run.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
+const steps = (run: RunResult) =>
+  run.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
 
 beforeAll(async () => {
   fleet = await startTestFleet(3);
@@ -33,7 +34,9 @@ test('provisions three hosts, every step changed, files as described', async () 
     const root = fleet.root(i);
     expect(readFileSync(join(root, 'greeting.txt'), 'utf8')).toBe(`hello from ${fleet.names[i]}\n`);
     expect(statSync(join(root, 'greeting.txt')).mode & 0o777).toBe(0o640);
-    expect(readFileSync(join(root, 'etc/app.conf'), 'utf8')).toBe(`# for ${fleet.names[i]}\ngreeting=hello\nmarker=plain\n`);
+    expect(readFileSync(join(root, 'etc/app.conf'), 'utf8')).toBe(
+      `# for ${fleet.names[i]}\ngreeting=hello\nmarker=plain\n`,
+    );
     expect(readFileSync(join(root, 'etc/env'), 'utf8')).toBe('PORT=8080\nMODE=plain\n');
     expect(readFileSync(join(root, 'built/appended.log'), 'utf8')).toBe('plain\n');
     // timing rows were written on the host as the run went
@@ -72,7 +75,9 @@ test('plan shows the exact change and changes nothing', async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('~ will change Port line [line]: replace line 1 ("PORT=9999")');
   expect(r.stdout).toContain(`replace ${env}:1 with "PORT=8080"`);
-  expect(r.stdout).toMatch(/= ok Greeting \[file\]: content \(sha256 [0-9a-f]{12}\), mode 640 and owner root:root match/);
+  expect(r.stdout).toMatch(
+    /= ok Greeting \[file\]: content \(sha256 [0-9a-f]{12}\), mode 640 and owner root:root match/,
+  );
   expect(readFileSync(env, 'utf8')).toBe(before);
   expect(r.stdout).not.toContain(fleet.names[0]);
   const json = await runCli(['plan', ...common(), '--force', '--limit', fleet.names[1]!, '--json']);
@@ -89,13 +94,19 @@ test('run <phase> re-runs only that phase, ignoring its checkpoint', async () =>
   const run = JSON.parse(r.stdout) as RunResult;
   expect(run.hosts).toHaveLength(1);
   expect(run.hosts[0]!.phases.map((p) => p.name)).toEqual(['config']);
-  expect(run.hosts[0]!.phases[0]!.steps.map((s) => [s.name, s.status])).toEqual([['Port line', 'changed'], ['Mode line', 'ok']]);
+  expect(run.hosts[0]!.phases[0]!.steps.map((s) => [s.name, s.status])).toEqual([
+    ['Port line', 'changed'],
+    ['Mode line', 'ok'],
+  ]);
   expect(readFileSync(join(fleet.root(1), 'etc/env'), 'utf8')).toBe('PORT=8080\nMODE=plain\n');
 });
 
 test('one host failing leaves the others done; the summary says where and why', async () => {
   // host 3's work folder is a file: its first phase cannot write there
-  fleet.writeInventory({ hostVars: (i) => (i === 2 ? { work_root: join(fleet.root(2), 'greeting.txt'), marker: 'second' } : { marker: 'second' }) });
+  fleet.writeInventory({
+    hostVars: (i) =>
+      i === 2 ? { work_root: join(fleet.root(2), 'greeting.txt'), marker: 'second' } : { marker: 'second' },
+  });
   const r = await runCli(['provision', ...common(), '--yes']);
   expect(r.code).toBe(2);
   expect(r.stdout).toMatch(new RegExp(`${fleet.names[2]} failed .*\\n.*failed in phase files, step "Greeting"`));

@@ -37,14 +37,25 @@ function squeeze(inputs: RunInputs, factor: number): RunInputs {
 }
 
 /** Tick labels of the time axis of every chart on the page. */
-const tickLabels = (page: Page) => page.evaluate(() => {
-  const C = (window as unknown as { Chart: { instances: Record<string, { scales: { x: { ticks: { label: string }[] } } }> } }).Chart;
-  return Object.values(C.instances).map((c) => c.scales.x.ticks.map((t) => String(t.label)));
-});
+const tickLabels = (page: Page) =>
+  page.evaluate(() => {
+    const C = (
+      window as unknown as { Chart: { instances: Record<string, { scales: { x: { ticks: { label: string }[] } } }> } }
+    ).Chart;
+    return Object.values(C.instances).map((c) => c.scales.x.ticks.map((t) => String(t.label)));
+  });
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let browser: Browser;
 let dir: string;
@@ -70,27 +81,34 @@ async function open(file: string): Promise<Watched> {
   const requests: string[] = [];
   const problems: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(pathToFileURL(file).href);
-  await page.waitForFunction(() => (window as unknown as { __reportReady?: boolean }).__reportReady === true, null, { timeout: 15_000 });
+  await page.waitForFunction(() => (window as unknown as { __reportReady?: boolean }).__reportReady === true, null, {
+    timeout: 15_000,
+  });
   return { page, requests, problems };
 }
 
 /** Per canvas: its size and how many of its pixels were painted. */
 async function canvases(page: Page): Promise<Array<{ w: number; h: number; painted: number }>> {
-  return page.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => {
-    const w = c.width;
-    const h = c.height;
-    if (!w || !h) return { w, h, painted: 0 };
-    const data = c.getContext('2d')!.getImageData(0, 0, w, h).data;
-    let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
-    return { w, h, painted };
-  }));
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('canvas')).map((c) => {
+      const w = c.width;
+      const h = c.height;
+      if (!w || !h) return { w, h, painted: 0 };
+      const data = c.getContext('2d')!.getImageData(0, 0, w, h).data;
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+      return { w, h, painted };
+    }),
+  );
 }
 
-const chartCount = (page: Page) => page.evaluate(() => Object.keys((window as unknown as { Chart: { instances: object } }).Chart.instances).length);
+const chartCount = (page: Page) =>
+  page.evaluate(() => Object.keys((window as unknown as { Chart: { instances: object } }).Chart.instances).length);
 
 describe('report.html in headless Chromium', () => {
   let built: BuiltReport;
@@ -125,33 +143,66 @@ describe('report.html in headless Chromium', () => {
       expect(alerts).toBeGreaterThan(0);
       expect(await page.locator('table.alerts tbody tr').count()).toBe(alerts);
       const ganttLabels = await page.evaluate(() => {
-        const C = (window as unknown as { Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { labels: string[] } }> } }).Chart;
-        return Object.values(C.instances).filter((c) => c.canvas.closest('[data-chart="gantt"]')).map((c) => c.data.labels.length);
+        const C = (
+          window as unknown as {
+            Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { labels: string[] } }> };
+          }
+        ).Chart;
+        return Object.values(C.instances)
+          .filter((c) => c.canvas.closest('[data-chart="gantt"]'))
+          .map((c) => c.data.labels.length);
       });
       expect(ganttLabels).toEqual(report.hosts.map((h) => h.phases.filter((p) => p.durationS !== null).length));
 
       // the failed step's output is on the page, as text
       const failure = page.locator('details.host').nth(2).locator('.failure');
       expect(await failure.locator('h4').innerText()).toBe('Failed: rdp / Start xrdp');
-      expect(await failure.locator('pre').innerText()).toContain('E: Unable to locate package rdp-<script>alert(1)</script>');
+      expect(await failure.locator('pre').innerText()).toContain(
+        'E: Unable to locate package rdp-<script>alert(1)</script>',
+      );
       // a failed phase's variance is not green
       const rdpRow = page.locator('details.host').nth(2).locator('table.phases tr', { hasText: 'rdp' }).first();
-      const varianceColor = await rdpRow.locator('td').nth(4).evaluate((td) => getComputedStyle(td).color);
+      const varianceColor = await rdpRow
+        .locator('td')
+        .nth(4)
+        .evaluate((td) => getComputedStyle(td).color);
       expect(varianceColor).toBe('rgb(220, 38, 38)');
       // one meaning per colour: the fleet timeline is coloured by status, as the host timelines
       const fleetColors = await page.evaluate(() => {
-        const C = (window as unknown as { Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { datasets: { label: string }[] } }> } }).Chart;
-        return Object.values(C.instances).find((c) => c.canvas.closest('#fleet'))!.data.datasets.map((d) => d.label).sort();
+        const C = (
+          window as unknown as {
+            Chart: {
+              instances: Record<string, { canvas: HTMLCanvasElement; data: { datasets: { label: string }[] } }>;
+            };
+          }
+        ).Chart;
+        return Object.values(C.instances)
+          .find((c) => c.canvas.closest('#fleet'))!
+          .data.datasets.map((d) => d.label)
+          .sort();
       });
       expect(fleetColors).toEqual(['changed', 'failed', 'ok']);
       // a host's charts share one time axis pixel for pixel, and one crosshair
       const host = page.locator('details.host').nth(1);
       await host.locator('[data-chart="mem"]').scrollIntoViewIfNeeded();
       const areas = await host.evaluate((el) => {
-        const C = (window as unknown as { Chart: { getChart: (c: HTMLCanvasElement) => { chartArea: { left: number; right: number }; scales: { x: { max: number } } } } }).Chart;
+        const C = (
+          window as unknown as {
+            Chart: {
+              getChart: (c: HTMLCanvasElement) => {
+                chartArea: { left: number; right: number };
+                scales: { x: { max: number } };
+              };
+            };
+          }
+        ).Chart;
         return Array.from(el.querySelectorAll('canvas')).map((c) => {
           const ch = C.getChart(c);
-          return [Math.round(c.getBoundingClientRect().left + ch.chartArea.left), Math.round(c.getBoundingClientRect().left + ch.chartArea.right), ch.scales.x.max];
+          return [
+            Math.round(c.getBoundingClientRect().left + ch.chartArea.left),
+            Math.round(c.getBoundingClientRect().left + ch.chartArea.right),
+            ch.scales.x.max,
+          ];
         });
       });
       expect(areas).toHaveLength(5);
@@ -160,7 +211,9 @@ describe('report.html in headless Chromium', () => {
       const x = mem!.x + areas[0]![0]! - mem!.x + (areas[0]![1]! - areas[0]![0]!) * 0.5;
       await page.mouse.move(x, mem!.y + mem!.height / 2);
       const readout = await host.locator('.readout').innerText();
-      expect(readout).toMatch(/^\+\d+:\d\d \(\d\d:\d\d:\d\d\.\d{3}Z\) · phase [\w-]+ · step .+ · sample at \+\d+:\d\d: CPU [\d.]+ %/);
+      expect(readout).toMatch(
+        /^\+\d+:\d\d \(\d\d:\d\d:\d\d\.\d{3}Z\) · phase [\w-]+ · step .+ · sample at \+\d+:\d\d: CPU [\d.]+ %/,
+      );
       // the crosshair is drawn on the other charts at the same x: a dark pixel column there
       const cpuCanvas = host.locator('[data-chart="cpu"] canvas');
       const dark = await cpuCanvas.evaluate((c: HTMLCanvasElement, px: number) => {
@@ -169,7 +222,8 @@ describe('report.html in headless Chromium', () => {
         const col = Math.round((px - r.left) * scale);
         const d = c.getContext('2d')!.getImageData(col - 1, 0, 3, c.height).data;
         let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (d[i]! < 60 && d[i + 1]! < 60 && d[i + 2]! < 60 && d[i + 3]! > 200) n++;
+        for (let i = 0; i < d.length; i += 4)
+          if (d[i]! < 60 && d[i + 1]! < 60 && d[i + 2]! < 60 && d[i + 3]! > 200) n++;
         return n;
       }, x);
       expect(dark).toBeGreaterThan(20);
@@ -205,7 +259,7 @@ describe('report.html in headless Chromium', () => {
     }
   });
 
-  it('with hosts folded, draws a host\'s charts when it is opened', async () => {
+  it("with hosts folded, draws a host's charts when it is opened", async () => {
     const many = join(dir, 'many');
     await writeRunFolder(many, syntheticRun({ hosts: 12, seed: 3, runId: '20261128T040000Z-c3d4' }));
     const b = await buildReport(many);
@@ -213,7 +267,11 @@ describe('report.html in headless Chromium', () => {
     try {
       expect(await chartCount(page)).toBe(1); // 12 hosts: folded by default
       await page.locator('details.host summary').nth(4).click();
-      await page.waitForFunction(() => Object.keys((window as unknown as { Chart: { instances: object } }).Chart.instances).length === 6, null, { timeout: 5000 });
+      await page.waitForFunction(
+        () => Object.keys((window as unknown as { Chart: { instances: object } }).Chart.instances).length === 6,
+        null,
+        { timeout: 5000 },
+      );
       const painted = (await canvases(page)).filter((c) => c.painted > 0);
       expect(painted).toHaveLength(6);
       expect(requests).toHaveLength(1);

@@ -37,22 +37,39 @@ beforeAll(async () => {
   await new Promise((r) => spare.close(r));
 
   playbooks = mkdtempSync(join(scratch, 'pb-'));
-  writeFileSync(join(playbooks, 'site.yml'), [
-    'phases: [marker, tool, other]',
-    'vars:',
-    `  tool_key_url: ${base}/tool/key.gpg`,
-    `  tool_repo: ${base}/tool stable main`,
-    `  tool_deb_url: ${refused}/tool.deb`,
-    '',
-  ].join('\n'));
-  writeFileSync(join(playbooks, 'marker.yml'), 'name: marker\nestimate_s: 5\nsteps:\n  - name: Marker\n    file: { path: "{{ work_root }}/marker.txt", content: "changed\\n" }\n');
-  writeFileSync(join(playbooks, 'tool.yml'), [
-    'name: tool', 'estimate_s: 5', 'steps:',
-    '  - name: Tool repository', '    apt_repo: { name: tool, key_url: "{{ tool_key_url }}", repo: "{{ tool_repo }}" }',
-    '  - name: Tool deb', '    deb: { url: "{{ tool_deb_url }}", package: tool }', '',
-  ].join('\n'));
+  writeFileSync(
+    join(playbooks, 'site.yml'),
+    [
+      'phases: [marker, tool, other]',
+      'vars:',
+      `  tool_key_url: ${base}/tool/key.gpg`,
+      `  tool_repo: ${base}/tool stable main`,
+      `  tool_deb_url: ${refused}/tool.deb`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(playbooks, 'marker.yml'),
+    'name: marker\nestimate_s: 5\nsteps:\n  - name: Marker\n    file: { path: "{{ work_root }}/marker.txt", content: "changed\\n" }\n',
+  );
+  writeFileSync(
+    join(playbooks, 'tool.yml'),
+    [
+      'name: tool',
+      'estimate_s: 5',
+      'steps:',
+      '  - name: Tool repository',
+      '    apt_repo: { name: tool, key_url: "{{ tool_key_url }}", repo: "{{ tool_repo }}" }',
+      '  - name: Tool deb',
+      '    deb: { url: "{{ tool_deb_url }}", package: tool }',
+      '',
+    ].join('\n'),
+  );
   // a literal URL: named by phase and step
-  writeFileSync(join(playbooks, 'other.yml'), `name: other\nestimate_s: 5\nsteps:\n  - name: Other deb\n    deb: { url: "${base}/other.deb", package: other }\n`);
+  writeFileSync(
+    join(playbooks, 'other.yml'),
+    `name: other\nestimate_s: 5\nsteps:\n  - name: Other deb\n    deb: { url: "${base}/other.deb", package: other }\n`,
+  );
 });
 
 afterAll(async () => {
@@ -62,7 +79,8 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const cli = (args: string[]) => runCli([...args, '-i', fleet.inventoryPath, '--playbooks', playbooks], { timeoutMs: 120_000 });
+const cli = (args: string[]) =>
+  runCli([...args, '-i', fleet.inventoryPath, '--playbooks', playbooks], { timeoutMs: 120_000 });
 
 test('check names each failing source by its variable, URL and answer, exit 1; the repository resolves', async () => {
   const r = await cli(['check']);
@@ -73,17 +91,24 @@ test('check names each failing source by its variable, URL and answer, exit 1; t
   expect(r.stdout).toContain(`FAIL source: other / Other deb (url): ${base}/other.deb: HTTP 404`);
   expect(r.stdout).not.toContain('tool_repo');
   // HEAD first, the ranged GET only after a refusal; the repository's InRelease was enough
-  expect(requests).toEqual(expect.arrayContaining(['HEAD /tool/key.gpg', 'GET /tool/key.gpg', 'HEAD /tool/dists/stable/InRelease']));
+  expect(requests).toEqual(
+    expect.arrayContaining(['HEAD /tool/key.gpg', 'GET /tool/key.gpg', 'HEAD /tool/dists/stable/InRelease']),
+  );
   expect(requests).not.toContain('HEAD /tool/dists/stable/Release');
   // the other checks are still there, in the same round trip
   expect(r.stdout).toMatch(/ok +disk: /);
 
   const json = await cli(['check', '--json']);
-  const checks = (JSON.parse(json.stdout) as { hosts: { checks: { name: string; ok: boolean; detail: string }[] }[] }).hosts[0]!.checks;
-  expect(checks.filter((c) => c.name === 'source' && !c.ok).map((c) => c.detail.split(':')[0])).toEqual(['tool_key_url', 'tool_deb_url', 'other / Other deb (url)']);
+  const checks = (JSON.parse(json.stdout) as { hosts: { checks: { name: string; ok: boolean; detail: string }[] }[] })
+    .hosts[0]!.checks;
+  expect(checks.filter((c) => c.name === 'source' && !c.ok).map((c) => c.detail.split(':')[0])).toEqual([
+    'tool_key_url',
+    'tool_deb_url',
+    'other / Other deb (url)',
+  ]);
 }, 300_000);
 
-test('--skip-phase leaves a phase\'s sources out; --skip-source-check all of them', async () => {
+test("--skip-phase leaves a phase's sources out; --skip-source-check all of them", async () => {
   const some = await cli(['check', '--skip-phase', 'tool']);
   expect(some.code).toBe(1);
   expect(some.stdout).not.toContain('tool_key_url');
@@ -96,7 +121,9 @@ test('--skip-phase leaves a phase\'s sources out; --skip-source-check all of the
 
 test('plan says which sources would stop provision, changes nothing, and --skip-source-check leaves them out', async () => {
   const r = await cli(['plan', '--no-color']);
-  expect(r.stderr).toContain(`source does not resolve (provision would stop before any change): tool_key_url: ${base}/tool/key.gpg: HTTP 404`);
+  expect(r.stderr).toContain(
+    `source does not resolve (provision would stop before any change): tool_key_url: ${base}/tool/key.gpg: HTTP 404`,
+  );
   expect(r.stderr).toContain('other / Other deb (url)');
   expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
   expect(existsSync(fleet.stateDir(0))).toBe(false);

@@ -18,21 +18,34 @@ beforeAll(async () => {
   mkdirSync(playbooks);
   writeFileSync(join(playbooks, 'site.yml'), stringify({ phases: ['settle'] }));
   const w = '{{ work_root }}';
-  writeFileSync(join(playbooks, 'settle.yml'), stringify({
-    name: 'settle', estimate_s: 10, steps: [
-      { name: 'make conf', command: { run: `mkdir -p ${w}/d && printf 'a=1\\nkey=old\\n' > ${w}/d/conf`, creates: `${w}/d/conf` } },
-      { name: 'key line', line: { path: `${w}/d/conf`, line: 'key=new', regexp: '^key=' } },
-      { name: 'a line', line: { path: `${w}/d/conf`, line: 'a=1' } },
-      { name: 'extra line', line: { path: `${w}/d/conf`, line: 'extra=1' } },
-      { name: 'make marker', command: { run: `touch ${w}/made`, creates: `${w}/made` } },
-      { name: 'marker again', command: { run: `echo ran >> ${w}/twice`, creates: `${w}/made` } },
-    ],
-  }));
+  writeFileSync(
+    join(playbooks, 'settle.yml'),
+    stringify({
+      name: 'settle',
+      estimate_s: 10,
+      steps: [
+        {
+          name: 'make conf',
+          command: { run: `mkdir -p ${w}/d && printf 'a=1\\nkey=old\\n' > ${w}/d/conf`, creates: `${w}/d/conf` },
+        },
+        { name: 'key line', line: { path: `${w}/d/conf`, line: 'key=new', regexp: '^key=' } },
+        { name: 'a line', line: { path: `${w}/d/conf`, line: 'a=1' } },
+        { name: 'extra line', line: { path: `${w}/d/conf`, line: 'extra=1' } },
+        { name: 'make marker', command: { run: `touch ${w}/made`, creates: `${w}/made` } },
+        { name: 'marker again', command: { run: `echo ran >> ${w}/twice`, creates: `${w}/made` } },
+      ],
+    }),
+  );
 }, 120_000);
-afterAll(async () => { await fleet?.stop(); });
+afterAll(async () => {
+  await fleet?.stop();
+});
 
 async function provision(...extra: string[]): Promise<RunResult> {
-  const r = await runCli(['provision', '-i', fleet.inventoryPath, '--playbooks', playbooks, '--yes', '--json', ...extra], { timeoutMs: 120_000 });
+  const r = await runCli(
+    ['provision', '-i', fleet.inventoryPath, '--playbooks', playbooks, '--yes', '--json', ...extra],
+    { timeoutMs: 120_000 },
+  );
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as RunResult;
@@ -42,7 +55,12 @@ test('stale steps are settled on the host in the same apply script', async () =>
   const run = await provision();
   const steps = run.hosts[0]!.phases[0]!.steps;
   expect(steps.map((s) => [s.name, s.status])).toEqual([
-    ['make conf', 'changed'], ['key line', 'changed'], ['a line', 'ok'], ['extra line', 'changed'], ['make marker', 'changed'], ['marker again', 'ok'],
+    ['make conf', 'changed'],
+    ['key line', 'changed'],
+    ['a line', 'ok'],
+    ['extra line', 'changed'],
+    ['make marker', 'changed'],
+    ['marker again', 'ok'],
   ]);
   expect(steps[1]!.reason).toMatch(/re-checked and set on the host/);
   expect(steps[2]!.reason).toMatch(/re-checked on the host: as wanted/);

@@ -16,16 +16,26 @@ let pb: string;
 let reports: string;
 const marker = `vpsp-pty-nap-${process.pid}`;
 const ptys: PtyCli[] = [];
-const pty = (...a: Parameters<typeof startPtyCli>) => { const p = startPtyCli(...a); ptys.push(p); return p; };
+const pty = (...a: Parameters<typeof startPtyCli>) => {
+  const p = startPtyCli(...a);
+  ptys.push(p);
+  return p;
+};
 
 beforeAll(async () => {
   fleet = await startTestFleet(2);
   pb = mkdtempSync(join(fleet.dir, 'pb-'));
   reports = mkdtempSync(join(fleet.dir, 'reports-'));
   writeFileSync(join(pb, 'site.yml'), 'phases: [files, slow]\n');
-  writeFileSync(join(pb, 'files.yml'), 'name: files\nestimate_s: 5\nsteps:\n  - name: note\n    file: { path: "{{ work_root }}/note.txt", content: "hi\\n" }\n');
+  writeFileSync(
+    join(pb, 'files.yml'),
+    'name: files\nestimate_s: 5\nsteps:\n  - name: note\n    file: { path: "{{ work_root }}/note.txt", content: "hi\\n" }\n',
+  );
   // a 1 s estimate: the phase-duration alert comes while the step still runs
-  writeFileSync(join(pb, 'slow.yml'), `name: slow\nestimate_s: 1\nsteps:\n  - name: nap\n    command: { run: "sh -c 'sleep 120' ${marker}; touch {{ work_root }}/napped", creates: "{{ work_root }}/napped" }\n`);
+  writeFileSync(
+    join(pb, 'slow.yml'),
+    `name: slow\nestimate_s: 1\nsteps:\n  - name: nap\n    command: { run: "sh -c 'sleep 120' ${marker}; touch {{ work_root }}/napped", creates: "{{ work_root }}/napped" }\n`,
+  );
 });
 afterEach(() => {
   for (const p of ptys.splice(0)) p.stop();
@@ -35,7 +45,17 @@ afterAll(async () => {
 });
 
 test('Ctrl-C mid-step in the live tree: running step and alert on screen, exit 130, remote step gone, lock released, report written', async () => {
-  const p = pty(['provision', '-i', fleet.inventoryPath, '--playbooks', pb, '--sample-interval', '1', '--reports-dir', reports]);
+  const p = pty([
+    'provision',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    pb,
+    '--sample-interval',
+    '1',
+    '--reports-dir',
+    reports,
+  ]);
   await p.waitFor(/provision 2 host\(s\) .*\[y\/N\]/);
   p.keys('y', 'Enter');
   // both hosts show the phase, the running step and its elapsed time
@@ -85,14 +105,35 @@ test('at the [y/N] prompt: Ctrl-C exits 130, "n" exits 1 (cancelled); nothing ru
 test('Ctrl-C while connecting to a host that never answers exits at once', async () => {
   const silent: BadServer = await startBadServer('silent');
   try {
-    const inv = parse(readFileSync(fleet.inventoryPath, 'utf8')) as { hosts: Record<string, unknown>; groups?: unknown };
+    const inv = parse(readFileSync(fleet.inventoryPath, 'utf8')) as {
+      hosts: Record<string, unknown>;
+      groups?: unknown;
+    };
     delete inv.groups;
-    inv.hosts = { quiet: { address: '127.0.0.1', port: silent.port, state_dir: join(fleet.dir, 'state', 'quiet'), vars: { work_root: join(fleet.dir, 'quiet') } } };
+    inv.hosts = {
+      quiet: {
+        address: '127.0.0.1',
+        port: silent.port,
+        state_dir: join(fleet.dir, 'state', 'quiet'),
+        vars: { work_root: join(fleet.dir, 'quiet') },
+      },
+    };
     const invPath = join(fleet.dir, 'inventory-quiet.yml');
     writeFileSync(invPath, stringify(inv));
     const sshConfig = join(fleet.dir, 'ssh_config_slow');
     writeFileSync(sshConfig, 'Host *\n  ConnectTimeout 120\n');
-    const p = pty(['provision', '-i', invPath, '--playbooks', pb, '--yes', '--ssh-config', sshConfig, '--reports-dir', reports]);
+    const p = pty([
+      'provision',
+      '-i',
+      invPath,
+      '--playbooks',
+      pb,
+      '--yes',
+      '--ssh-config',
+      sshConfig,
+      '--reports-dir',
+      reports,
+    ]);
     await p.waitFor(/quiet[^]*files waiting/, 60_000);
     p.keys('C-c');
     // far less than the 120 s connect timeout
@@ -107,11 +148,29 @@ test('a parallel group is drawn running together; --verbose lists every step res
   const par = mkdtempSync(join(fleet.dir, 'pb-par-'));
   writeFileSync(join(par, 'site.yml'), 'phases: [ide-a, ide-b]\n');
   for (const n of ['a', 'b']) {
-    writeFileSync(join(par, `ide-${n}.yml`), `name: ide-${n}\nestimate_s: 30\nparallel: ide\nsteps:\n  - name: wait ${n}\n    command: { run: "while [ ! -e {{ work_root }}/go ]; do sleep 0.2; done; touch {{ work_root }}/${n}", creates: "{{ work_root }}/${n}" }\n  - name: after ${n}\n    command: { run: "true" }\n`);
+    writeFileSync(
+      join(par, `ide-${n}.yml`),
+      `name: ide-${n}\nestimate_s: 30\nparallel: ide\nsteps:\n  - name: wait ${n}\n    command: { run: "while [ ! -e {{ work_root }}/go ]; do sleep 0.2; done; touch {{ work_root }}/${n}", creates: "{{ work_root }}/${n}" }\n  - name: after ${n}\n    command: { run: "true" }\n`,
+    );
   }
-  const p = pty(['provision', '-i', fleet.inventoryPath, '--playbooks', par, '--yes', '--limit', fleet.names[0]!, '--verbose', '--reports-dir', reports]);
+  const p = pty([
+    'provision',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    par,
+    '--yes',
+    '--limit',
+    fleet.names[0]!,
+    '--verbose',
+    '--reports-dir',
+    reports,
+  ]);
   // both phases of the group are running at the same moment, each with its step
-  await p.waitFor(/ide \(parallel: ide-a, ide-b\)[^]*ide-a \d+ s › wait a \d+ s[^]*ide-b \d+ s › wait b \d+ s/, 120_000);
+  await p.waitFor(
+    /ide \(parallel: ide-a, ide-b\)[^]*ide-a \d+ s › wait a \d+ s[^]*ide-b \d+ s › wait b \d+ s/,
+    120_000,
+  );
   writeFileSync(join(fleet.root(0), 'go'), '');
   expect(await p.exitCode(120_000)).toBe(0);
   const screen = p.screen();
@@ -125,11 +184,30 @@ test('a step named with a newline and ESC is one line in the live tree, escapes 
   const odd = mkdtempSync(join(fleet.dir, 'pb-odd-'));
   const m = `vpsp-pty-odd-${process.pid}`;
   writeFileSync(join(odd, 'site.yml'), 'phases: [odd]\n');
-  writeFileSync(join(odd, 'odd.yml'), stringify({ name: 'odd', estimate_s: 30, steps: [
-    { name: 'first\nsecond \x1b[31mred', command: { run: 'true' } },
-    { name: 'nap\n\x1b[2Jcleared', command: { run: `sh -c 'sleep 120' ${m}` } },
-  ] }));
-  const p = pty(['provision', '-i', fleet.inventoryPath, '--playbooks', odd, '--yes', '--limit', fleet.names[0]!, '--verbose', '--reports-dir', reports]);
+  writeFileSync(
+    join(odd, 'odd.yml'),
+    stringify({
+      name: 'odd',
+      estimate_s: 30,
+      steps: [
+        { name: 'first\nsecond \x1b[31mred', command: { run: 'true' } },
+        { name: 'nap\n\x1b[2Jcleared', command: { run: `sh -c 'sleep 120' ${m}` } },
+      ],
+    }),
+  );
+  const p = pty([
+    'provision',
+    '-i',
+    fleet.inventoryPath,
+    '--playbooks',
+    odd,
+    '--yes',
+    '--limit',
+    fleet.names[0]!,
+    '--verbose',
+    '--reports-dir',
+    reports,
+  ]);
   await p.waitFor(/odd \d+ s › nap\\n\\x1b\[2Jcleared \d+ s/, 120_000);
   await p.waitFor(/first\\nsecond \\x1b\[31mred: changed - /, 60_000);
   const screen = p.screen();

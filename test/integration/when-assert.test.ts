@@ -24,11 +24,15 @@ afterAll(async () => {
 function playbook(phases: Record<string, string>): string {
   const dir = mkdtempSync(join(fleet.dir, 'pb-'));
   writeFileSync(join(dir, 'site.yml'), `phases: [${Object.keys(phases).join(', ')}]\nvars: { profile: full }\n`);
-  for (const [name, steps] of Object.entries(phases)) writeFileSync(join(dir, `${name}.yml`), `name: ${name}\nestimate_s: 5\n${steps}`);
+  for (const [name, steps] of Object.entries(phases))
+    writeFileSync(join(dir, `${name}.yml`), `name: ${name}\nestimate_s: 5\n${steps}`);
   return dir;
 }
 const cli = (cmd: 'plan' | 'provision', pb: string, extra: string[] = []) =>
-  runCli([cmd, '-i', fleet.inventoryPath, '--playbooks', pb, ...(cmd === 'provision' ? ['--yes', '--force'] : []), ...extra], { timeoutMs: 120_000 });
+  runCli(
+    [cmd, '-i', fleet.inventoryPath, '--playbooks', pb, ...(cmd === 'provision' ? ['--yes', '--force'] : []), ...extra],
+    { timeoutMs: 120_000 },
+  );
 const steps = (run: RunResult) => run.hosts[0]!.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, ...s })));
 
 test('a false when: is skipped with its reason in plan and apply; a true one runs', async () => {
@@ -47,12 +51,15 @@ test('a false when: is skipped with its reason in plan and apply; a true one run
       '    command: { run: "touch {{ work_root }}/lean", creates: "{{ work_root }}/lean" }',
       '',
     ].join('\n'),
-    leanphase: 'when: { var: profile, equals: lean }\nsteps:\n  - name: x\n    command: { run: "touch {{ work_root }}/leanphase", creates: "{{ work_root }}/leanphase" }\n',
+    leanphase:
+      'when: { var: profile, equals: lean }\nsteps:\n  - name: x\n    command: { run: "touch {{ work_root }}/leanphase", creates: "{{ work_root }}/leanphase" }\n',
   });
   const planText = await cli('plan', pb);
   expect(planText.code).toBe(0);
   expect(planText.stdout).toContain('~ will change on this OS [file]');
-  expect(planText.stdout).toContain(`- skipped on another release [file]: not for this host: os_version is ${os.versionId}`);
+  expect(planText.stdout).toContain(
+    `- skipped on another release [file]: not for this host: os_version is ${os.versionId}`,
+  );
   expect(planText.stdout).toContain('- skipped lean only [command]: not for this host: profile is "full", not lean');
   expect(planText.stdout).toContain('phase leanphase: skipped (not for this host: profile is "full", not lean)');
 
@@ -60,10 +67,14 @@ test('a false when: is skipped with its reason in plan and apply; a true one run
   expect(r.code).toBe(0);
   const run = JSON.parse(r.stdout) as RunResult;
   expect(steps(run).map((s) => `${s.phase}/${s.name}: ${s.status}`)).toEqual([
-    'os/on this OS: changed', 'os/on another release: skipped', 'os/lean only: skipped', 'leanphase/x: skipped',
+    'os/on this OS: changed',
+    'os/on another release: skipped',
+    'os/lean only: skipped',
+    'leanphase/x: skipped',
   ]);
   expect(existsSync(join(fleet.root(0), 'this-os'))).toBe(true);
-  for (const f of ['other-release', 'lean', 'leanphase']) expect([f, existsSync(join(fleet.root(0), f))]).toEqual([f, false]);
+  for (const f of ['other-release', 'lean', 'leanphase'])
+    expect([f, existsSync(join(fleet.root(0), f))]).toEqual([f, false]);
   // the connected line names the OS from the same facts
   const text = await cli('provision', pb);
   expect(text.stdout + text.stderr).toContain(`connected (${os.pretty || os.id}`);
@@ -90,15 +101,25 @@ test('a failing assert fails its step with one line saying what is wrong; later 
   expect(r.code).toBe(2);
   const run = JSON.parse(r.stdout) as RunResult;
   const s = steps(run);
-  expect(s.map((x) => `${x.name}: ${x.status}`)).toEqual(['the file is there: ok', 'it says yes: ok', 'the port answers: failed', 'never reached: skipped']);
+  expect(s.map((x) => `${x.name}: ${x.status}`)).toEqual([
+    'the file is there: ok',
+    'it says yes: ok',
+    'the port answers: failed',
+    'never reached: skipped',
+  ]);
   const failed = s[2]!;
-  expect(failed.reason).toBe(`exit 1: assertion failed: exit 3: echo probing 'it'\\''s %s $(touch pwned)'; echo refused >&2; exit 3`);
+  expect(failed.reason).toBe(
+    `exit 1: assertion failed: exit 3: echo probing 'it'\\''s %s $(touch pwned)'; echo refused >&2; exit 3`,
+  );
   expect(failed.output).toBe(`probing it's %s $(touch pwned)\nrefused\n${failed.reason.slice('exit 1: '.length)}`);
   expect(existsSync(join(fleet.root(0), 'reached'))).toBe(false);
   expect(existsSync(join(fleet.root(0), 'pwned'))).toBe(false);
 
   // a file that lacks the text, with the author's message
-  const pb2 = playbook({ checks: 'steps:\n  - name: says no\n    assert: { file: "{{ work_root }}/this-os", contains: "no", message: "this-os must say no" }\n' });
+  const pb2 = playbook({
+    checks:
+      'steps:\n  - name: says no\n    assert: { file: "{{ work_root }}/this-os", contains: "no", message: "this-os must say no" }\n',
+  });
   const r2 = await cli('provision', pb2, ['--json']);
   expect(r2.code).toBe(2);
   expect(steps(JSON.parse(r2.stdout) as RunResult)[0]!.reason).toBe('exit 1: assertion failed: this-os must say no');

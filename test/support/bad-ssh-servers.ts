@@ -30,7 +30,11 @@ export async function startBadServer(kind: Misbehaviour): Promise<BadServer> {
       // one greeting line every 5 ms, never an identification line: bounded by the client
       let n = 0;
       const t = setInterval(() => {
-        if (sock.destroyed || ++n > 100_000) { clearInterval(t); timers.delete(t); return; }
+        if (sock.destroyed || ++n > 100_000) {
+          clearInterval(t);
+          timers.delete(t);
+          return;
+        }
         sock.write(`welcome line ${n} \x1b[31mred\x1b[0m\r\n`);
       }, 5);
       timers.add(t);
@@ -43,10 +47,11 @@ export async function startBadServer(kind: Misbehaviour): Promise<BadServer> {
   const addr = server.address();
   return {
     port: typeof addr === 'object' && addr ? addr.port : 0,
-    stop: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearInterval(t);
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearInterval(t);
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -22,7 +22,10 @@ export interface CliResult {
 const REPORTS = mkdtempSync(join(tmpdir(), 'vps-reports-'));
 const withReports = (args: string[]) => (args.includes('--reports-dir') ? args : [...args, '--reports-dir', REPORTS]);
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStdout?: (s: string) => void } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStdout?: (s: string) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...withReports(args)], {
       cwd: REPO,
@@ -31,15 +34,27 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; opts.onStdout?.(String(d)); });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      opts.onStdout?.(String(d));
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolvePromise({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
   });
 }
 
 /** A spawned CLI that the test can signal (Ctrl-C tests). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawn(process.execPath, [CLI, ...withReports(args)], { cwd: REPO, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...withReports(args)], {
+    cwd: REPO,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }

@@ -17,7 +17,9 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { REPO } from './cli.js';
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv,
+) => Ajv;
 
 export const API_DESCRIPTION = join(REPO, 'src/cloud/openapi/digitalocean-api.yaml');
 
@@ -61,8 +63,17 @@ interface Operation {
 }
 
 interface Droplet {
-  id: number; name: string; region: string; size: string; image: string | number; tags: string[];
-  publicKeys: string[]; status: 'new' | 'active'; address?: string; createdAt: string; booted: BootedDroplet;
+  id: number;
+  name: string;
+  region: string;
+  size: string;
+  image: string | number;
+  tags: string[];
+  publicKeys: string[];
+  status: 'new' | 'active';
+  address?: string;
+  createdAt: string;
+  booted: BootedDroplet;
   snapshotIds: number[];
 }
 
@@ -101,7 +112,10 @@ function loadOperations(ajv: Ajv, doc: Json): Operation[] {
   const deref = (obj: Json, at: string[]): [Json, string[]] => {
     const ref = obj.$ref;
     if (typeof ref !== 'string') return [obj, at];
-    const parts = ref.replace(/^#\//, '').split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = ref
+      .replace(/^#\//, '')
+      .split('/')
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let cur: unknown = doc;
     for (const p of parts) cur = (cur as Json)[p];
     return deref(cur as Json, parts);
@@ -113,10 +127,23 @@ function loadOperations(ajv: Ajv, doc: Json): Operation[] {
       if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
       const op = opRaw as Json;
       const pathNames: string[] = [];
-      const re = new RegExp('^' + template.replace(/\{([^}]+)\}/g, (_, n: string) => { pathNames.push(n); return '([^/]+)'; }) + '$');
+      const re = new RegExp(
+        '^' +
+          template.replace(/\{([^}]+)\}/g, (_, n: string) => {
+            pathNames.push(n);
+            return '([^/]+)';
+          }) +
+          '$',
+      );
       const params = ((op.parameters ?? []) as Json[]).map((p, i) => {
         const [def, at] = deref(p, ['paths', template, method, 'parameters', String(i)]);
-        return { name: String(def.name), in: String(def.in), required: Boolean(def.required), schema: def.schema as Json, validate: compileAt([...at, 'schema']) };
+        return {
+          name: String(def.name),
+          in: String(def.in),
+          required: Boolean(def.required),
+          schema: def.schema as Json,
+          validate: compileAt([...at, 'schema']),
+        };
       });
       let body: ValidateFunction | undefined;
       let bodyRequired = false;
@@ -129,7 +156,10 @@ function loadOperations(ajv: Ajv, doc: Json): Operation[] {
       for (const [status, r] of Object.entries(op.responses as Record<string, Json>)) {
         const [resp, at] = deref(r, ['paths', template, method, 'responses', status]);
         const content = resp.content as Json | undefined;
-        responses.set(status, content?.['application/json'] ? compileAt([...at, 'content', 'application/json', 'schema']) : null);
+        responses.set(
+          status,
+          content?.['application/json'] ? compileAt([...at, 'content', 'application/json', 'schema']) : null,
+        );
       }
       ops.push({ method: method.toUpperCase(), template, re, pathNames, params, body, bodyRequired, responses });
     }
@@ -158,7 +188,8 @@ function operations(): Operation[] {
   return compiled;
 }
 
-const errText = (v: ValidateFunction) => (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+const errText = (v: ValidateFunction) =>
+  (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
 
 export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
   const ops = operations();
@@ -175,26 +206,93 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
 
   const boot = opts.boot ?? (() => ({ address: Promise.resolve(`192.0.2.${fakeAddress++}`), stop: async () => {} }));
 
-  const fingerprint = (line: string) => createHash('md5').update(Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64')).digest('hex').replace(/(..)(?!$)/g, '$1:');
-  const region = (slug: string) => ({ name: slug.toUpperCase(), slug, features: ['metadata', 'install_agent'], available: true, sizes: SIZES.map((s) => s.slug) });
+  const fingerprint = (line: string) =>
+    createHash('md5')
+      .update(Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64'))
+      .digest('hex')
+      .replace(/(..)(?!$)/g, '$1:');
+  const region = (slug: string) => ({
+    name: slug.toUpperCase(),
+    slug,
+    features: ['metadata', 'install_agent'],
+    available: true,
+    sizes: SIZES.map((s) => s.slug),
+  });
   const size = (slug: string) => {
     const s = SIZES.find((x) => x.slug === slug)!;
     return { ...s, regions: REGIONS, available: true, description: 'Basic' };
   };
   const image = (ref: string | number) => {
     const slugged = typeof ref === 'string' ? IMAGES[ref] : undefined;
-    if (slugged) return { id: slugged.id, name: slugged.name, distribution: slugged.distribution, slug: ref as string, public: true, regions: REGIONS, created_at: '2026-08-01T00:00:00Z', type: 'base', min_disk_size: 15, size_gigabytes: 2.4, description: 'stand-in image', tags: [], status: 'available' };
+    if (slugged)
+      return {
+        id: slugged.id,
+        name: slugged.name,
+        distribution: slugged.distribution,
+        slug: ref as string,
+        public: true,
+        regions: REGIONS,
+        created_at: '2026-08-01T00:00:00Z',
+        type: 'base',
+        min_disk_size: 15,
+        size_gigabytes: 2.4,
+        description: 'stand-in image',
+        tags: [],
+        status: 'available',
+      };
     const snap = snapshots.find((s) => Number(s.id) === ref)!;
-    return { id: Number(snap.id), name: snap.name, distribution: 'Debian', slug: null, public: false, regions: snap.regions, created_at: snap.created_at, type: 'snapshot', min_disk_size: snap.min_disk_size, size_gigabytes: snap.size_gigabytes, description: '', tags: [], status: 'available' };
+    return {
+      id: Number(snap.id),
+      name: snap.name,
+      distribution: 'Debian',
+      slug: null,
+      public: false,
+      regions: snap.regions,
+      created_at: snap.created_at,
+      type: 'snapshot',
+      min_disk_size: snap.min_disk_size,
+      size_gigabytes: snap.size_gigabytes,
+      description: '',
+      tags: [],
+      status: 'available',
+    };
   };
   const dropletJson = (d: Droplet): Json => {
     const s = size(d.size);
     return {
-      id: d.id, name: d.name, memory: s.memory, vcpus: s.vcpus, disk: s.disk, locked: false, status: d.status,
-      kernel: null, created_at: d.createdAt, features: [], backup_ids: [], next_backup_window: null,
-      snapshot_ids: d.snapshotIds, image: image(d.image), volume_ids: [], size: s, size_slug: d.size,
-      networks: { v4: d.address ? [{ ip_address: d.address, netmask: '255.255.255.0', gateway: d.address.replace(/\.\d+$/, '.1'), type: 'public' }] : [], v6: [] },
-      region: region(d.region), tags: d.tags, vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
+      id: d.id,
+      name: d.name,
+      memory: s.memory,
+      vcpus: s.vcpus,
+      disk: s.disk,
+      locked: false,
+      status: d.status,
+      kernel: null,
+      created_at: d.createdAt,
+      features: [],
+      backup_ids: [],
+      next_backup_window: null,
+      snapshot_ids: d.snapshotIds,
+      image: image(d.image),
+      volume_ids: [],
+      size: s,
+      size_slug: d.size,
+      networks: {
+        v4: d.address
+          ? [
+              {
+                ip_address: d.address,
+                netmask: '255.255.255.0',
+                gateway: d.address.replace(/\.\d+$/, '.1'),
+                type: 'public',
+              },
+            ]
+          : [],
+        v6: [],
+      },
+      region: region(d.region),
+      tags: d.tags,
+      vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
     };
   };
   const page = <T>(items: T[], q: URLSearchParams, base: string, key: string): Json => {
@@ -202,24 +300,40 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
     const p = Number(q.get('page') ?? 1);
     const slice = items.slice((p - 1) * per, p * per);
     const last = Math.max(1, Math.ceil(items.length / per));
-    const extra = [...q.entries()].filter(([k]) => k !== 'page' && k !== 'per_page').map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join('');
+    const extra = [...q.entries()]
+      .filter(([k]) => k !== 'page' && k !== 'per_page')
+      .map(([k, v]) => `&${k}=${encodeURIComponent(v)}`)
+      .join('');
     const link = (n: number) => `${base}?page=${n}&per_page=${per}${extra}`;
-    const pages: Json = p < last ? { next: link(p + 1), last: link(last) } : p > 1 ? { first: link(1), prev: link(p - 1) } : {};
+    const pages: Json =
+      p < last ? { next: link(p + 1), last: link(last) } : p > 1 ? { first: link(1), prev: link(p - 1) } : {};
     return { [key]: slice, links: { pages }, meta: { total: items.length } };
   };
   const err = (status: number, id: string, message: string) => ({ status, body: { id, message } });
 
   type Answer = { status: number; body?: Json; headers?: Record<string, string> };
-  function handle(op: Operation, path: Record<string, unknown>, q: URLSearchParams, body: Json | undefined, base: string): Answer {
+  function handle(
+    op: Operation,
+    path: Record<string, unknown>,
+    q: URLSearchParams,
+    body: Json | undefined,
+    base: string,
+  ): Answer {
     const key = `${op.method} ${op.template}`;
     switch (key) {
       case 'GET /v2/account/keys':
         return { status: 200, body: page(keys, q, `${base}/v2/account/keys`, 'ssh_keys') };
       case 'POST /v2/account/keys': {
         const line = String(body!.public_key);
-        if (!/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+$/.test(line.trim())) return err(422, 'unprocessable_entity', 'Key invalid type, we support \'ssh-rsa\', \'ssh-ed25519\' and \'ecdsa-sha2\'');
+        if (!/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+$/.test(line.trim()))
+          return err(
+            422,
+            'unprocessable_entity',
+            "Key invalid type, we support 'ssh-rsa', 'ssh-ed25519' and 'ecdsa-sha2'",
+          );
         const fp = fingerprint(line);
-        if (keys.some((k) => k.fingerprint === fp)) return err(422, 'unprocessable_entity', 'SSH Key is already in use on your account');
+        if (keys.some((k) => k.fingerprint === fp))
+          return err(422, 'unprocessable_entity', 'SSH Key is already in use on your account');
         const k = { id: nextId++, name: String(body!.name), public_key: line.trim(), fingerprint: fp };
         keys.push(k);
         return { status: 201, body: { ssh_key: k } };
@@ -227,36 +341,76 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
       case 'GET /v2/droplets': {
         const tag = q.get('tag_name');
         const name = q.get('name');
-        const list = [...droplets.values()].filter((d) => (!tag || d.tags.includes(tag)) && (!name || d.name === name)).map(dropletJson);
+        const list = [...droplets.values()]
+          .filter((d) => (!tag || d.tags.includes(tag)) && (!name || d.name === name))
+          .map(dropletJson);
         return { status: 200, body: page(list, q, `${base}/v2/droplets`, 'droplets') };
       }
       case 'POST /v2/droplets': {
         if (!('name' in body!)) return err(422, 'unprocessable_entity', 'the stand-in creates one droplet at a time');
         const name = String(body!.name);
-        if (!/^[a-zA-Z0-9.-]{1,253}$/.test(name)) return err(422, 'unprocessable_entity', 'Name Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)');
+        if (!/^[a-zA-Z0-9.-]{1,253}$/.test(name))
+          return err(
+            422,
+            'unprocessable_entity',
+            'Name Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)',
+          );
         const regionSlug = String(body!.region ?? 'fra1');
-        if (!REGIONS.includes(regionSlug)) return err(422, 'unprocessable_entity', `Region is not available: ${regionSlug}`);
+        if (!REGIONS.includes(regionSlug))
+          return err(422, 'unprocessable_entity', `Region is not available: ${regionSlug}`);
         const sizeSlug = String(body!.size);
-        if (!SIZES.some((s) => s.slug === sizeSlug)) return err(422, 'unprocessable_entity', 'You specified an invalid size for Droplet creation.');
+        if (!SIZES.some((s) => s.slug === sizeSlug))
+          return err(422, 'unprocessable_entity', 'You specified an invalid size for Droplet creation.');
         const img = body!.image as string | number;
-        if (!(typeof img === 'string' ? IMAGES[img] : snapshots.some((s) => Number(s.id) === img))) return err(422, 'unprocessable_entity', 'You specified an invalid image for Droplet creation.');
+        if (!(typeof img === 'string' ? IMAGES[img] : snapshots.some((s) => Number(s.id) === img)))
+          return err(422, 'unprocessable_entity', 'You specified an invalid image for Droplet creation.');
         const named = (body!.ssh_keys ?? []) as (string | number)[];
         const chosen = named.map((n) => keys.find((k) => k.id === n || k.fingerprint === n));
-        if (chosen.some((k) => !k)) return err(422, 'unprocessable_entity', 'You specified an invalid SSH key for Droplet creation.');
-        if (!chosen.length) return err(422, 'unprocessable_entity', 'the stand-in needs at least one SSH key (it mails no root password)');
+        if (chosen.some((k) => !k))
+          return err(422, 'unprocessable_entity', 'You specified an invalid SSH key for Droplet creation.');
+        if (!chosen.length)
+          return err(
+            422,
+            'unprocessable_entity',
+            'the stand-in needs at least one SSH key (it mails no root password)',
+          );
         const d: Droplet = {
-          id: nextId++, name, region: regionSlug, size: sizeSlug, image: img, tags: (body!.tags ?? []) as string[],
-          publicKeys: chosen.map((k) => k!.public_key), status: 'new', createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          booted: undefined as unknown as BootedDroplet, snapshotIds: [],
+          id: nextId++,
+          name,
+          region: regionSlug,
+          size: sizeSlug,
+          image: img,
+          tags: (body!.tags ?? []) as string[],
+          publicKeys: chosen.map((k) => k!.public_key),
+          status: 'new',
+          createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          booted: undefined as unknown as BootedDroplet,
+          snapshotIds: [],
         };
         d.booted = boot({ name, publicKeys: d.publicKeys });
-        d.booted.address.then((a) => { if (droplets.has(d.id)) { d.address = a; d.status = 'active'; } }, (e: Error) => violations.push(`boot of ${name} failed: ${e.message}`));
+        d.booted.address.then(
+          (a) => {
+            if (droplets.has(d.id)) {
+              d.address = a;
+              d.status = 'active';
+            }
+          },
+          (e: Error) => violations.push(`boot of ${name} failed: ${e.message}`),
+        );
         droplets.set(d.id, d);
-        return { status: 202, body: { droplet: dropletJson(d), links: { actions: [{ id: nextId++, rel: 'create', href: `${base}/v2/actions/${nextId - 1}` }] } } };
+        return {
+          status: 202,
+          body: {
+            droplet: dropletJson(d),
+            links: { actions: [{ id: nextId++, rel: 'create', href: `${base}/v2/actions/${nextId - 1}` }] },
+          },
+        };
       }
       case 'GET /v2/droplets/{droplet_id}': {
         const d = droplets.get(path.droplet_id as number);
-        return d ? { status: 200, body: { droplet: dropletJson(d) } } : err(404, 'not_found', 'The resource you were accessing could not be found.');
+        return d
+          ? { status: 200, body: { droplet: dropletJson(d) } }
+          : err(404, 'not_found', 'The resource you were accessing could not be found.');
       }
       case 'DELETE /v2/droplets/{droplet_id}': {
         const d = droplets.get(path.droplet_id as number);
@@ -268,14 +422,34 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
       case 'POST /v2/droplets/{droplet_id}/actions': {
         const d = droplets.get(path.droplet_id as number);
         if (!d) return err(404, 'not_found', 'The resource you were accessing could not be found.');
-        if (body!.type !== 'snapshot') return err(422, 'unprocessable_entity', `the stand-in does not do ${String(body!.type)}`);
+        if (body!.type !== 'snapshot')
+          return err(422, 'unprocessable_entity', `the stand-in does not do ${String(body!.type)}`);
         const id = nextId++;
-        const action: Json = { id, status: 'in-progress', type: 'snapshot', started_at: new Date().toISOString(), completed_at: null, resource_id: d.id, resource_type: 'droplet', region_slug: d.region };
+        const action: Json = {
+          id,
+          status: 'in-progress',
+          type: 'snapshot',
+          started_at: new Date().toISOString(),
+          completed_at: null,
+          resource_id: d.id,
+          resource_type: 'droplet',
+          region_slug: d.region,
+        };
         actions.set(id, action);
         const name = typeof body!.name === 'string' ? body!.name : `${d.name}-${Date.now()}`;
         setTimeout(() => {
           const snapId = nextId++;
-          snapshots.push({ id: String(snapId), name, created_at: new Date().toISOString(), regions: [d.region], min_disk_size: size(d.size).disk, size_gigabytes: 2.5, resource_id: String(d.id), resource_type: 'droplet', tags: [] });
+          snapshots.push({
+            id: String(snapId),
+            name,
+            created_at: new Date().toISOString(),
+            regions: [d.region],
+            min_disk_size: size(d.size).disk,
+            size_gigabytes: 2.5,
+            resource_id: String(d.id),
+            resource_type: 'droplet',
+            tags: [],
+          });
           d.snapshotIds.push(snapId);
           action.status = 'completed';
           action.completed_at = new Date().toISOString();
@@ -284,14 +458,32 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
       }
       case 'GET /v2/actions/{action_id}': {
         const a = actions.get(path.action_id as number);
-        return a ? { status: 200, body: { action: a } } : err(404, 'not_found', 'The resource you were accessing could not be found.');
+        return a
+          ? { status: 200, body: { action: a } }
+          : err(404, 'not_found', 'The resource you were accessing could not be found.');
       }
       case 'GET /v2/snapshots': {
         const type = q.get('resource_type');
-        return { status: 200, body: page(snapshots.filter((s) => !type || s.resource_type === type), q, `${base}/v2/snapshots`, 'snapshots') };
+        return {
+          status: 200,
+          body: page(
+            snapshots.filter((s) => !type || s.resource_type === type),
+            q,
+            `${base}/v2/snapshots`,
+            'snapshots',
+          ),
+        };
       }
       case 'GET /v2/sizes':
-        return { status: 200, body: page(SIZES.map((s) => size(s.slug)), q, `${base}/v2/sizes`, 'sizes') };
+        return {
+          status: 200,
+          body: page(
+            SIZES.map((s) => size(s.slug)),
+            q,
+            `${base}/v2/sizes`,
+            'sizes',
+          ),
+        };
       default:
         violations.push(`${key}: described, but the stand-in does not implement it`);
         return err(400, 'bad_request', 'not implemented by the stand-in');
@@ -311,10 +503,17 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
       if (op) {
         const v = op.responses.has(String(a.status)) ? op.responses.get(String(a.status)) : op.responses.get('default');
         if (v === undefined) violations.push(`${method} ${template}: answer ${a.status} is not described`);
-        else if (v === null && a.body) violations.push(`${method} ${template}: answer ${a.status} has a body the description does not give`);
-        else if (v && !v(a.body)) violations.push(`${method} ${template}: answer ${a.status} does not match the description: ${errText(v)}`);
+        else if (v === null && a.body)
+          violations.push(`${method} ${template}: answer ${a.status} has a body the description does not give`);
+        else if (v && !v(a.body))
+          violations.push(`${method} ${template}: answer ${a.status} does not match the description: ${errText(v)}`);
       }
-      const headers: Record<string, string> = { 'ratelimit-limit': '5000', 'ratelimit-remaining': '4999', 'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60), ...a.headers };
+      const headers: Record<string, string> = {
+        'ratelimit-limit': '5000',
+        'ratelimit-remaining': '4999',
+        'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60),
+        ...a.headers,
+      };
       if (a.body) headers['content-type'] = 'application/json; charset=utf-8';
       res.writeHead(a.status, headers);
       res.end(a.body ? JSON.stringify(a.body) : undefined);
@@ -333,7 +532,8 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
     for (const p of op.params) {
       let value: unknown;
       if (p.in === 'path') value = coerce(decodeURIComponent(m[op.pathNames.indexOf(p.name) + 1]!), p.schema);
-      else if (p.in === 'query') value = url.searchParams.has(p.name) ? coerce(url.searchParams.get(p.name)!, p.schema) : undefined;
+      else if (p.in === 'query')
+        value = url.searchParams.has(p.name) ? coerce(url.searchParams.get(p.name)!, p.schema) : undefined;
       else continue;
       if (value === undefined) {
         if (p.required) return reject(`missing ${p.in} parameter ${p.name}`, op.template);
@@ -343,14 +543,16 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
       if (p.in === 'path') path[p.name] = value;
     }
     for (const k of url.searchParams.keys()) {
-      if (!op.params.some((p) => p.in === 'query' && p.name === k)) return reject(`query parameter ${k} is not described`, op.template);
+      if (!op.params.some((p) => p.in === 'query' && p.name === k))
+        return reject(`query parameter ${k} is not described`, op.template);
     }
     let body: Json | undefined;
     if (op.body) {
       if (!raw) {
         if (op.bodyRequired) return reject('missing request body', op.template);
       } else {
-        if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return reject('the body is not application/json', op.template);
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+          return reject('the body is not application/json', op.template);
         try {
           body = JSON.parse(raw) as Json;
         } catch {
@@ -362,7 +564,14 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
     const inj = injected.find((i) => i.method === method && i.path === op.template && i.times > 0);
     if (inj) {
       inj.times--;
-      return send({ status: inj.status, headers: inj.headers, body: inj.body ?? { id: 'injected', message: `injected ${inj.status}` } }, op.template);
+      return send(
+        {
+          status: inj.status,
+          headers: inj.headers,
+          body: inj.body ?? { id: 'injected', message: `injected ${inj.status}` },
+        },
+        op.template,
+      );
     }
     send(handle(op, path, url.searchParams, body, base), op.template);
   }
@@ -377,11 +586,21 @@ export async function startDoStandin(opts: StandinOptions): Promise<DoStandin> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: base, violations, log, keys, droplets, snapshots,
+    url: base,
+    violations,
+    log,
+    keys,
+    droplets,
+    snapshots,
     inject: (a) => injected.push({ ...a }),
     addKeys(count) {
       for (let i = 0; i < count; i++) {
-        const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), createHash('sha256').update(`filler-${i}-${nextId}`).digest()]);
+        const blob = Buffer.concat([
+          Buffer.from([0, 0, 0, 11]),
+          Buffer.from('ssh-ed25519'),
+          Buffer.from([0, 0, 0, 32]),
+          createHash('sha256').update(`filler-${i}-${nextId}`).digest(),
+        ]);
         const line = `ssh-ed25519 ${blob.toString('base64')}`;
         keys.push({ id: nextId++, name: `filler-${i}`, public_key: line, fingerprint: fingerprint(line) });
       }

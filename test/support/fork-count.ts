@@ -19,11 +19,18 @@ export function countForks(script: string, opts: { cwd?: string; timeoutMs?: num
     const file = join(dir, 'script.sh');
     const log = join(dir, 'strace.log');
     writeFileSync(file, script);
-    execFileSync('strace', ['-f', '-qq', '-o', log, '-e', 'trace=execve,fork,vfork,clone,clone3', 'sh', file],
-      { stdio: 'ignore', cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000 });
+    execFileSync('strace', ['-f', '-qq', '-o', log, '-e', 'trace=execve,fork,vfork,clone,clone3', 'sh', file], {
+      stdio: 'ignore',
+      cwd: opts.cwd,
+      timeout: opts.timeoutMs ?? 60_000,
+    });
     const lines = readFileSync(log, 'utf8').split('\n');
-    const forks = lines.filter((l) => /\b(fork|vfork|clone|clone3)\(/.test(l) && !/CLONE_THREAD/.test(l) && !/= -1 /.test(l)).length;
-    const execs = lines.filter((l) => /\bexecve\(/.test(l) && !/= -1 /.test(l)).map((l) => /execve\("([^"]*)"/.exec(l)?.[1] ?? '?');
+    const forks = lines.filter(
+      (l) => /\b(fork|vfork|clone|clone3)\(/.test(l) && !/CLONE_THREAD/.test(l) && !/= -1 /.test(l),
+    ).length;
+    const execs = lines
+      .filter((l) => /\bexecve\(/.test(l) && !/= -1 /.test(l))
+      .map((l) => /execve\("([^"]*)"/.exec(l)?.[1] ?? '?');
     return { forks, execs };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,9 +17,28 @@ try {
   const prep = await ws.cli(['provision', '--yes', '--json', '--only-phase', 'system-prep'], 30 * 60_000);
   if (prep.code !== 0) throw new Error(`system-prep failed:\n${prep.stderr.slice(-3000)}`);
   const result: Record<string, unknown> = {};
-  for (const [i, concurrency] of [[0, 1], [1, 3]] as const) {
-    const r = await ws.cli(['provision', '--yes', '--json', '--limit', ws.names[i]!, '--ide-concurrency', String(concurrency),
-      '--only-phase', 'ide-vscode', '--only-phase', 'ide-cursor', '--only-phase', 'ide-antigravity'], 30 * 60_000);
+  for (const [i, concurrency] of [
+    [0, 1],
+    [1, 3],
+  ] as const) {
+    const r = await ws.cli(
+      [
+        'provision',
+        '--yes',
+        '--json',
+        '--limit',
+        ws.names[i]!,
+        '--ide-concurrency',
+        String(concurrency),
+        '--only-phase',
+        'ide-vscode',
+        '--only-phase',
+        'ide-cursor',
+        '--only-phase',
+        'ide-antigravity',
+      ],
+      30 * 60_000,
+    );
     const run = JSON.parse(r.stdout) as RunResult;
     const phases = run.hosts[0]!.phases;
     if (r.code !== 0) failed = true;

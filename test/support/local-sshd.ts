@@ -11,9 +11,11 @@ const SSHD = process.env.VPS_PROVISION_SSHD || '/usr/sbin/sshd';
 
 /** Why sshd targets cannot be started here (OpenSSH server or client missing), with the fix; undefined when they can. */
 export function opensshMissing(): string | undefined {
-  if (!existsSync(SSHD)) return `OpenSSH's server is not installed (${SSHD} not found): install it with "sudo apt-get install openssh-server" (Debian/Ubuntu), then try again`;
+  if (!existsSync(SSHD))
+    return `OpenSSH's server is not installed (${SSHD} not found): install it with "sudo apt-get install openssh-server" (Debian/Ubuntu), then try again`;
   const inPath = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'ssh-keygen')));
-  if (!inPath) return 'ssh-keygen is not installed: install it with "sudo apt-get install openssh-client" (Debian/Ubuntu), then try again';
+  if (!inPath)
+    return 'ssh-keygen is not installed: install it with "sudo apt-get install openssh-client" (Debian/Ubuntu), then try again';
   return undefined;
 }
 
@@ -25,7 +27,17 @@ export interface ClientKey {
 /** An ed25519 key pair made now, without passphrase (or with one when asked). */
 export function makeClientKey(dir: string, name = 'id_ed25519', passphrase = ''): ClientKey {
   const privateKeyPath = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'vps-provision-test', '-f', privateKeyPath]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    passphrase,
+    '-C',
+    'vps-provision-test',
+    '-f',
+    privateKeyPath,
+  ]);
   return { privateKeyPath, publicKey: readFileSync(`${privateKeyPath}.pub`, 'utf8').trim() };
 }
 
@@ -76,9 +88,19 @@ export async function waitForBanner(host: string, port: number, timeoutMs = 10_0
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect({ host, port });
-      const timer = setTimeout(() => { sock.destroy(); resolve(false); }, 1000);
-      sock.once('data', (d) => { clearTimeout(timer); sock.destroy(); resolve(d.toString().startsWith('SSH-')); });
-      sock.once('error', () => { clearTimeout(timer); resolve(false); });
+      const timer = setTimeout(() => {
+        sock.destroy();
+        resolve(false);
+      }, 1000);
+      sock.once('data', (d) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(d.toString().startsWith('SSH-'));
+      });
+      sock.once('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -101,7 +123,16 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
     for (const type of types) {
       rmSync(keyPath(type), { force: true });
       rmSync(`${keyPath(type)}.pub`, { force: true });
-      execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', keyPath(type)]);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        type,
+        ...(type === 'rsa' ? ['-b', '2048'] : []),
+        '-N',
+        '',
+        '-f',
+        keyPath(type),
+      ]);
     }
   };
   makeHostKey();
@@ -130,9 +161,12 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
     child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     live.add(child);
     let stderr = '';
-    child.stderr?.on('data', (d) => { stderr += d.toString(); });
+    child.stderr?.on('data', (d) => {
+      stderr += d.toString();
+    });
     const exited = new Promise<never>((_, reject) =>
-      child!.once('exit', (code) => reject(new Error(`sshd exited (${code}): ${stderr.trim()}`))));
+      child!.once('exit', (code) => reject(new Error(`sshd exited (${code}): ${stderr.trim()}`))),
+    );
     exited.catch(() => undefined);
     await Promise.race([waitForBanner('127.0.0.1', port), exited]);
   };
@@ -141,22 +175,40 @@ export async function startSshd(opts: SshdOptions): Promise<LocalSshd> {
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-      c.once('exit', () => { clearTimeout(timer); live.delete(c); resolve(); });
+      c.once('exit', () => {
+        clearTimeout(timer);
+        live.delete(c);
+        resolve();
+      });
       c.kill('SIGTERM');
     });
   };
   await start();
-  const hostPub = (type = types[0]!) => readFileSync(`${keyPath(type)}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const hostPub = (type = types[0]!) =>
+    readFileSync(`${keyPath(type)}.pub`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
   const sshd: LocalSshd = {
     host: '127.0.0.1',
     port,
     dir,
-    get pid() { return child?.pid ?? -1; },
-    get hostPublicKey() { return hostPub(); },
-    get knownHostsLine() { return `[127.0.0.1]:${port} ${hostPub()}`; },
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    get hostPublicKey() {
+      return hostPub();
+    },
+    get knownHostsLine() {
+      return `[127.0.0.1]:${port} ${hostPub()}`;
+    },
     knownHostsLineFor: (type) => `[127.0.0.1]:${port} ${hostPub(type)}`,
     rotateHostKey: makeHostKey,
-    async restart() { await stopChild(); await start(); },
+    async restart() {
+      await stopChild();
+      await start();
+    },
     async stop() {
       await stopChild();
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

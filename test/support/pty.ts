@@ -22,18 +22,37 @@ export interface PtyCli {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function startPtyCli(args: string[], opts: { env?: Record<string, string>; width?: number; height?: number } = {}): PtyCli {
+export function startPtyCli(
+  args: string[],
+  opts: { env?: Record<string, string>; width?: number; height?: number } = {},
+): PtyCli {
   const dir = mkdtempSync(join(tmpdir(), 'vps-pty-'));
   const sock = join(dir, 'tmux.sock');
   const codeFile = join(dir, 'exit-code');
   const tmux = (...a: string[]) => execFileSync('tmux', ['-S', sock, ...a], { encoding: 'utf8' });
   // a terminal session as a person has it: no CI variable, colour allowed
-  const env = Object.entries({ ...opts.env }).map(([k, v]) => `${k}=${shQuote(v)}`).join(' ');
+  const env = Object.entries({ ...opts.env })
+    .map(([k, v]) => `${k}=${shQuote(v)}`)
+    .join(' ');
   const cli = [process.execPath, CLI, ...args].map(shQuote).join(' ');
   // the shell stays after the CLI ended, so its last screen can still be read; Ctrl-C
   // reaches the whole foreground group: the shell only notes it (a trap, reset for the CLI)
   const script = `trap : INT; cd ${shQuote(REPO)} && env -u CI -u NO_COLOR ${env} ${cli}; echo $? > ${shQuote(codeFile)}; exec sleep 600`;
-  tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(opts.width ?? 120), '-y', String(opts.height ?? 40), '-s', 'cli', 'sh', '-c', script);
+  tmux(
+    '-f',
+    '/dev/null',
+    'new-session',
+    '-d',
+    '-x',
+    String(opts.width ?? 120),
+    '-y',
+    String(opts.height ?? 40),
+    '-s',
+    'cli',
+    'sh',
+    '-c',
+    script,
+  );
   tmux('set-option', '-t', 'cli', 'history-limit', '5000');
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'cli');
   let stopped = false;
@@ -44,7 +63,8 @@ export function startPtyCli(args: string[], opts: { env?: Record<string, string>
       for (;;) {
         const s = screen();
         if (pattern.test(s)) return s;
-        if (Date.now() > deadline) throw new Error(`${pattern} not on the screen within ${timeoutMs} ms; the screen:\n${s}`);
+        if (Date.now() > deadline)
+          throw new Error(`${pattern} not on the screen within ${timeoutMs} ms; the screen:\n${s}`);
         await sleep(150);
       }
     },
@@ -54,7 +74,8 @@ export function startPtyCli(args: string[], opts: { env?: Record<string, string>
     async exitCode(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (!existsSync(codeFile) || !readFileSync(codeFile, 'utf8').trim()) {
-        if (Date.now() > deadline) throw new Error(`the CLI did not end within ${timeoutMs} ms; the screen:\n${screen()}`);
+        if (Date.now() > deadline)
+          throw new Error(`the CLI did not end within ${timeoutMs} ms; the screen:\n${screen()}`);
         await sleep(100);
       }
       return Number(readFileSync(codeFile, 'utf8').trim());
@@ -62,7 +83,11 @@ export function startPtyCli(args: string[], opts: { env?: Record<string, string>
     stop() {
       if (stopped) return;
       stopped = true;
-      try { tmux('kill-server'); } catch { /* already gone */ }
+      try {
+        tmux('kill-server');
+      } catch {
+        /* already gone */
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

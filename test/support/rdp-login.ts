@@ -25,13 +25,20 @@ function onPath(bin: string): boolean {
 
 /** The RDP client to use, or null with the reason. */
 export function findRdpClient(env: NodeJS.ProcessEnv = process.env): RdpClient | { missing: string } {
-  if (onPath('xfreerdp') && onPath('Xvfb')) return { describe: 'installed xfreerdp + Xvfb', argv: (s) => ['sh', ['-c', s]] };
+  if (onPath('xfreerdp') && onPath('Xvfb'))
+    return { describe: 'installed xfreerdp + Xvfb', argv: (s) => ['sh', ['-c', s]] };
   const root = env.VPSPROV_RDP_CLIENT_ROOT;
   if (root && existsSync(join(root, 'usr/bin/xfreerdp')) && existsSync(join(root, 'usr/bin/Xvfb'))) {
     const mount = `mount -t overlay overlay -o lowerdir=${join(root, 'usr')}:/usr /usr`;
-    return { describe: `xfreerdp + Xvfb unpacked in ${root}`, argv: (s) => ['unshare', ['-m', 'sh', '-c', `${mount} && ${s}`]] };
+    return {
+      describe: `xfreerdp + Xvfb unpacked in ${root}`,
+      argv: (s) => ['unshare', ['-m', 'sh', '-c', `${mount} && ${s}`]],
+    };
   }
-  return { missing: 'xfreerdp and Xvfb are not installed (Debian packages freerdp2-x11 and xvfb), and VPSPROV_RDP_CLIENT_ROOT names no unpacked copy (test/support/fetch-rdp-client.sh)' };
+  return {
+    missing:
+      'xfreerdp and Xvfb are not installed (Debian packages freerdp2-x11 and xvfb), and VPSPROV_RDP_CLIENT_ROOT names no unpacked copy (test/support/fetch-rdp-client.sh)',
+  };
 }
 
 /** A display number nobody uses on this machine. */
@@ -89,10 +96,19 @@ export async function rdpLogin(client: RdpClient, o: RdpLoginOptions): Promise<R
     }
   } finally {
     if (!exited && child.pid) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       const deadline = Date.now() + 10_000;
       while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      if (!exited) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      if (!exited)
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     }
   }
   return { ok, elapsedMs: Date.now() - started, output: output.split(o.password).join('[password]') };

@@ -5,12 +5,35 @@
 import { STEP_TYPES } from '../../src/steps/registry.js';
 import { UNKNOWN_OS } from '../../src/facts/os-release.js';
 import type { Decision, ProbeOutput } from '../../src/steps/step-type.js';
-import { probeScript, applyScript, satisfiedPhaseScript, checkpointScript, pendingRestartFile, type ApplyStep, type RunFiles, type ScriptStep } from '../../src/shell/phase-scripts.js';
 import {
-  openSessionScript, stateDirScript, releaseLockScript, waitForScriptScript, runFilesScript, writeRunFilesScript, pruneRunsScript,
-  fetchRunScript, catFileScript, rebootRequiredScript, bootStateScript,
+  probeScript,
+  applyScript,
+  satisfiedPhaseScript,
+  checkpointScript,
+  pendingRestartFile,
+  type ApplyStep,
+  type RunFiles,
+  type ScriptStep,
+} from '../../src/shell/phase-scripts.js';
+import {
+  openSessionScript,
+  stateDirScript,
+  releaseLockScript,
+  waitForScriptScript,
+  runFilesScript,
+  writeRunFilesScript,
+  pruneRunsScript,
+  fetchRunScript,
+  catFileScript,
+  rebootRequiredScript,
+  bootStateScript,
 } from '../../src/shell/host-scripts.js';
-import { startMonitorCommand, stopMonitorCommand, monitorStatusCommand, readSamplesCommand } from '../../src/monitor/monitor-commands.js';
+import {
+  startMonitorCommand,
+  stopMonitorCommand,
+  monitorStatusCommand,
+  readSamplesCommand,
+} from '../../src/monitor/monitor-commands.js';
 import { benchmarkCommand } from '../../src/monitor/benchmark-commands.js';
 import { sourceProbeScript } from '../../src/facts/source-reach.js';
 
@@ -29,10 +52,31 @@ interface FixtureStep {
 /** Steps that touch only files under `root`: run for real under dash. */
 export function fileSteps(root: string): FixtureStep[] {
   return [
-    { type: 'file', name: 'conf', args: { path: `${root}/a.conf`, content: "x=1\n%s $(id) 'q'\n", mode: '0600' }, probed: 'absent' },
-    { type: 'line', name: 'line', args: { path: `${root}/b.conf`, line: 'y=2 % $HOME', regexp: '^y=' }, probed: 'missing' },
-    { type: 'command', name: 'make it', args: { run: `printf 'made\\n' > ${root}/made`, creates: `${root}/made` }, probed: 'creates=no', timeoutS: 30 },
-    { type: 'command', name: 'guarded', args: { run: `echo guarded >> ${root}/log`, unless: `test -f ${root}/never` }, probed: 'unless=1' },
+    {
+      type: 'file',
+      name: 'conf',
+      args: { path: `${root}/a.conf`, content: "x=1\n%s $(id) 'q'\n", mode: '0600' },
+      probed: 'absent',
+    },
+    {
+      type: 'line',
+      name: 'line',
+      args: { path: `${root}/b.conf`, line: 'y=2 % $HOME', regexp: '^y=' },
+      probed: 'missing',
+    },
+    {
+      type: 'command',
+      name: 'make it',
+      args: { run: `printf 'made\\n' > ${root}/made`, creates: `${root}/made` },
+      probed: 'creates=no',
+      timeoutS: 30,
+    },
+    {
+      type: 'command',
+      name: 'guarded',
+      args: { run: `echo guarded >> ${root}/log`, unless: `test -f ${root}/never` },
+      probed: 'unless=1',
+    },
     { type: 'command', name: 'always', args: { run: `echo always >> ${root}/log` }, probed: null },
   ];
 }
@@ -42,10 +86,30 @@ function allSteps(root: string): FixtureStep[] {
   return [
     ...fileSteps(root),
     { type: 'apt', name: 'packages', args: { packages: ['curl', 'xrdp'] }, probed: 'curl\tii \t8.14' },
-    { type: 'user', name: 'dev user', args: { name: 'dev', groups: ['sudo'], shell: '/bin/bash', sudo: 'nopasswd' }, probed: 'absent' },
-    { type: 'service', name: 'xrdp up', args: { name: 'xrdp', enabled: true, state: 'started', restart_on: ['conf'] }, probed: 'enabled\n\ninactive' },
-    { type: 'apt_repo', name: 'vendor repo', args: { name: 'vendor', key_url: 'https://example.com/key.gpg', repo: 'https://example.com/apt stable main' }, probed: 'key=absent\nlist=absent' },
-    { type: 'deb', name: 'vendor deb', args: { package: 'vendor-tool', url: 'https://example.com/tool.deb' }, probed: '' },
+    {
+      type: 'user',
+      name: 'dev user',
+      args: { name: 'dev', groups: ['sudo'], shell: '/bin/bash', sudo: 'nopasswd' },
+      probed: 'absent',
+    },
+    {
+      type: 'service',
+      name: 'xrdp up',
+      args: { name: 'xrdp', enabled: true, state: 'started', restart_on: ['conf'] },
+      probed: 'enabled\n\ninactive',
+    },
+    {
+      type: 'apt_repo',
+      name: 'vendor repo',
+      args: { name: 'vendor', key_url: 'https://example.com/key.gpg', repo: 'https://example.com/apt stable main' },
+      probed: 'key=absent\nlist=absent',
+    },
+    {
+      type: 'deb',
+      name: 'vendor deb',
+      args: { package: 'vendor-tool', url: 'https://example.com/tool.deb' },
+      probed: '',
+    },
   ];
 }
 
@@ -62,26 +126,59 @@ export function runFiles(stateDir: string): RunFiles {
 }
 
 /** The probe script and the apply script of one phase of `steps`. */
-export function phaseScripts(steps: readonly FixtureStep[], stateDir: string, opts: { changedBefore?: number[]; recorded?: number[]; phaseLimitS?: number; startCs?: number } = {}): { probe: string; apply: string } {
+export function phaseScripts(
+  steps: readonly FixtureStep[],
+  stateDir: string,
+  opts: { changedBefore?: number[]; recorded?: number[]; phaseLimitS?: number; startCs?: number } = {},
+): { probe: string; apply: string } {
   const files = runFiles(stateDir);
   const inst = instances(steps);
   const byName = new Map(inst.map((s) => [s.name, s.index]));
-  const handler = (s: (typeof inst)[number]) => (s.type.watches?.(s.args).length ? pendingRestartFile(files, s.name) : undefined);
-  const scriptSteps: ScriptStep[] = inst.map((s) => ({ index: s.index, name: s.name, probe: s.type.probe(s.args), batch: s.type.batchProbe?.(s.args), pendingFile: handler(s), timeoutS: s.timeoutS }));
+  const handler = (s: (typeof inst)[number]) =>
+    s.type.watches?.(s.args).length ? pendingRestartFile(files, s.name) : undefined;
+  const scriptSteps: ScriptStep[] = inst.map((s) => ({
+    index: s.index,
+    name: s.name,
+    probe: s.type.probe(s.args),
+    batch: s.type.batchProbe?.(s.args),
+    pendingFile: handler(s),
+    timeoutS: s.timeoutS,
+  }));
   const marksOf = new Map<string, string[]>();
-  for (const h of inst) for (const w of h.type.watches?.(h.args) ?? []) marksOf.set(w, [...marksOf.get(w) ?? [], handler(h)!]);
+  for (const h of inst)
+    for (const w of h.type.watches?.(h.args) ?? []) marksOf.set(w, [...(marksOf.get(w) ?? []), handler(h)!]);
   const apply: ApplyStep[] = inst.map((s) => {
     const probed: ProbeOutput | null = s.probed === null ? null : { text: s.probed, exitCode: 0 };
-    let d: Decision = s.type.decide(s.args, s.type.probe(s.args) === null ? null : probed, { remoteUser: 'root', os: UNKNOWN_OS });
-    if (d.onChanged) d = { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(byName.get(n))) } };
+    let d: Decision = s.type.decide(s.args, s.type.probe(s.args) === null ? null : probed, {
+      remoteUser: 'root',
+      os: UNKNOWN_OS,
+    });
+    if (d.onChanged)
+      d = { ...d, onChanged: { ...d.onChanged, steps: d.onChanged.steps.map((n) => String(byName.get(n))) } };
     return {
-      index: s.index, name: s.name, probe: s.type.probe(s.args), decision: d, expected: s.probed, timeoutS: s.timeoutS,
-      pendingFile: handler(s), marks: marksOf.get(s.name), settle: s.type.settle?.(s.args),
+      index: s.index,
+      name: s.name,
+      probe: s.type.probe(s.args),
+      decision: d,
+      expected: s.probed,
+      timeoutS: s.timeoutS,
+      pendingFile: handler(s),
+      marks: marksOf.get(s.name),
+      settle: s.type.settle?.(s.args),
     };
   });
   return {
     probe: probeScript(NONCE, scriptSteps, opts.phaseLimitS ?? 0),
-    apply: applyScript(NONCE, files, apply, new Set(opts.changedBefore ?? []), { hash: 'f'.repeat(64) }, opts.startCs ?? null, new Set(opts.recorded ?? []), opts.phaseLimitS ?? 0),
+    apply: applyScript(
+      NONCE,
+      files,
+      apply,
+      new Set(opts.changedBefore ?? []),
+      { hash: 'f'.repeat(64) },
+      opts.startCs ?? null,
+      new Set(opts.recorded ?? []),
+      opts.phaseLimitS ?? 0,
+    ),
   };
 }
 
@@ -100,7 +197,12 @@ export function goldenScripts(): Record<string, string> {
     'phase/satisfied.sh': satisfiedPhaseScript(files, ['conf', 'line "two", 50%'], 'f'.repeat(64), 1234),
     'phase/checkpoint.sh': checkpointScript(files, 'f'.repeat(64)),
     'host/open-plan.sh': openSessionScript(NONCE, `${state}/it's`, null),
-    'host/open-apply.sh': openSessionScript(NONCE, state, { runId: RUN_ID, holder: "ana@laptop (pid 1234) 'x'" }, startMonitorCommand({ ...monitor, intervalS: 10, maxLifetimeS: 3600, host: 'web-1' })),
+    'host/open-apply.sh': openSessionScript(
+      NONCE,
+      state,
+      { runId: RUN_ID, holder: "ana@laptop (pid 1234) 'x'" },
+      startMonitorCommand({ ...monitor, intervalS: 10, maxLifetimeS: 3600, host: 'web-1' }),
+    ),
     'host/state-dir.sh': stateDirScript(NONCE),
     'host/release-lock.sh': releaseLockScript(`${state}/it's`, RUN_ID),
     'host/wait-for-script.sh': waitForScriptScript(4242, 10),
@@ -109,13 +211,24 @@ export function goldenScripts(): Record<string, string> {
     'host/cat-file.sh': catFileScript(`${state}/runs/${RUN_ID}/timing.csv`),
     'host/reboot-required.sh': rebootRequiredScript(NONCE),
     'host/boot-state.sh': bootStateScript(NONCE, 120),
-    'host/write-run-files.sh': writeRunFilesScript(`${state}/runs/${RUN_ID}`, { 'run.json': '{"a":"it\'s"}\n', 'controller-timing.csv': 'x,y\n' }),
+    'host/write-run-files.sh': writeRunFilesScript(`${state}/runs/${RUN_ID}`, {
+      'run.json': '{"a":"it\'s"}\n',
+      'controller-timing.csv': 'x,y\n',
+    }),
     'host/prune-runs.sh': pruneRunsScript(state, '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}', 5, RUN_ID),
-    'host/source-probe.sh': sourceProbeScript(NONCE, [{ urls: ['https://example.com/apt/dists/stable/InRelease', 'https://example.com/apt/dists/stable/Release'] }, { urls: ["https://example.com/a b's.deb"] }]),
+    'host/source-probe.sh': sourceProbeScript(NONCE, [
+      { urls: ['https://example.com/apt/dists/stable/InRelease', 'https://example.com/apt/dists/stable/Release'] },
+      { urls: ["https://example.com/a b's.deb"] },
+    ]),
     'monitor/start.sh': startMonitorCommand({ ...monitor, intervalS: 10, maxLifetimeS: 3600, host: 'web-1' }),
     'monitor/stop.sh': stopMonitorCommand(monitor, { waitS: 5 }),
     'monitor/status.sh': monitorStatusCommand(monitor),
     'monitor/read-samples.sh': readSamplesCommand(monitor, 3),
-    'monitor/benchmark.sh': benchmarkCommand({ workDir: `${state}/bench`, diskMb: 64, url: 'https://example.com/100MB.bin', maxTimeS: 20 }),
+    'monitor/benchmark.sh': benchmarkCommand({
+      workDir: `${state}/bench`,
+      diskMb: 64,
+      url: 'https://example.com/100MB.bin',
+      maxTimeS: 20,
+    }),
   };
 }

@@ -18,11 +18,18 @@ export interface TestFleet {
   root(i: number): string;
   stateDir(i: number): string;
   /** Rewrite the inventory; `extra` is merged into each host's entry. */
-  writeInventory(opts?: { hostVars?: (i: number) => Record<string, unknown>; top?: Record<string, unknown>; host?: (i: number) => Record<string, unknown> }): void;
+  writeInventory(opts?: {
+    hostVars?: (i: number) => Record<string, unknown>;
+    top?: Record<string, unknown>;
+    host?: (i: number) => Record<string, unknown>;
+  }): void;
   stop(): Promise<void>;
 }
 
-export async function startTestFleet(count: number, opts: { prefix?: string; trustHostKeys?: boolean; sshdConfig?: string[] } = {}): Promise<TestFleet> {
+export async function startTestFleet(
+  count: number,
+  opts: { prefix?: string; trustHostKeys?: boolean; sshdConfig?: string[] } = {},
+): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'vps-fleet-'));
   const key = makeClientKey(dir);
   const sshds = await startFleet(count, { authorizedKeys: [key.publicKey], extraConfig: opts.sshdConfig });
@@ -33,20 +40,32 @@ export async function startTestFleet(count: number, opts: { prefix?: string; tru
   const stateDir = (i: number) => join(dir, 'state', names[i]!);
   names.forEach((_, i) => mkdirSync(root(i), { recursive: true }));
   const fleet: TestFleet = {
-    dir, key, sshds, names, knownHostsPath,
+    dir,
+    key,
+    sshds,
+    names,
+    knownHostsPath,
     inventoryPath: join(dir, 'inventory.yml'),
-    root, stateDir,
+    root,
+    stateDir,
     writeInventory(o = {}) {
       const inv = {
         known_hosts_file: knownHostsPath,
         host_key_policy: 'strict',
         ...(o.top ?? {}),
         defaults: { user: 'root', identity_file: key.privateKeyPath },
-        hosts: Object.fromEntries(names.map((n, i) => [n, {
-          address: '127.0.0.1', port: sshds[i]!.port, state_dir: stateDir(i),
-          vars: { work_root: root(i), ...(o.hostVars?.(i) ?? {}) },
-          ...(o.host?.(i) ?? {}),
-        }])),
+        hosts: Object.fromEntries(
+          names.map((n, i) => [
+            n,
+            {
+              address: '127.0.0.1',
+              port: sshds[i]!.port,
+              state_dir: stateDir(i),
+              vars: { work_root: root(i), ...(o.hostVars?.(i) ?? {}) },
+              ...(o.host?.(i) ?? {}),
+            },
+          ]),
+        ),
         groups: { all_hosts: names, first: [names[0]] },
       };
       writeFileSync(fleet.inventoryPath, stringify(inv));

@@ -66,36 +66,56 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
   const key = makeClientKey(dir);
   let standins: IdeStandins | undefined;
   try {
-    const droplets = await startDroplets(count, { authorizedKey: key.publicKey, namePrefix: opts.namePrefix ?? 'vpsprov-ws', release: opts.release, log: opts.log });
+    const droplets = await startDroplets(count, {
+      authorizedKey: key.publicKey,
+      namePrefix: opts.namePrefix ?? 'vpsprov-ws',
+      release: opts.release,
+      log: opts.log,
+    });
     standins = await startIdeStandins();
     const names = droplets.map((d) => d.name);
     const knownHostsPath = join(dir, 'known_hosts');
     writeFileSync(knownHostsPath, droplets.map((d) => d.knownHostsLine).join('\n') + '\n');
     const inventoryPath = join(dir, 'inventory.yml');
-    writeFileSync(inventoryPath, stringify({
-      host_key_policy: 'strict',
-      known_hosts_file: knownHostsPath,
-      defaults: {
-        user: 'root',
-        identity_file: key.privateKeyPath,
-        vars: {
-          developer_user: developerUser,
-          // developer_ssh_key is left to its default: the public half of identity_file (key.publicKey)
-          desktop_profile: opts.profile ?? 'full',
-          ...standins.vars,
-          ...opts.vars,
+    writeFileSync(
+      inventoryPath,
+      stringify({
+        host_key_policy: 'strict',
+        known_hosts_file: knownHostsPath,
+        defaults: {
+          user: 'root',
+          identity_file: key.privateKeyPath,
+          vars: {
+            developer_user: developerUser,
+            // developer_ssh_key is left to its default: the public half of identity_file (key.publicKey)
+            desktop_profile: opts.profile ?? 'full',
+            ...standins.vars,
+            ...opts.vars,
+          },
         },
-      },
-      hosts: Object.fromEntries(droplets.map((d) => [d.name, { address: d.address }])),
-    }));
+        hosts: Object.fromEntries(droplets.map((d) => [d.name, { address: d.address }])),
+      }),
+    );
     const env = { XDG_CONFIG_HOME: configHome };
     const reportsDir = join(dir, 'reports');
     const credentialsPath = (i: number) => join(configHome, 'vps-provision', 'credentials', names[i]!, developerUser);
     const ws: Workstations = {
-      dir, key, droplets, standins, names, developerUser, inventoryPath, knownHostsPath, configHome, reportsDir,
+      dir,
+      key,
+      droplets,
+      standins,
+      names,
+      developerUser,
+      inventoryPath,
+      knownHostsPath,
+      configHome,
+      reportsDir,
       async cli(args, timeoutMs, playbooks = PLAYBOOKS) {
         const started = Date.now();
-        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', playbooks, '--reports-dir', reportsDir], { env, timeoutMs });
+        const r = await runCli([...args, '-i', inventoryPath, '--playbooks', playbooks, '--reports-dir', reportsDir], {
+          env,
+          timeoutMs,
+        });
         return { ...r, wallMs: Date.now() - started };
       },
       credentialsPath,
@@ -103,13 +123,32 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
       ssh(i, user, command, timeoutMs = 60_000) {
         const d = droplets[i]!;
         const args = [
-          '-i', key.privateKeyPath, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHostsPath}`,
-          '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', '-F', '/dev/null',
-          '-p', String(d.sshPort), `${user}@${d.address}`, command,
+          '-i',
+          key.privateKeyPath,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          `UserKnownHostsFile=${knownHostsPath}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'ConnectTimeout=15',
+          '-F',
+          '/dev/null',
+          '-p',
+          String(d.sshPort),
+          `${user}@${d.address}`,
+          command,
         ];
         return new Promise((resolve) => {
           execFile('ssh', args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-            const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+            const code = err
+              ? typeof (err as { code?: unknown }).code === 'number'
+                ? (err as { code: number }).code
+                : null
+              : 0;
             resolve({ code, stdout, stderr });
           });
         });

@@ -32,7 +32,8 @@ try {
   const run1 = JSON.parse(first.stdout) as RunResult;
   const second = await ws.cli(['provision', '--yes', '--json', '--force', '--concurrency', String(count)], 60 * 60_000);
   const run2 = JSON.parse(second.stdout) as RunResult;
-  const steps = (r: RunResult) => r.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
+  const steps = (r: RunResult) =>
+    r.hosts.flatMap((h) => h.phases.flatMap((p) => p.steps.map((s) => ({ host: h.host, phase: p.name, ...s }))));
   const failures = steps(run1).filter((s) => s.status === 'failed');
   const changedAgain = steps(run2).filter((s) => s.status !== 'ok' && s.status !== 'skipped');
   failed ||= first.code !== 0 || second.code !== 0 || failures.length > 0 || changedAgain.length > 0;
@@ -45,18 +46,29 @@ try {
     }
     const user = ws.developerUser;
     const login = await rdpLogin(client, {
-      address: d.address, port: 3389, user, password: ws.password(i), timeoutMs: 180_000,
+      address: d.address,
+      port: 3389,
+      user,
+      password: ws.password(i),
+      timeoutMs: 180_000,
       until: async () => (await ws.ssh(i, 'root', `pgrep -u ${user} -x xfce4-session`, 20_000)).code === 0,
     });
     rdpLoginMs[d.name] = login.ok ? login.elapsedMs : `no xfce4-session after ${login.elapsedMs} ms`;
     if (!login.ok) failed = true;
   }
   const summary = {
-    profile, count, release,
+    profile,
+    count,
+    release,
     bootMs,
     firstProvisionMs: first.wallMs,
     perHostMs: Object.fromEntries(run1.hosts.map((h) => [h.host, Math.round(h.durationMs)])),
-    perPhaseS: Object.fromEntries(run1.hosts.map((h) => [h.host, Object.fromEntries(h.phases.map((p) => [p.name, Math.round(p.durationMs / 100) / 10]))])),
+    perPhaseS: Object.fromEntries(
+      run1.hosts.map((h) => [
+        h.host,
+        Object.fromEntries(h.phases.map((p) => [p.name, Math.round(p.durationMs / 100) / 10])),
+      ]),
+    ),
     secondProvisionForceMs: second.wallMs,
     rdpLoginToXfceMs: rdpLoginMs,
     exitCodes: [first.code, second.code],

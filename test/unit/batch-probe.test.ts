@@ -37,8 +37,10 @@ function runFacts(script: string): Map<number, ProbeOutput> {
   const facts = new Map<number, ProbeOutput>();
   const batches: BatchRecord[] = [];
   const read = recordReader(N, (r) => {
-    if (r.tag === 'B') facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
-    if (r.tag === 'G') batches.push({ kind: r.args[0]!, indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
+    if (r.tag === 'B')
+      facts.set(Number(r.args[0]), { exitCode: Number(r.args[1]), text: trimTrailingNewlines(r.body ?? '') });
+    if (r.tag === 'G')
+      batches.push({ kind: r.args[0]!, indexes: r.args.slice(1).filter(Boolean).map(Number), body: r.body ?? '' });
   });
   for (const line of out.split('\n')) read(line);
   for (const [i, o] of batchFacts(batches)) facts.set(i, o);
@@ -62,8 +64,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test('every batched step reads what its own probe reads', () => {
   const p = (n: string) => join(dir, n);
   const cases: [AnyStepType, Record<string, unknown>][] = [
-    ...['plain.conf', 'empty', 'a dir', 'absent', "odd 'name'\nwith newline\\", 'link', 'dangling', 'locked', 'plain.conf']
-      .map((n): [AnyStepType, Record<string, unknown>] => [fileStep, { path: p(n), content: 'x' }]),
+    ...[
+      'plain.conf',
+      'empty',
+      'a dir',
+      'absent',
+      "odd 'name'\nwith newline\\",
+      'link',
+      'dangling',
+      'locked',
+      'plain.conf',
+    ].map((n): [AnyStepType, Record<string, unknown>] => [fileStep, { path: p(n), content: 'x' }]),
     [lineStep, { path: p('plain.conf'), line: 'key_1=new', regexp: '^key_1=' }],
     [lineStep, { path: p('plain.conf'), line: 'name=x' }],
     [lineStep, { path: p('plain.conf'), line: 'absent=1', regexp: '^absent=' }],
@@ -76,7 +87,12 @@ test('every batched step reads what its own probe reads', () => {
     [commandStep, { run: 'true', creates: p('nope') }],
     [commandStep, { run: 'true', creates: p('x'), unless: 'exit 0' }],
   ];
-  const steps: ScriptStep[] = cases.map(([type, args], index) => ({ index, name: `s${index}`, probe: type.probe(args), batch: type.batchProbe?.(args) }));
+  const steps: ScriptStep[] = cases.map(([type, args], index) => ({
+    index,
+    name: `s${index}`,
+    probe: type.probe(args),
+    batch: type.batchProbe?.(args),
+  }));
   expect(steps.filter((s) => s.batch).length).toBe(cases.length - 1);
   const batched = runFacts(probeScript(N, steps));
   const single = runFacts(steps.map((s) => singleProbe(s.index, s.probe!)).join('\n') + '\n');
@@ -90,15 +106,31 @@ test('a batched probe of 50 file/line/creates steps forks a handful of processes
   for (let i = 0; i < 17; i++) {
     const f = join(dir, `f${i}`);
     writeFileSync(f, `key=${i}\n`);
-    const types: [AnyStepType, Record<string, unknown>][] = [[fileStep, { path: f, content: 'x' }], [lineStep, { path: f, line: `key=${i}`, regexp: '^key=' }], [commandStep, { run: 'true', creates: f }]];
-    for (const [type, args] of types) if (steps.length < 50) steps.push({ index: steps.length, name: `s${steps.length}`, probe: type.probe(args), batch: type.batchProbe?.(args) });
+    const types: [AnyStepType, Record<string, unknown>][] = [
+      [fileStep, { path: f, content: 'x' }],
+      [lineStep, { path: f, line: `key=${i}`, regexp: '^key=' }],
+      [commandStep, { run: 'true', creates: f }],
+    ];
+    for (const [type, args] of types)
+      if (steps.length < 50)
+        steps.push({
+          index: steps.length,
+          name: `s${steps.length}`,
+          probe: type.probe(args),
+          batch: type.batchProbe?.(args),
+        });
   }
   const { forks, execs } = countForks(probeScript(N, steps, 600));
   // stat, sha256sum and awk, each in a command substitution or straight from sh; the watchdog
   // bounding the reads (a subshell and its sleep) is one per script, not one per step
   expect(forks).toBeLessThanOrEqual(6);
   // (the watchdog's sleep is not started when the script is over first)
-  expect(execs.map((e) => e.replace(/.*\//, '')).filter((e) => e !== 'sleep').sort()).toEqual(['awk', 'sh', 'sha256sum', 'stat']);
+  expect(
+    execs
+      .map((e) => e.replace(/.*\//, ''))
+      .filter((e) => e !== 'sleep')
+      .sort(),
+  ).toEqual(['awk', 'sh', 'sha256sum', 'stat']);
 });
 
 // SPEC §3 timeouts: a read of a step's state is bounded like its action. Past the step's own
@@ -108,9 +140,24 @@ test('a read that hangs past its limit: PTO names the step, the script and its g
   const f = join(dir, 'plain.conf');
   const hang = `sleep-${process.pid}-${Date.now()}`;
   const steps: ScriptStep[] = [
-    { index: 0, name: 'a file', probe: fileStep.probe({ path: f, content: 'x' }), batch: fileStep.batchProbe?.({ path: f, content: 'x' }) },
-    { index: 1, name: 'a creates guard', probe: commandStep.probe({ run: 'true', creates: f }), batch: commandStep.batchProbe?.({ run: 'true', creates: f }) },
-    { index: 2, name: 'a hung guard', probe: commandStep.probe({ run: 'true', unless: `sh -c 'sleep 100' ${hang}` }), timeoutS: 1 },
+    {
+      index: 0,
+      name: 'a file',
+      probe: fileStep.probe({ path: f, content: 'x' }),
+      batch: fileStep.batchProbe?.({ path: f, content: 'x' }),
+    },
+    {
+      index: 1,
+      name: 'a creates guard',
+      probe: commandStep.probe({ run: 'true', creates: f }),
+      batch: commandStep.batchProbe?.({ run: 'true', creates: f }),
+    },
+    {
+      index: 2,
+      name: 'a hung guard',
+      probe: commandStep.probe({ run: 'true', unless: `sh -c 'sleep 100' ${hang}` }),
+      timeoutS: 1,
+    },
   ];
   const records = (out: string) => {
     const got: string[] = [];
@@ -123,7 +170,13 @@ test('a read that hangs past its limit: PTO names the step, the script and its g
   expect(records(step.out)).toContain('PTO 2 1 step');
   expect(records(step.out).filter((r) => r.startsWith('B '))).toEqual([]);
   // no step limit: the phase's, counted from the script's start
-  const phase = runScript(probeScript(N, steps.map((s) => ({ ...s, timeoutS: undefined })), 2));
+  const phase = runScript(
+    probeScript(
+      N,
+      steps.map((s) => ({ ...s, timeoutS: undefined })),
+      2,
+    ),
+  );
   expect(records(phase.out)).toContain('PTO 2 2 phase');
   expect(running(hang)).toBe(0);
   // quick reads under the same watchdog: every step answered, the script exits 0

@@ -20,11 +20,20 @@ test.each([
 });
 
 test.each([
-  ['debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)', { id: 'debian', versionId: '12', codename: 'bookworm', arch: 'x86_64', pretty: 'Debian GNU/Linux 12 (bookworm)' }],
+  [
+    'debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)',
+    { id: 'debian', versionId: '12', codename: 'bookworm', arch: 'x86_64', pretty: 'Debian GNU/Linux 12 (bookworm)' },
+  ],
   // a pretty name may hold the separator: it is the last field
-  ['debian|13|trixie|aarch64|A|B', { id: 'debian', versionId: '13', codename: 'trixie', arch: 'aarch64', pretty: 'A|B' }],
+  [
+    'debian|13|trixie|aarch64|A|B',
+    { id: 'debian', versionId: '13', codename: 'trixie', arch: 'aarch64', pretty: 'A|B' },
+  ],
   // sid: no VERSION_ID
-  ['debian||forky|x86_64|Debian GNU/Linux forky/sid\n', { id: 'debian', versionId: '', codename: 'forky', arch: 'x86_64', pretty: 'Debian GNU/Linux forky/sid' }],
+  [
+    'debian||forky|x86_64|Debian GNU/Linux forky/sid\n',
+    { id: 'debian', versionId: '', codename: 'forky', arch: 'x86_64', pretty: 'Debian GNU/Linux forky/sid' },
+  ],
   // hostile values are not kept in fields that steps compare or show
   ['Debian;rm|1 2|$(x)|x86 64|a\x1b[31mb', { id: 'unknown', versionId: '', codename: '', arch: '', pretty: 'a[31mb' }],
   ['', { id: 'unknown', versionId: '', codename: '', arch: '', pretty: '' }],
@@ -33,7 +42,9 @@ test.each([
 });
 
 test('osName: the pretty name, else id and version, else unknown', () => {
-  expect(osName(parseOsRelease('debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)'))).toBe('Debian GNU/Linux 12 (bookworm)');
+  expect(osName(parseOsRelease('debian|12|bookworm|x86_64|Debian GNU/Linux 12 (bookworm)'))).toBe(
+    'Debian GNU/Linux 12 (bookworm)',
+  );
   expect(osName(parseOsRelease('debian|12|||'))).toBe('debian 12');
   expect(osName(parseOsRelease(''))).toBe('unknown OS');
 });

@@ -2,7 +2,13 @@ import { mkdtempSync, statSync, readFileSync, writeFileSync, mkdirSync, chmodSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ensurePassword, generatePassword, credentialsDir, PASSWORD_LENGTH, writePrivateFile } from '../../src/cli/credentials.js';
+import {
+  ensurePassword,
+  generatePassword,
+  credentialsDir,
+  PASSWORD_LENGTH,
+  writePrivateFile,
+} from '../../src/cli/credentials.js';
 import { parseConnectionConfirm, CONNECTION_REQUEST } from '../../src/transport/rdp-handshake.js';
 import { userStep } from '../../src/steps/user.js';
 import { UNKNOWN_OS } from '../../src/facts/os-release.js';
@@ -26,7 +32,8 @@ test('a password is saved once, 0600 in 0700 folders, honouring XDG_CONFIG_HOME,
   expect(first.path).toBe(join(xdg, 'vps-provision/credentials/droplet-1/devuser'));
   expect(credentialsDir(env)).toBe(join(xdg, 'vps-provision/credentials'));
   expect(statSync(first.path).mode & 0o777).toBe(0o600);
-  for (const d of ['vps-provision', 'vps-provision/credentials', 'vps-provision/credentials/droplet-1']) expect(statSync(join(xdg, d)).mode & 0o777).toBe(0o700);
+  for (const d of ['vps-provision', 'vps-provision/credentials', 'vps-provision/credentials/droplet-1'])
+    expect(statSync(join(xdg, d)).mode & 0o777).toBe(0o700);
   const text = readFileSync(first.path, 'utf8');
   expect(text).toBe(`${first.secret.reveal()}\n`);
   const again = ensurePassword('droplet-1', 'devuser', env);
@@ -46,23 +53,41 @@ test('a plan does not create the file', () => {
 });
 
 test('the user step sets a generated password without showing it', () => {
-  const password = { secret: new Secret('s3cret-Value-xyz-1234567'), fresh: true, path: '/home/me/.config/vps-provision/credentials/h/devuser' };
+  const password = {
+    secret: new Secret('s3cret-Value-xyz-1234567'),
+    fresh: true,
+    path: '/home/me/.config/vps-provision/credentials/h/devuser',
+  };
   const args = userStep.schema.parse({ name: 'devuser', password });
-  const d = userStep.decide(args, { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root', os: UNKNOWN_OS });
+  const d = userStep.decide(
+    args,
+    { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 },
+    { remoteUser: 'root', os: UNKNOWN_OS },
+  );
   expect(d.status).toBe('change');
   if (d.status !== 'change') return;
   expect(d.script).toContain("printf '%s:%s\\n' devuser s3cret-Value-xyz-1234567 | chpasswd");
   expect(JSON.stringify(d.display)).not.toContain('s3cret');
   expect(d.reason).not.toContain('s3cret');
   // already set and saved before: nothing to do
-  const kept = userStep.decide(userStep.schema.parse({ name: 'devuser', password: { ...password, fresh: false } }), { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 }, { remoteUser: 'root', os: UNKNOWN_OS });
+  const kept = userStep.decide(
+    userStep.schema.parse({ name: 'devuser', password: { ...password, fresh: false } }),
+    { text: 'passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser\npw=P', exitCode: 0 },
+    { remoteUser: 'root', os: UNKNOWN_OS },
+  );
   expect(kept.status).toBe('ok');
 });
 
 test.each([
   ['TLS selected', '0300001306d00000123400020f080001000000', true, 1, 'connection confirm, TLS selected'],
   ['CredSSP selected', '0300001306d00000123400020f080002000000', true, 2, 'connection confirm, CredSSP (NLA) selected'],
-  ['no negotiation', '0300000b06d00000123400', true, 0, 'connection confirm without negotiation (standard RDP security)'],
+  [
+    'no negotiation',
+    '0300000b06d00000123400',
+    true,
+    0,
+    'connection confirm without negotiation (standard RDP security)',
+  ],
   ['negotiation failure', '0300001306d000001234000300080005000000', false, undefined, 'negotiation failure code 5'],
   ['not RDP', '5353482d322e30', false, undefined, 'not an RDP answer (5353482d322e30)'],
 ])('X.224 answer: %s', (_n, hex, ok, selected, reason) => {

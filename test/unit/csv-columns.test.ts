@@ -22,7 +22,8 @@ test('sampler.sh writes rows of as many fields as RESOURCE_COLUMNS', () => {
 test('the phase scripts write the header of TIMING_COLUMNS', () => {
   expect(TIMING_HEADER).toBe(TIMING_COLUMNS.join(','));
   const scripts = goldenScripts();
-  for (const name of ['phase/apply.sh', 'phase/satisfied.sh']) expect(scripts[name]).toContain(`printf '%s\\n' ${TIMING_COLUMNS.join(',')} >> "$TF"`);
+  for (const name of ['phase/apply.sh', 'phase/satisfied.sh'])
+    expect(scripts[name]).toContain(`printf '%s\\n' ${TIMING_COLUMNS.join(',')} >> "$TF"`);
   // each timing row printf has one field per column (the fixed run_id,host,phase,step go as one argument)
   expect(scripts['phase/apply.sh']).toContain(`printf '%s,%s,%d.%02d,%d.%02d,%s\\n'`);
 });

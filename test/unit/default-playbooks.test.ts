@@ -22,7 +22,8 @@ test('firewall, fail2ban and ssh-hardening are critical and come right after sys
     expect(at(name)).toBeLessThan(at('rdp'));
   }
   // every phase's needs come earlier in the order
-  for (const p of pb.phases) for (const n of p.needs) expect([p.name, n, at(n) < at(p.name)]).toEqual([p.name, n, true]);
+  for (const p of pb.phases)
+    for (const n of p.needs) expect([p.name, n, at(n) < at(p.name)]).toEqual([p.name, n, true]);
   expect(order[order.length - 1]).toBe('verify');
 });
 
@@ -45,14 +46,23 @@ test('apt reads the tuning file as documented, and it claims no parallel downloa
   }).toString();
   const lines = new Set(dump.split('\n'));
   for (const l of [
-    'Acquire::http::Pipeline-Depth "5";', 'Acquire::Retries "3";', 'Acquire::http::Timeout "300";', 'Acquire::https::Timeout "300";',
-    'APT::Install-Suggests "false";', 'DPkg::Options:: "--force-confdef";', 'DPkg::Options:: "--force-confold";',
-  ]) expect([l, lines.has(l)]).toEqual([l, true]);
+    'Acquire::http::Pipeline-Depth "5";',
+    'Acquire::Retries "3";',
+    'Acquire::http::Timeout "300";',
+    'Acquire::https::Timeout "300";',
+    'APT::Install-Suggests "false";',
+    'DPkg::Options:: "--force-confdef";',
+    'DPkg::Options:: "--force-confold";',
+  ])
+    expect([l, lines.has(l)]).toEqual([l, true]);
   // Acquire::QueueHost::Limit does not give parallel downloads from one mirror
   expect(dump).not.toMatch(/QueueHost|Queue-Mode/);
   for (const f of ['README.md', 'playbooks/files/apt-tuning.conf', 'playbooks/system-prep.yml']) {
     // "N parallel downloads" / "downloads at once" are claims; "no parallel downloads are claimed" is not
-    expect([f, /\d+ parallel downloads?|\d+ downloads at once/i.test(readFileSync(join(REPO, f), 'utf8'))]).toEqual([f, false]);
+    expect([f, /\d+ parallel downloads?|\d+ downloads at once/i.test(readFileSync(join(REPO, f), 'utf8'))]).toEqual([
+      f,
+      false,
+    ]);
   }
 });
 

@@ -18,7 +18,14 @@ let api: DoStandin;
 let waits: number[];
 const doFor = (token = TOKEN) => {
   waits = [];
-  const client = createDoClient({ token: new Secret(token), source: 'test', baseUrl: api.url }, { sleep: async (ms) => { waits.push(ms); } });
+  const client = createDoClient(
+    { token: new Secret(token), source: 'test', baseUrl: api.url },
+    {
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    },
+  );
   return new DigitalOcean(client, 20);
 };
 
@@ -64,7 +71,13 @@ describe('token and address', () => {
   });
 
   test('no token: the message names the variable', () => {
-    const e = (() => { try { apiAccess({ XDG_CONFIG_HOME: join(home, 'empty') }); } catch (err) { return err as ConfigError; } })()!;
+    const e = (() => {
+      try {
+        apiAccess({ XDG_CONFIG_HOME: join(home, 'empty') });
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })()!;
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.message).toContain('DIGITALOCEAN_ACCESS_TOKEN');
   });
@@ -75,9 +88,12 @@ describe('token and address', () => {
     ['https://do.example.test/api/', 'https://do.example.test/api'],
   ])('DIGITALOCEAN_API_URL %s -> %s', (v, want) => expect(apiBaseUrl(v ? { DIGITALOCEAN_API_URL: v } : {})).toBe(want));
 
-  test.each(['http://api.example.test', 'ftp://127.0.0.1', 'https://u:p@api.example.test', 'not a url'])('DIGITALOCEAN_API_URL %s is refused', (v) => {
-    expect(() => apiBaseUrl({ DIGITALOCEAN_API_URL: v })).toThrow(ConfigError);
-  });
+  test.each(['http://api.example.test', 'ftp://127.0.0.1', 'https://u:p@api.example.test', 'not a url'])(
+    'DIGITALOCEAN_API_URL %s is refused',
+    (v) => {
+      expect(() => apiBaseUrl({ DIGITALOCEAN_API_URL: v })).toThrow(ConfigError);
+    },
+  );
 });
 
 describe('answers of the API', () => {
@@ -88,17 +104,33 @@ describe('answers of the API', () => {
     expect(`${e.message} ${(e as ConfigError).hint} ${inspect(e)}`).not.toContain('wrong_secret_value');
   });
 
-  test('422: DigitalOcean\'s own message is shown', async () => {
+  test("422: DigitalOcean's own message is shown", async () => {
     const d = doFor();
     const key = await d.ensureKey(LAPTOP_KEY, 'laptop');
-    const e = await caught(d.create({ name: 'ws-1', region: 'xx9', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 't', sshKeyIds: [key.id] }));
+    const e = await caught(
+      d.create({
+        name: 'ws-1',
+        region: 'xx9',
+        size: 's-2vcpu-4gb',
+        image: 'debian-13-x64',
+        tag: 't',
+        sshKeyIds: [key.id],
+      }),
+    );
     expect(e).toBeInstanceOf(CommandError);
     expect(e.message).toBe('DigitalOcean refused to create droplet ws-1: Region is not available: xx9');
     expect(inspect(e)).not.toContain(TOKEN);
   });
 
   test('429: waits what Retry-After asks, then goes on', async () => {
-    api.inject({ method: 'GET', path: '/v2/sizes', status: 429, times: 2, headers: { 'retry-after': '7' }, body: { id: 'too_many_requests', message: 'API rate limit exceeded.' } });
+    api.inject({
+      method: 'GET',
+      path: '/v2/sizes',
+      status: 429,
+      times: 2,
+      headers: { 'retry-after': '7' },
+      body: { id: 'too_many_requests', message: 'API rate limit exceeded.' },
+    });
     const price = await doFor().sizePrice('s-2vcpu-4gb');
     expect(price?.monthly).toBe(24);
     expect(waits).toEqual([7000, 7000]);
@@ -121,7 +153,13 @@ describe('answers of the API', () => {
   });
 
   test('5xx: a read is retried with growing waits', async () => {
-    api.inject({ method: 'GET', path: '/v2/droplets', status: 500, times: 2, body: { id: 'server_error', message: 'Server Error' } });
+    api.inject({
+      method: 'GET',
+      path: '/v2/droplets',
+      status: 500,
+      times: 2,
+      body: { id: 'server_error', message: 'Server Error' },
+    });
     expect(await doFor().dropletsWithTag('vps-provision')).toEqual([]);
     expect(waits).toEqual([1000, 2000]);
   });
@@ -130,11 +168,27 @@ describe('answers of the API', () => {
     const d = doFor();
     const key = await d.ensureKey(LAPTOP_KEY, 'laptop');
     api.inject({ method: 'POST', path: '/v2/droplets', status: 500, times: 1 });
-    const e = await caught(d.create({ name: 'ws-1', region: 'fra1', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 't', sshKeyIds: [key.id] }));
+    const e = await caught(
+      d.create({
+        name: 'ws-1',
+        region: 'fra1',
+        size: 's-2vcpu-4gb',
+        image: 'debian-13-x64',
+        tag: 't',
+        sshKeyIds: [key.id],
+      }),
+    );
     expect(e.message).toContain('answered 500');
     expect(api.droplets.size).toBe(0);
     api.inject({ method: 'POST', path: '/v2/droplets', status: 503, times: 1 });
-    const made = await d.create({ name: 'ws-1', region: 'fra1', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 't', sshKeyIds: [key.id] });
+    const made = await d.create({
+      name: 'ws-1',
+      region: 'fra1',
+      size: 's-2vcpu-4gb',
+      image: 'debian-13-x64',
+      tag: 't',
+      sshKeyIds: [key.id],
+    });
     expect(made.status).toBe('new');
     expect(api.droplets.size).toBe(1);
   });
@@ -145,9 +199,21 @@ describe('keys, droplets, snapshots', () => {
     api.addKeys(230);
     const d = doFor();
     // registered by another tool earlier: the 231st key
-    api.keys.push({ id: 42, name: 'laptop', public_key: LAPTOP_KEY.split(' ').slice(0, 2).join(' '), fingerprint: md5Fingerprint(LAPTOP_KEY) });
-    expect(await d.ensureKey(LAPTOP_KEY, 'vps-provision laptop')).toEqual({ id: 42, fingerprint: md5Fingerprint(LAPTOP_KEY), added: false });
-    expect(api.log.map((l) => `${l.method} ${l.query}`)).toEqual(['GET ?page=1&per_page=200', 'GET ?page=2&per_page=200']);
+    api.keys.push({
+      id: 42,
+      name: 'laptop',
+      public_key: LAPTOP_KEY.split(' ').slice(0, 2).join(' '),
+      fingerprint: md5Fingerprint(LAPTOP_KEY),
+    });
+    expect(await d.ensureKey(LAPTOP_KEY, 'vps-provision laptop')).toEqual({
+      id: 42,
+      fingerprint: md5Fingerprint(LAPTOP_KEY),
+      added: false,
+    });
+    expect(api.log.map((l) => `${l.method} ${l.query}`)).toEqual([
+      'GET ?page=1&per_page=200',
+      'GET ?page=2&per_page=200',
+    ]);
   });
 
   test('a key found on no page is added (without its comment), once', async () => {
@@ -161,7 +227,9 @@ describe('keys, droplets, snapshots', () => {
   });
 
   test('md5 fingerprint as ssh-keygen -E md5 prints it', () => {
-    expect(md5Fingerprint('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGsL0Wk0Pq3bKXk6T2d7lbq0m0wN1C2pQYk3m3hV5Z3R x')).toMatch(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+    expect(
+      md5Fingerprint('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGsL0Wk0Pq3bKXk6T2d7lbq0m0wN1C2pQYk3m3hV5Z3R x'),
+    ).toMatch(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
     expect(imageRef('123456')).toBe(123456);
     expect(imageRef('debian-13-x64')).toBe('debian-13-x64');
   });
@@ -169,17 +237,39 @@ describe('keys, droplets, snapshots', () => {
   test('create with key and tag, wait active with an address, list, snapshot, destroy', async () => {
     const d = doFor();
     const key = await d.ensureKey(LAPTOP_KEY, 'laptop');
-    const made = await d.create({ name: 'ws-1', region: 'fra1', size: 's-2vcpu-4gb', image: 'debian-13-x64', tag: 'vps-provision', sshKeyIds: [key.id] });
+    const made = await d.create({
+      name: 'ws-1',
+      region: 'fra1',
+      size: 's-2vcpu-4gb',
+      image: 'debian-13-x64',
+      tag: 'vps-provision',
+      sshKeyIds: [key.id],
+    });
     expect(api.droplets.get(made.id)!.publicKeys).toEqual([LAPTOP_KEY.split(' ').slice(0, 2).join(' ')]);
     const up = await d.waitActive(made.id, 5000);
-    expect(up).toMatchObject({ name: 'ws-1', status: 'active', address: expect.stringMatching(/^192\.0\.2\./), region: 'fra1', size: 's-2vcpu-4gb', priceMonthly: 24, tags: ['vps-provision'] });
+    expect(up).toMatchObject({
+      name: 'ws-1',
+      status: 'active',
+      address: expect.stringMatching(/^192\.0\.2\./),
+      region: 'fra1',
+      size: 's-2vcpu-4gb',
+      priceMonthly: 24,
+      tags: ['vps-provision'],
+    });
     expect((await d.dropletsWithTag('vps-provision')).map((x) => x.name)).toEqual(['ws-1']);
     expect(await d.dropletsWithTag('other')).toEqual([]);
     expect((await d.findDroplet('ws-1', 'vps-provision'))?.id).toBe(made.id);
     const snap = await d.snapshot(up, 'ws-1-base', 10_000);
     expect(snap.name).toBe('ws-1-base');
     // a snapshot id is an image to create from
-    const again = await d.create({ name: 'ws-2', region: 'fra1', size: 's-2vcpu-4gb', image: snap.id, tag: 'vps-provision', sshKeyIds: [key.id] });
+    const again = await d.create({
+      name: 'ws-2',
+      region: 'fra1',
+      size: 's-2vcpu-4gb',
+      image: snap.id,
+      tag: 'vps-provision',
+      sshKeyIds: [key.id],
+    });
     expect(again.status).toBe('new');
     await d.destroy(made.id);
     await d.destroy(made.id); // already gone: fine
@@ -189,7 +279,11 @@ describe('keys, droplets, snapshots', () => {
 
 describe('the stand-in holds to the description', () => {
   test('a request the description does not allow is refused and recorded', async () => {
-    const r = await fetch(`${api.url}/v2/droplets`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', size: 5, image: 'debian-13-x64' }) });
+    const r = await fetch(`${api.url}/v2/droplets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', size: 5, image: 'debian-13-x64' }),
+    });
     expect(r.status).toBe(400);
     const q = await fetch(`${api.url}/v2/droplets?colour=blue`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(q.status).toBe(400);

@@ -28,8 +28,13 @@ afterEach(() => {
 
 function host(): HostSpec {
   return {
-    name: 'local-1', address: '127.0.0.1', explicit: {}, fallback: { user: 'root', port: 22 },
-    become: false, vars: { work_root: work }, stateDir: join(dir, 'state'),
+    name: 'local-1',
+    address: '127.0.0.1',
+    explicit: {},
+    fallback: { user: 'root', port: 22 },
+    become: false,
+    vars: { work_root: work },
+    stateDir: join(dir, 'state'),
   };
 }
 
@@ -41,14 +46,22 @@ function playbook(site: string, phases: Record<string, string>): string {
   return pb;
 }
 
-async function run(pb: string, extra: Partial<HostRunOptions> = {}): Promise<{ result: HostResult; events: EngineEvent[] }> {
+async function run(
+  pb: string,
+  extra: Partial<HostRunOptions> = {},
+): Promise<{ result: HostResult; events: EngineEvent[] }> {
   const loaded = loadPlaybook(pb);
   const h = host();
   const events: EngineEvent[] = [];
   const phases = loaded.phases.map((p) => instantiatePhase(loaded, p, h.vars, h.name));
   const result = await runHost(connector, h, {
-    mode: 'apply', runId: `20261130T000000Z-${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`, holder: 'test (pid 1)',
-    phases, force: false, emit: (e) => events.push(e), ...extra,
+    mode: 'apply',
+    runId: `20261130T000000Z-${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`,
+    holder: 'test (pid 1)',
+    phases,
+    force: false,
+    emit: (e) => events.push(e),
+    ...extra,
   });
   return { result, events };
 }
@@ -59,9 +72,10 @@ const file = (name: string) => readFileSync(join(work, name), 'utf8');
 
 test('apply changes, a second run skips by checkpoint, --force re-checks and changes nothing', async () => {
   const pb = playbook('phases: [one]\n', {
-    one: 'name: one\nestimate_s: 5\nsteps:\n'
-      + '  - name: conf\n    file: { path: "{{ work_root }}/a.conf", content: "x=1\\n" }\n'
-      + '  - name: line\n    line: { path: "{{ work_root }}/b.conf", line: "y=2" }\n',
+    one:
+      'name: one\nestimate_s: 5\nsteps:\n' +
+      '  - name: conf\n    file: { path: "{{ work_root }}/a.conf", content: "x=1\\n" }\n' +
+      '  - name: line\n    line: { path: "{{ work_root }}/b.conf", line: "y=2" }\n',
   });
   const first = await run(pb);
   expect(first.result.status).toBe('ok');
@@ -82,9 +96,10 @@ test('a step whose state an earlier step changed is decided again before it acts
   // line step's first decision (create the file with the line) is stale: the re-check
   // stops the script, the state is read again and the line is added to what is there
   const pb = playbook('phases: [stale]\n', {
-    stale: 'name: stale\nestimate_s: 5\nsteps:\n'
-      + '  - name: make\n    command: { run: "printf \'first\\\\n\' > {{ work_root }}/b.conf", creates: "{{ work_root }}/b.conf" }\n'
-      + '  - name: add\n    line: { path: "{{ work_root }}/b.conf", line: "second" }\n',
+    stale:
+      'name: stale\nestimate_s: 5\nsteps:\n' +
+      '  - name: make\n    command: { run: "printf \'first\\\\n\' > {{ work_root }}/b.conf", creates: "{{ work_root }}/b.conf" }\n' +
+      '  - name: add\n    line: { path: "{{ work_root }}/b.conf", line: "second" }\n',
   });
   const { result } = await run(pb);
   expect(result.status).toBe('ok');
@@ -93,8 +108,11 @@ test('a step whose state an earlier step changed is decided again before it acts
 });
 
 test('a dropped connection mid-phase is resumed: every side effect once, the end state whole', async () => {
-  const steps = Array.from({ length: 12 }, (_, i) =>
-    `  - name: step ${i}\n    command: { run: "sleep 0.2; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`);
+  const steps = Array.from(
+    { length: 12 },
+    (_, i) =>
+      `  - name: step ${i}\n    command: { run: "sleep 0.2; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`,
+  );
   const pb = playbook('phases: [slow]\n', { slow: `name: slow\nestimate_s: 10\nsteps:\n${steps.join('')}` });
   // three drops (bounded), each once the resumed phase has made progress on a new
   // connection: the step running at a drop still ends (its script outlives the driver,
@@ -120,19 +138,32 @@ test('a dropped connection mid-phase is resumed: every side effect once, the end
   expect(result.phases[0]!.steps.every((s) => s.status === 'changed')).toBe(true);
   // timing.csv on the "host": each step's change is recorded exactly once
   const runs = readdirSync(join(dir, 'state', 'runs'));
-  const timing = readFileSync(join(dir, 'state', 'runs', runs[0]!, 'timing.csv'), 'utf8').trim().split('\n').slice(1);
+  const timing = readFileSync(join(dir, 'state', 'runs', runs[0]!, 'timing.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   const changedRows = timing.filter((l) => l.endsWith(',changed') && /,step \d+,/.test(l)).map((l) => l.split(',')[4]);
   expect(changedRows).toEqual(Array.from({ length: 12 }, (_, i) => `step ${i}`));
 }, 120_000);
 
 test('phases of a parallel group run side by side; with a group concurrency of 1, one after another', async () => {
-  const phase = (n: string) => `name: ${n}\nestimate_s: 5\nparallel: ides\nsteps:\n`
-    + `  - name: span\n    command: { run: "date +%s%N >> {{ work_root }}/span-${n}; sleep 1; date +%s%N >> {{ work_root }}/span-${n}" }\n`;
+  const phase = (n: string) =>
+    `name: ${n}\nestimate_s: 5\nparallel: ides\nsteps:\n` +
+    `  - name: span\n    command: { run: "date +%s%N >> {{ work_root }}/span-${n}; sleep 1; date +%s%N >> {{ work_root }}/span-${n}" }\n`;
   const pb = playbook('phases: [a, b, c, after]\n', {
-    a: phase('a'), b: phase('b'), c: phase('c'),
-    after: 'name: after\nestimate_s: 5\nsteps:\n  - name: stamp\n    command: { run: "date +%s%N > {{ work_root }}/after" }\n',
+    a: phase('a'),
+    b: phase('b'),
+    c: phase('c'),
+    after:
+      'name: after\nestimate_s: 5\nsteps:\n  - name: stamp\n    command: { run: "date +%s%N > {{ work_root }}/after" }\n',
   });
-  const spans = () => ['a', 'b', 'c'].map((n) => file(`span-${n}`).trim().split('\n').map((x) => BigInt(x)));
+  const spans = () =>
+    ['a', 'b', 'c'].map((n) =>
+      file(`span-${n}`)
+        .trim()
+        .split('\n')
+        .map((x) => BigInt(x)),
+    );
 
   const together = await run(pb, { groupConcurrency: 3 });
   expect(together.result.status).toBe('ok');
@@ -157,7 +188,10 @@ test('a phase found satisfied defers its checkpoint into the next round trip, an
     p2: 'name: p2\nestimate_s: 5\nsteps:\n  - name: f2\n    file: { path: "{{ work_root }}/f2", content: "2\\n" }\n',
   });
   await run(pb);
-  const ck = (name: string) => readFileSync(join(dir, 'state', 'checkpoints', name), 'utf8').trim().split(' ');
+  const ck = (name: string) =>
+    readFileSync(join(dir, 'state', 'checkpoints', name), 'utf8')
+      .trim()
+      .split(' ');
   const firstRun = ck('p1');
   // everything is in place: --force probes both phases, both are satisfied, nothing changes
   const forced = await run(pb, { force: true });

@@ -33,7 +33,33 @@ const mutation = fc.record({
   pos: fc.nat(),
   text: fc.oneof(
     fc.string({ maxLength: 12 }),
-    fc.constantFrom(': ', '- ', '{', '}', '[', ']', '"', "'", '{{ x }}', '{{ nope }}', '\t', '&a', '*a', '!!binary', '~', 'null', '-1', '99999999', 'true', '\n  ', '#', '|', '>', '...', '---'),
+    fc.constantFrom(
+      ': ',
+      '- ',
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      "'",
+      '{{ x }}',
+      '{{ nope }}',
+      '\t',
+      '&a',
+      '*a',
+      '!!binary',
+      '~',
+      'null',
+      '-1',
+      '99999999',
+      'true',
+      '\n  ',
+      '#',
+      '|',
+      '>',
+      '...',
+      '---',
+    ),
   ),
 });
 
@@ -44,12 +70,27 @@ function mutate(text: string, muts: { kind: string; pos: number; text: string }[
     const i = m.pos % Math.max(1, lines.length);
     const at = m.pos % Math.max(1, t.length);
     switch (m.kind) {
-      case 'replace': t = t.slice(0, at) + m.text + t.slice(at + m.text.length); break;
-      case 'delete': lines.splice(i, 1); t = lines.join('\n'); break;
-      case 'insert': t = t.slice(0, at) + m.text + t.slice(at); break;
-      case 'dup': lines.splice(i, 0, lines[i] ?? ''); t = lines.join('\n'); break;
-      case 'indent': lines[i] = `  ${lines[i] ?? ''}`; t = lines.join('\n'); break;
-      case 'truncate': t = t.slice(0, at); break;
+      case 'replace':
+        t = t.slice(0, at) + m.text + t.slice(at + m.text.length);
+        break;
+      case 'delete':
+        lines.splice(i, 1);
+        t = lines.join('\n');
+        break;
+      case 'insert':
+        t = t.slice(0, at) + m.text + t.slice(at);
+        break;
+      case 'dup':
+        lines.splice(i, 0, lines[i] ?? '');
+        t = lines.join('\n');
+        break;
+      case 'indent':
+        lines[i] = `  ${lines[i] ?? ''}`;
+        t = lines.join('\n');
+        break;
+      case 'truncate':
+        t = t.slice(0, at);
+        break;
     }
   }
   return t;
@@ -59,7 +100,8 @@ function expectCleanOutcome(fn: () => void, file: string): void {
   try {
     fn();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError for ${file}: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
+    if (!(err instanceof ConfigError))
+      throw new Error(`not a ConfigError for ${file}: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
     expect(err.message.length).toBeGreaterThan(0);
     expect(err.message).not.toMatch(/\n\s+at /);
     expect(err.hint.length).toBeGreaterThan(0);
@@ -69,34 +111,49 @@ function expectCleanOutcome(fn: () => void, file: string): void {
 
 test(`${RUNS} mutated inventories: load or one ConfigError`, () => {
   const file = join(dir, 'hosts.yml');
-  fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => {
-    writeFileSync(file, mutate(VALID_INVENTORY, muts));
-    expectCleanOutcome(() => loadInventory(file), file);
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => {
+      writeFileSync(file, mutate(VALID_INVENTORY, muts));
+      expectCleanOutcome(() => loadInventory(file), file);
+    }),
+    { numRuns: RUNS },
+  );
 }, 300_000);
 
 test(`${Math.round(RUNS / 4)} random YAML-ish documents, each loaded twice as an inventory`, () => {
   const file = join(dir, 'random.yml');
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.string({ maxLength: 200 }), (value, noise) => {
-    writeFileSync(file, `${JSON.stringify(value)}\n${noise}`);
-    expectCleanOutcome(() => loadInventory(file), file);
-    writeFileSync(file, JSON.stringify({ hosts: value }));
-    expectCleanOutcome(() => loadInventory(file), file);
-  }), { numRuns: Math.round(RUNS / 4) });
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 4 }), fc.string({ maxLength: 200 }), (value, noise) => {
+      writeFileSync(file, `${JSON.stringify(value)}\n${noise}`);
+      expectCleanOutcome(() => loadInventory(file), file);
+      writeFileSync(file, JSON.stringify({ hosts: value }));
+      expectCleanOutcome(() => loadInventory(file), file);
+    }),
+    { numRuns: Math.round(RUNS / 4) },
+  );
 }, 300_000);
 
 test(`${RUNS} mutated playbooks: load and render for a host, or one ConfigError`, () => {
   const pb = mkdtempSync(join(dir, 'pb-'));
   cpSync(join(REPO, 'test/fixtures/basic'), pb, { recursive: true });
-  const originals = Object.fromEntries(['site.yml', 'files.yml', 'config.yml', 'commands.yml'].map((f) => [f, readFileSync(join(pb, f), 'utf8')]));
+  const originals = Object.fromEntries(
+    ['site.yml', 'files.yml', 'config.yml', 'commands.yml'].map((f) => [f, readFileSync(join(pb, f), 'utf8')]),
+  );
   const vars = { inventory_hostname: 'h', work_root: '/srv/w', marker: 'm', greeting: 'hi' };
-  fc.assert(fc.property(fc.constantFrom(...Object.keys(originals)), fc.array(mutation, { minLength: 1, maxLength: 4 }), (name, muts) => {
-    for (const [f, text] of Object.entries(originals)) writeFileSync(join(pb, f), text);
-    const target = join(pb, name);
-    writeFileSync(target, mutate(originals[name]!, muts));
-    expectCleanOutcome(() => {
-      const p = loadPlaybook(pb);
-      for (const phase of p.phases) instantiatePhase(p, phase, { ...p.vars, ...vars }, 'h');
-    }, target);
-  }), { numRuns: RUNS });
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...Object.keys(originals)),
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      (name, muts) => {
+        for (const [f, text] of Object.entries(originals)) writeFileSync(join(pb, f), text);
+        const target = join(pb, name);
+        writeFileSync(target, mutate(originals[name]!, muts));
+        expectCleanOutcome(() => {
+          const p = loadPlaybook(pb);
+          for (const phase of p.phases) instantiatePhase(p, phase, { ...p.vars, ...vars }, 'h');
+        }, target);
+      },
+    ),
+    { numRuns: RUNS },
+  );
 }, 300_000);

@@ -66,7 +66,13 @@ describe('encryption detection', () => {
 
 describe('chooseIdentities', () => {
   const none: IdentityInputs['settings'] = { identityFiles: [], identitiesOnly: false };
-  type Row = [name: string, inputs: () => IdentityInputs, agent: string | undefined, keys: () => string[], notes: RegExp[]];
+  type Row = [
+    name: string,
+    inputs: () => IdentityInputs,
+    agent: string | undefined,
+    keys: () => string[],
+    notes: RegExp[],
+  ];
   const rows: Row[] = [
     [
       'no keys named: default files that exist, in ssh order, plus the agent',
@@ -216,7 +222,9 @@ describe('passphrases', () => {
   });
 
   test.each(['edEnc', 'rsaPemEnc'])('%s: wrong passphrase from env is a clear error naming the key', async (name) => {
-    const error = await unlockPrivateKey(key(name), io({ env: { [PASSPHRASE_ENV]: 'wrong' } })).catch((e: unknown) => e);
+    const error = await unlockPrivateKey(key(name), io({ env: { [PASSPHRASE_ENV]: 'wrong' } })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe(`wrong passphrase for private key ${k[name]}`);
     expect((error as ConfigError).hint).toContain(PASSPHRASE_ENV);
@@ -238,7 +246,9 @@ describe('passphrases', () => {
   });
 
   test('encrypted key ssh2 cannot read: not blamed on the passphrase', async () => {
-    const error = await unlockPrivateKey(key('pkcs8Enc'), io({ env: { [PASSPHRASE_ENV]: PASS } })).catch((e: unknown) => e);
+    const error = await unlockPrivateKey(key('pkcs8Enc'), io({ env: { [PASSPHRASE_ENV]: PASS } })).catch(
+      (e: unknown) => e,
+    );
     expect((error as ConfigError).message).toMatch(/^cannot use private key .*pkcs8_enc/);
   });
 

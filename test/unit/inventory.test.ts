@@ -30,7 +30,14 @@ groups:
 test('the SPEC example resolves: defaults, per-host overrides, name as address', () => {
   const inv = loadInventory(write(SPEC_EXAMPLE));
   const [a, b, c] = inv.hosts;
-  expect(a).toMatchObject({ name: 'droplet-1', address: '203.0.113.10', fallback: { user: 'root', port: 22 }, explicit: {}, become: false, line: 8 });
+  expect(a).toMatchObject({
+    name: 'droplet-1',
+    address: '203.0.113.10',
+    fallback: { user: 'root', port: 22 },
+    explicit: {},
+    become: false,
+    line: 8,
+  });
   expect(a!.vars).toEqual({ inventory_hostname: 'droplet-1', developer_user: 'devuser' });
   expect(b).toMatchObject({ explicit: { port: 2222 }, vars: { developer_user: 'ana' } });
   expect(c!.address).toBe('droplet-3');
@@ -42,7 +49,10 @@ test('the SPEC example resolves: defaults, per-host overrides, name as address',
 test.each([
   [['workstations'], ['droplet-1', 'droplet-2']],
   [['droplet-3,droplet-1'], ['droplet-1', 'droplet-3']],
-  [['droplet-2', 'droplet-3'], ['droplet-2', 'droplet-3']],
+  [
+    ['droplet-2', 'droplet-3'],
+    ['droplet-2', 'droplet-3'],
+  ],
   [[], ['droplet-1', 'droplet-2', 'droplet-3']],
 ])('--limit %j', (limit, names) => {
   const inv = loadInventory(write(SPEC_EXAMPLE));
@@ -58,7 +68,11 @@ test.each([
 ])('errors name file and line: %j', (text, line, message) => {
   const p = write(text);
   let err: unknown;
-  try { loadInventory(p); } catch (e) { err = e; }
+  try {
+    loadInventory(p);
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).line).toBe(line);
   expect((err as ConfigError).message).toContain(`${p}:${line}:`);
@@ -75,7 +89,11 @@ test.each([
 ])('a repeated key is refused at its line: %j', (text, line) => {
   const p = write(text);
   let err: unknown;
-  try { loadInventory(p); } catch (e) { err = e; }
+  try {
+    loadInventory(p);
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).message).toBe(`${p}:${line}: YAML syntax error: Map keys must be unique`);
 });
@@ -83,7 +101,8 @@ test.each([
 test('a large inventory: every host, lines looked up only when asked and still right', () => {
   const count = 20_000;
   const lines = ['hosts:'];
-  for (let i = 0; i < count; i++) lines.push(i % 2 ? `  h${i}: { address: 10.1.${(i >> 8) & 255}.${i & 255} }` : `  h${i}:`);
+  for (let i = 0; i < count; i++)
+    lines.push(i % 2 ? `  h${i}: { address: 10.1.${(i >> 8) & 255}.${i & 255} }` : `  h${i}:`);
   const inv = loadInventory(write(`${lines.join('\n')}\n`));
   expect(inv.hosts).toHaveLength(count);
   for (const i of [0, 1, 12_345, count - 1]) expect(inv.hosts[i]!.line).toBe(i + 2);
@@ -91,5 +110,7 @@ test('a large inventory: every host, lines looked up only when asked and still r
 
 test('an inventory past the size limit is refused before it is read, naming file and limit', () => {
   const p = write(`hosts:\n  a: {}\n# ${'x'.repeat(MAX_YAML_BYTES)}\n`);
-  expect(() => loadInventory(p)).toThrow(new RegExp(`inventory ${p}: the file is 4\\.0 MB, more than the limit of 4\\.0 MB`));
+  expect(() => loadInventory(p)).toThrow(
+    new RegExp(`inventory ${p}: the file is 4\\.0 MB, more than the limit of 4\\.0 MB`),
+  );
 });

@@ -45,8 +45,22 @@ function knownHostsFile(lines: string[]): string {
   return file;
 }
 
-function check(files: string[], host: string, port: number, key: TestKey, extra: Partial<CheckHostKeyOptions> = {}): HostKeyVerdict {
-  return checkHostKey({ knownHostsFiles: files, host, port, keyType: key.type, keyBlob: key.blob, policy: 'strict', ...extra });
+function check(
+  files: string[],
+  host: string,
+  port: number,
+  key: TestKey,
+  extra: Partial<CheckHostKeyOptions> = {},
+): HostKeyVerdict {
+  return checkHostKey({
+    knownHostsFiles: files,
+    host,
+    port,
+    keyType: key.type,
+    keyBlob: key.blob,
+    policy: 'strict',
+    ...extra,
+  });
 }
 
 beforeAll(() => {
@@ -137,40 +151,187 @@ describe('parseKnownHosts', () => {
 });
 
 describe('checkHostKey against existing files', () => {
-  type Row = [name: string, lines: () => string[], host: string, port: number, key: keyof typeof keys, expected: string];
+  type Row = [
+    name: string,
+    lines: () => string[],
+    host: string,
+    port: number,
+    key: keyof typeof keys,
+    expected: string,
+  ];
   const rows: Row[] = [
     ['plain entry, same key', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
     ['name is compared without case', () => [`Web.Example.com ${keys.a.line}`], 'WEB.example.com', 22, 'a', 'ok'],
     ['[host]:port entry', () => [`[web.example.com]:2222 ${keys.a.line}`], 'web.example.com', 2222, 'a', 'ok'],
     // sshconnect.c looks a host new under [host]:port up under its plain name too
-    ['plain entry with the same key covers another port', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 2222, 'a', 'ok'],
-    ['plain entry with another key: new on another port (not changed)', () => [`web.example.com ${keys.b.line}`], 'web.example.com', 2222, 'a', 'unknown'],
-    ['plain entry not used when [host]:port has a key', () => [`[web.example.com]:2222 ${keys.b.line}`, `web.example.com ${keys.a.line}`], 'web.example.com', 2222, 'a', 'changed'],
-    ['plain entry revoked: not trusted', () => [`web.example.com ${keys.a.line}`, `@revoked web.example.com ${keys.a.line}`], 'web.example.com', 2222, 'a', 'unknown'],
-    ['key type written as rsa-sha2-512', () => [`web.example.com rsa-sha2-512 ${keys.rsa.base64}`], 'web.example.com', 22, 'rsa', 'ok'],
-    ['key type written as rsa-sha2-256', () => [`web.example.com rsa-sha2-256 ${keys.rsa.base64}`], 'web.example.com', 22, 'rsa', 'ok'],
+    [
+      'plain entry with the same key covers another port',
+      () => [`web.example.com ${keys.a.line}`],
+      'web.example.com',
+      2222,
+      'a',
+      'ok',
+    ],
+    [
+      'plain entry with another key: new on another port (not changed)',
+      () => [`web.example.com ${keys.b.line}`],
+      'web.example.com',
+      2222,
+      'a',
+      'unknown',
+    ],
+    [
+      'plain entry not used when [host]:port has a key',
+      () => [`[web.example.com]:2222 ${keys.b.line}`, `web.example.com ${keys.a.line}`],
+      'web.example.com',
+      2222,
+      'a',
+      'changed',
+    ],
+    [
+      'plain entry revoked: not trusted',
+      () => [`web.example.com ${keys.a.line}`, `@revoked web.example.com ${keys.a.line}`],
+      'web.example.com',
+      2222,
+      'a',
+      'unknown',
+    ],
+    [
+      'key type written as rsa-sha2-512',
+      () => [`web.example.com rsa-sha2-512 ${keys.rsa.base64}`],
+      'web.example.com',
+      22,
+      'rsa',
+      'ok',
+    ],
+    [
+      'key type written as rsa-sha2-256',
+      () => [`web.example.com rsa-sha2-256 ${keys.rsa.base64}`],
+      'web.example.com',
+      22,
+      'rsa',
+      'ok',
+    ],
     ['wildcard', () => [`*.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
     ['negated in list', () => [`*.example.com,!web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'unknown'],
     ['comma list', () => [`10.0.0.1,web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
     ['same type, other key', () => [`web.example.com ${keys.b.line}`], 'web.example.com', 22, 'a', 'changed'],
-    ['other key listed too: a matching line wins', () => [`web.example.com ${keys.b.line}`, `web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
+    [
+      'other key listed too: a matching line wins',
+      () => [`web.example.com ${keys.b.line}`, `web.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'ok',
+    ],
     // a downgrade (or any other type) is a changed key, whatever form the recorded line has
-    ['only other types recorded', () => [`web.example.com ${keys.ecdsa.line}`, `web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'changed'],
-    ['ed25519 recorded, rsa offered', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
-    ['ed25519 recorded for [host]:port, rsa offered', () => [`[web.example.com]:2222 ${keys.a.line}`], 'web.example.com', 2222, 'rsa', 'changed'],
-    ['ed25519 recorded, hashed, rsa offered', () => [`${hashKnownHostsName('web.example.com')} ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
-    ['ed25519 recorded by wildcard, rsa offered', () => [`*.example.com ${keys.a.line}`], 'web.example.com', 22, 'rsa', 'changed'],
-    ['other type recorded for another port only', () => [`web.example.com ${keys.a.line}`], 'web.example.com', 2222, 'rsa', 'unknown'],
-    ['a @revoked key of another type is not a recorded key', () => [`@revoked web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'unknown'],
-    ['a @cert-authority of another type is not a recorded key', () => [`@cert-authority web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'a', 'unknown'],
+    [
+      'only other types recorded',
+      () => [`web.example.com ${keys.ecdsa.line}`, `web.example.com ${keys.rsa.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'changed',
+    ],
+    [
+      'ed25519 recorded, rsa offered',
+      () => [`web.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'rsa',
+      'changed',
+    ],
+    [
+      'ed25519 recorded for [host]:port, rsa offered',
+      () => [`[web.example.com]:2222 ${keys.a.line}`],
+      'web.example.com',
+      2222,
+      'rsa',
+      'changed',
+    ],
+    [
+      'ed25519 recorded, hashed, rsa offered',
+      () => [`${hashKnownHostsName('web.example.com')} ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'rsa',
+      'changed',
+    ],
+    [
+      'ed25519 recorded by wildcard, rsa offered',
+      () => [`*.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'rsa',
+      'changed',
+    ],
+    [
+      'other type recorded for another port only',
+      () => [`web.example.com ${keys.a.line}`],
+      'web.example.com',
+      2222,
+      'rsa',
+      'unknown',
+    ],
+    [
+      'a @revoked key of another type is not a recorded key',
+      () => [`@revoked web.example.com ${keys.rsa.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'unknown',
+    ],
+    [
+      'a @cert-authority of another type is not a recorded key',
+      () => [`@cert-authority web.example.com ${keys.rsa.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'unknown',
+    ],
     ['other host only', () => [`db.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'unknown'],
     ['revoked', () => [`@revoked * ${keys.a.line}`], 'web.example.com', 22, 'a', 'revoked'],
-    ['revoked beats a matching line', () => [`web.example.com ${keys.a.line}`, `@revoked web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'revoked'],
-    ['revoked for another host only', () => [`@revoked db.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'unknown'],
-    ['revoked other key does not matter', () => [`@revoked * ${keys.b.line}`, `web.example.com ${keys.a.line}`], 'web.example.com', 22, 'a', 'ok'],
-    ['@cert-authority is ignored', () => [`@cert-authority *.example.com ${keys.b.line}`], 'web.example.com', 22, 'a', 'unknown'],
+    [
+      'revoked beats a matching line',
+      () => [`web.example.com ${keys.a.line}`, `@revoked web.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'revoked',
+    ],
+    [
+      'revoked for another host only',
+      () => [`@revoked db.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'unknown',
+    ],
+    [
+      'revoked other key does not matter',
+      () => [`@revoked * ${keys.b.line}`, `web.example.com ${keys.a.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'ok',
+    ],
+    [
+      '@cert-authority is ignored',
+      () => [`@cert-authority *.example.com ${keys.b.line}`],
+      'web.example.com',
+      22,
+      'a',
+      'unknown',
+    ],
     ['rsa key matched by type ssh-rsa', () => [`web.example.com ${keys.rsa.line}`], 'web.example.com', 22, 'rsa', 'ok'],
-    ['ecdsa key, other ecdsa recorded', () => [`web.example.com ${makeKeyLater('ecdsa2')}`], 'web.example.com', 22, 'ecdsa', 'changed'],
+    [
+      'ecdsa key, other ecdsa recorded',
+      () => [`web.example.com ${makeKeyLater('ecdsa2')}`],
+      'web.example.com',
+      22,
+      'ecdsa',
+      'changed',
+    ],
   ];
 
   test.each(rows)('%s', (_name, lines, host, port, key, expected) => {
@@ -191,7 +352,10 @@ describe('checkHostKey against existing files', () => {
 
   test('a key in the second (global) file is trusted; missing files are empty', () => {
     const global = knownHostsFile([`web.example.com ${keys.a.line}`]);
-    expect(check([join(dir, 'missing', 'known_hosts'), global], 'web.example.com', 22, keys.a)).toEqual({ ok: true, recorded: false });
+    expect(check([join(dir, 'missing', 'known_hosts'), global], 'web.example.com', 22, keys.a)).toEqual({
+      ok: true,
+      recorded: false,
+    });
   });
 
   test('changed: message names host, port, both fingerprints and file:line; the hint removes it', () => {
@@ -201,7 +365,13 @@ describe('checkHostKey against existing files', () => {
     expect(verdict.reason).toBe('changed');
     expect(verdict.expectedFingerprints).toEqual([fingerprintSha256(keys.b.blob)]);
     expect(verdict.actualFingerprint).toBe(fingerprintSha256(keys.a.blob));
-    for (const part of ['web.example.com', '2222', fingerprintSha256(keys.a.blob), fingerprintSha256(keys.b.blob), `${file}:2`]) {
+    for (const part of [
+      'web.example.com',
+      '2222',
+      fingerprintSha256(keys.a.blob),
+      fingerprintSha256(keys.b.blob),
+      `${file}:2`,
+    ]) {
       expect(verdict.message).toContain(part);
     }
     expect(verdict.hint).toContain(`ssh-keygen -R '[web.example.com]:2222' -f ${file}`);
@@ -261,7 +431,10 @@ describe('checkHostKey accept-new recording', () => {
     const found = execFileSync('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8' });
     expect(found).toContain(keys.a.base64);
     // Known now: the second contact records nothing.
-    expect(check([file], 'web.example.com', port, keys.a, { policy: 'accept-new' })).toEqual({ ok: true, recorded: false });
+    expect(check([file], 'web.example.com', port, keys.a, { policy: 'accept-new' })).toEqual({
+      ok: true,
+      recorded: false,
+    });
   });
 
   test('another type for a known host is a changed key: refused naming both keys, never appended', () => {
@@ -281,11 +454,39 @@ describe('checkHostKey accept-new recording', () => {
     const user = join(dir, `user-${fileCounter++}`);
     const global = knownHostsFile([`web.example.com ${keys.a.line}`]);
     const before = readFileSync(global, 'utf8');
-    const verdict = checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'web.example.com', port: 22, keyType: keys.rsa.type, keyBlob: keys.rsa.blob, policy: 'accept-new' });
+    const verdict = checkHostKey({
+      knownHostsFiles: [user],
+      globalKnownHostsFiles: [global],
+      host: 'web.example.com',
+      port: 22,
+      keyType: keys.rsa.type,
+      keyBlob: keys.rsa.blob,
+      policy: 'accept-new',
+    });
     expect(verdict).toMatchObject({ ok: false, reason: 'changed' });
-    expect(checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'web.example.com', port: 22, keyType: keys.a.type, keyBlob: keys.a.blob, policy: 'strict' })).toEqual({ ok: true, recorded: false });
+    expect(
+      checkHostKey({
+        knownHostsFiles: [user],
+        globalKnownHostsFiles: [global],
+        host: 'web.example.com',
+        port: 22,
+        keyType: keys.a.type,
+        keyBlob: keys.a.blob,
+        policy: 'strict',
+      }),
+    ).toEqual({ ok: true, recorded: false });
     // a new host goes to the user's file only
-    expect(checkHostKey({ knownHostsFiles: [user], globalKnownHostsFiles: [global], host: 'db.example.com', port: 22, keyType: keys.a.type, keyBlob: keys.a.blob, policy: 'accept-new' })).toEqual({ ok: true, recorded: true });
+    expect(
+      checkHostKey({
+        knownHostsFiles: [user],
+        globalKnownHostsFiles: [global],
+        host: 'db.example.com',
+        port: 22,
+        keyType: keys.a.type,
+        keyBlob: keys.a.blob,
+        policy: 'accept-new',
+      }),
+    ).toEqual({ ok: true, recorded: true });
     expect(readFileSync(global, 'utf8')).toBe(before);
     expect(readFileSync(user, 'utf8')).toBe(`db.example.com ${keys.a.line}\n`);
   });
@@ -317,7 +518,10 @@ describe('host key algorithms offered', () => {
     [['ssh-ed25519'], ['ssh-ed25519']],
     [['ssh-rsa'], ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
     // OpenSSH's order, whatever the order in the file
-    [['ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519'], ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+    [
+      ['ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519'],
+      ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+    ],
     [['sk-ssh-ed25519@openssh.com'], undefined],
     [[], undefined],
   ])('recorded %j -> %j', (types, algorithms) => {

@@ -31,7 +31,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -78,8 +80,12 @@ describe('latency proxy', () => {
   let echo: Awaited<ReturnType<typeof startEcho>>;
   const proxies: LatencyProxy[] = [];
 
-  beforeAll(async () => { echo = await startEcho(); });
-  afterEach(async () => { await Promise.all(proxies.splice(0).map((p) => p.stop())); });
+  beforeAll(async () => {
+    echo = await startEcho();
+  });
+  afterEach(async () => {
+    await Promise.all(proxies.splice(0).map((p) => p.stop()));
+  });
   afterAll(async () => {
     for (const s of echo.sockets) s.destroy();
     await new Promise<void>((r) => echo.server.close(() => r()));
@@ -117,7 +123,12 @@ describe('latency proxy', () => {
       let received = '';
       const sent = Array.from({ length: 200 }, (_, i) => `${i};`);
       const t0 = performance.now();
-      const all = new Promise<void>((resolve) => s.on('data', (d: Buffer) => { received += d.toString(); if (received.length >= sent.join('').length) resolve(); }));
+      const all = new Promise<void>((resolve) =>
+        s.on('data', (d: Buffer) => {
+          received += d.toString();
+          if (received.length >= sent.join('').length) resolve();
+        }),
+      );
       for (const piece of sent) s.write(piece);
       await withTimeout(all, 10_000, 'burst echo');
       expect(performance.now() - t0).toBeGreaterThanOrEqual(50);
@@ -139,7 +150,14 @@ describe('latency proxy', () => {
     const s = await connectTo(proxy.port);
     s.on('error', () => undefined);
     // The test socket allows half-open, so the proxy's FIN shows as 'end' before any 'close'.
-    await withTimeout(new Promise<void>((r) => { s.once('end', r); s.once('close', () => r()); }), 5000, 'client EOF after refused upstream');
+    await withTimeout(
+      new Promise<void>((r) => {
+        s.once('end', r);
+        s.once('close', () => r());
+      }),
+      5000,
+      'client EOF after refused upstream',
+    );
     s.destroy();
   });
 
@@ -147,12 +165,21 @@ describe('latency proxy', () => {
     const proxy = await startLatencyProxy({ targetHost: '127.0.0.1', targetPort: echo.port, rttMs: 50 });
     const s = await connectTo(proxy.port);
     s.on('error', () => undefined);
-    const closed = new Promise<void>((r) => { s.once('end', r); s.once('close', () => r()); });
+    const closed = new Promise<void>((r) => {
+      s.once('end', r);
+      s.once('close', () => r());
+    });
     s.write('pending'); // still queued in the proxy when it stops
     await withTimeout(proxy.stop(), 5000, 'proxy stop');
     await withTimeout(closed, 5000, 'client EOF after stop');
     // The echo server's side of the pair is gone too.
-    await withTimeout((async () => { while (echo.sockets.size > 0) await new Promise((r) => setTimeout(r, 10)); })(), 5000, 'upstream close');
+    await withTimeout(
+      (async () => {
+        while (echo.sockets.size > 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'upstream close',
+    );
     s.destroy();
     await expect(connectTo(proxy.port)).rejects.toThrow(/ECONNREFUSED/);
   });

@@ -16,7 +16,10 @@ const sock = join(dir, 'agent.sock');
 beforeAll(async () => {
   agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
-    try { execFileSync('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' }); break; } catch (e) {
+    try {
+      execFileSync('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      break;
+    } catch (e) {
       if ((e as { status?: number }).status === 1) break; // up, no keys yet
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -33,31 +36,56 @@ test('identity_file + .pub', async () => {
   expect(r).toEqual({ line: k.publicKey, source: `${k.privateKeyPath}.pub` });
 });
 
-test('no .pub beside the key: the agent\'s first key', async () => {
+test("no .pub beside the key: the agent's first key", async () => {
   const inAgent = makeClientKey(dir, 'in_agent');
   execFileSync('ssh-add', [inAgent.privateKeyPath], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
   const lonely = makeClientKey(dir, 'no_pub');
   rmSync(`${lonely.privateKeyPath}.pub`);
-  const r = await loginPublicKey({ settings: none, inventoryIdentityFile: lonely.privateKeyPath, authSock: sock, homeDir: home });
+  const r = await loginPublicKey({
+    settings: none,
+    inventoryIdentityFile: lonely.privateKeyPath,
+    authSock: sock,
+    homeDir: home,
+  });
   // the agent answers type and blob; its comment is the key file's path or comment
   expect(r?.source).toBe('ssh-agent');
   expect(r?.line.split(' ').slice(0, 2)).toEqual(inAgent.publicKey.split(' ').slice(0, 2));
   // ~/.ssh/config's `IdentityFile key.pub` (the private half only in the agent) is used as it is
-  const viaConfig = await loginPublicKey({ settings: { ...none, identityFiles: [`${inAgent.privateKeyPath}.pub`] }, authSock: sock, homeDir: home });
+  const viaConfig = await loginPublicKey({
+    settings: { ...none, identityFiles: [`${inAgent.privateKeyPath}.pub`] },
+    authSock: sock,
+    homeDir: home,
+  });
   expect(viaConfig).toEqual({ line: inAgent.publicKey, source: `${inAgent.privateKeyPath}.pub` });
 });
 
 test('no .pub and no agent: no default', async () => {
   const lonely = makeClientKey(dir, 'alone');
   rmSync(`${lonely.privateKeyPath}.pub`);
-  expect(await loginPublicKey({ settings: none, inventoryIdentityFile: lonely.privateKeyPath, homeDir: home })).toBeUndefined();
+  expect(
+    await loginPublicKey({ settings: none, inventoryIdentityFile: lonely.privateKeyPath, homeDir: home }),
+  ).toBeUndefined();
   // an agent socket that does not answer is not waited for beyond the bound
-  expect(await loginPublicKey({ settings: none, inventoryIdentityFile: lonely.privateKeyPath, authSock: join(dir, 'nothing.sock'), homeDir: home, agentTimeoutMs: 500 })).toBeUndefined();
+  expect(
+    await loginPublicKey({
+      settings: none,
+      inventoryIdentityFile: lonely.privateKeyPath,
+      authSock: join(dir, 'nothing.sock'),
+      homeDir: home,
+      agentTimeoutMs: 500,
+    }),
+  ).toBeUndefined();
 });
 
 test.each([
-  ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@x', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@x'],
-  ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a\x1b[31mb\n', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a[31mb'],
+  [
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@x',
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@x',
+  ],
+  [
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a\x1b[31mb\n',
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a[31mb',
+  ],
   ['-----BEGIN OPENSSH PRIVATE KEY-----', undefined],
   ['ssh-ed25519 notbase64!', undefined],
   ['', undefined],

@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  monitorStatusCommand, parseMonitorReply, readSamplesCommand, remoteRunPaths, samplerScript, startMonitorCommand, stopMonitorCommand,
+  monitorStatusCommand,
+  parseMonitorReply,
+  readSamplesCommand,
+  remoteRunPaths,
+  samplerScript,
+  startMonitorCommand,
+  stopMonitorCommand,
 } from '../../src/monitor/monitor-commands.js';
 import { benchmarkCommand, benchmarkScript } from '../../src/monitor/benchmark-commands.js';
 import { monitorScriptPath, packageRoot } from '../../src/monitor/script-files.js';
@@ -64,7 +70,13 @@ describe('command builders', () => {
   });
 
   it('benchmark command passes options as quoted arguments', () => {
-    const cmd = benchmarkCommand({ workDir: '/tmp/b x', diskMb: 64, url: 'http://127.0.0.1:8080/f?a=1&b=2', maxTimeS: 5, direct: false });
+    const cmd = benchmarkCommand({
+      workDir: '/tmp/b x',
+      diskMb: 64,
+      url: 'http://127.0.0.1:8080/f?a=1&b=2',
+      maxTimeS: 5,
+      direct: false,
+    });
     expect(cmd).toMatch(/^VPS_BENCH_DIRECT=no sh -c '/);
     expect(cmd).toMatch(/ vps-benchmark '\/tmp\/b x' 64 'http:\/\/127\.0\.0\.1:8080\/f\?a=1&b=2' 5 <\/dev\/null$/);
     expect(() => benchmarkCommand({ workDir: '/b', url: 'file:///etc/passwd' })).toThrow(/http\(s\) or ftp/);
@@ -76,7 +88,10 @@ describe('command builders', () => {
     ['noise\nmonitor: already-running 17\n', { state: 'already-running', pid: 17 }],
     ['monitor: stopped\n', { state: 'stopped' }],
     ['monitor: stale 99', { state: 'stale', pid: 99 }],
-    ['monitor: failed no pid file after 5 s, see /x/monitor.log\n', { state: 'failed', detail: 'no pid file after 5 s, see /x/monitor.log' }],
+    [
+      'monitor: failed no pid file after 5 s, see /x/monitor.log\n',
+      { state: 'failed', detail: 'no pid file after 5 s, see /x/monitor.log' },
+    ],
   ])('parseMonitorReply(%p)', (out, reply) => {
     expect(parseMonitorReply(out)).toEqual(reply);
   });
@@ -91,7 +106,9 @@ describe('command builders', () => {
 describe('sampler.sh stop conditions', () => {
   let dir: string;
   let child: ChildProcess | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-sampler-unit-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vps-sampler-unit-'));
+  });
   afterEach(() => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -100,7 +117,9 @@ describe('sampler.sh stop conditions', () => {
   function run(intervalS: number, lifeS: number): { pidFile: string; csv: string; exited: Promise<number | null> } {
     const pidFile = join(dir, 'monitor.pid');
     const csv = join(dir, 'resources.csv');
-    child = spawn('dash', [monitorScriptPath('sampler.sh'), csv, String(intervalS), String(lifeS), 'u', pidFile], { stdio: 'ignore' });
+    child = spawn('dash', [monitorScriptPath('sampler.sh'), csv, String(intervalS), String(lifeS), 'u', pidFile], {
+      stdio: 'ignore',
+    });
     const c = child;
     return { pidFile, csv, exited: new Promise((r) => c.once('exit', (code) => r(code))) };
   }
@@ -108,7 +127,8 @@ describe('sampler.sh stop conditions', () => {
     for (const end = Date.now() + ms; Date.now() < end && !cond();) await new Promise((r) => setTimeout(r, 50));
     return cond();
   };
-  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
+  const within = <T>(p: Promise<T>, ms: number) =>
+    Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
 
   it.each([
     ['its PID file is removed', (f: string) => unlinkSync(f)],
@@ -135,9 +155,13 @@ describe('sampler.sh stop conditions', () => {
   });
 
   it('refuses bad arguments', async () => {
-    const c = spawn('dash', [monitorScriptPath('sampler.sh'), join(dir, 'r.csv'), '0', '10', 'h', join(dir, 'p')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn('dash', [monitorScriptPath('sampler.sh'), join(dir, 'r.csv'), '0', '10', 'h', join(dir, 'p')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
-    c.stderr!.on('data', (d) => { err += d; });
+    c.stderr!.on('data', (d) => {
+      err += d;
+    });
     const code = await new Promise((r) => c.once('exit', r));
     expect(code).toBe(2);
     expect(err).toMatch(/INTERVAL_S must be a positive integer/);
@@ -149,10 +173,16 @@ describe('sampler.sh stop conditions', () => {
 describe('start, status, read, stop through sh', () => {
   let stateDir: string;
   const sh = (cmd: string) => execFileSync('dash', ['-c', cmd], { encoding: 'utf8', timeout: 15_000 });
-  beforeEach(() => { stateDir = mkdtempSync(join(tmpdir(), 'vps-monitor-unit-')); });
+  beforeEach(() => {
+    stateDir = mkdtempSync(join(tmpdir(), 'vps-monitor-unit-'));
+  });
   afterEach(() => {
     // never leave a sampler behind, even when an assertion failed
-    try { sh(stopMonitorCommand({ stateDir, runId: RUN }, { waitS: 2 })); } catch { /* already gone */ }
+    try {
+      sh(stopMonitorCommand({ stateDir, runId: RUN }, { waitS: 2 }));
+    } catch {
+      /* already gone */
+    }
     rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -200,7 +230,9 @@ describe('commands inside a long-lived shell', () => {
     try {
       const t = { stateDir, runId: RUN };
       // what an engine feeding one remote sh on stdin does: several commands, then a marker
-      const script = [monitorStatusCommand(t), readSamplesCommand(t, 0), stopMonitorCommand(t), 'echo still-here'].join('');
+      const script = [monitorStatusCommand(t), readSamplesCommand(t, 0), stopMonitorCommand(t), 'echo still-here'].join(
+        '',
+      );
       const out = execFileSync('dash', ['-s'], { input: script, encoding: 'utf8', timeout: 10_000 });
       expect(out.trim().split('\n')).toEqual(['monitor: stopped', 'monitor: not-running', 'still-here']);
     } finally {

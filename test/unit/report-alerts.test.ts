@@ -1,5 +1,10 @@
 import {
-  PhaseAlertTracker, ResourceAlertTracker, phaseAt, phaseDurationAlerts, phaseDurationSeverity, resourceAlerts,
+  PhaseAlertTracker,
+  ResourceAlertTracker,
+  phaseAt,
+  phaseDurationAlerts,
+  phaseDurationSeverity,
+  resourceAlerts,
 } from '../../src/report/alerts.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type ResourceSample } from '../../src/report/formats.js';
 
@@ -8,9 +13,20 @@ const T0 = Date.parse('2026-11-28T02:21:00.000Z');
 /** Samples every intervalS from T0 with the given overrides per sample. */
 function samples(values: Array<Partial<ResourceSample>>, intervalS = 10): ResourceSample[] {
   return values.map((v, i) => ({
-    timestamp: new Date(T0 + i * intervalS * 1000).toISOString(), t: T0 + i * intervalS * 1000, host: 'h',
-    cpuPct: 10, memUsedMb: 1000, memAvailableMb: 3000, diskAvailMb: 50_000, diskReadKbps: 0, diskWriteKbps: 0,
-    netRxKbps: 0, netTxKbps: 0, load1: 0.1, procs: 90, ...v,
+    timestamp: new Date(T0 + i * intervalS * 1000).toISOString(),
+    t: T0 + i * intervalS * 1000,
+    host: 'h',
+    cpuPct: 10,
+    memUsedMb: 1000,
+    memAvailableMb: 3000,
+    diskAvailMb: 50_000,
+    diskReadKbps: 0,
+    diskWriteKbps: 0,
+    netRxKbps: 0,
+    netTxKbps: 0,
+    load1: 0.1,
+    procs: 90,
+    ...v,
   }));
 }
 
@@ -23,9 +39,23 @@ describe('memory and disk alerts', () => {
     ['none above the threshold', mem(3000, 600, 501, 500), []],
     ['warning below 500 MB', mem(3000, 499, 450), [['memory', 'warning', 499]]],
     ['critical below half', mem(3000, 240), [['memory', 'critical', 240]]],
-    ['warning, then critical once worse', mem(3000, 400, 200, 100, 220), [['memory', 'warning', 400], ['memory', 'critical', 200]]],
+    [
+      'warning, then critical once worse',
+      mem(3000, 400, 200, 100, 220),
+      [
+        ['memory', 'warning', 400],
+        ['memory', 'critical', 200],
+      ],
+    ],
     ['one episode while hovering at the line', mem(490, 510, 495, 520, 480), [['memory', 'warning', 490]]],
-    ['a new episode after recovering by 10 %', mem(490, 560, 480), [['memory', 'warning', 490], ['memory', 'warning', 480]]],
+    [
+      'a new episode after recovering by 10 %',
+      mem(490, 560, 480),
+      [
+        ['memory', 'warning', 490],
+        ['memory', 'warning', 480],
+      ],
+    ],
     ['disk warning below 5 GB', disk(50, 6, 4.9), [['disk', 'warning', 4.9 * 1024]]],
     ['disk critical below 2.5 GB', disk(50, 2), [['disk', 'critical', 2048]]],
   ];
@@ -35,10 +65,18 @@ describe('memory and disk alerts', () => {
   });
 
   it('says what and where, with the threshold', () => {
-    const [a] = resourceAlerts('droplet-7', mem(3000, 312), DEFAULT_THRESHOLDS, [{ phase: 'desktop', startMs: T0, endMs: T0 + 60_000 }]);
+    const [a] = resourceAlerts('droplet-7', mem(3000, 312), DEFAULT_THRESHOLDS, [
+      { phase: 'desktop', startMs: T0, endMs: T0 + 60_000 },
+    ]);
     expect(a).toEqual({
-      host: 'droplet-7', kind: 'memory', severity: 'warning', at: '2026-11-28T02:21:10.000Z',
-      message: 'available memory 312 MB is below 500 MB', phase: 'desktop', value: 312, threshold: 500,
+      host: 'droplet-7',
+      kind: 'memory',
+      severity: 'warning',
+      at: '2026-11-28T02:21:10.000Z',
+      message: 'available memory 312 MB is below 500 MB',
+      phase: 'desktop',
+      value: 312,
+      threshold: 500,
     });
   });
 
@@ -107,21 +145,52 @@ describe('phase duration alerts', () => {
   });
 
   it('one alert per phase, timed when the line was crossed', () => {
-    const alerts = phaseDurationAlerts('h', [
-      { phase: 'desktop', estimateS: 270, durationS: 600, startMs: T0 },
-      { phase: 'rdp', estimateS: 60, durationS: 100, startMs: T0 + 600_000 },
-      { phase: 'user', estimateS: 30, durationS: 31 },
-    ], DEFAULT_THRESHOLDS);
+    const alerts = phaseDurationAlerts(
+      'h',
+      [
+        { phase: 'desktop', estimateS: 270, durationS: 600, startMs: T0 },
+        { phase: 'rdp', estimateS: 60, durationS: 100, startMs: T0 + 600_000 },
+        { phase: 'user', estimateS: 30, durationS: 31 },
+      ],
+      DEFAULT_THRESHOLDS,
+    );
     expect(alerts).toEqual([
-      { host: 'h', kind: 'phase-duration', severity: 'critical', at: new Date(T0 + 540_000).toISOString(), phase: 'desktop', message: 'phase desktop took 600 s, 222 % of its 270 s estimate (over 200 %)', value: 600, threshold: 540 },
-      { host: 'h', kind: 'phase-duration', severity: 'warning', at: new Date(T0 + 690_000).toISOString(), phase: 'rdp', message: 'phase rdp took 100 s, 167 % of its 60 s estimate (over 150 %)', value: 100, threshold: 90 },
+      {
+        host: 'h',
+        kind: 'phase-duration',
+        severity: 'critical',
+        at: new Date(T0 + 540_000).toISOString(),
+        phase: 'desktop',
+        message: 'phase desktop took 600 s, 222 % of its 270 s estimate (over 200 %)',
+        value: 600,
+        threshold: 540,
+      },
+      {
+        host: 'h',
+        kind: 'phase-duration',
+        severity: 'warning',
+        at: new Date(T0 + 690_000).toISOString(),
+        phase: 'rdp',
+        message: 'phase rdp took 100 s, 167 % of its 60 s estimate (over 150 %)',
+        value: 100,
+        threshold: 90,
+      },
     ]);
   });
 });
 
 describe('phaseAt', () => {
-  const w = [{ phase: 'a', startMs: 0, endMs: 100 }, { phase: 'b', startMs: 100, endMs: 200 }];
-  it.each([[50, 'a'], [100, 'b'], [150, 'b'], [250, undefined], [-1, undefined]])('%p -> %p', (t, p) => {
+  const w = [
+    { phase: 'a', startMs: 0, endMs: 100 },
+    { phase: 'b', startMs: 100, endMs: 200 },
+  ];
+  it.each([
+    [50, 'a'],
+    [100, 'b'],
+    [150, 'b'],
+    [250, undefined],
+    [-1, undefined],
+  ])('%p -> %p', (t, p) => {
     expect(phaseAt(w, t as number)).toBe(p);
   });
 });

@@ -1,4 +1,11 @@
-import { classifyChange, compareRuns, runTrend, trendOf, pickLatestComparable, isCompletedRun } from '../../src/report/compare-runs.js';
+import {
+  classifyChange,
+  compareRuns,
+  runTrend,
+  trendOf,
+  pickLatestComparable,
+  isCompletedRun,
+} from '../../src/report/compare-runs.js';
 import type { HostReport, PhaseReport, RunReport } from '../../src/report/merge-run.js';
 import { DEFAULT_THRESHOLDS } from '../../src/report/formats.js';
 
@@ -52,23 +59,54 @@ describe('classifyChange', () => {
 });
 
 function phase(name: string, durationS: number | null, status: PhaseReport['status'] = 'changed'): PhaseReport {
-  return { name, status, critical: false, estimateS: 100, durationS, controllerDurationS: durationS, variancePct: null, startedAt: null, startEpochS: null, steps: [] };
+  return {
+    name,
+    status,
+    critical: false,
+    estimateS: 100,
+    durationS,
+    controllerDurationS: durationS,
+    variancePct: null,
+    startedAt: null,
+    startEpochS: null,
+    steps: [],
+  };
 }
 
 function host(name: string, phases: PhaseReport[], status: HostReport['status'] = 'ok'): HostReport {
   const durationS = phases.reduce((s, p) => s + (p.durationS ?? 0), 0);
   return {
-    host: name, address: null, status, startedAt: null, endedAt: null, durationS, targetS: 0, score: null, phases,
+    host: name,
+    address: null,
+    status,
+    startedAt: null,
+    endedAt: null,
+    durationS,
+    targetS: 0,
+    score: null,
+    phases,
     resources: { samples: 0, intervalS: null, firstAt: null, lastAt: null, peak: null, min: null, average: null },
-    alerts: [], thresholds: DEFAULT_THRESHOLDS, warnings: [],
+    alerts: [],
+    thresholds: DEFAULT_THRESHOLDS,
+    warnings: [],
   };
 }
 
 function report(runId: string, startedAt: string, hosts: HostReport[]): RunReport {
   return {
-    schemaVersion: 1, runId, generatedAt: startedAt, startedAt, endedAt: startedAt, durationS: null,
+    schemaVersion: 1,
+    runId,
+    generatedAt: startedAt,
+    startedAt,
+    endedAt: startedAt,
+    durationS: null,
     phaseNames: ['prep', 'desktop', 'verify'],
-    summary: { hosts: hosts.length, byStatus: { ok: hosts.length, failed: 0, unreachable: 0, interrupted: 0, unknown: 0 }, alerts: { warning: 0, critical: 0 }, meanScore: null },
+    summary: {
+      hosts: hosts.length,
+      byStatus: { ok: hosts.length, failed: 0, unreachable: 0, interrupted: 0, unknown: 0 },
+      alerts: { warning: 0, critical: 0 },
+      meanScore: null,
+    },
     hosts,
   };
 }
@@ -86,17 +124,24 @@ describe('compareRuns', () => {
     ]);
     const c = compareRuns(baseline, run);
     expect(c.phases.map((p) => [p.name, p.variancePct, p.verdict])).toEqual([
-      ['prep', 25, 'regression'], ['desktop', 15, 'accepted'], ['verify', -30, 'improved'],
+      ['prep', 25, 'regression'],
+      ['desktop', 15, 'accepted'],
+      ['verify', -30, 'improved'],
     ]);
     // total 350 -> 390: +11.4 %
     expect(c.total).toMatchObject({ baseline: 350, current: 390, variancePct: 11.4, verdict: 'accepted' });
-    expect(c.hosts.map((h) => [h.name, h.verdict])).toEqual([['d1', 'accepted'], ['d2', 'accepted']]);
+    expect(c.hosts.map((h) => [h.name, h.verdict])).toEqual([
+      ['d1', 'accepted'],
+      ['d2', 'accepted'],
+    ]);
     expect(c.regressions).toBe(1);
     expect(c.hasRegression).toBe(true);
   });
 
   it('no regression when all within 20 %', () => {
-    const run = report('same', '2026-11-02T00:00:00Z', [host('d1', [phase('prep', 110), phase('desktop', 190), phase('verify', 55)])]);
+    const run = report('same', '2026-11-02T00:00:00Z', [
+      host('d1', [phase('prep', 110), phase('desktop', 190), phase('verify', 55)]),
+    ]);
     const c = compareRuns(baseline, run);
     expect(c.hasRegression).toBe(false);
     expect(c.phases.every((p) => p.verdict === 'accepted')).toBe(true);
@@ -111,20 +156,31 @@ describe('compareRuns', () => {
     expect(c.total).toBeNull();
     expect(c.hosts).toEqual([]);
     expect(c.unmatched).toEqual([
-      'phase desktop: not completed in partial', 'phase verify: not completed in partial', 'total: no host finished ok in partial',
+      'phase desktop: not completed in partial',
+      'phase verify: not completed in partial',
+      'total: no host finished ok in partial',
     ]);
   });
 });
 
 describe('trend', () => {
   it('orders runs by start and gives change and last verdict per phase', () => {
-    const mk = (id: string, day: number, prep: number) => report(id, `2026-11-0${day}T00:00:00Z`, [host('d1', [phase('prep', prep), phase('desktop', 200)])]);
+    const mk = (id: string, day: number, prep: number) =>
+      report(id, `2026-11-0${day}T00:00:00Z`, [host('d1', [phase('prep', prep), phase('desktop', 200)])]);
     const t = runTrend([mk('r3', 3, 150), mk('r1', 1, 100), mk('r2', 2, 110)]);
     expect(t.labels).toEqual(['r1', 'r2', 'r3']);
     const prep = t.series.find((s) => s.name === 'prep')!;
     expect(prep).toEqual({ name: 'prep', values: [100, 110, 150], changePct: 50, lastVerdict: 'regression' });
-    expect(t.series.find((s) => s.name === 'total')).toMatchObject({ values: [300, 310, 350], lastVerdict: 'accepted' });
-    expect(t.series.find((s) => s.name === 'verify')).toEqual({ name: 'verify', values: [null, null, null], changePct: null, lastVerdict: null });
+    expect(t.series.find((s) => s.name === 'total')).toMatchObject({
+      values: [300, 310, 350],
+      lastVerdict: 'accepted',
+    });
+    expect(t.series.find((s) => s.name === 'verify')).toEqual({
+      name: 'verify',
+      values: [null, null, null],
+      changePct: null,
+      lastVerdict: null,
+    });
   });
 
   it('works for throughputs (benchmarks)', () => {
@@ -134,11 +190,22 @@ describe('trend', () => {
 });
 
 describe('the default run to compare with', () => {
-  const base = report('20261101T100000Z-0001', '2026-11-01T10:00:00Z', [host('a', [phase('prep', 100), phase('desktop', 200), phase('verify', 10)])]);
-  const noop = report('20261103T100000Z-0003', '2026-11-03T10:00:00Z', [host('a', [phase('prep', 0.1, 'skipped'), phase('desktop', 0.1, 'skipped'), phase('verify', 0.1, 'skipped')])]);
-  const other = { ...report('20261104T100000Z-0004', '2026-11-04T10:00:00Z', [host('a', [phase('rdp', 5)])]), phaseNames: ['rdp'] };
-  const failed = report('20261105T100000Z-0005', '2026-11-05T10:00:00Z', [host('a', [phase('prep', 5, 'failed')], 'failed')]);
-  const good = report('20261102T100000Z-0002', '2026-11-02T10:00:00Z', [host('a', [phase('prep', 110), phase('desktop', 190), phase('verify', 10)])]);
+  const base = report('20261101T100000Z-0001', '2026-11-01T10:00:00Z', [
+    host('a', [phase('prep', 100), phase('desktop', 200), phase('verify', 10)]),
+  ]);
+  const noop = report('20261103T100000Z-0003', '2026-11-03T10:00:00Z', [
+    host('a', [phase('prep', 0.1, 'skipped'), phase('desktop', 0.1, 'skipped'), phase('verify', 0.1, 'skipped')]),
+  ]);
+  const other = {
+    ...report('20261104T100000Z-0004', '2026-11-04T10:00:00Z', [host('a', [phase('rdp', 5)])]),
+    phaseNames: ['rdp'],
+  };
+  const failed = report('20261105T100000Z-0005', '2026-11-05T10:00:00Z', [
+    host('a', [phase('prep', 5, 'failed')], 'failed'),
+  ]);
+  const good = report('20261102T100000Z-0002', '2026-11-02T10:00:00Z', [
+    host('a', [phase('prep', 110), phase('desktop', 190), phase('verify', 10)]),
+  ]);
 
   it('passes over all-skipped no-ops, runs of other phases and failed runs', () => {
     expect(isCompletedRun(noop)).toBe(false);

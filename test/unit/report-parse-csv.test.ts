@@ -1,5 +1,11 @@
 import { ConfigError } from '../../src/errors.js';
-import { RESOURCE_COLUMNS, TIMING_COLUMNS, formatTimingRow, timingHeader, type TimingRow } from '../../src/report/formats.js';
+import {
+  RESOURCE_COLUMNS,
+  TIMING_COLUMNS,
+  formatTimingRow,
+  timingHeader,
+  type TimingRow,
+} from '../../src/report/formats.js';
 import { parseResourceRows, parseResourcesCsv, parseTimingCsv } from '../../src/report/parse-csv.js';
 
 const TH = TIMING_COLUMNS.join(',');
@@ -23,8 +29,26 @@ describe('parseTimingCsv', () => {
     const { rows, warnings } = parseTimingCsv(`${TH}\n${T1}\n${T2}\n`, 'timing.csv');
     expect(warnings).toEqual([]);
     expect(rows).toEqual([
-      { timestamp: '2026-11-28T02:21:05.250Z', runId: '20261128T022100Z-a1b2', host: 'droplet-1', phase: 'system-prep', step: 'Tune apt', startEpochS: 1795832460.1, durationS: 5.15, status: 'changed' },
-      { timestamp: '2026-11-28T02:23:00.000Z', runId: '20261128T022100Z-a1b2', host: 'droplet-1', phase: 'system-prep', step: '', startEpochS: 1795832460, durationS: 120.5, status: 'changed' },
+      {
+        timestamp: '2026-11-28T02:21:05.250Z',
+        runId: '20261128T022100Z-a1b2',
+        host: 'droplet-1',
+        phase: 'system-prep',
+        step: 'Tune apt',
+        startEpochS: 1795832460.1,
+        durationS: 5.15,
+        status: 'changed',
+      },
+      {
+        timestamp: '2026-11-28T02:23:00.000Z',
+        runId: '20261128T022100Z-a1b2',
+        host: 'droplet-1',
+        phase: 'system-prep',
+        step: '',
+        startEpochS: 1795832460,
+        durationS: 120.5,
+        status: 'changed',
+      },
     ]);
   });
 
@@ -38,30 +62,60 @@ describe('parseTimingCsv', () => {
   });
 
   it('round-trips formatTimingRow, quoting commas and quotes in step names', () => {
-    const row: TimingRow = { timestamp: '2026-11-28T02:21:05.250Z', runId: 'r1', host: 'h', phase: 'p', step: 'Say "hi", then go', startEpochS: 1795832460.123, durationS: 0.5, status: 'ok' };
+    const row: TimingRow = {
+      timestamp: '2026-11-28T02:21:05.250Z',
+      runId: 'r1',
+      host: 'h',
+      phase: 'p',
+      step: 'Say "hi", then go',
+      startEpochS: 1795832460.123,
+      durationS: 0.5,
+      status: 'ok',
+    };
     const { rows } = parseTimingCsv(timingHeader() + formatTimingRow(row), 'timing.csv');
     expect(rows).toEqual([row]);
   });
 
   const bad: Array<[string, string, RegExp, number]> = [
-    ['unknown status', T1.replace(/changed$/, 'done'), /timing\.csv:2: column status: expected one of ok\|changed\|failed\|skipped/, 2],
+    [
+      'unknown status',
+      T1.replace(/changed$/, 'done'),
+      /timing\.csv:2: column status: expected one of ok\|changed\|failed\|skipped/,
+      2,
+    ],
     ['negative duration', T1.replace(',5.15,', ',-1,'), /timing\.csv:2: column duration_s: expected a number >= 0/, 2],
-    ['not a number', T1.replace(',5.15,', ',fast,'), /timing\.csv:2: column duration_s: expected a number, got "fast"/, 2],
-    ['bad timestamp', T1.replace('2026-11-28T02:21:05.250Z', 'yesterday'), /timing\.csv:2: column timestamp: expected an ISO-8601/, 2],
+    [
+      'not a number',
+      T1.replace(',5.15,', ',fast,'),
+      /timing\.csv:2: column duration_s: expected a number, got "fast"/,
+      2,
+    ],
+    [
+      'bad timestamp',
+      T1.replace('2026-11-28T02:21:05.250Z', 'yesterday'),
+      /timing\.csv:2: column timestamp: expected an ISO-8601/,
+      2,
+    ],
     ['empty phase', T1.replace(',system-prep,', ',,'), /timing\.csv:2: column phase: is empty/, 2],
     ['too few fields', 'a,b,c', /timing\.csv:2: column \w+: has 3 fields, expected 8/, 2],
   ];
-  it.each(bad)('skips a row with %s, with a warning naming file and line; the other rows stay', (_name, line, message, lineNo) => {
-    const { rows, warnings } = parseTimingCsv(`${TH}\n${line}\n${T2}\n`, 'timing.csv');
-    expect(rows).toHaveLength(1);
-    expect(rows[0].durationS).toBe(120.5);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(message);
-    expect(warnings[0]).toMatch(new RegExp(`^timing\\.csv:${lineNo}: .*\\(row skipped\\)$`));
-  });
+  it.each(bad)(
+    'skips a row with %s, with a warning naming file and line; the other rows stay',
+    (_name, line, message, lineNo) => {
+      const { rows, warnings } = parseTimingCsv(`${TH}\n${line}\n${T2}\n`, 'timing.csv');
+      expect(rows).toHaveLength(1);
+      expect(rows[0].durationS).toBe(120.5);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(message);
+      expect(warnings[0]).toMatch(new RegExp(`^timing\\.csv:${lineNo}: .*\\(row skipped\\)$`));
+    },
+  );
 
   it('names the line of a bad row further down', () => {
-    const { rows, warnings } = parseTimingCsv(`${TH}\n${T1}\n${T2}\n${T1.replace(/changed$/, '?')}\n${T1}\n`, 'x/timing.csv');
+    const { rows, warnings } = parseTimingCsv(
+      `${TH}\n${T1}\n${T2}\n${T1.replace(/changed$/, '?')}\n${T1}\n`,
+      'x/timing.csv',
+    );
     expect(rows).toHaveLength(3);
     expect(warnings).toEqual([expect.stringMatching(/^x\/timing\.csv:4: column status/)]);
   });
@@ -75,8 +129,26 @@ describe('parseTimingCsv', () => {
   });
 
   it('reads back step names guarded against spreadsheet formulas, exactly', () => {
-    for (const step of ['=HYPERLINK("http://x","y")', '+1', '-rf', '@SUM(A1)', "'quoted", "''twice", '\tTab', 'plain']) {
-      const row: TimingRow = { timestamp: '2026-11-28T02:21:05.250Z', runId: 'r1', host: 'h', phase: '=p', step, startEpochS: 1, durationS: 0.5, status: 'ok' };
+    for (const step of [
+      '=HYPERLINK("http://x","y")',
+      '+1',
+      '-rf',
+      '@SUM(A1)',
+      "'quoted",
+      "''twice",
+      '\tTab',
+      'plain',
+    ]) {
+      const row: TimingRow = {
+        timestamp: '2026-11-28T02:21:05.250Z',
+        runId: 'r1',
+        host: 'h',
+        phase: '=p',
+        step,
+        startEpochS: 1,
+        durationS: 0.5,
+        status: 'ok',
+      };
       const text = formatTimingRow(row);
       expect(text).not.toMatch(/^([^,]*,){3}"?[=+\-@\t]/);
       expect(parseTimingCsv(timingHeader() + text, 't.csv').rows).toEqual([row]);
@@ -102,11 +174,23 @@ describe('parseTimingCsv', () => {
 describe('parseResourcesCsv', () => {
   it('reads samples with epoch ms', () => {
     const { rows } = parseResourcesCsv(`${RH}\n${R1}\n`, 'resources.csv');
-    expect(rows).toEqual([{
-      timestamp: '2026-11-28T02:21:10.000Z', t: Date.parse('2026-11-28T02:21:10.000Z'), host: 'droplet-1',
-      cpuPct: 12.5, memUsedMb: 800, memAvailableMb: 3100, diskAvailMb: 52000, diskReadKbps: 10.5, diskWriteKbps: 2048,
-      netRxKbps: 300.2, netTxKbps: 5.1, load1: 0.42, procs: 97,
-    }]);
+    expect(rows).toEqual([
+      {
+        timestamp: '2026-11-28T02:21:10.000Z',
+        t: Date.parse('2026-11-28T02:21:10.000Z'),
+        host: 'droplet-1',
+        cpuPct: 12.5,
+        memUsedMb: 800,
+        memAvailableMb: 3100,
+        diskAvailMb: 52000,
+        diskReadKbps: 10.5,
+        diskWriteKbps: 2048,
+        netRxKbps: 300.2,
+        netTxKbps: 5.1,
+        load1: 0.42,
+        procs: 97,
+      },
+    ]);
   });
 
   it('reads a host name quoted by the sampler', () => {

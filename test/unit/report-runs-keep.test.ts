@@ -13,10 +13,13 @@ import { parseTimingCsv } from '../../src/report/parse-csv.js';
 import { timingHeader } from '../../src/report/formats.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-keep-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vps-keep-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const ids = (n: number) => Array.from({ length: n }, (_, i) => `202611${String(10 + i).padStart(2, '0')}T020000Z-${(0xa000 + i).toString(16)}`);
+const ids = (n: number) =>
+  Array.from({ length: n }, (_, i) => `202611${String(10 + i).padStart(2, '0')}T020000Z-${(0xa000 + i).toString(16)}`);
 const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
 
 describe('report paths', () => {
@@ -39,7 +42,9 @@ describe('report paths', () => {
   });
 
   it('grep -E on a host uses the same rule', () => {
-    const out = sh(`printf '%s\\n' 20261128T022100Z-a1b2 ../../.. 20261128T022100Z-a1b2x x20261128T022100Z-a1b2 | grep -E '^${RUN_ID_ERE}$'`);
+    const out = sh(
+      `printf '%s\\n' 20261128T022100Z-a1b2 ../../.. 20261128T022100Z-a1b2x x20261128T022100Z-a1b2 | grep -E '^${RUN_ID_ERE}$'`,
+    );
     expect(out).toBe('20261128T022100Z-a1b2\n');
   });
 });

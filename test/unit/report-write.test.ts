@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { buildReport, readReportJson } from '../../src/report/build-report.js';
-import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson, resolveThresholds } from '../../src/report/formats.js';
+import {
+  DEFAULT_THRESHOLDS,
+  MERGED_TIMING_COLUMNS,
+  RESOURCE_COLUMNS,
+  parseRunJson,
+  resolveThresholds,
+} from '../../src/report/formats.js';
 import { loadRun } from '../../src/report/load-run.js';
 import { mergeRun } from '../../src/report/merge-run.js';
 import { escapeHtml, html, jsonForScript } from '../../src/report/html.js';
@@ -16,8 +22,15 @@ import { parse } from 'csv-parse/sync';
 
 describe('run.json and thresholds', () => {
   const good = () => ({
-    runId: 'r', host: 'h', address: '203.0.113.1', startedAt: '2026-11-28T02:21:00.000Z', endedAt: '2026-11-28T02:40:00.000Z',
-    status: 'ok', phases: [{ name: 'rdp', estimateS: 60, critical: true, status: 'ok', durationMs: 1000 }], thresholds: DEFAULT_THRESHOLDS, alerts: [],
+    runId: 'r',
+    host: 'h',
+    address: '203.0.113.1',
+    startedAt: '2026-11-28T02:21:00.000Z',
+    endedAt: '2026-11-28T02:40:00.000Z',
+    status: 'ok',
+    phases: [{ name: 'rdp', estimateS: 60, critical: true, status: 'ok', durationMs: 1000 }],
+    thresholds: DEFAULT_THRESHOLDS,
+    alerts: [],
   });
 
   it('accepts a valid file', () => {
@@ -32,14 +45,25 @@ describe('run.json and thresholds', () => {
     ['an unknown threshold', JSON.stringify({ ...good(), thresholds: { cpu: 1 } }), /^x\/run\.json: thresholds: /],
   ])('rejects %s naming the file and the field', (_n, text, message) => {
     let err: unknown;
-    try { parseRunJson(text, 'x/run.json'); } catch (e) { err = e; }
+    try {
+      parseRunJson(text, 'x/run.json');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toMatch(message);
     expect((err as ConfigError).file).toBe('x/run.json');
   });
 
   it('resolves partial thresholds over the SPEC defaults', () => {
-    expect(DEFAULT_THRESHOLDS).toEqual({ memAvailableMb: 500, diskFreeGb: 5, cpuPct: 95, cpuSustainedS: 60, phaseWarningPct: 150, phaseCriticalPct: 200 });
+    expect(DEFAULT_THRESHOLDS).toEqual({
+      memAvailableMb: 500,
+      diskFreeGb: 5,
+      cpuPct: 95,
+      cpuSustainedS: 60,
+      phaseWarningPct: 150,
+      phaseCriticalPct: 200,
+    });
     expect(resolveThresholds({ cpuSustainedS: 5 })).toEqual({ ...DEFAULT_THRESHOLDS, cpuSustainedS: 5 });
     expect(() => resolveThresholds({ cpuPct: -1 }, 'inventory hosts.yml')).toThrow(/^inventory hosts\.yml: cpuPct: /);
   });
@@ -53,7 +77,15 @@ describe('HTML safety', () => {
     expect(JSON.parse(json)).toEqual({ s: '</script><!-- \u2028' });
   });
 
-  it.each([[0.0434, '0.043 s'], [0.5, '0.5 s'], [5.04, '5 s'], [59.96, '60 s'], [61, '1 min 01 s'], [3725, '1 h 02 min'], [null, '–']])('formatDuration(%p) = %p', (s, text) => {
+  it.each([
+    [0.0434, '0.043 s'],
+    [0.5, '0.5 s'],
+    [5.04, '5 s'],
+    [59.96, '60 s'],
+    [61, '1 min 01 s'],
+    [3725, '1 h 02 min'],
+    [null, '–'],
+  ])('formatDuration(%p) = %p', (s, text) => {
     expect(formatDuration(s)).toBe(text);
   });
 
@@ -82,7 +114,9 @@ describe('HTML safety', () => {
 describe('page markup', () => {
   it('html`` escapes every value unless it is markup built the same way', () => {
     const name = '<b>"x" & \'y\'</b>';
-    expect(html`<td title="${name}">${name}</td>`.text).toBe('<td title="&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;">&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;</td>');
+    expect(html`<td title="${name}">${name}</td>`.text).toBe(
+      '<td title="&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;">&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;</td>',
+    );
     expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.text).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     expect(html`${null}${undefined}${false}${0}`.text).toBe('0');
   });
@@ -91,19 +125,35 @@ describe('page markup', () => {
     const inputs = syntheticRun({ hosts: 1 });
     const report = mergeRun(inputs);
     const page = renderHtml(report, inputs);
-    const cards = [...page.matchAll(/<h4>([^<]*)<\/h4><div class="chart-box (\w+)" data-chart="(\w+)"/g)].map((m) => [m[3], m[1]]);
+    const cards = [...page.matchAll(/<h4>([^<]*)<\/h4><div class="chart-box (\w+)" data-chart="(\w+)"/g)].map((m) => [
+      m[3],
+      m[1],
+    ]);
     expect(cards).toEqual([['gantt', 'Timeline: phases and steps'], ...RESOURCE_CHARTS.map((c) => [c.id, c.title])]);
     // a new entry naming a metric no chart drew before: one more card, its samples on the page
-    const procs: ResourceChart = { id: 'procs', title: 'Processes', legend: false, lines: [{ label: 'processes', metric: 'procs', colour: 'teal' }], y: { title: 'count' } };
+    const procs: ResourceChart = {
+      id: 'procs',
+      title: 'Processes',
+      legend: false,
+      lines: [{ label: 'processes', metric: 'procs', colour: 'teal' }],
+      y: { title: 'count' },
+    };
     const data = pageData(report, inputs, [...RESOURCE_CHARTS, procs]);
     expect(data.charts.map((c) => c.id)).toEqual([...RESOURCE_CHARTS.map((c) => c.id), 'procs']);
-    expect(data.hosts[0]!.s.procs).toEqual([...inputs.hosts[0]!.resources].sort((a, b) => a.t - b.t).map((r) => r.procs));
+    expect(data.hosts[0]!.s.procs).toEqual(
+      [...inputs.hosts[0]!.resources].sort((a, b) => a.t - b.t).map((r) => r.procs),
+    );
     expect(pageData(report, inputs).hosts[0]!.s.procs).toBeUndefined();
   });
 
   it.each([
-    [-30, 'ok', 'v-fast'], [30, 'changed', 'v-slow'], [80, 'ok', 'v-warn'], [150, 'ok', 'v-crit'],
-    [-30, 'failed', 'v-failed'], [150, 'failed', 'v-failed'], [null, 'failed', ''],
+    [-30, 'ok', 'v-fast'],
+    [30, 'changed', 'v-slow'],
+    [80, 'ok', 'v-warn'],
+    [150, 'ok', 'v-crit'],
+    [-30, 'failed', 'v-failed'],
+    [150, 'failed', 'v-failed'],
+    [null, 'failed', ''],
   ] as const)('variance %p of a phase %s is drawn as %p (a failed phase is never green)', (v, status, cls) => {
     expect(varianceClass(v, status)).toBe(cls);
   });
@@ -111,7 +161,9 @@ describe('page markup', () => {
 
 describe('write, load and build a report folder', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-report-test-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vps-report-test-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes timing.csv with the laptop durations joined, resources.csv of all hosts, report.json and report.html', async () => {
@@ -137,7 +189,14 @@ describe('write, load and build a report folder', () => {
     const json = await readReportJson(files.reportJson);
     expect(json).toEqual(JSON.parse(JSON.stringify(report)));
     expect(json.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'failed']);
-    expect(json.hosts[0].phases[0]).toEqual(expect.objectContaining({ name: 'system-prep', estimateS: 120, durationS: expect.any(Number), variancePct: expect.any(Number) }));
+    expect(json.hosts[0].phases[0]).toEqual(
+      expect.objectContaining({
+        name: 'system-prep',
+        estimateS: 120,
+        durationS: expect.any(Number),
+        variancePct: expect.any(Number),
+      }),
+    );
     expect(json.hosts[0].resources.peak).toEqual(expect.objectContaining({ cpuPct: expect.any(Number) }));
     expect(readFileSync(files.reportHtml, 'utf8')).toMatch(/^<!doctype html>/);
   });

@@ -5,7 +5,14 @@ import { parseShard, pickShard } from '../../src/config/shard.js';
 const names = (n: number, prefix = 'host') => Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
 const id = (s: string) => s;
 
-test.each([[1, 1], [5, 2], [10, 3], [100, 7], [1000, 16], [3, 8]])('%i hosts in %i shards: a partition, sizes within one', (hosts, count) => {
+test.each([
+  [1, 1],
+  [5, 2],
+  [10, 3],
+  [100, 7],
+  [1000, 16],
+  [3, 8],
+])('%i hosts in %i shards: a partition, sizes within one', (hosts, count) => {
   const all = names(hosts);
   const shards = Array.from({ length: count }, (_, i) => pickShard(all, { index: i + 1, count }, id));
   expect(shards.flat().sort()).toEqual([...all].sort());

@@ -11,7 +11,17 @@ import { satisfiedPhaseScript, timingFile } from '../../src/shell/phase-scripts.
 import { TIMING_HEADER } from '../../src/shell/csv-columns.js';
 import { openSessionScript, holderLine } from '../../src/shell/host-scripts.js';
 
-const NAMES = ['Swappiness at 10% of RAM', '%s%d%n%%', 'two\nlines', 'back\\slash \\n \\c', `quotes ' and "`, 'comma, here', '\x1b[31mred\x1b[0m', '=HYPERLINK("x")', '$(id) `id`'];
+const NAMES = [
+  'Swappiness at 10% of RAM',
+  '%s%d%n%%',
+  'two\nlines',
+  'back\\slash \\n \\c',
+  `quotes ' and "`,
+  'comma, here',
+  '\x1b[31mred\x1b[0m',
+  '=HYPERLINK("x")',
+  '$(id) `id`',
+];
 
 test('a satisfied phase writes one timing row per step, names as given', () => {
   const dir = mkdtempSync(join(tmpdir(), 'printf-'));
@@ -23,14 +33,19 @@ test('a satisfied phase writes one timing row per step, names as given', () => {
   const rows = parse(text, { columns: true }) as Record<string, string>[];
   // a cell starting with = + - @ is written with a leading ' (the shell-side CSV writer's formula guard)
   expect(rows.map((r) => r.step)).toEqual([...NAMES.map((n) => (/^[=+\-@]/.test(n) ? `'${n}` : n)), '']);
-  expect(rows.every((r) => r.host === 'h%s' && r.phase === 'p' && r.status === 'ok' && /^\d+\.\d\d$/.test(r.start_epoch_s!))).toBe(true);
+  expect(
+    rows.every((r) => r.host === 'h%s' && r.phase === 'p' && r.status === 'ok' && /^\d+\.\d\d$/.test(r.start_epoch_s!)),
+  ).toBe(true);
   expect(rows.at(-1)!.duration_s).toBe('1.23');
 });
 
 test('the lock owner file holds the holder as given (one line)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'printf-'));
   const holder = 'ana%s%n@lap\\ntop (pid 1)';
-  const out = execFileSync('sh', ['-c', `VPSP_DRIVER=$$; ${openSessionScript('n1', dir, { runId: 'R1', holder })}`]).toString();
+  const out = execFileSync('sh', [
+    '-c',
+    `VPSP_DRIVER=$$; ${openSessionScript('n1', dir, { runId: 'R1', holder })}`,
+  ]).toString();
   expect(out).toContain('\x1en1 LOCK acquired');
   const owner = readFileSync(join(dir, 'lock', 'owner'), 'utf8');
   expect(owner.split('\n')[1]).toBe(`holder=${holder}`);

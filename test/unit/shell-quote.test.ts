@@ -19,9 +19,15 @@ test.each([
 });
 
 test('any string survives a round trip through /bin/sh as one argument', () => {
-  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')), (s) => {
-    expect(echoBack(shQuote(s))).toBe(s);
-  }), { numRuns: 60 });
+  fc.assert(
+    fc.property(
+      fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')),
+      (s) => {
+        expect(echoBack(shQuote(s))).toBe(s);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
 
 test('shJoin quotes each argument', () => {

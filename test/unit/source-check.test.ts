@@ -19,10 +19,25 @@ import { REPO } from '../support/cli.js';
 describe('sources of rendered phases', () => {
   test('apt repository lines give InRelease, then Release (flat repositories too; file: none)', () => {
     const cases: [string, string[]][] = [
-      ['https://packages.microsoft.com/repos/code stable main', ['https://packages.microsoft.com/repos/code/dists/stable/InRelease', 'https://packages.microsoft.com/repos/code/dists/stable/Release']],
-      ['https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/ antigravity-debian main', ['https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/InRelease', 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/Release']],
+      [
+        'https://packages.microsoft.com/repos/code stable main',
+        [
+          'https://packages.microsoft.com/repos/code/dists/stable/InRelease',
+          'https://packages.microsoft.com/repos/code/dists/stable/Release',
+        ],
+      ],
+      [
+        'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/ antigravity-debian main',
+        [
+          'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/InRelease',
+          'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/Release',
+        ],
+      ],
       ['http://mirror.example/flat ./', ['http://mirror.example/flat/InRelease', 'http://mirror.example/flat/Release']],
-      ['https://mirror.example/r sub/', ['https://mirror.example/r/sub/InRelease', 'https://mirror.example/r/sub/Release']],
+      [
+        'https://mirror.example/r sub/',
+        ['https://mirror.example/r/sub/InRelease', 'https://mirror.example/r/sub/Release'],
+      ],
       ['file:///srv/repo stable main', []],
     ];
     for (const [repo, urls] of cases) expect([repo, releaseUrls(repo)]).toEqual([repo, urls]);
@@ -37,25 +52,47 @@ describe('sources of rendered phases', () => {
       ['vscode_repo', 'repository', 'https://packages.microsoft.com/repos/code/dists/stable/InRelease'],
       ['cursor_deb_url', 'deb', 'https://api2.cursor.sh/updates/download/golden/linux-x64-deb/cursor/latest'],
       ['antigravity_key_url', 'key', 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg'],
-      ['antigravity_repo', 'repository', 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/InRelease'],
+      [
+        'antigravity_repo',
+        'repository',
+        'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/dists/antigravity-debian/InRelease',
+      ],
     ]);
     // an inventory's value is what is checked
-    const mirrored = phaseSources(pb.phases.map((p) => instantiatePhase(pb, p, { ...vars, cursor_deb_url: 'https://mirror.example/cursor.deb' }, 'h1')));
+    const mirrored = phaseSources(
+      pb.phases.map((p) =>
+        instantiatePhase(pb, p, { ...vars, cursor_deb_url: 'https://mirror.example/cursor.deb' }, 'h1'),
+      ),
+    );
     expect(mirrored.find((s) => s.origin === 'cursor_deb_url')!.urls).toEqual(['https://mirror.example/cursor.deb']);
   });
 
-  test('a playbook of one\'s own: a literal URL is named by phase and step, a built one by its variables; repeats once', () => {
+  test("a playbook of one's own: a literal URL is named by phase and step, a built one by its variables; repeats once", () => {
     const dir = mkdtempSync(join(tmpdir(), 'sources-pb-'));
     try {
-      writeFileSync(join(dir, 'site.yml'), 'phases: [tools, more]\nvars: { mirror: "https://mirror.example", tool_version: "1.2" }\n');
-      writeFileSync(join(dir, 'tools.yml'), [
-        'name: tools', 'estimate_s: 10', 'steps:',
-        '  - name: Tool deb', '    deb: { url: "https://vendor.example/tool_1.0_amd64.deb", package: tool }',
-        '  - name: Other deb', '    deb: { url: "{{ mirror }}/other/{{ tool_version }}/other.deb", package: other }',
-        '  - name: Local repo', '    apt_repo: { name: local, key_url: "{{ mirror }}/key.asc", repo: "file:///srv/repo stable main" }',
-        '',
-      ].join('\n'));
-      writeFileSync(join(dir, 'more.yml'), 'name: more\nestimate_s: 10\nsteps:\n  - name: Same deb again\n    deb: { url: "https://vendor.example/tool_1.0_amd64.deb", package: tool }\n');
+      writeFileSync(
+        join(dir, 'site.yml'),
+        'phases: [tools, more]\nvars: { mirror: "https://mirror.example", tool_version: "1.2" }\n',
+      );
+      writeFileSync(
+        join(dir, 'tools.yml'),
+        [
+          'name: tools',
+          'estimate_s: 10',
+          'steps:',
+          '  - name: Tool deb',
+          '    deb: { url: "https://vendor.example/tool_1.0_amd64.deb", package: tool }',
+          '  - name: Other deb',
+          '    deb: { url: "{{ mirror }}/other/{{ tool_version }}/other.deb", package: other }',
+          '  - name: Local repo',
+          '    apt_repo: { name: local, key_url: "{{ mirror }}/key.asc", repo: "file:///srv/repo stable main" }',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(dir, 'more.yml'),
+        'name: more\nestimate_s: 10\nsteps:\n  - name: Same deb again\n    deb: { url: "https://vendor.example/tool_1.0_amd64.deb", package: tool }\n',
+      );
       const pb = loadPlaybook(dir);
       const sources = phaseSources(pb.phases.map((p) => instantiatePhase(pb, p, pb.vars, 'h1')));
       expect(sources.map((s) => [s.origin, s.urls])).toEqual([
@@ -78,20 +115,43 @@ describe('the probe script, under /bin/sh against local servers', () => {
   let refusedBase: string;
   const requests: string[] = [];
 
-  const listen = (server: Server): Promise<number> => new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
+  const listen = (server: Server): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sources-probe-'));
     // a throwaway certificate for 127.0.0.1, trusted by curl through CURL_CA_BUNDLE only
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       requests.push(`${req.method} ${req.url}`);
       const path = req.url ?? '/';
-      if (path === '/ok' || path === '/repo/dists/stable/Release') res.writeHead(200, { 'Content-Length': 2 }).end(req.method === 'HEAD' ? undefined : 'ok');
+      if (path === '/ok' || path === '/repo/dists/stable/Release')
+        res.writeHead(200, { 'Content-Length': 2 }).end(req.method === 'HEAD' ? undefined : 'ok');
       else if (path === '/no-head') {
         // a server that refuses HEAD but serves the file
         if (req.method === 'HEAD') res.writeHead(405).end();
@@ -101,7 +161,10 @@ describe('the probe script, under /bin/sh against local servers', () => {
       else res.writeHead(404).end();
     };
     http = createHttp(handler);
-    https = createHttps({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, handler);
+    https = createHttps(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      handler,
+    );
     httpBase = `http://127.0.0.1:${await listen(http)}`;
     httpsBase = `https://127.0.0.1:${await listen(https)}`;
     // a port nobody listens on: taken, then given back
@@ -120,7 +183,12 @@ describe('the probe script, under /bin/sh against local servers', () => {
 
   function runProbe(sources: { urls: string[] }[], path = process.env.PATH!): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile('/bin/sh', ['-c', sourceProbeScript('n0nce', sources)], { env: { PATH: path, CURL_CA_BUNDLE: join(dir, 'cert.pem') }, timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      execFile(
+        '/bin/sh',
+        ['-c', sourceProbeScript('n0nce', sources)],
+        { env: { PATH: path, CURL_CA_BUNDLE: join(dir, 'cert.pem') }, timeout: 60_000 },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      );
     });
   }
 
@@ -156,7 +224,14 @@ describe('the probe script, under /bin/sh against local servers', () => {
   test('without curl on the host the probe says so (and nothing else)', async () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
-    for (const tool of ['mktemp', 'cat', 'rm', 'sed', 'grep', 'head', 'tail', 'tr']) execFileSync('ln', ['-sf', execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool)]);
+    for (const tool of ['mktemp', 'cat', 'rm', 'sed', 'grep', 'head', 'tail', 'tr'])
+      execFileSync('ln', [
+        '-sf',
+        execFileSync('sh', ['-c', `command -v ${tool}`])
+          .toString()
+          .trim(),
+        join(bin, tool),
+      ]);
     const out = await runProbe([{ urls: [`${httpBase}/ok`] }], bin);
     const reader = sourceReplyReader('n0nce');
     for (const line of out.split('\n')) reader.onLine(line);

@@ -16,7 +16,14 @@ import {
 } from '../../src/config/ssh-config-resolver.js';
 
 const HOME = '/home/ana';
-const opts = { localUser: 'ana', homeDir: HOME, configPath: '/home/ana/.ssh/config', env: { AGENT_DIR: '/run/agent' }, localHostName: 'vm.example', uid: 1000 };
+const opts = {
+  localUser: 'ana',
+  homeDir: HOME,
+  configPath: '/home/ana/.ssh/config',
+  env: { AGENT_DIR: '/run/agent' },
+  localHostName: 'vm.example',
+  uid: 1000,
+};
 
 function resolve(alias: string, lines: string[]): SshSettings {
   return resolveSshConfig(alias, lines.join('\n'), opts);
@@ -35,14 +42,28 @@ describe('resolveSshConfig', () => {
     [
       'first obtained value wins, IdentityFile accumulates in order',
       'web',
-      ['User first', 'Host web', '  User second', '  IdentityFile ~/.ssh/a', 'Host *', '  User third', '  Port 2200', '  IdentityFile ~/.ssh/b'],
+      [
+        'User first',
+        'Host web',
+        '  User second',
+        '  IdentityFile ~/.ssh/a',
+        'Host *',
+        '  User third',
+        '  Port 2200',
+        '  IdentityFile ~/.ssh/b',
+      ],
       { ...base, hostName: 'web', user: 'first', port: 2200, identityFiles: [`${HOME}/.ssh/a`, `${HOME}/.ssh/b`] },
     ],
     ['? matches exactly one character', 'web-10', ['Host web-?', '  User one'], { ...base, hostName: 'web-10' }],
     ['? matches one', 'web-1', ['Host web-?', '  User one'], { ...base, hostName: 'web-1', user: 'one' }],
     ['negation vetoes the line', 'bastion', ['Host * !bastion', '  User x'], { ...base, hostName: 'bastion' }],
     ['negation lets others through', 'web', ['Host * !bastion', '  User x'], { ...base, hostName: 'web', user: 'x' }],
-    ['several patterns on one Host line', 'db', ['Host web db', '  Port 2201'], { ...base, hostName: 'db', port: 2201 }],
+    [
+      'several patterns on one Host line',
+      'db',
+      ['Host web db', '  Port 2201'],
+      { ...base, hostName: 'db', port: 2201 },
+    ],
     ['Host patterns are case-sensitive, like ssh', 'WEB', ['Host web', '  Port 2201'], { ...base, hostName: 'web' }],
     [
       'HostName %h, lowercased; keywords case-insensitive; = separator',
@@ -71,20 +92,62 @@ describe('resolveSshConfig', () => {
         userKnownHostsFiles: [`${HOME}/.ssh/kh_web.example.com`, '/tmp/with space'],
       },
     ],
-    ['%r is the local user when no User is set', 'w', ['IdentityFile /k/%r'], { ...base, hostName: 'w', identityFiles: ['/k/ana'] }],
-    ['quoted IdentityFile with a space', 'w', ['IdentityFile "~/my key"'], { ...base, hostName: 'w', identityFiles: [`${HOME}/my key`] }],
+    [
+      '%r is the local user when no User is set',
+      'w',
+      ['IdentityFile /k/%r'],
+      { ...base, hostName: 'w', identityFiles: ['/k/ana'] },
+    ],
+    [
+      'quoted IdentityFile with a space',
+      'w',
+      ['IdentityFile "~/my key"'],
+      { ...base, hostName: 'w', identityFiles: [`${HOME}/my key`] },
+    ],
     [
       'IdentitiesOnly, IdentityAgent none, StrictHostKeyChecking, ConnectTimeout',
       'w',
       ['IdentitiesOnly yes', 'IdentityAgent none', 'StrictHostKeyChecking accept-new', 'ConnectTimeout 1m30s'],
-      { ...base, hostName: 'w', identitiesOnly: true, identityAgent: 'none', strictHostKeyChecking: 'accept-new', connectTimeoutS: 90 },
+      {
+        ...base,
+        hostName: 'w',
+        identitiesOnly: true,
+        identityAgent: 'none',
+        strictHostKeyChecking: 'accept-new',
+        connectTimeoutS: 90,
+      },
     ],
-    ['IdentityAgent SSH_AUTH_SOCK kept literally', 'w', ['IdentityAgent SSH_AUTH_SOCK'], { ...base, hostName: 'w', identityAgent: 'SSH_AUTH_SOCK' }],
-    ['StrictHostKeyChecking true means yes', 'w', ['StrictHostKeyChecking true'], { ...base, hostName: 'w', strictHostKeyChecking: 'yes' }],
-    ['StrictHostKeyChecking off', 'w', ['StrictHostKeyChecking OFF'], { ...base, hostName: 'w', strictHostKeyChecking: 'off' }],
+    [
+      'IdentityAgent SSH_AUTH_SOCK kept literally',
+      'w',
+      ['IdentityAgent SSH_AUTH_SOCK'],
+      { ...base, hostName: 'w', identityAgent: 'SSH_AUTH_SOCK' },
+    ],
+    [
+      'StrictHostKeyChecking true means yes',
+      'w',
+      ['StrictHostKeyChecking true'],
+      { ...base, hostName: 'w', strictHostKeyChecking: 'yes' },
+    ],
+    [
+      'StrictHostKeyChecking off',
+      'w',
+      ['StrictHostKeyChecking OFF'],
+      { ...base, hostName: 'w', strictHostKeyChecking: 'off' },
+    ],
     ['UserKnownHostsFile none', 'w', ['UserKnownHostsFile none'], { ...base, hostName: 'w', userKnownHostsFiles: [] }],
-    ['ProxyJump raw', 'w', ['ProxyJump user@bastion:2222,other'], { ...base, hostName: 'w', proxyJump: 'user@bastion:2222,other' }],
-    ['ProxyJump none obtained first disables a later one', 'w', ['Host w', '  ProxyJump none', 'Host *', '  ProxyJump b'], { ...base, hostName: 'w' }],
+    [
+      'ProxyJump raw',
+      'w',
+      ['ProxyJump user@bastion:2222,other'],
+      { ...base, hostName: 'w', proxyJump: 'user@bastion:2222,other' },
+    ],
+    [
+      'ProxyJump none obtained first disables a later one',
+      'w',
+      ['Host w', '  ProxyJump none', 'Host *', '  ProxyJump b'],
+      { ...base, hostName: 'w' },
+    ],
     [
       'Match blocks are ignored (out of scope), up to the next Host',
       'w',
@@ -97,22 +160,89 @@ describe('resolveSshConfig', () => {
       ['Match exec "touch /tmp/vps-provision-must-not-exist"', '  User x'],
       { ...base, hostName: 'w' },
     ],
-    ['comments and blank lines', 'w', ['# comment', '', 'Host w # trailing', '  User u # trailing'], { ...base, hostName: 'w', user: 'u' }],
+    [
+      'comments and blank lines',
+      'w',
+      ['# comment', '', 'Host w # trailing', '  User u # trailing'],
+      { ...base, hostName: 'w', user: 'u' },
+    ],
     // readconf.c's argv_split: quotes anywhere in a word, escapes, # only at a word's start
-    ["single quotes are stripped", 'w', ["User 'ann'", "IdentityFile '/k/a b'"], { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/a b'] }],
-    ['quotes inside a word', 'w', ['User a"n"n', 'IdentityFile /k/"x y"z'], { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/x yz'] }],
-    ['# inside a word is part of it', 'w', ['User a#b', 'IdentityFile /k/id#1 # comment'], { ...base, hostName: 'w', user: 'a#b', identityFiles: ['/k/id#1'] }],
-    ['backslash escapes', 'w', ['IdentityFile /k/a\\ b', 'User a\\"b'], { ...base, hostName: 'w', user: 'a"b', identityFiles: ['/k/a b'] }],
-    ['= only at the keyword', 'w', ['IdentityFile=/k/a=b', 'User = u=v'], { ...base, hostName: 'w', user: 'u=v', identityFiles: ['/k/a=b'] }],
+    [
+      'single quotes are stripped',
+      'w',
+      ["User 'ann'", "IdentityFile '/k/a b'"],
+      { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/a b'] },
+    ],
+    [
+      'quotes inside a word',
+      'w',
+      ['User a"n"n', 'IdentityFile /k/"x y"z'],
+      { ...base, hostName: 'w', user: 'ann', identityFiles: ['/k/x yz'] },
+    ],
+    [
+      '# inside a word is part of it',
+      'w',
+      ['User a#b', 'IdentityFile /k/id#1 # comment'],
+      { ...base, hostName: 'w', user: 'a#b', identityFiles: ['/k/id#1'] },
+    ],
+    [
+      'backslash escapes',
+      'w',
+      ['IdentityFile /k/a\\ b', 'User a\\"b'],
+      { ...base, hostName: 'w', user: 'a"b', identityFiles: ['/k/a b'] },
+    ],
+    [
+      '= only at the keyword',
+      'w',
+      ['IdentityFile=/k/a=b', 'User = u=v'],
+      { ...base, hostName: 'w', user: 'u=v', identityFiles: ['/k/a=b'] },
+    ],
     ['Port by service name', 'w', ['Port ssh'], { ...base, hostName: 'w', port: 22 }],
-    ['IdentityAgent $NAME takes that variable', 'w', ['IdentityAgent $AGENT_DIR'], { ...base, hostName: 'w', identityAgent: '/run/agent' }],
-    ['IdentityAgent $NAME unset: no agent', 'w', ['IdentityAgent $NOT_SET'], { ...base, hostName: 'w', identityAgent: 'none' }],
-    ['the same IdentityFile twice is offered once', 'w', ['IdentityFile /k/a', 'IdentityFile /k/a'], { ...base, hostName: 'w', identityFiles: ['/k/a'] }],
-    ['~ alone is the home with a slash, as ssh', 'w', ['UserKnownHostsFile ~'], { ...base, hostName: 'w', userKnownHostsFiles: [`${HOME}/`] }],
-    ['%i %l %L %C %k', 'Web', ['UserKnownHostsFile /k/%i_%l_%L_%k /k/%C'], {
-      ...base, hostName: 'web', userKnownHostsFiles: ['/k/1000_vm.example_vm_Web', `/k/${createHash('sha1').update('vm.example' + 'web' + '22' + 'ana').digest('hex')}`],
-    }],
-    ['GlobalKnownHostsFile: only ~ is expanded (ssh 9.2)', 'w', ['GlobalKnownHostsFile ~/g /g/%h'], { ...base, hostName: 'w', globalKnownHostsFiles: [`${HOME}/g`, '/g/%h'] }],
+    [
+      'IdentityAgent $NAME takes that variable',
+      'w',
+      ['IdentityAgent $AGENT_DIR'],
+      { ...base, hostName: 'w', identityAgent: '/run/agent' },
+    ],
+    [
+      'IdentityAgent $NAME unset: no agent',
+      'w',
+      ['IdentityAgent $NOT_SET'],
+      { ...base, hostName: 'w', identityAgent: 'none' },
+    ],
+    [
+      'the same IdentityFile twice is offered once',
+      'w',
+      ['IdentityFile /k/a', 'IdentityFile /k/a'],
+      { ...base, hostName: 'w', identityFiles: ['/k/a'] },
+    ],
+    [
+      '~ alone is the home with a slash, as ssh',
+      'w',
+      ['UserKnownHostsFile ~'],
+      { ...base, hostName: 'w', userKnownHostsFiles: [`${HOME}/`] },
+    ],
+    [
+      '%i %l %L %C %k',
+      'Web',
+      ['UserKnownHostsFile /k/%i_%l_%L_%k /k/%C'],
+      {
+        ...base,
+        hostName: 'web',
+        userKnownHostsFiles: [
+          '/k/1000_vm.example_vm_Web',
+          `/k/${createHash('sha1')
+            .update('vm.example' + 'web' + '22' + 'ana')
+            .digest('hex')}`,
+        ],
+      },
+    ],
+    [
+      'GlobalKnownHostsFile: only ~ is expanded (ssh 9.2)',
+      'w',
+      ['GlobalKnownHostsFile ~/g /g/%h'],
+      { ...base, hostName: 'w', globalKnownHostsFiles: [`${HOME}/g`, '/g/%h'] },
+    ],
     ['ConnectTimeout 0 means no limit', 'w', ['ConnectTimeout 0'], { ...base, hostName: 'w', connectTimeoutS: 0 }],
   ])('%s', (_name, alias, lines, expected) => {
     expect(resolve(alias, lines)).toEqual(expected);
@@ -166,9 +296,12 @@ describe('parseProxyJump', () => {
     expect(parseProxyJump(spec)).toEqual(hops);
   });
 
-  test.each(['bastion:99999', '2001:db8::1', 'u@h/2222', 'ssh://h/x', '@bastion', 'a,,b'])('%s is a ConfigError', (spec) => {
-    expect(() => parseProxyJump(spec)).toThrow(ConfigError);
-  });
+  test.each(['bastion:99999', '2001:db8::1', 'u@h/2222', 'ssh://h/x', '@bastion', 'a,,b'])(
+    '%s is a ConfigError',
+    (spec) => {
+      expect(() => parseProxyJump(spec)).toThrow(ConfigError);
+    },
+  );
 });
 
 describe('loadSshConfig with Include', () => {
@@ -188,7 +321,13 @@ describe('loadSshConfig with Include', () => {
     const path = join(home, '.ssh', 'config');
     writeFileSync(path, config.join('\n'));
     const loaded = loadSshConfig(path, home);
-    return (alias: string) => resolveSshConfig(alias, loaded.text, { localUser: 'ana', homeDir: home, configPath: path, includes: loaded.includes });
+    return (alias: string) =>
+      resolveSshConfig(alias, loaded.text, {
+        localUser: 'ana',
+        homeDir: home,
+        configPath: path,
+        includes: loaded.includes,
+      });
   }
 
   test('relative to ~/.ssh, glob sorted, dotfiles skipped, first value wins', () => {
@@ -213,12 +352,18 @@ describe('loadSshConfig with Include', () => {
     expect(() => load(['Include bad'])).toThrow(expect.objectContaining({ file: join(home, '.ssh', 'bad'), line: 2 }));
   });
 
-  test('each included file starts in the Include line\'s state (a file ending in another host\'s block hides nothing)', () => {
-    writeFileSync(join(home, '.ssh', 'conf.d', '30-defaults.conf'), 'User alice\nPort 2222\nIdentityFile ~/.ssh/id_work\n');
+  test("each included file starts in the Include line's state (a file ending in another host's block hides nothing)", () => {
+    writeFileSync(
+      join(home, '.ssh', 'conf.d', '30-defaults.conf'),
+      'User alice\nPort 2222\nIdentityFile ~/.ssh/id_work\n',
+    );
     const settings = load(['Include conf.d/[12]0-web.conf "conf.d/3*.conf"'])('db');
     expect(settings).toMatchObject({ user: 'alice', port: 2222, identityFiles: [`${home}/.ssh/id_work`] });
     // the same with one file per Include argument
-    expect(load(['Include conf.d/20-web.conf conf.d/30-defaults.conf'])('db')).toMatchObject({ user: 'alice', port: 2222 });
+    expect(load(['Include conf.d/20-web.conf conf.d/30-defaults.conf'])('db')).toMatchObject({
+      user: 'alice',
+      port: 2222,
+    });
     rmSync(join(home, '.ssh', 'conf.d', '30-defaults.conf'));
   });
 
@@ -238,7 +383,8 @@ describe('loadSshConfig with Include', () => {
   });
 
   test('globFiles', () => {
-    const names = (pattern: string) => globFiles(join(home, '.ssh', 'conf.d', pattern)).map((p) => p.slice(home.length));
+    const names = (pattern: string) =>
+      globFiles(join(home, '.ssh', 'conf.d', pattern)).map((p) => p.slice(home.length));
     expect(names('?0-*.conf')).toEqual(['/.ssh/conf.d/10-web.conf', '/.ssh/conf.d/20-web.conf']);
     expect(names('[12]0-*')).toEqual(['/.ssh/conf.d/10-web.conf', '/.ssh/conf.d/20-web.conf']);
     expect(names('[!1]0-*')).toEqual(['/.ssh/conf.d/20-web.conf']);
@@ -262,12 +408,54 @@ describe('cross-check with ssh -G', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const configs: [string, string[]][] = [
-    ['web', ['Host web', '  HostName 203.0.113.10', '  User deploy', '  Port 2222', '  IdentityFile ~/.ssh/a', 'Host *', '  IdentityFile ~/.ssh/b']],
-    ['Web1', ['Host Web* !Webx', '  HostName %h.Example.COM', '  StrictHostKeyChecking yes', '  ConnectTimeout 1m30s', 'Host *', '  Port 2200', '  StrictHostKeyChecking no']],
+    [
+      'web',
+      [
+        'Host web',
+        '  HostName 203.0.113.10',
+        '  User deploy',
+        '  Port 2222',
+        '  IdentityFile ~/.ssh/a',
+        'Host *',
+        '  IdentityFile ~/.ssh/b',
+      ],
+    ],
+    [
+      'Web1',
+      [
+        'Host Web* !Webx',
+        '  HostName %h.Example.COM',
+        '  StrictHostKeyChecking yes',
+        '  ConnectTimeout 1m30s',
+        'Host *',
+        '  Port 2200',
+        '  StrictHostKeyChecking no',
+      ],
+    ],
     ['Webx', ['Host Web* !Webx', '  HostName %h.Example.COM', 'Host *', '  Port 2200']],
     ['web-10', ['Host web-?', '  User one', 'Host web-??', '  User two']],
-    ['w', ['User first', 'Host w', '  User second', '  ProxyJump ana@bastion:2222,other', '  UserKnownHostsFile ~/kh_%h %d/kh2']],
-    ['w', ['Host w', '  ProxyJump none', '  IdentitiesOnly yes', '  IdentityAgent ~/agent-%h.sock', '  StrictHostKeyChecking accept-new', 'Host *', '  ProxyJump b']],
+    [
+      'w',
+      [
+        'User first',
+        'Host w',
+        '  User second',
+        '  ProxyJump ana@bastion:2222,other',
+        '  UserKnownHostsFile ~/kh_%h %d/kh2',
+      ],
+    ],
+    [
+      'w',
+      [
+        'Host w',
+        '  ProxyJump none',
+        '  IdentitiesOnly yes',
+        '  IdentityAgent ~/agent-%h.sock',
+        '  StrictHostKeyChecking accept-new',
+        'Host *',
+        '  ProxyJump b',
+      ],
+    ],
     ['w', ['hostname=10.0.0.1', 'PORT=2201', 'StrictHostKeyChecking off', 'UserKnownHostsFile none']],
     ['include-me', ['Include INCLUDED', 'Host *', '  User star']],
     ['other', ['Include INCLUDED', 'Host *', '  User star']],
@@ -278,7 +466,13 @@ describe('cross-check with ssh -G', () => {
     writeFileSync(path, lines.join('\n').replace('INCLUDED', join(dir, 'included')) + '\n');
     const ssh = sshG(path, alias);
     const loaded = loadSshConfig(path, me.homedir);
-    const ours = resolveSshConfig(alias, loaded.text, { localUser: me.username, homeDir: me.homedir, configPath: path, includes: loaded.includes, env: {} });
+    const ours = resolveSshConfig(alias, loaded.text, {
+      localUser: me.username,
+      homeDir: me.homedir,
+      configPath: path,
+      includes: loaded.includes,
+      env: {},
+    });
 
     expect(ours.hostName).toBe(ssh.hostname);
     expect(ours.user ?? me.username).toBe(ssh.user);
@@ -295,7 +489,10 @@ describe('cross-check with ssh -G', () => {
   });
 
   function sshG(path: string, alias: string): Record<string, string> & { identityfileCount: number } {
-    const out = execFileSync('ssh', ['-G', '-F', path, alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('ssh', ['-G', '-F', path, alias], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const result: Record<string, string> = {};
     let identityfileCount = 0;
     for (const line of out.split('\n')) {
@@ -310,18 +507,41 @@ describe('cross-check with ssh -G', () => {
 });
 
 describe('the system file (/etc/ssh/ssh_config) after the user file', () => {
-  const system = (lines: string[], includes = new Map()) => ({ configPath: '/etc/ssh/ssh_config', text: lines.join('\n'), includes, includeBase: '/etc/ssh' });
+  const system = (lines: string[], includes = new Map()) => ({
+    configPath: '/etc/ssh/ssh_config',
+    text: lines.join('\n'),
+    includes,
+    includeBase: '/etc/ssh',
+  });
 
   test('values from the user file win; the system file fills the rest; each file starts outside any Host block', () => {
     const s = resolveSshConfig('web', ['Host web', '  User deploy', 'Host other', '  Port 1'].join('\n'), {
       ...opts,
-      system: system(['Port 2222', 'User root', 'HashKnownHosts yes', 'StrictHostKeyChecking accept-new', 'GlobalKnownHostsFile /etc/ssh/a ~/b', 'Host nothere', '  IdentityFile /x']),
+      system: system([
+        'Port 2222',
+        'User root',
+        'HashKnownHosts yes',
+        'StrictHostKeyChecking accept-new',
+        'GlobalKnownHostsFile /etc/ssh/a ~/b',
+        'Host nothere',
+        '  IdentityFile /x',
+      ]),
     });
-    expect(s).toMatchObject({ user: 'deploy', port: 2222, hashKnownHosts: true, strictHostKeyChecking: 'accept-new', globalKnownHostsFiles: ['/etc/ssh/a', `${HOME}/b`], identityFiles: [] });
+    expect(s).toMatchObject({
+      user: 'deploy',
+      port: 2222,
+      hashKnownHosts: true,
+      strictHostKeyChecking: 'accept-new',
+      globalKnownHostsFiles: ['/etc/ssh/a', `${HOME}/b`],
+      identityFiles: [],
+    });
   });
 
   test('user file settings of the known_hosts options win too; GlobalKnownHostsFile none is empty', () => {
-    const s = resolveSshConfig('web', 'HashKnownHosts no\nStrictHostKeyChecking yes\nGlobalKnownHostsFile none\n', { ...opts, system: system(['HashKnownHosts yes', 'StrictHostKeyChecking no', 'GlobalKnownHostsFile /etc/ssh/g']) });
+    const s = resolveSshConfig('web', 'HashKnownHosts no\nStrictHostKeyChecking yes\nGlobalKnownHostsFile none\n', {
+      ...opts,
+      system: system(['HashKnownHosts yes', 'StrictHostKeyChecking no', 'GlobalKnownHostsFile /etc/ssh/g']),
+    });
     expect(s).toMatchObject({ hashKnownHosts: false, strictHostKeyChecking: 'yes', globalKnownHostsFiles: [] });
   });
 
@@ -336,6 +556,8 @@ describe('the system file (/etc/ssh/ssh_config) after the user file', () => {
   });
 
   test('HashKnownHosts takes yes or no', () => {
-    expect(() => resolve('web', ['HashKnownHosts maybe'])).toThrow(/line 1: hashknownhosts takes yes or no, got 'maybe'/);
+    expect(() => resolve('web', ['HashKnownHosts maybe'])).toThrow(
+      /line 1: hashknownhosts takes yes or no, got 'maybe'/,
+    );
   });
 });

@@ -14,24 +14,53 @@ function decide<A>(t: StepType<A>, args: unknown, text: string): Decision {
 const SHA = createHash('sha256').update('key').digest('hex');
 
 describe('apt_repo', () => {
-  const args = { name: 'vscode', key_url: 'https://packages.microsoft.com/keys/microsoft.asc', repo: 'https://packages.microsoft.com/repos/code stable main' };
+  const args = {
+    name: 'vscode',
+    key_url: 'https://packages.microsoft.com/keys/microsoft.asc',
+    repo: 'https://packages.microsoft.com/repos/code stable main',
+  };
   const list = sourceListText(aptRepoStep.schema.parse(args)).replace(/\n$/, '');
 
   test('the source list names the keyring and the key URL', () => {
     expect(list).toBe(
       '# written by vps-provision (apt_repo vscode); key from https://packages.microsoft.com/keys/microsoft.asc\n' +
-      'deb [signed-by=/etc/apt/keyrings/vscode.gpg] https://packages.microsoft.com/repos/code stable main',
+        'deb [signed-by=/etc/apt/keyrings/vscode.gpg] https://packages.microsoft.com/repos/code stable main',
     );
   });
 
   test.each([
-    ['both in place', `key=${SHA} 644\nlist=present\n${list}`, 'ok', `key /etc/apt/keyrings/vscode.gpg (sha256 ${SHA.slice(0, 12)}) and /etc/apt/sources.list.d/vscode.list in place`],
-    ['nothing there', 'key=absent\nlist=absent', 'change', '/etc/apt/keyrings/vscode.gpg is absent, /etc/apt/sources.list.d/vscode.list is absent'],
+    [
+      'both in place',
+      `key=${SHA} 644\nlist=present\n${list}`,
+      'ok',
+      `key /etc/apt/keyrings/vscode.gpg (sha256 ${SHA.slice(0, 12)}) and /etc/apt/sources.list.d/vscode.list in place`,
+    ],
+    [
+      'nothing there',
+      'key=absent\nlist=absent',
+      'change',
+      '/etc/apt/keyrings/vscode.gpg is absent, /etc/apt/sources.list.d/vscode.list is absent',
+    ],
     ['key only', `key=${SHA} 644\nlist=absent`, 'change', '/etc/apt/sources.list.d/vscode.list is absent'],
     ['list only', `key=absent\nlist=present\n${list}`, 'change', '/etc/apt/keyrings/vscode.gpg is absent'],
-    ['other list (changed key URL or repo)', `key=${SHA} 644\nlist=present\ndeb [signed-by=/etc/apt/keyrings/vscode.gpg] https://mirror.example/code stable main`, 'change', '/etc/apt/sources.list.d/vscode.list differs'],
-    ['keyring apt cannot read', `key=${SHA} 600\nlist=present\n${list}`, 'change', '/etc/apt/keyrings/vscode.gpg is not readable by apt (mode 600)'],
-    ['empty probe output', '', 'change', '/etc/apt/keyrings/vscode.gpg is absent, /etc/apt/sources.list.d/vscode.list is absent'],
+    [
+      'other list (changed key URL or repo)',
+      `key=${SHA} 644\nlist=present\ndeb [signed-by=/etc/apt/keyrings/vscode.gpg] https://mirror.example/code stable main`,
+      'change',
+      '/etc/apt/sources.list.d/vscode.list differs',
+    ],
+    [
+      'keyring apt cannot read',
+      `key=${SHA} 600\nlist=present\n${list}`,
+      'change',
+      '/etc/apt/keyrings/vscode.gpg is not readable by apt (mode 600)',
+    ],
+    [
+      'empty probe output',
+      '',
+      'change',
+      '/etc/apt/keyrings/vscode.gpg is absent, /etc/apt/sources.list.d/vscode.list is absent',
+    ],
   ])('%s -> %s', (_n, probe, status, reason) => {
     const d = decide(aptRepoStep, args, probe);
     expect(d.status).toBe(status);
@@ -51,9 +80,11 @@ describe('apt_repo', () => {
     expect(d.script).toMatch(/else rm -f \/etc\/apt\/sources\.list\.d\/vscode\.list; fi/);
     expect(sourceUpdateCommand('vscode')).toBe(
       'DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600 update ' +
-      '-o Dir::Etc::sourcelist=sources.list.d/vscode.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 -o APT::Update::Error-Mode=any',
+        '-o Dir::Etc::sourcelist=sources.list.d/vscode.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 -o APT::Update::Error-Mode=any',
     );
-    expect(d.display[0]).toBe('curl -fsSL https://packages.microsoft.com/keys/microsoft.asc -> /etc/apt/keyrings/vscode.gpg (gpg --dearmor when ASCII-armoured), mode 0644');
+    expect(d.display[0]).toBe(
+      'curl -fsSL https://packages.microsoft.com/keys/microsoft.asc -> /etc/apt/keyrings/vscode.gpg (gpg --dearmor when ASCII-armoured), mode 0644',
+    );
   });
 
   test('a hostile key URL stays one quoted argument', () => {
@@ -101,7 +132,9 @@ describe('deb', () => {
     const d = decide(debStep, args, '');
     if (d.status !== 'change') throw new Error('expected a change');
     expect(d.script).toContain(`-o "$d/package.deb" https://downloads.example/cursor_1.0.0_amd64.deb`);
-    expect(d.script).toContain(`[ "$got" = ${SHA} ] || fail 'sha256 mismatch for https://downloads.example/cursor_1.0.0_amd64.deb: expected ${SHA}, got '"$got"`);
+    expect(d.script).toContain(
+      `[ "$got" = ${SHA} ] || fail 'sha256 mismatch for https://downloads.example/cursor_1.0.0_amd64.deb: expected ${SHA}, got '"$got"`,
+    );
     expect(d.script).toContain('dpkg-deb -f "$d/package.deb" Package');
     expect(d.script).toContain('apt-get -y -q -o DPkg::Lock::Timeout=600 install -- ./package.deb');
     expect(d.script).toContain('flock -w 1800 /run/lock/vps-provision-apt.lock');

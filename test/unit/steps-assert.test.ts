@@ -9,23 +9,60 @@ import { UNKNOWN_OS } from '../../src/facts/os-release.js';
 import type { Decision } from '../../src/steps/step-type.js';
 
 const ctx = { remoteUser: 'root', os: UNKNOWN_OS };
-const decide = (args: unknown, text: string): Decision => assertStep.decide(assertStep.schema.parse(args), { text, exitCode: 0 }, ctx);
+const decide = (args: unknown, text: string): Decision =>
+  assertStep.decide(assertStep.schema.parse(args), { text, exitCode: 0 }, ctx);
 
 describe('decide', () => {
   test.each<[string, object, string, 'ok' | 'change', string]>([
     ['command holds', { command: 'test -d /' }, 'assert=ok', 'ok', 'holds: test -d /'],
-    ['command fails', { command: 'test -d /nope' }, 'assert=exit 1', 'change', 'assertion failed: exit 1: test -d /nope'],
-    ['a long command is named by its first line', { command: 'a &&\nb' }, 'assert=exit 3', 'change', 'assertion failed: exit 3: a && ...'],
-    ['message replaces the wording', { command: 'false', message: 'no answer from the port' }, 'assert=exit 1', 'change', 'assertion failed: no answer from the port'],
+    [
+      'command fails',
+      { command: 'test -d /nope' },
+      'assert=exit 1',
+      'change',
+      'assertion failed: exit 1: test -d /nope',
+    ],
+    [
+      'a long command is named by its first line',
+      { command: 'a &&\nb' },
+      'assert=exit 3',
+      'change',
+      'assertion failed: exit 3: a && ...',
+    ],
+    [
+      'message replaces the wording',
+      { command: 'false', message: 'no answer from the port' },
+      'assert=exit 1',
+      'change',
+      'assertion failed: no answer from the port',
+    ],
     ['file exists', { file: '/etc/x' }, 'assert=ok', 'ok', '/etc/x exists'],
     ['file missing', { file: '/etc/x' }, 'assert=missing', 'change', 'assertion failed: /etc/x does not exist'],
     ['file contains', { file: '/etc/x', contains: 'a=1' }, 'assert=ok', 'ok', '/etc/x contains "a=1"'],
-    ['file lacks', { file: '/etc/x', contains: 'a=1' }, 'assert=lacks', 'change', 'assertion failed: /etc/x does not contain "a=1"'],
+    [
+      'file lacks',
+      { file: '/etc/x', contains: 'a=1' },
+      'assert=lacks',
+      'change',
+      'assertion failed: /etc/x does not contain "a=1"',
+    ],
     ['services active', { service: ['ssh', 'xrdp'] }, 'unit=active\nunit=active', 'ok', 'active: ssh, xrdp'],
     ['one service', { service: 'ssh' }, 'unit=active', 'ok', 'active: ssh'],
-    ['services down', { service: ['ssh', 'xrdp', 'f2b'] }, 'unit=active\nunit=failed\nunit=', 'change', 'assertion failed: xrdp is failed, f2b is unknown (wanted active)'],
+    [
+      'services down',
+      { service: ['ssh', 'xrdp', 'f2b'] },
+      'unit=active\nunit=failed\nunit=',
+      'change',
+      'assertion failed: xrdp is failed, f2b is unknown (wanted active)',
+    ],
     // what the host printed is matched, never shown as it is
-    ['hostile probe text', { service: 'ssh' }, 'unit=$(reboot)', 'change', 'assertion failed: ssh is unknown (wanted active)'],
+    [
+      'hostile probe text',
+      { service: 'ssh' },
+      'unit=$(reboot)',
+      'change',
+      'assertion failed: ssh is unknown (wanted active)',
+    ],
     ['a probe that printed nothing fails', { command: 'true' }, '', 'change', 'assertion failed: exit ?: true'],
   ])('%s', (_what, args, text, status, reason) => {
     const d = decide(args, text);
@@ -48,7 +85,9 @@ describe('decide', () => {
 
 describe('probe and failure scripts under a real sh', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-assert-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vps-assert-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /** probe, decide, and (when it fails) the failure script: its exit code and stderr's lines */
@@ -77,7 +116,11 @@ describe('probe and failure scripts under a real sh', () => {
     const r = check({ command: 'echo "checked: 3 things"; echo "one is off" >&2; exit 4' });
     expect(r.d.reason).toBe('assertion failed: exit 4: echo "checked: 3 things"; echo "one is off" >&2; exit 4');
     expect(r.code).toBe(1);
-    expect(r.stderr).toEqual(['checked: 3 things', 'one is off', 'assertion failed: exit 4: echo "checked: 3 things"; echo "one is off" >&2; exit 4']);
+    expect(r.stderr).toEqual([
+      'checked: 3 things',
+      'one is off',
+      'assertion failed: exit 4: echo "checked: 3 things"; echo "one is off" >&2; exit 4',
+    ]);
     // a command that reads stdin gets nothing (it cannot eat the driver's input)
     expect(check({ command: 'read x && [ -n "$x" ]' }).d.status).toBe('change');
     expect(check({ command: 'true' }).d.status).toBe('ok');
@@ -86,6 +129,8 @@ describe('probe and failure scripts under a real sh', () => {
   test('a unit systemctl does not know (or no systemctl at all) is not active', () => {
     const r = check({ service: ['vps-provision-no-such-unit'] });
     expect(r.d.status).toBe('change');
-    expect(r.stderr.at(-1)).toMatch(/^assertion failed: vps-provision-no-such-unit is (inactive|unknown) \(wanted active\)$/);
+    expect(r.stderr.at(-1)).toMatch(
+      /^assertion failed: vps-provision-no-such-unit is (inactive|unknown) \(wanted active\)$/,
+    );
   });
 });

@@ -38,7 +38,12 @@ describe('file', () => {
   const args = { path: '/etc/motd', content: 'hi\n', mode: '0644', owner: 'root' };
   test.each([
     ['absent', 'absent', 'change', '/etc/motd is absent'],
-    ['same', `exists|regular file|644|root|root\n${sha('hi\n')}`, 'ok', /content \(sha256 \w{12}\), mode 644 and owner root:root match/],
+    [
+      'same',
+      `exists|regular file|644|root|root\n${sha('hi\n')}`,
+      'ok',
+      /content \(sha256 \w{12}\), mode 644 and owner root:root match/,
+    ],
     ['other content', `exists|regular file|644|root|root\n${sha('old')}`, 'change', /content differs/],
     ['other mode', `exists|regular file|600|root|root\n${sha('hi\n')}`, 'change', 'mode 600 -> 644'],
     ['other owner', `exists|regular file|644|ana|root\n${sha('hi\n')}`, 'change', 'owner ana:root -> root:root'],
@@ -97,22 +102,100 @@ describe('apt', () => {
     ]);
   });
   // update_max_age_s and upgrade: what the probe read (dpkg rows, the lists' age, a simulated upgrade) -> what runs
-  const APT = 'DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600';
+  const APT =
+    'DEBIAN_FRONTEND=noninteractive flock -w 1800 /run/lock/vps-provision-apt.lock apt-get -y -q -o DPkg::Lock::Timeout=600';
   const UPDATE = `{ n=0; until ${APT} update; do n=$((n+1)); [ $n -lt 5 ] || exit 1; sleep 15; done; } && touch /var/lib/apt/vps-provision-update-stamp`;
   const UPGRADE = `${APT} upgrade --with-new-pkgs`;
   test.each<[string, object, string, 'ok' | 'change', string, string[]]>([
-    ['lists never refreshed', { update_max_age_s: 3600 }, 'apt-lists-age=none', 'change', 'refresh the package lists (never refreshed by vps-provision)', [UPDATE]],
-    ['lists too old', { update_max_age_s: 3600 }, 'apt-lists-age=3601', 'change', 'refresh the package lists (3601 s old, more than 3600)', [UPDATE]],
-    ['lists fresh enough', { update_max_age_s: 3600 }, 'apt-lists-age=3600', 'ok', 'package lists 3600 s old (at most 3600)', []],
-    ['a stamp from the future is fresh', { update_max_age_s: 3600 }, 'apt-lists-age=-20', 'ok', 'package lists 0 s old (at most 3600)', []],
-    ['max age 0: always', { update_max_age_s: 0 }, 'apt-lists-age=5', 'change', 'refresh the package lists (5 s old, more than 0)', [UPDATE]],
+    [
+      'lists never refreshed',
+      { update_max_age_s: 3600 },
+      'apt-lists-age=none',
+      'change',
+      'refresh the package lists (never refreshed by vps-provision)',
+      [UPDATE],
+    ],
+    [
+      'lists too old',
+      { update_max_age_s: 3600 },
+      'apt-lists-age=3601',
+      'change',
+      'refresh the package lists (3601 s old, more than 3600)',
+      [UPDATE],
+    ],
+    [
+      'lists fresh enough',
+      { update_max_age_s: 3600 },
+      'apt-lists-age=3600',
+      'ok',
+      'package lists 3600 s old (at most 3600)',
+      [],
+    ],
+    [
+      'a stamp from the future is fresh',
+      { update_max_age_s: 3600 },
+      'apt-lists-age=-20',
+      'ok',
+      'package lists 0 s old (at most 3600)',
+      [],
+    ],
+    [
+      'max age 0: always',
+      { update_max_age_s: 0 },
+      'apt-lists-age=5',
+      'change',
+      'refresh the package lists (5 s old, more than 0)',
+      [UPDATE],
+    ],
     ['nothing to upgrade', { upgrade: true }, '', 'ok', 'nothing to upgrade', []],
-    ['upgrades waiting', { upgrade: true }, 'apt-upgradable=openssl\napt-upgradable=libssl3t64', 'change', 'upgrade 2 package(s): openssl, libssl3t64', [UPGRADE]],
-    ['a hostile name from the host is not shown', { upgrade: true }, 'apt-upgradable=openssl\napt-upgradable=$(reboot)', 'change', 'upgrade 1 package(s): openssl', [UPGRADE]],
-    ['fresh lists may bring upgrades: refreshed, then upgraded', { update_max_age_s: 60, upgrade: true }, 'apt-lists-age=none', 'change', 'refresh the package lists (never refreshed by vps-provision); upgrade what the fresh lists offer', [UPDATE, UPGRADE]],
-    ['fresh lists, nothing to upgrade', { update_max_age_s: 60, upgrade: true }, 'apt-lists-age=10', 'ok', 'package lists 10 s old (at most 60); nothing to upgrade', []],
-    ['all three', { packages: ['xrdp', 'ufw'], update_max_age_s: 60, upgrade: true, no_recommends: true }, 'xrdp\tii \t0.10.1-1\napt-lists-age=10\napt-upgradable=xrdp', 'change', 'upgrade 1 package(s): xrdp; install ufw', [UPGRADE, `${APT} install --no-install-recommends -- ufw`]],
-    ['installed, lists fresh', { packages: ['xrdp'], update_max_age_s: 60 }, 'xrdp\tii \t0.10.1-1\napt-lists-age=10', 'ok', 'installed: xrdp 0.10.1-1; package lists 10 s old (at most 60)', []],
+    [
+      'upgrades waiting',
+      { upgrade: true },
+      'apt-upgradable=openssl\napt-upgradable=libssl3t64',
+      'change',
+      'upgrade 2 package(s): openssl, libssl3t64',
+      [UPGRADE],
+    ],
+    [
+      'a hostile name from the host is not shown',
+      { upgrade: true },
+      'apt-upgradable=openssl\napt-upgradable=$(reboot)',
+      'change',
+      'upgrade 1 package(s): openssl',
+      [UPGRADE],
+    ],
+    [
+      'fresh lists may bring upgrades: refreshed, then upgraded',
+      { update_max_age_s: 60, upgrade: true },
+      'apt-lists-age=none',
+      'change',
+      'refresh the package lists (never refreshed by vps-provision); upgrade what the fresh lists offer',
+      [UPDATE, UPGRADE],
+    ],
+    [
+      'fresh lists, nothing to upgrade',
+      { update_max_age_s: 60, upgrade: true },
+      'apt-lists-age=10',
+      'ok',
+      'package lists 10 s old (at most 60); nothing to upgrade',
+      [],
+    ],
+    [
+      'all three',
+      { packages: ['xrdp', 'ufw'], update_max_age_s: 60, upgrade: true, no_recommends: true },
+      'xrdp\tii \t0.10.1-1\napt-lists-age=10\napt-upgradable=xrdp',
+      'change',
+      'upgrade 1 package(s): xrdp; install ufw',
+      [UPGRADE, `${APT} install --no-install-recommends -- ufw`],
+    ],
+    [
+      'installed, lists fresh',
+      { packages: ['xrdp'], update_max_age_s: 60 },
+      'xrdp\tii \t0.10.1-1\napt-lists-age=10',
+      'ok',
+      'installed: xrdp 0.10.1-1; package lists 10 s old (at most 60)',
+      [],
+    ],
   ])('%s', (_what, args, probed, status, reason, cmds) => {
     const d = decide(aptStep, args, probed);
     expect([d.status, d.reason]).toEqual([status, reason]);
@@ -134,8 +217,12 @@ describe('apt', () => {
   });
   test('the probe reads only what the arguments need', () => {
     expect(aptStep.probe(aptStep.schema.parse({ packages: ['xrdp'] }))).not.toMatch(/apt-lists-age|apt-get -s/);
-    expect(aptStep.probe(aptStep.schema.parse({ update_max_age_s: 5 }))).toMatch(/^if t=\$\(stat -c %Y \/var\/lib\/apt\/vps-provision-update-stamp/);
-    expect(aptStep.probe(aptStep.schema.parse({ upgrade: true }))).toBe("apt-get -s -o Debug::NoLocking=1 upgrade --with-new-pkgs 2>/dev/null | awk '/^Inst /{print \"apt-upgradable=\" $2}'");
+    expect(aptStep.probe(aptStep.schema.parse({ update_max_age_s: 5 }))).toMatch(
+      /^if t=\$\(stat -c %Y \/var\/lib\/apt\/vps-provision-update-stamp/,
+    );
+    expect(aptStep.probe(aptStep.schema.parse({ upgrade: true }))).toBe(
+      'apt-get -s -o Debug::NoLocking=1 upgrade --with-new-pkgs 2>/dev/null | awk \'/^Inst /{print "apt-upgradable=" $2}\'',
+    );
   });
   test('installed packages are ok, with versions', () => {
     expect(decide(aptStep, { packages: ['xrdp'] }, probe).reason).toBe('installed: xrdp 0.10.1-1');
@@ -152,7 +239,12 @@ describe('apt', () => {
 describe('service', () => {
   test.each([
     [{ name: 'xrdp', enabled: true, state: 'started' }, 'enabled\nactive', 'ok', 'xrdp is enabled and active'],
-    [{ name: 'xrdp', enabled: true, state: 'started' }, 'disabled\ninactive', 'change', 'disabled -> enabled, inactive -> started'],
+    [
+      { name: 'xrdp', enabled: true, state: 'started' },
+      'disabled\ninactive',
+      'change',
+      'disabled -> enabled, inactive -> started',
+    ],
     [{ name: 'xrdp', state: 'stopped' }, 'enabled\nactive', 'change', 'active -> stopped'],
     [{ name: 'xrdp', state: 'started' }, 'no-systemd', 'change', 'no systemd on this host'],
   ])('%j with %j', (args, probe, status, reason) => {
@@ -171,7 +263,11 @@ describe('service', () => {
 describe('user', () => {
   const keys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ test@laptop'];
   test('an absent account is created with groups, keys and a checked sudo drop-in', () => {
-    const d = decide(userStep, { name: 'devuser', shell: '/bin/bash', groups: ['sudo'], authorized_keys: keys, sudo: true }, 'absent');
+    const d = decide(
+      userStep,
+      { name: 'devuser', shell: '/bin/bash', groups: ['sudo'], authorized_keys: keys, sudo: true },
+      'absent',
+    );
     expect(d.status).toBe('change');
     expect(d.reason).toBe('account absent, authorized_keys differ, sudo drop-in differs');
     const script = d.status === 'change' ? d.script : '';
@@ -183,11 +279,19 @@ describe('user', () => {
     const keysSha = sha(`${keys[0]}\n`);
     const sudoSha = sha('# managed by vps-provision\ndevuser ALL=(ALL:ALL) NOPASSWD: ALL\n');
     const probe = `passwd=devuser:x:1000:1000::/home/devuser:/bin/bash\ngroups=devuser sudo\nkeys=${keysSha}\nsudo=${sudoSha}`;
-    const d = decide(userStep, { name: 'devuser', shell: '/bin/bash', groups: ['sudo'], authorized_keys: keys, sudo: true }, probe);
+    const d = decide(
+      userStep,
+      { name: 'devuser', shell: '/bin/bash', groups: ['sudo'], authorized_keys: keys, sudo: true },
+      probe,
+    );
     expect(d).toEqual({ status: 'ok', reason: 'devuser exists with shell /bin/bash, groups devuser sudo' });
   });
   test('a missing group is joined', () => {
-    const d = decide(userStep, { name: 'devuser', groups: ['sudo', 'ssl-cert'] }, 'passwd=devuser:x:1000:1000::/home/devuser:/bin/sh\ngroups=devuser sudo');
+    const d = decide(
+      userStep,
+      { name: 'devuser', groups: ['sudo', 'ssl-cert'] },
+      'passwd=devuser:x:1000:1000::/home/devuser:/bin/sh\ngroups=devuser sudo',
+    );
     expect(d.reason).toBe('join ssl-cert');
   });
   test.each(['Root', 'root;reboot', '-rf', '../x', 'a b', ''])('unsafe user name %j is refused', (name) => {

@@ -1,4 +1,10 @@
-import { render, TemplateError, templateVars, checkTemplate, shellPlaceholderContext } from '../../src/config/template.js';
+import {
+  render,
+  TemplateError,
+  templateVars,
+  checkTemplate,
+  shellPlaceholderContext,
+} from '../../src/config/template.js';
 
 const vars = { user: 'ana', evil: `x'; rm -rf / #`, dir: '../etc', n: 3 };
 
@@ -38,7 +44,11 @@ describe('only {{ name }} is a placeholder (SPEC §3)', () => {
   ])('%j is refused, naming the line', (text, message, line) => {
     for (const mode of ['text', 'shell', 'path'] as const) {
       let err: unknown;
-      try { render(text, { who: 'a', x: 'b' }, mode); } catch (e) { err = e; }
+      try {
+        render(text, { who: 'a', x: 'b' }, mode);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(TemplateError);
       expect((err as TemplateError).message).toMatch(message);
       expect((err as TemplateError).line).toBe(line);
@@ -52,7 +62,11 @@ describe('only {{ name }} is a placeholder (SPEC §3)', () => {
 
   test('an unknown variable carries its line', () => {
     let err: TemplateError | undefined;
-    try { render('x\ny\n{{ nope }}', {}, 'text'); } catch (e) { err = e as TemplateError; }
+    try {
+      render('x\ny\n{{ nope }}', {}, 'text');
+    } catch (e) {
+      err = e as TemplateError;
+    }
     expect(err?.line).toBe(3);
   });
 
@@ -85,7 +99,7 @@ describe('placeholders in shell fields only where a word starts unquoted', () =>
     ['echo hello {{ name }}', `echo hello 'x$(touch /tmp/pwned)'`],
     ['echo "hello "{{ name }}', `echo "hello "'x$(touch /tmp/pwned)'`],
     ['ls {{ dir }}/x && echo "done" # {{ name }}', `ls /srv/x && echo "done" # 'x$(touch /tmp/pwned)'`],
-    ["echo 'a' {{ dir }} \"b\" `date` $(id) {{ dir }}", "echo 'a' /srv \"b\" `date` $(id) /srv"],
+    ['echo \'a\' {{ dir }} "b" `date` $(id) {{ dir }}', 'echo \'a\' /srv "b" `date` $(id) /srv'],
     ['cat <<EOF\nplain\nEOF\necho {{ dir }}', 'cat <<EOF\nplain\nEOF\necho /srv'],
     ['echo \\"{{ dir }}', 'echo \\"/srv'],
     ['x=$((1<<2)); echo {{ dir }}', 'x=$((1<<2)); echo /srv'],

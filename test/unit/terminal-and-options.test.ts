@@ -45,14 +45,23 @@ test('terminalLine leaves no control character at all, whatever the input', () =
 });
 
 test.each([
-  ['1', 1], ['10', 10], [' 3 ', 3], [['2', '5'], 5], [undefined, undefined],
+  ['1', 1],
+  ['10', 10],
+  [' 3 ', 3],
+  [['2', '5'], 5],
+  [undefined, undefined],
 ])('positiveWhole accepts %j', (value, expected) => {
   expect(positiveWhole('concurrency')(value)).toBe(expected);
 });
 
-test.each(['0', '-1', 'abc', '1.5', '', '1e3', '0x10', '99999999999999999999'])('positiveWhole refuses %j naming the option', (value) => {
-  expect(() => positiveWhole('sample-interval')(value)).toThrow(/^--sample-interval ".*": expected a positive whole number \(e\.g\. --sample-interval 10\)$/);
-});
+test.each(['0', '-1', 'abc', '1.5', '', '1e3', '0x10', '99999999999999999999'])(
+  'positiveWhole refuses %j naming the option',
+  (value) => {
+    expect(() => positiveWhole('sample-interval')(value)).toThrow(
+      /^--sample-interval ".*": expected a positive whole number \(e\.g\. --sample-interval 10\)$/,
+    );
+  },
+);
 
 test('nameList makes one value or repeats a list', () => {
   expect(nameList('a,b')).toEqual(['a,b']);

@@ -19,7 +19,9 @@ const trixie = parseOsRelease('debian|13|trixie|x86_64|Debian GNU/Linux 13 (trix
 const ubuntu = parseOsRelease('ubuntu|24.04|noble|x86_64|Ubuntu 24.04 LTS');
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vps-when-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vps-when-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function bound(cond: unknown, vars: Record<string, string> = {}): HostWhen {
@@ -31,22 +33,85 @@ function bound(cond: unknown, vars: Record<string, string> = {}): HostWhen {
 describe('evaluateWhen', () => {
   test.each<[string, unknown, OsFacts, Record<string, string>, boolean, string]>([
     ['os_version string', { os_version: '12' }, bookworm, {}, true, ''],
-    ['os_version on another release', { os_version: '12' }, trixie, {}, false, 'not for this host: os_version is "13", not 12'],
+    [
+      'os_version on another release',
+      { os_version: '12' },
+      trixie,
+      {},
+      false,
+      'not for this host: os_version is "13", not 12',
+    ],
     ['os_version as a YAML number', { os_version: 13 }, trixie, {}, true, ''],
     ['a list is any of', { os_codename: ['bookworm', 'trixie'] }, trixie, {}, true, ''],
-    ['a list is any of (none)', { os_codename: ['bookworm', 'trixie'] }, ubuntu, {}, false, 'not for this host: os_codename is "noble", not bookworm or trixie'],
-    ['every key must hold', { os_id: 'debian', os_version: '12' }, ubuntu, {}, false, 'not for this host: os_id is "ubuntu", not debian'],
+    [
+      'a list is any of (none)',
+      { os_codename: ['bookworm', 'trixie'] },
+      ubuntu,
+      {},
+      false,
+      'not for this host: os_codename is "noble", not bookworm or trixie',
+    ],
+    [
+      'every key must hold',
+      { os_id: 'debian', os_version: '12' },
+      ubuntu,
+      {},
+      false,
+      'not for this host: os_id is "ubuntu", not debian',
+    ],
     ['every key must hold (all do)', { os_id: 'debian', os_version: '12' }, bookworm, {}, true, ''],
     ['var equals', { var: 'desktop_profile', equals: 'lean' }, trixie, { desktop_profile: 'lean' }, true, ''],
-    ['var differs', { var: 'desktop_profile', equals: 'lean' }, trixie, { desktop_profile: 'full' }, false, 'not for this host: desktop_profile is "full", not lean'],
-    ['var in a list', { var: 'desktop_profile', equals: ['lean', 'full'] }, trixie, { desktop_profile: 'full' }, true, ''],
-    ['var and OS together', { os_version: '12', var: 'rdp_access', equals: 'public' }, bookworm, { rdp_access: 'tunnel' }, false, 'not for this host: rdp_access is "tunnel", not public'],
+    [
+      'var differs',
+      { var: 'desktop_profile', equals: 'lean' },
+      trixie,
+      { desktop_profile: 'full' },
+      false,
+      'not for this host: desktop_profile is "full", not lean',
+    ],
+    [
+      'var in a list',
+      { var: 'desktop_profile', equals: ['lean', 'full'] },
+      trixie,
+      { desktop_profile: 'full' },
+      true,
+      '',
+    ],
+    [
+      'var and OS together',
+      { os_version: '12', var: 'rdp_access', equals: 'public' },
+      bookworm,
+      { rdp_access: 'tunnel' },
+      false,
+      'not for this host: rdp_access is "tunnel", not public',
+    ],
     ['not', { not: { os_version: '12' } }, trixie, {}, true, ''],
     ['not (matches)', { not: { os_version: '12' } }, bookworm, {}, false, 'not for this host: os_version is 12'],
-    ['not with a var', { os_id: 'debian', not: { var: 'desktop_profile', equals: 'lean' } }, bookworm, { desktop_profile: 'lean' }, false, 'not for this host: desktop_profile is lean'],
+    [
+      'not with a var',
+      { os_id: 'debian', not: { var: 'desktop_profile', equals: 'lean' } },
+      bookworm,
+      { desktop_profile: 'lean' },
+      false,
+      'not for this host: desktop_profile is lean',
+    ],
     // an unknown OS never matches a wanted value
-    ['unknown OS', { os_id: 'debian' }, parseOsRelease(''), {}, false, 'not for this host: os_id is "unknown", not debian'],
-    ['no version', { os_version: '13' }, parseOsRelease('debian||forky|x86_64|sid'), {}, false, 'not for this host: os_version is not known, not 13'],
+    [
+      'unknown OS',
+      { os_id: 'debian' },
+      parseOsRelease(''),
+      {},
+      false,
+      'not for this host: os_id is "unknown", not debian',
+    ],
+    [
+      'no version',
+      { os_version: '13' },
+      parseOsRelease('debian||forky|x86_64|sid'),
+      {},
+      false,
+      'not for this host: os_version is not known, not 13',
+    ],
   ])('%s', (_what, cond, os, vars, applies, reason) => {
     const v = evaluateWhen(bound(cond, vars), os);
     expect(v.applies).toBe(applies);
@@ -76,7 +141,8 @@ function loadError(phaseText: string, vars = ''): string {
 }
 
 describe('when: load errors name the file and line', () => {
-  const step = (when: string) => `name: one\nestimate_s: 5\nsteps:\n  - name: a\n    command: { run: "true" }\n  - name: b\n    when: ${when}\n    command: { run: "true" }\n`;
+  const step = (when: string) =>
+    `name: one\nestimate_s: 5\nsteps:\n  - name: a\n    command: { run: "true" }\n  - name: b\n    when: ${when}\n    command: { run: "true" }\n`;
   test.each([
     ['{ os_versoin: "12" }', /one\.yml:7: .*os_versoin/],
     ['{ os_version: "" }', /one\.yml:7: an empty value never matches/],
@@ -94,18 +160,31 @@ describe('when: load errors name the file and line', () => {
   });
 
   test('on a phase too', () => {
-    expect(loadError('name: one\nestimate_s: 5\nwhen: { os_codename: 12 }\nwhen_not: x\nsteps:\n  - name: a\n    command: { run: "true" }\n')).toMatch(/one\.yml:\d+: .*when_not/);
-    expect(loadError('name: one\nestimate_s: 5\nwhen: { var: missing, equals: x }\nsteps:\n  - name: a\n    command: { run: "true" }\n')).toMatch(/one\.yml:3: when: unknown variable "missing"/);
+    expect(
+      loadError(
+        'name: one\nestimate_s: 5\nwhen: { os_codename: 12 }\nwhen_not: x\nsteps:\n  - name: a\n    command: { run: "true" }\n',
+      ),
+    ).toMatch(/one\.yml:\d+: .*when_not/);
+    expect(
+      loadError(
+        'name: one\nestimate_s: 5\nwhen: { var: missing, equals: x }\nsteps:\n  - name: a\n    command: { run: "true" }\n',
+      ),
+    ).toMatch(/one\.yml:3: when: unknown variable "missing"/);
   });
 
   test('a step with when still needs exactly one step type', () => {
-    expect(loadError('name: one\nestimate_s: 5\nsteps:\n  - name: a\n    when: { os_id: debian }\n')).toMatch(/exactly one step type key \(has none\)/);
+    expect(loadError('name: one\nestimate_s: 5\nsteps:\n  - name: a\n    when: { os_id: debian }\n')).toMatch(
+      /exactly one step type key \(has none\)/,
+    );
   });
 
   test('a condition is part of the phase hash; phases without one keep theirs', () => {
     writeFileSync(join(dir, 'site.yml'), 'phases: [one]\nvars: { p: lean }\n');
     const hashOf = (extra: string) => {
-      writeFileSync(join(dir, 'one.yml'), `name: one\nestimate_s: 5\nsteps:\n  - name: a\n${extra}    command: { run: "true" }\n`);
+      writeFileSync(
+        join(dir, 'one.yml'),
+        `name: one\nestimate_s: 5\nsteps:\n  - name: a\n${extra}    command: { run: "true" }\n`,
+      );
       const pb = loadPlaybook(dir);
       return instantiatePhase(pb, pb.phases[0]!, pb.vars, 'h').hash;
     };
@@ -128,18 +207,29 @@ describe('the engine skips what does not apply (real driver in a local sh)', () 
     mkdirSync(join(dir, 'tmp'));
     connector = new LocalConnector({ env: { TMPDIR: join(dir, 'tmp') } });
   });
-  afterEach(() => { for (const c of connector.connections) c.close(); });
+  afterEach(() => {
+    for (const c of connector.connections) c.close();
+  });
 
   async function run(mode: 'apply' | 'plan', vars: Record<string, string>): Promise<HostResult> {
     const h: HostSpec = {
-      name: 'local-1', address: '127.0.0.1', explicit: {}, fallback: { user: 'root', port: 22 },
-      become: false, vars: { work_root: work, ...vars }, stateDir: join(dir, 'state'),
+      name: 'local-1',
+      address: '127.0.0.1',
+      explicit: {},
+      fallback: { user: 'root', port: 22 },
+      become: false,
+      vars: { work_root: work, ...vars },
+      stateDir: join(dir, 'state'),
     };
     const pb = loadPlaybook(join(dir, 'pb'));
     const phases = pb.phases.map((p) => instantiatePhase(pb, p, { ...pb.vars, ...h.vars }, h.name));
     return runHost(connector, h, {
-      mode, runId: `20261130T000000Z-${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`, holder: 'test (pid 1)',
-      phases, force: true, emit: () => undefined,
+      mode,
+      runId: `20261130T000000Z-${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`,
+      holder: 'test (pid 1)',
+      phases,
+      force: true,
+      emit: () => undefined,
     });
   }
 
@@ -147,29 +237,49 @@ describe('the engine skips what does not apply (real driver in a local sh)', () 
     const pb = join(dir, 'pb');
     mkdirSync(pb);
     writeFileSync(join(pb, 'site.yml'), 'phases: [os, other, after]\nvars: { profile: full }\n');
-    writeFileSync(join(pb, 'os.yml'), [
-      'name: os', 'estimate_s: 5', 'steps:',
-      '  - name: this OS', `    when: { os_id: "${localOs.id}", os_version: "${localOs.versionId || 'none'}", os_codename: "${localOs.codename || 'none'}" }`,
-      '    file: { path: "{{ work_root }}/this-os", content: "yes\\n" }',
-      '  - name: another OS', '    when: { not: { os_id: "' + localOs.id + '" } }',
-      '    file: { path: "{{ work_root }}/other-os", content: "yes\\n" }',
-      '  - name: lean only', '    when: { var: profile, equals: lean }',
-      '    file: { path: "{{ work_root }}/lean", content: "yes\\n" }',
-      '',
-    ].join('\n'));
-    writeFileSync(join(pb, 'other.yml'), 'name: other\nestimate_s: 5\nwhen: { var: profile, equals: lean }\nsteps:\n  - name: x\n    file: { path: "{{ work_root }}/other-phase", content: "x\\n" }\n');
-    writeFileSync(join(pb, 'after.yml'), 'name: after\nestimate_s: 5\nneeds: [other]\nsteps:\n  - name: y\n    file: { path: "{{ work_root }}/after", content: "y\\n" }\n');
+    writeFileSync(
+      join(pb, 'os.yml'),
+      [
+        'name: os',
+        'estimate_s: 5',
+        'steps:',
+        '  - name: this OS',
+        `    when: { os_id: "${localOs.id}", os_version: "${localOs.versionId || 'none'}", os_codename: "${localOs.codename || 'none'}" }`,
+        '    file: { path: "{{ work_root }}/this-os", content: "yes\\n" }',
+        '  - name: another OS',
+        '    when: { not: { os_id: "' + localOs.id + '" } }',
+        '    file: { path: "{{ work_root }}/other-os", content: "yes\\n" }',
+        '  - name: lean only',
+        '    when: { var: profile, equals: lean }',
+        '    file: { path: "{{ work_root }}/lean", content: "yes\\n" }',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(pb, 'other.yml'),
+      'name: other\nestimate_s: 5\nwhen: { var: profile, equals: lean }\nsteps:\n  - name: x\n    file: { path: "{{ work_root }}/other-phase", content: "x\\n" }\n',
+    );
+    writeFileSync(
+      join(pb, 'after.yml'),
+      'name: after\nestimate_s: 5\nneeds: [other]\nsteps:\n  - name: y\n    file: { path: "{{ work_root }}/after", content: "y\\n" }\n',
+    );
   });
 
-  const statuses = (r: HostResult) => r.phases.flatMap((p) => [`${p.name}: ${p.status}`, ...p.steps.map((s) => `  ${s.name}: ${s.status}`)]);
+  const statuses = (r: HostResult) =>
+    r.phases.flatMap((p) => [`${p.name}: ${p.status}`, ...p.steps.map((s) => `  ${s.name}: ${s.status}`)]);
 
   test('plan and apply: a false `when` is a skipped step or phase, never a failure; a phase needing a skipped one runs', async () => {
     const plan = await run('plan', {});
     expect(plan.status).toBe('ok');
     expect(statuses(plan)).toEqual([
-      'os: changed', '  this OS: changed', '  another OS: skipped', '  lean only: skipped',
-      'other: skipped', '  x: skipped',
-      'after: changed', '  y: changed',
+      'os: changed',
+      '  this OS: changed',
+      '  another OS: skipped',
+      '  lean only: skipped',
+      'other: skipped',
+      '  x: skipped',
+      'after: changed',
+      '  y: changed',
     ]);
     const skippedReason = plan.phases[0]!.steps.find((s) => s.name === 'lean only')!.reason;
     expect(skippedReason).toBe('not for this host: profile is "full", not lean');
@@ -179,14 +289,30 @@ describe('the engine skips what does not apply (real driver in a local sh)', () 
     expect(apply.status).toBe('ok');
     expect(statuses(apply)).toEqual(statuses(plan));
     expect(readFileSync(join(work, 'this-os'), 'utf8')).toBe('yes\n');
-    for (const f of ['other-os', 'lean', 'other-phase']) expect([f, (() => { try { readFileSync(join(work, f)); return true; } catch { return false; } })()]).toEqual([f, false]);
+    for (const f of ['other-os', 'lean', 'other-phase'])
+      expect([
+        f,
+        (() => {
+          try {
+            readFileSync(join(work, f));
+            return true;
+          } catch {
+            return false;
+          }
+        })(),
+      ]).toEqual([f, false]);
 
     // the same playbooks for a lean host: those steps and the phase apply
     const lean = await run('apply', { profile: 'lean' });
     expect(statuses(lean)).toEqual([
-      'os: changed', '  this OS: ok', '  another OS: skipped', '  lean only: changed',
-      'other: changed', '  x: changed',
-      'after: ok', '  y: ok',
+      'os: changed',
+      '  this OS: ok',
+      '  another OS: skipped',
+      '  lean only: changed',
+      'other: changed',
+      '  x: changed',
+      'after: ok',
+      '  y: ok',
     ]);
   });
 });

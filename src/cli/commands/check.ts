@@ -19,7 +19,10 @@ import { jsonText } from '../ui/json-output.js';
 import { osReleaseProbe, parseOsRelease, osName, type OsFacts } from '../../facts/os-release.js';
 
 /** The releases the default playbooks are proven on (fake-droplet tests of each). */
-const PROVEN = [{ id: 'debian', version: '12' }, { id: 'debian', version: '13' }];
+const PROVEN = [
+  { id: 'debian', version: '12' },
+  { id: 'debian', version: '13' },
+];
 const PROVEN_TEXT = 'Debian 12 and 13';
 
 /**
@@ -52,15 +55,31 @@ export interface CheckResult {
   checks: { name: string; ok: boolean; warn?: boolean; detail: string }[];
 }
 
-interface Args extends CommonArgs { minDiskGb: number; minMemMb: number; onlyPhase?: string[]; skipPhase?: string[]; skipSourceCheck: boolean }
+interface Args extends CommonArgs {
+  minDiskGb: number;
+  minMemMb: number;
+  onlyPhase?: string[];
+  skipPhase?: string[];
+  skipSourceCheck: boolean;
+}
 
 export const checkCommand: CommandModule<CommonArgs, Args> = {
-  builder: (y) => y
-    .option('min-disk-gb', { type: 'number', default: 10, describe: 'free disk needed on /' })
-    .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' })
-    .option('only-phase', { type: 'string', array: true, describe: 'check the sources of these phases only (repeatable, or comma list)' })
-    .option('skip-phase', { type: 'string', array: true, describe: 'leave out the sources of these phases' })
-    .option('skip-source-check', { type: 'boolean', default: false, describe: 'do not check that every key, apt repository and .deb URL of the selected phases resolves from each host (the playbooks are then not loaded)' }) as never,
+  builder: (y) =>
+    y
+      .option('min-disk-gb', { type: 'number', default: 10, describe: 'free disk needed on /' })
+      .option('min-mem-mb', { type: 'number', default: 1900, describe: 'memory needed' })
+      .option('only-phase', {
+        type: 'string',
+        array: true,
+        describe: 'check the sources of these phases only (repeatable, or comma list)',
+      })
+      .option('skip-phase', { type: 'string', array: true, describe: 'leave out the sources of these phases' })
+      .option('skip-source-check', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'do not check that every key, apt repository and .deb URL of the selected phases resolves from each host (the playbooks are then not loaded)',
+      }) as never,
   handler: async (args) => {
     const inv = loadInventory(args.inventory);
     // the phases whose sources are checked, rendered per host (the playbooks load cleanly first)
@@ -73,63 +92,93 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
       for (const h of ctx.hosts) phasesOf.set(h.host.name, h.phases);
     }
     const connector = createSshConnector({
-      inventory: inv, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig,
+      inventory: inv,
+      hostKeyPolicy: args.hostKeyPolicy,
+      sshConfigPath: args.sshConfig,
       // e.g. a changed host key let through by the policy off: never silent
       onWarning: (host, message) => process.stderr.write(`${host}: warning: ${message}\n`),
     });
     await connector.prepare(hosts.map((h) => h.name));
     const limit = pLimit(Math.max(1, args.concurrency));
     const sudo = process.env[SUDO_PASSWORD_ENV];
-    const results = await Promise.all(hosts.map((h) => limit(async (): Promise<CheckResult> => {
-      const checks: CheckResult['checks'] = [];
-      const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
-      const started = performance.now();
-      let conn;
-      try {
-        conn = await connector.connect(h.name);
-      } catch (err) {
-        add('connect', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
-        return { host: h.name, ok: false, checks };
-      }
-      try {
-        add('connect', true, `authenticated in ${Math.round(performance.now() - started)} ms`);
-        const shell = await conn.openShell({ become: h.become, sudoPassword: h.become && sudo ? new Secret(sudo) : undefined });
-        const lines: string[] = [];
-        const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
-        await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
-          if (!sources?.onLine(l)) lines.push(l);
-        });
-        shell.close();
-        // the shell names its user once its driver has started, i.e. after the first run
-        add('privileges', true, h.become ? `sudo works (runs as ${shell.user})` : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`);
-        const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-        const os = osSupport(parseOsRelease(f.os ?? ''));
-        checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
-        add('systemd', f.systemd === 'yes', f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail');
-        const disk = Number(f.disk_free_mb);
-        add('disk', disk >= args.minDiskGb * 1024, `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`);
-        const mem = Number(f.mem_mb);
-        add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
-        if (sources?.sources.length) {
-          const v = sources.verdicts();
-          if (v.warning) checks.push({ name: 'sources', ok: true, warn: true, detail: v.warning });
-          else if (!v.failures.length) add('sources', true, `${v.sources.length} resolve from the host (${v.sources.map((x) => x.origin).join(', ')})`);
-          for (const failure of v.failures) add('source', false, sourceFailureText(failure));
-        }
-      } catch (err) {
-        add('privileges', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
-      } finally {
-        conn.close();
-      }
-      return { host: h.name, ok: checks.every((c) => c.ok), checks };
-    })));
+    const results = await Promise.all(
+      hosts.map((h) =>
+        limit(async (): Promise<CheckResult> => {
+          const checks: CheckResult['checks'] = [];
+          const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+          const started = performance.now();
+          let conn;
+          try {
+            conn = await connector.connect(h.name);
+          } catch (err) {
+            add('connect', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
+            return { host: h.name, ok: false, checks };
+          }
+          try {
+            add('connect', true, `authenticated in ${Math.round(performance.now() - started)} ms`);
+            const shell = await conn.openShell({
+              become: h.become,
+              sudoPassword: h.become && sudo ? new Secret(sudo) : undefined,
+            });
+            const lines: string[] = [];
+            const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
+            await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
+              if (!sources?.onLine(l)) lines.push(l);
+            });
+            shell.close();
+            // the shell names its user once its driver has started, i.e. after the first run
+            add(
+              'privileges',
+              true,
+              h.become
+                ? `sudo works (runs as ${shell.user})`
+                : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`,
+            );
+            const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+            const os = osSupport(parseOsRelease(f.os ?? ''));
+            checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
+            add(
+              'systemd',
+              f.systemd === 'yes',
+              f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail',
+            );
+            const disk = Number(f.disk_free_mb);
+            add(
+              'disk',
+              disk >= args.minDiskGb * 1024,
+              `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`,
+            );
+            const mem = Number(f.mem_mb);
+            add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
+            if (sources?.sources.length) {
+              const v = sources.verdicts();
+              if (v.warning) checks.push({ name: 'sources', ok: true, warn: true, detail: v.warning });
+              else if (!v.failures.length)
+                add(
+                  'sources',
+                  true,
+                  `${v.sources.length} resolve from the host (${v.sources.map((x) => x.origin).join(', ')})`,
+                );
+              for (const failure of v.failures) add('source', false, sourceFailureText(failure));
+            }
+          } catch (err) {
+            add('privileges', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
+          } finally {
+            conn.close();
+          }
+          return { host: h.name, ok: checks.every((c) => c.ok), checks };
+        }),
+      ),
+    );
     if (args.json) {
       process.stdout.write(`${jsonText({ hosts: results })}\n`);
     } else {
       const paint = makePaint(colorWanted(args.color, process.stdout));
       for (const r of results) {
         process.stdout.write(`${paint.bold(r.host)} ${r.ok ? paint.green('ready') : paint.red('not ready')}\n`);
-        for (const c of r.checks) process.stdout.write(`  ${!c.ok ? paint.red('FAIL') : c.warn ? paint.yellow('warn') : paint.green('ok  ')} ${c.name}: ${terminalLine(c.detail)}
+        for (const c of r.checks)
+          process.stdout
+            .write(`  ${!c.ok ? paint.red('FAIL') : c.warn ? paint.yellow('warn') : paint.green('ok  ')} ${c.name}: ${terminalLine(c.detail)}
 `);
       }
     }

@@ -16,14 +16,26 @@ import { forwardLocalPort } from '../../transport/port-forward.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 
-interface Args extends CommonArgs { name: string; port?: number; launch: boolean; tag?: string }
+interface Args extends CommonArgs {
+  name: string;
+  port?: number;
+  launch: boolean;
+  tag?: string;
+}
 
 /** The RDP client of this platform, as a command line (the password is never on it). */
-export function rdpClientCommand(platform: NodeJS.Platform, port: number, user: string, onPath: (bin: string) => boolean): [string, string[]] | undefined {
-  if (platform === 'darwin') return ['open', [`rdp://full%20address=s:127.0.0.1:${port}&username=s:${encodeURIComponent(user)}`]];
+export function rdpClientCommand(
+  platform: NodeJS.Platform,
+  port: number,
+  user: string,
+  onPath: (bin: string) => boolean,
+): [string, string[]] | undefined {
+  if (platform === 'darwin')
+    return ['open', [`rdp://full%20address=s:127.0.0.1:${port}&username=s:${encodeURIComponent(user)}`]];
   if (platform === 'win32') return ['mstsc', [`/v:127.0.0.1:${port}`]];
   // the server's certificate is the droplet's own; the SSH host key already vouches for the far end
-  if (onPath('xfreerdp')) return ['xfreerdp', [`/v:127.0.0.1:${port}`, `/u:${user}`, '/cert:tofu', '/dynamic-resolution']];
+  if (onPath('xfreerdp'))
+    return ['xfreerdp', [`/v:127.0.0.1:${port}`, `/u:${user}`, '/cert:tofu', '/dynamic-resolution']];
   if (onPath('remmina')) return ['remmina', ['-c', `rdp://${user}@127.0.0.1:${port}`]];
   return undefined;
 }
@@ -33,36 +45,54 @@ function onPath(bin: string): boolean {
 }
 
 export const connectCommand: CommandModule<CommonArgs, Args> = {
-  builder: (y) => y
-    .positional('name', { type: 'string', describe: 'inventory host or droplet name' })
-    .option('port', { type: 'number', describe: 'local port (default: a free one)' })
-    .option('launch', { type: 'boolean', default: true, describe: 'start the RDP client (--no-launch: print where to point one)' })
-    .option('tag', { type: 'string', describe: 'droplet tag (default vps-provision)' }) as never,
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', describe: 'inventory host or droplet name' })
+      .option('port', { type: 'number', describe: 'local port (default: a free one)' })
+      .option('launch', {
+        type: 'boolean',
+        default: true,
+        describe: 'start the RDP client (--no-launch: print where to point one)',
+      })
+      .option('tag', { type: 'string', describe: 'droplet tag (default vps-provision)' }) as never,
   handler: async (args) => {
-    if (args.port !== undefined && (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535)) throw new ConfigError(`--port ${args.port} is not a TCP port`, '1-65535, or leave it out for a free one');
+    if (args.port !== undefined && (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535))
+      throw new ConfigError(`--port ${args.port} is not a TCP port`, '1-65535, or leave it out for a free one');
     const inv = inventoryOrEmpty(args.inventory);
     let host = inv.hosts.find((h) => h.name === args.name);
     if (!host) {
       const { tag } = cloudSettings(args, inv);
       const d = await (await openCloud()).findDroplet(args.name, tag);
-      if (!d?.address) throw new ConfigError(`${args.name} is neither a host of ${inv.path} nor a droplet with the tag ${tag}${d ? ' that has an address yet' : ''}`, 'vps-provision droplets lists the droplets; vps-provision up <name> makes one');
+      if (!d?.address)
+        throw new ConfigError(
+          `${args.name} is neither a host of ${inv.path} nor a droplet with the tag ${tag}${d ? ' that has an address yet' : ''}`,
+          'vps-provision droplets lists the droplets; vps-provision up <name> makes one',
+        );
       host = inv.newHost(d.name, d.address);
     }
     const vars = hostVars(inv, host, loadPlaybook(args.playbooks).vars);
     const rdpPort = Number(vars.rdp_port ?? 3389);
     const user = String(vars.developer_user ?? 'devuser');
-    const connector = createSshConnector({ inventory: { ...inv, hosts: [host] }, hostKeyPolicy: args.hostKeyPolicy, sshConfigPath: args.sshConfig });
+    const connector = createSshConnector({
+      inventory: { ...inv, hosts: [host] },
+      hostKeyPolicy: args.hostKeyPolicy,
+      sshConfigPath: args.sshConfig,
+    });
     await connector.prepare([host.name]);
     const conn = await connector.connect(host.name);
-    const fwd = await forwardLocalPort(conn, { host: '127.0.0.1', port: rdpPort }, args.port ?? 0, (m) => process.stderr.write(`tunnel: ${m}\n`));
+    const fwd = await forwardLocalPort(conn, { host: '127.0.0.1', port: rdpPort }, args.port ?? 0, (m) =>
+      process.stderr.write(`tunnel: ${m}\n`),
+    );
     const passwordFile = join(credentialsDir(), host.name, user);
-    process.stdout.write([
-      `RDP to ${host.name} through SSH: 127.0.0.1:${fwd.port}`,
-      `user: ${user}`,
-      `password: first line of ${passwordFile}${existsSync(passwordFile) ? '' : ' (not there: provision the host from this machine first)'}`,
-      'Ctrl-C closes the tunnel',
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `RDP to ${host.name} through SSH: 127.0.0.1:${fwd.port}`,
+        `user: ${user}`,
+        `password: first line of ${passwordFile}${existsSync(passwordFile) ? '' : ' (not there: provision the host from this machine first)'}`,
+        'Ctrl-C closes the tunnel',
+        '',
+      ].join('\n'),
+    );
     if (args.launch) {
       const cmd = rdpClientCommand(process.platform, fwd.port, user, onPath);
       if (!cmd) process.stderr.write('no RDP client found (xfreerdp or remmina): point yours at the address above\n');

@@ -6,22 +6,47 @@ import { loadPlaybook } from '../../config/playbook.js';
 import { ConfigError } from '../../errors.js';
 import { resolve } from 'node:path';
 
-interface Args extends CommonArgs { phase?: string; yes: boolean; reboot: boolean; skipSourceCheck: boolean }
+interface Args extends CommonArgs {
+  phase?: string;
+  yes: boolean;
+  reboot: boolean;
+  skipSourceCheck: boolean;
+}
 
 export const runCommand: CommandModule<CommonArgs, Args> = {
-  builder: (y) => y
-    .positional('phase', { type: 'string', describe: 'phase name (see site.yml); without it the phases are listed' })
-    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
-    .option('reboot', { type: 'boolean', default: false, describe: 'at the end, reboot the hosts that need it (/var/run/reboot-required), wait for SSH (at most 10 min) and check them' })
-    .option('skip-source-check', { type: 'boolean', default: false, describe: 'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host' })
-    .example('$0 run rdp --limit droplet-1 --yes', 'only the rdp phase on droplet-1') as never,
+  builder: (y) =>
+    y
+      .positional('phase', { type: 'string', describe: 'phase name (see site.yml); without it the phases are listed' })
+      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+      .option('reboot', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'at the end, reboot the hosts that need it (/var/run/reboot-required), wait for SSH (at most 10 min) and check them',
+      })
+      .option('skip-source-check', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host',
+      })
+      .example('$0 run rdp --limit droplet-1 --yes', 'only the rdp phase on droplet-1') as never,
   handler: async (args) => {
     if (!args.phase) {
       const pb = loadPlaybook(args.playbooks);
-      throw new ConfigError(`run: name a phase: ${pb.phases.map((p) => p.name).join(', ')}`, `e.g. vps-provision run ${pb.phases[0]?.name ?? '<phase>'} --limit <host>`, resolve(pb.dir, 'site.yml'));
+      throw new ConfigError(
+        `run: name a phase: ${pb.phases.map((p) => p.name).join(', ')}`,
+        `e.g. vps-provision run ${pb.phases[0]?.name ?? '<phase>'} --limit <host>`,
+        resolve(pb.dir, 'site.yml'),
+      );
     }
     const ctx = await loadRunContext(args, { only: [args.phase], onlyLabel: 'run' });
-    await confirm(`run phase ${args.phase} on ${ctx.hosts.length} host(s) (${ctx.hosts.map((h) => h.host.name).join(', ')})`, args.yes);
-    process.exitCode = (await executeRun(args, ctx, 'apply', true, { reboot: args.reboot, skipSourceCheck: args.skipSourceCheck })).code;
+    await confirm(
+      `run phase ${args.phase} on ${ctx.hosts.length} host(s) (${ctx.hosts.map((h) => h.host.name).join(', ')})`,
+      args.yes,
+    );
+    process.exitCode = (
+      await executeRun(args, ctx, 'apply', true, { reboot: args.reboot, skipSourceCheck: args.skipSourceCheck })
+    ).code;
   },
 };

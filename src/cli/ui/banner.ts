@@ -12,13 +12,25 @@ export interface ConnectInfo {
   passwordFile: string;
 }
 
-export function connectInfo(ctx: RunContext, run: RunResult, credentials: { host: string; user: string; path: string }[]): ConnectInfo[] {
+export function connectInfo(
+  ctx: RunContext,
+  run: RunResult,
+  credentials: { host: string; user: string; path: string }[],
+): ConnectInfo[] {
   return credentials.flatMap((c) => {
     const h = ctx.hosts.find((x) => x.host.name === c.host);
     const r = run.hosts.find((x) => x.host === c.host);
     if (!h || r?.status !== 'ok') return [];
     const vars = { ...ctx.playbook.vars, ...h.host.vars };
-    return [{ host: c.host, address: h.host.address, rdpPort: Number(vars.rdp_port ?? 3389), user: c.user, passwordFile: c.path }];
+    return [
+      {
+        host: c.host,
+        address: h.host.address,
+        rdpPort: Number(vars.rdp_port ?? 3389),
+        user: c.user,
+        passwordFile: c.path,
+      },
+    ];
   });
 }
 

@@ -4,12 +4,18 @@ import type { Paint } from './color.js';
 
 export function statusWord(status: StepStatus | string, paint: Paint): string {
   switch (status) {
-    case 'ok': return paint.green('ok');
-    case 'changed': return paint.yellow('changed');
-    case 'failed': return paint.red('failed');
-    case 'unreachable': return paint.red('unreachable');
-    case 'interrupted': return paint.red('interrupted');
-    default: return paint.dim(status);
+    case 'ok':
+      return paint.green('ok');
+    case 'changed':
+      return paint.yellow('changed');
+    case 'failed':
+      return paint.red('failed');
+    case 'unreachable':
+      return paint.red('unreachable');
+    case 'interrupted':
+      return paint.red('interrupted');
+    default:
+      return paint.dim(status);
   }
 }
 

@@ -47,10 +47,15 @@ class NoticeRenderer extends DefaultRenderer {
   }
 }
 
-interface Deferred<T> { promise: Promise<T>; resolve: (v: T) => void }
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+}
 function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -69,12 +74,15 @@ const elapsed = (since: number) => `${Math.floor((Date.now() - since) / 1000)} s
 export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean) {
   const phases = new Map<string, PhaseState>();
   const key = (h: string, p: string) => `${h}\0${p}`;
-  for (const h of hosts) for (const p of h.phases) phases.set(key(h.name, p.name), { started: deferred(), done: deferred() });
+  for (const h of hosts)
+    for (const p of h.phases) phases.set(key(h.name, p.name), { started: deferred(), done: deferred() });
   const hostTitles = new Map<string, (s: string) => void>();
   const hostEnded = new Map(hosts.map((h) => [h.name, deferred<void>()]));
 
   const runningTitle = (name: string, st: PhaseState) => {
-    const step = st.step ? ` ${paint.dim('›')} ${terminalLine(st.step)} ${paint.dim(elapsed(st.stepAt!))}` : ` ${paint.dim('› reading the host\'s state')}`;
+    const step = st.step
+      ? ` ${paint.dim('›')} ${terminalLine(st.step)} ${paint.dim(elapsed(st.stepAt!))}`
+      : ` ${paint.dim("› reading the host's state")}`;
     return `${name} ${paint.dim(elapsed(st.startedAt!))}${step}`;
   };
 
@@ -84,8 +92,12 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
     rendererOptions: verbose ? { outputBar: Infinity, persistentOutput: true } : { outputBar: false },
     task: async (_c, t) => {
       const st = phases.get(key(host, name))!;
-      st.setTitle = (s) => { t.title = s; };
-      st.addOutput = (s) => { t.output = s; };
+      st.setTitle = (s) => {
+        t.title = s;
+      };
+      st.addOutput = (s) => {
+        t.output = s;
+      };
       t.title = `${name} ${paint.dim('waiting')}`;
       const first = await Promise.race([st.started.promise.then(() => 'started' as const), st.done.promise]);
       if (first === 'started') t.title = runningTitle(name, st);
@@ -110,7 +122,11 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
       else {
         tasks.push({
           title: `${terminalLine(group!)} ${paint.dim(`(parallel: ${batch.map((p) => p.name).join(', ')})`)}`,
-          task: (_c, t) => t.newListr(batch.map((p) => phaseTask(h.name, p.name)), { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } }),
+          task: (_c, t) =>
+            t.newListr(
+              batch.map((p) => phaseTask(h.name, p.name)),
+              { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
+            ),
         });
       }
     }
@@ -118,17 +134,27 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
   };
 
   const list = new Listr(
-    hosts.map((h) => ({
-      title: h.name,
-      task: (_c, task) => {
-        hostTitles.set(h.name, (s) => { task.title = s; });
-        // a last task without a title: the host's line is final only once the host ended
-        const untilEnd: ListrTask = { task: () => hostEnded.get(h.name)!.promise };
-        return task.newListr([...hostTasks(h), untilEnd], { concurrent: false, exitOnError: false, rendererOptions: { collapseSubtasks: false } });
-      },
-    } satisfies ListrTask)),
+    hosts.map(
+      (h) =>
+        ({
+          title: h.name,
+          task: (_c, task) => {
+            hostTitles.set(h.name, (s) => {
+              task.title = s;
+            });
+            // a last task without a title: the host's line is final only once the host ended
+            const untilEnd: ListrTask = { task: () => hostEnded.get(h.name)!.promise };
+            return task.newListr([...hostTasks(h), untilEnd], {
+              concurrent: false,
+              exitOnError: false,
+              rendererOptions: { collapseSubtasks: false },
+            });
+          },
+        }) satisfies ListrTask,
+    ),
     {
-      concurrent: true, exitOnError: false,
+      concurrent: true,
+      exitOnError: false,
       // Ctrl-C belongs to the tool (src/cli/interrupt.ts): listr2's own handler would exit 127
       registerSignalListeners: false,
       renderer: NoticeRenderer,
@@ -151,20 +177,34 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
   const sink = (e: EngineEvent) => {
     switch (e.type) {
       case 'host-connected':
-        hostTitles.get(e.host)?.(`${e.host} ${paint.dim(`${terminalLine(e.os)}, connected in ${seconds(e.durationMs)}`)}`);
+        hostTitles.get(e.host)?.(
+          `${e.host} ${paint.dim(`${terminalLine(e.os)}, connected in ${seconds(e.durationMs)}`)}`,
+        );
         break;
       case 'phase-start': {
         const st = phases.get(key(e.host, e.phase));
-        if (st) { st.startedAt = Date.now(); st.started.resolve(); }
+        if (st) {
+          st.startedAt = Date.now();
+          st.started.resolve();
+        }
         break;
       }
       case 'step-start': {
         const st = phases.get(key(e.host, e.phase));
-        if (st) { st.step = e.step; st.stepAt = Date.now(); if (st.startedAt) st.setTitle?.(runningTitle(e.phase, st)); }
+        if (st) {
+          st.step = e.step;
+          st.stepAt = Date.now();
+          if (st.startedAt) st.setTitle?.(runningTitle(e.phase, st));
+        }
         break;
       }
       case 'step':
-        if (verbose) phases.get(key(e.host, e.phase))?.addOutput?.(`${terminalLine(e.step.name)}: ${statusWord(e.step.status, paint)} - ${terminalLine(e.step.reason)}`);
+        if (verbose)
+          phases
+            .get(key(e.host, e.phase))
+            ?.addOutput?.(
+              `${terminalLine(e.step.name)}: ${statusWord(e.step.status, paint)} - ${terminalLine(e.step.reason)}`,
+            );
         break;
       case 'phase-skip':
       case 'phase-end':
@@ -172,18 +212,34 @@ export function listrRenderer(hosts: HostView[], paint: Paint, verbose: boolean)
         break;
       case 'host-end': {
         const r = e.result;
-        hostTitles.get(e.host)?.(`${e.host} ${statusWord(r.status, paint)} ${paint.dim(seconds(r.durationMs))}${r.error ? `: ${terminalLine(r.error.message)}` : ''}`);
+        hostTitles.get(e.host)?.(
+          `${e.host} ${statusWord(r.status, paint)} ${paint.dim(seconds(r.durationMs))}${r.error ? `: ${terminalLine(r.error.message)}` : ''}`,
+        );
         hostEnded.get(e.host)?.resolve();
         const h = hosts.find((x) => x.name === e.host);
         for (const p of h?.phases ?? []) {
           const res = r.phases.find((x) => x.name === p.name);
-          phases.get(key(e.host, p.name))?.done.resolve(res ?? { name: p.name, status: 'skipped', reason: `not run (host ${r.status})`, durationMs: 0, estimateS: 0, critical: false, steps: [] });
+          phases.get(key(e.host, p.name))?.done.resolve(
+            res ?? {
+              name: p.name,
+              status: 'skipped',
+              reason: `not run (host ${r.status})`,
+              durationMs: 0,
+              estimateS: 0,
+              critical: false,
+              steps: [],
+            },
+          );
         }
         break;
       }
       case 'warning': {
         const msg = terminalLine(e.message);
-        const tag = /^CRITICAL /.test(msg) ? paint.red('critical') : /^ALERT /.test(msg) ? paint.yellow('alert') : paint.yellow('warning');
+        const tag = /^CRITICAL /.test(msg)
+          ? paint.red('critical')
+          : /^ALERT /.test(msg)
+            ? paint.yellow('alert')
+            : paint.yellow('warning');
         notice(`${paint.bold(e.host)}: ${tag}: ${msg.replace(/^(CRITICAL|ALERT) /, '')}`);
         break;
       }

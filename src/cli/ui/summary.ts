@@ -10,13 +10,24 @@ export function summaryText(run: RunResult, paint: Paint): string {
   for (const h of run.hosts) {
     const counts = { ok: 0, changed: 0, failed: 0, skipped: 0 };
     for (const p of h.phases) for (const s of p.steps) counts[s.status]++;
-    out.push(`${paint.bold(h.host)} ${statusWord(h.status, paint)} in ${seconds(h.durationMs)}: ` +
-      `${counts.ok} ok, ${counts.changed} changed, ${counts.failed} failed, ${counts.skipped} skipped`);
-    if (h.error) out.push(`  ${paint.red('error')}: ${t(h.error.message)}`, `  ${paint.dim('hint')}: ${t(h.error.hint)}`);
+    out.push(
+      `${paint.bold(h.host)} ${statusWord(h.status, paint)} in ${seconds(h.durationMs)}: ` +
+        `${counts.ok} ok, ${counts.changed} changed, ${counts.failed} failed, ${counts.skipped} skipped`,
+    );
+    if (h.error)
+      out.push(`  ${paint.red('error')}: ${t(h.error.message)}`, `  ${paint.dim('hint')}: ${t(h.error.hint)}`);
     for (const p of h.phases.filter((x) => x.status === 'failed')) {
       const s = p.steps.find((x) => x.status === 'failed');
-      out.push(`  ${paint.red('failed')} in phase ${p.name}${s ? `, step "${t(s.name)}"` : ''}: ${t(s?.reason ?? p.reason)}`);
-      if (s?.output) out.push(...block(s.output).split('\n').slice(-10).map((l) => `    ${paint.dim(l)}`));
+      out.push(
+        `  ${paint.red('failed')} in phase ${p.name}${s ? `, step "${t(s.name)}"` : ''}: ${t(s?.reason ?? p.reason)}`,
+      );
+      if (s?.output)
+        out.push(
+          ...block(s.output)
+            .split('\n')
+            .slice(-10)
+            .map((l) => `    ${paint.dim(l)}`),
+        );
     }
   }
   out.push('', `run ${run.runId}`);
@@ -27,13 +38,23 @@ export function planText(run: RunResult, paint: Paint): string {
   const out: string[] = [];
   for (const h of run.hosts) {
     out.push(`${paint.bold(h.host)} (${h.address})${h.status === 'ok' ? '' : ` ${statusWord(h.status, paint)}`}`);
-    if (h.error) out.push(`  ${paint.red('error')}: ${t(h.error.message)}`, `  ${paint.dim('hint')}: ${t(h.error.hint)}`);
+    if (h.error)
+      out.push(`  ${paint.red('error')}: ${t(h.error.message)}`, `  ${paint.dim('hint')}: ${t(h.error.hint)}`);
     for (const p of h.phases) {
       const pending = p.steps.filter((s) => s.status === 'changed').length;
-      out.push(`  phase ${p.name}: ${p.status === 'skipped' ? paint.dim(`skipped (${t(p.reason)})`) : pending ? paint.yellow(`${pending} to change`) : paint.green('nothing to change')}`);
+      out.push(
+        `  phase ${p.name}: ${p.status === 'skipped' ? paint.dim(`skipped (${t(p.reason)})`) : pending ? paint.yellow(`${pending} to change`) : paint.green('nothing to change')}`,
+      );
       if (p.status === 'skipped') continue;
       for (const s of p.steps) {
-        const mark = s.status === 'changed' ? paint.yellow('~ will change') : s.status === 'failed' ? paint.red('x failed') : s.status === 'skipped' ? paint.dim('- skipped') : paint.green('= ok');
+        const mark =
+          s.status === 'changed'
+            ? paint.yellow('~ will change')
+            : s.status === 'failed'
+              ? paint.red('x failed')
+              : s.status === 'skipped'
+                ? paint.dim('- skipped')
+                : paint.green('= ok');
         out.push(`    ${mark} ${t(s.name)} [${s.type}]: ${t(s.reason)}`);
         for (const c of s.commands ?? []) out.push(`        $ ${block(c).split('\n').join('\n          ')}`);
       }
@@ -46,6 +67,9 @@ export function planText(run: RunResult, paint: Paint): string {
 export function alertsText(alerts: readonly Alert[], paint: Paint): string {
   if (!alerts.length) return '';
   const out = ['', paint.bold(`alerts (${alerts.length})`)];
-  for (const a of alerts) out.push(`  ${paint.bold(a.host)}: ${a.severity === 'critical' ? paint.red('critical') : paint.yellow('alert')} ${a.kind}: ${t(a.message)}`);
+  for (const a of alerts)
+    out.push(
+      `  ${paint.bold(a.host)}: ${a.severity === 'critical' ? paint.red('critical') : paint.yellow('alert')} ${a.kind}: ${t(a.message)}`,
+    );
   return out.join('\n') + '\n';
 }

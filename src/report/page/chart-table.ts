@@ -38,13 +38,17 @@ export interface ResourceChart {
 
 export const RESOURCE_CHARTS: readonly ResourceChart[] = [
   {
-    id: 'cpu', title: 'CPU %', legend: false,
+    id: 'cpu',
+    title: 'CPU %',
+    legend: false,
     lines: [{ label: 'CPU %', metric: 'cpuPct', colour: 'violet', fill: true }],
     y: { title: 'CPU %', max: 100 },
     alert: { kind: 'cpu', threshold: 'cpuPct', label: 'alert > {} %' },
   },
   {
-    id: 'mem', title: 'Memory (MB)', legend: true,
+    id: 'mem',
+    title: 'Memory (MB)',
+    legend: true,
     lines: [
       { label: 'used MB', metric: 'memUsedMb', colour: 'violet', fill: true },
       { label: 'available MB', metric: 'memAvailableMb', colour: 'pink' },
@@ -53,7 +57,9 @@ export const RESOURCE_CHARTS: readonly ResourceChart[] = [
     alert: { kind: 'memory', threshold: 'memAvailableMb', label: 'alert < {} MB available' },
   },
   {
-    id: 'disk', title: 'Disk: free (GB) and throughput (KiB/s)', legend: true,
+    id: 'disk',
+    title: 'Disk: free (GB) and throughput (KiB/s)',
+    legend: true,
     lines: [
       { label: 'free GB', metric: 'diskAvailMb', gib: true, colour: 'slate', width: 2 },
       { label: 'read KiB/s', metric: 'diskReadKbps', colour: 'teal', right: true },
@@ -64,7 +70,9 @@ export const RESOURCE_CHARTS: readonly ResourceChart[] = [
     alert: { kind: 'disk', threshold: 'diskFreeGb', label: 'alert < {} GB free', gib: true },
   },
   {
-    id: 'net', title: 'Network (KiB/s) and load', legend: true,
+    id: 'net',
+    title: 'Network (KiB/s) and load',
+    legend: true,
     lines: [
       { label: 'rx KiB/s', metric: 'netRxKbps', colour: 'teal', fill: true },
       { label: 'tx KiB/s', metric: 'netTxKbps', colour: 'pink' },

@@ -17,7 +17,9 @@ export function pageCss(): string {
     try {
       css = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`vps-provision: cannot read ${path}; the package must ship src/report/page/report.css`, { cause: err });
+      throw new Error(`vps-provision: cannot read ${path}; the package must ship src/report/page/report.css`, {
+        cause: err,
+      });
     }
   }
   return css;

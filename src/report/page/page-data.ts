@@ -1,12 +1,39 @@
 // The data embedded in report.html for its script: times in seconds since the run
 // start, samples column-wise (compact, and what Chart.js wants per dataset).
-import type { AlertKind, AlertThresholds, PhaseStatus, ResourceSample, SampleMetric, Severity, StepStatus } from '../formats.js';
+import type {
+  AlertKind,
+  AlertThresholds,
+  PhaseStatus,
+  ResourceSample,
+  SampleMetric,
+  Severity,
+  StepStatus,
+} from '../formats.js';
 import type { ReportHostStatus, RunInputs, RunReport } from '../merge-run.js';
 import { RESOURCE_CHARTS, type ResourceChart } from './chart-table.js';
 
-export interface PageStep { name: string; status: StepStatus; start: number; dur: number }
-export interface PagePhase { name: string; status: PhaseStatus; start: number; dur: number; est: number | null; steps: PageStep[] }
-export interface PageAlert { kind: AlertKind; severity: Severity; x: number; value: number; message: string; phase: string | null }
+export interface PageStep {
+  name: string;
+  status: StepStatus;
+  start: number;
+  dur: number;
+}
+export interface PagePhase {
+  name: string;
+  status: PhaseStatus;
+  start: number;
+  dur: number;
+  est: number | null;
+  steps: PageStep[];
+}
+export interface PageAlert {
+  kind: AlertKind;
+  severity: Severity;
+  x: number;
+  value: number;
+  message: string;
+  phase: string | null;
+}
 /** Sample times and, per metric a chart or the readout draws, its values (same order). */
 export type PageSeries = { t: number[] } & Partial<Record<SampleMetric, number[]>>;
 
@@ -39,7 +66,11 @@ function series(samples: readonly ResourceSample[], t0: number, metrics: readonl
 }
 
 /** The data the page script draws from. */
-export function pageData(report: RunReport, inputs: RunInputs, charts: readonly ResourceChart[] = RESOURCE_CHARTS): PageData {
+export function pageData(
+  report: RunReport,
+  inputs: RunInputs,
+  charts: readonly ResourceChart[] = RESOURCE_CHARTS,
+): PageData {
   const metrics = [...new Set([...charts.flatMap((c) => c.lines.map((l) => l.metric)), ...READOUT_METRICS])];
   const samplesByHost = new Map(inputs.hosts.map((h) => [h.host, h.resources] as const));
   const starts = report.hosts.flatMap((h) => [
@@ -61,10 +92,26 @@ export function pageData(report: RunReport, inputs: RunInputs, charts: readonly 
       phases: h.phases
         .filter((p) => p.startEpochS !== null && p.durationS !== null)
         .map((p) => ({
-          name: p.name, status: p.status, start: rel(p.startEpochS! * 1000), dur: p.durationS!, est: p.estimateS,
-          steps: p.steps.map((s) => ({ name: s.name, status: s.status, start: rel(s.startEpochS * 1000), dur: s.durationS })),
+          name: p.name,
+          status: p.status,
+          start: rel(p.startEpochS! * 1000),
+          dur: p.durationS!,
+          est: p.estimateS,
+          steps: p.steps.map((s) => ({
+            name: s.name,
+            status: s.status,
+            start: rel(s.startEpochS * 1000),
+            dur: s.durationS,
+          })),
         })),
-      alerts: h.alerts.map((a) => ({ kind: a.kind, severity: a.severity, x: rel(Date.parse(a.at)), value: a.value, message: a.message, phase: a.phase ?? null })),
+      alerts: h.alerts.map((a) => ({
+        kind: a.kind,
+        severity: a.severity,
+        x: rel(Date.parse(a.at)),
+        value: a.value,
+        message: a.message,
+        phase: a.phase ?? null,
+      })),
       s: series(samplesByHost.get(h.host) ?? [], base, metrics),
     })),
   };

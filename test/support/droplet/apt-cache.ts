@@ -154,4 +154,3 @@ function hexAddress(address: string): string {
     .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
     .join('');
 }
-

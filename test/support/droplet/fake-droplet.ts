@@ -3,7 +3,17 @@
 // address on the bridge 10.201.0.0/24 and sshd on port 22. See README.md beside this
 // file and DESIGN §3. Host-side plumbing (bridge, NAT, leases, cleanup) is in host-state.ts.
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,25 +120,35 @@ const live = new Set<FakeDroplet>();
  * held up for it meanwhile), so a second image or a rebuild costs little.
  */
 const rootfsPromises = new Map<DebianRelease, Promise<string>>();
-export function ensureRootfs(release: DebianRelease = 'trixie', log: (line: string) => void = () => {}): Promise<string> {
+export function ensureRootfs(
+  release: DebianRelease = 'trixie',
+  log: (line: string) => void = () => {},
+): Promise<string> {
   let promise = rootfsPromises.get(release);
   if (!promise) {
     promise = (async () => {
       const script = buildScriptPath();
       const started = Date.now();
       // already built: no network needed (the script's fast path)
-      let out = await runOk('bash', [script, release], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, VPSPROV_ONLY_CACHED: '1' } }).catch(() => '');
+      let out = await runOk('bash', [script, release], {
+        timeoutMs: BUILD_TIMEOUT_MS,
+        env: { ...process.env, VPSPROV_ONLY_CACHED: '1' },
+      }).catch(() => '');
       if (!out.trim()) {
         const cache = process.env.VPSPROV_APT_CACHE !== '0' && aptCacheAvailable() ? await acquireAptCache() : null;
         try {
           const proxy = cache?.aptCache ? `http://${cache.aptCache.address}:${cache.aptCache.port}` : '';
-          out = await runOk('bash', [script, release], { timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, VPSPROV_APT_PROXY: proxy } });
+          out = await runOk('bash', [script, release], {
+            timeoutMs: BUILD_TIMEOUT_MS,
+            env: { ...process.env, VPSPROV_APT_PROXY: proxy },
+          });
         } finally {
           if (cache) await releaseLease(cache.lease);
         }
       }
       const tarball = out.trim().split('\n').pop() ?? '';
-      if (!tarball.endsWith('.tar.zst') || !existsSync(tarball)) throw new Error(`build-rootfs.sh printed no tarball: ${out}`);
+      if (!tarball.endsWith('.tar.zst') || !existsSync(tarball))
+        throw new Error(`build-rootfs.sh printed no tarball: ${out}`);
       log(`rootfs ${tarball} ready in ${Date.now() - started} ms`);
       return tarball;
     })();
@@ -141,7 +161,8 @@ export function ensureRootfs(release: DebianRelease = 'trixie', log: (line: stri
 /** Boots `count` fake droplets in parallel; all of them or none (the started ones are stopped). */
 export async function startDroplets(count: number, opts: StartOptions): Promise<FakeDroplet[]> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`bad droplet count: ${count}`);
-  if (!/^(ssh|ecdsa)-\S+ \S+/.test(opts.authorizedKey.trim())) throw new Error('authorizedKey must be an SSH public key line');
+  if (!/^(ssh|ecdsa)-\S+ \S+/.test(opts.authorizedKey.trim()))
+    throw new Error('authorizedKey must be an SSH public key line');
   const log = opts.log ?? (() => {});
   const tarball = await ensureRootfs(opts.release ?? 'trixie', log);
   const baseDir = opts.baseDir ?? DEFAULT_BASE_DIR;
@@ -164,7 +185,12 @@ export async function stopAll(): Promise<void> {
 
 // ---------------------------------------------------------------- one droplet
 
-async function startOne(tarball: string, baseDir: string, opts: StartOptions, log: (l: string) => void): Promise<FakeDroplet> {
+async function startOne(
+  tarball: string,
+  baseDir: string,
+  opts: StartOptions,
+  log: (l: string) => void,
+): Promise<FakeDroplet> {
   const { lease, aptCache } = await acquireDroplet({
     prefix: opts.namePrefix ?? 'vpsprov',
     baseDir,
@@ -193,24 +219,40 @@ async function startOne(tarball: string, baseDir: string, opts: StartOptions, lo
       bootAgain();
     };
     nspawn = bootContainer(lease, consoleLog, onExit);
-    const box: RebootBox = { nspawn, stopping: false, reboots: 0, seen: true, missingSince: 0, watcher: undefined, busy: false };
+    const box: RebootBox = {
+      nspawn,
+      stopping: false,
+      reboots: 0,
+      seen: true,
+      missingSince: 0,
+      watcher: undefined,
+      busy: false,
+    };
     recordDropletProcess(lease, nspawn);
     if (opts.rebootable) {
       // bounded per tick (a 1.5 s banner read); stopped by stop()
       box.watcher = setInterval(() => {
         if (box.stopping || box.busy) return;
         box.busy = true;
-        void readsSshBanner(lease.address, 22, 1_500).then((up) => {
-          if (box.stopping) return;
-          if (up) { box.seen = true; box.missingSince = 0; return; }
-          if (!box.seen) return; // booting: not up yet
-          box.missingSince ||= Date.now();
-          if (Date.now() - box.missingSince < 10_000) return;
-          box.missingSince = 0;
-          killDropletProcesses(lease); // a reset: everything in the container goes
-          removeNspawnLocks(lease.rootDir);
-          if (!box.stopping) bootAgain();
-        }).finally(() => { box.busy = false; });
+        void readsSshBanner(lease.address, 22, 1_500)
+          .then((up) => {
+            if (box.stopping) return;
+            if (up) {
+              box.seen = true;
+              box.missingSince = 0;
+              return;
+            }
+            if (!box.seen) return; // booting: not up yet
+            box.missingSince ||= Date.now();
+            if (Date.now() - box.missingSince < 10_000) return;
+            box.missingSince = 0;
+            killDropletProcesses(lease); // a reset: everything in the container goes
+            removeNspawnLocks(lease.rootDir);
+            if (!box.stopping) bootAgain();
+          })
+          .finally(() => {
+            box.busy = false;
+          });
       }, 2_000);
       box.watcher.unref();
     }
@@ -258,8 +300,12 @@ function makeDroplet(
     hostPublicKey: d.hostPublicKey,
     knownHostsLine: `${lease.address} ${d.hostPublicKey}`,
     rootDir: lease.rootDir,
-    get pid() { return d.box.nspawn.pid; },
-    get reboots() { return d.box.reboots; },
+    get pid() {
+      return d.box.nspawn.pid;
+    },
+    get reboots() {
+      return d.box.reboots;
+    },
     pidNamespace: d.pidNamespace,
     aptProxy: d.aptProxy,
     consoleLog: d.consoleLog,
@@ -267,9 +313,11 @@ function makeDroplet(
     stop: () => {
       d.box.stopping = true;
       clearInterval(d.box.watcher);
-      stopping ??= teardown(lease, d.box.nspawn).then(
-        () => rmSync(d.consoleLog, { force: true }), // kept only when something went wrong
-      ).finally(() => live.delete(droplet));
+      stopping ??= teardown(lease, d.box.nspawn)
+        .then(
+          () => rmSync(d.consoleLog, { force: true }), // kept only when something went wrong
+        )
+        .finally(() => live.delete(droplet));
       return stopping;
     },
   };
@@ -293,12 +341,23 @@ async function unpackRootfs(tarball: string, rootDir: string): Promise<number> {
  * What makes this droplet itself: its own host keys, hostname, root's authorized key,
  * the host's resolvers, and (optionally) the apt proxy. Returns the ed25519 host key.
  */
-async function writeIdentity(lease: DropletLease, authorizedKey: string, aptCache: AptCacheProcess | null): Promise<string> {
+async function writeIdentity(
+  lease: DropletLease,
+  authorizedKey: string,
+  aptCache: AptCacheProcess | null,
+): Promise<string> {
   const root = lease.rootDir;
   await runOk('ssh-keygen', ['-A', '-f', root], { timeoutMs: 60_000 });
-  const hostPublicKey = readFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const hostPublicKey = readFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
   writeFileSync(join(root, 'etc/hostname'), `${lease.name}\n`);
-  writeFileSync(join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${lease.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  writeFileSync(
+    join(root, 'etc/hosts'),
+    `127.0.0.1\tlocalhost\n127.0.1.1\t${lease.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+  );
   const sshDir = join(root, 'root/.ssh');
   mkdirSync(sshDir, { recursive: true });
   chmodSync(sshDir, 0o700);
@@ -316,8 +375,10 @@ function bootContainer(lease: DropletLease, consoleLog: string, onExit: (code: n
       'systemd-nspawn',
       [
         '-q',
-        '-D', lease.rootDir,
-        '-M', lease.name,
+        '-D',
+        lease.rootDir,
+        '-M',
+        lease.name,
         '-b',
         `--network-namespace-path=/run/netns/${lease.name}`,
         // the droplet's own firewall (ufw: iptables/nftables) needs it; it acts on the droplet's netns only
@@ -341,7 +402,12 @@ function bootContainer(lease: DropletLease, consoleLog: string, onExit: (code: n
 }
 
 /** Waits (bounded) until sshd on address:22 sends its "SSH-2.0-..." banner. */
-async function waitForSshBanner(address: string, nspawn: ProcessId, timeoutMs: number, consoleLog: string): Promise<void> {
+async function waitForSshBanner(
+  address: string,
+  nspawn: ProcessId,
+  timeoutMs: number,
+  consoleLog: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(nspawn)) throw new Error(`${address}: systemd-nspawn exited during boot:\n${tail(consoleLog)}`);

@@ -12,7 +12,16 @@
 //   <base>/code/key.asc (ASCII-armoured public key) and key.gpg (binary)
 // and the same under <base>/antigravity with suite "antigravity-debian" (Google's name).
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,7 +92,13 @@ export async function startIdeStandins(opts: StandinOptions = {}): Promise<IdeSt
     const www = join(dir, 'www');
     const debs = await buildPackages(join(dir, 'build'));
     await buildSignedRepo(dir, join(www, 'code'), 'stable', [debs.code], 'Visual Studio Code stand-in');
-    await buildSignedRepo(dir, join(www, 'antigravity'), 'antigravity-debian', [debs.antigravity], 'Antigravity stand-in');
+    await buildSignedRepo(
+      dir,
+      join(www, 'antigravity'),
+      'antigravity-debian',
+      [debs.antigravity],
+      'Antigravity stand-in',
+    );
     const cursorDeb = join(www, 'cursor', `cursor_${PACKAGES.cursor.version}_amd64.deb`);
     mkdirSync(join(www, 'cursor'), { recursive: true });
     writeFileSync(cursorDeb, readFileSync(debs.cursor));
@@ -127,7 +142,11 @@ function describe(base: string, cursorSha: string, requests: string[], stop: () 
       antigravity_repo: s.antigravityRepo,
       antigravity_package: 'antigravity',
     },
-    versions: { code: PACKAGES.code.version, cursor: PACKAGES.cursor.version, antigravity: PACKAGES.antigravity.version },
+    versions: {
+      code: PACKAGES.code.version,
+      cursor: PACKAGES.cursor.version,
+      antigravity: PACKAGES.antigravity.version,
+    },
     requests,
     stop,
   };
@@ -190,7 +209,13 @@ async function buildDeb(buildDir: string, name: string, version: string, depends
 // ---------------------------------------------------------------- signed repositories
 
 /** Makes an apt repository <repoDir> with one suite and component "main", signed by a fresh key. */
-async function buildSignedRepo(workDir: string, repoDir: string, suite: string, debs: string[], label: string): Promise<void> {
+async function buildSignedRepo(
+  workDir: string,
+  repoDir: string,
+  suite: string,
+  debs: string[],
+  label: string,
+): Promise<void> {
   const pool = join(repoDir, 'pool', 'main');
   const binDir = join(repoDir, 'dists', suite, 'main', 'binary-amd64');
   mkdirSync(pool, { recursive: true });
@@ -204,13 +229,20 @@ async function buildSignedRepo(workDir: string, repoDir: string, suite: string, 
   const release = await runOk(
     'apt-ftparchive',
     [
-      '-o', `APT::FTPArchive::Release::Origin=${label}`,
-      '-o', `APT::FTPArchive::Release::Label=${label}`,
-      '-o', `APT::FTPArchive::Release::Suite=${suite}`,
-      '-o', `APT::FTPArchive::Release::Codename=${suite}`,
-      '-o', 'APT::FTPArchive::Release::Architectures=amd64',
-      '-o', 'APT::FTPArchive::Release::Components=main',
-      'release', `dists/${suite}`,
+      '-o',
+      `APT::FTPArchive::Release::Origin=${label}`,
+      '-o',
+      `APT::FTPArchive::Release::Label=${label}`,
+      '-o',
+      `APT::FTPArchive::Release::Suite=${suite}`,
+      '-o',
+      `APT::FTPArchive::Release::Codename=${suite}`,
+      '-o',
+      'APT::FTPArchive::Release::Architectures=amd64',
+      '-o',
+      'APT::FTPArchive::Release::Components=main',
+      'release',
+      `dists/${suite}`,
     ],
     { cwd: repoDir, timeoutMs: 60_000 },
   );
@@ -229,15 +261,44 @@ async function signWithThrowawayKey(home: string, repoDir: string, releaseFile: 
   const env = { ...process.env, GNUPGHOME: home };
   const gpg = (args: string[]) => runOk('gpg', ['--batch', '--quiet', '--no-tty', ...args], { env, timeoutMs: 60_000 });
   try {
-    await gpg(['--passphrase', '', '--quick-gen-key', `${label} <standin@vps-provision.invalid>`, 'ed25519', 'sign', '2d']);
+    await gpg([
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      `${label} <standin@vps-provision.invalid>`,
+      'ed25519',
+      'sign',
+      '2d',
+    ]);
     const fpr = (await gpg(['--with-colons', '--list-secret-keys']))
       .split('\n')
       .find((l) => l.startsWith('fpr:'))
       ?.split(':')[9];
     if (!fpr) throw new Error('gpg made no key');
     const dists = join(releaseFile, '..');
-    await gpg(['--yes', '--local-user', fpr, '--digest-algo', 'SHA512', '--clearsign', '-o', join(dists, 'InRelease'), releaseFile]);
-    await gpg(['--yes', '--local-user', fpr, '--digest-algo', 'SHA512', '--armor', '--detach-sign', '-o', join(dists, 'Release.gpg'), releaseFile]);
+    await gpg([
+      '--yes',
+      '--local-user',
+      fpr,
+      '--digest-algo',
+      'SHA512',
+      '--clearsign',
+      '-o',
+      join(dists, 'InRelease'),
+      releaseFile,
+    ]);
+    await gpg([
+      '--yes',
+      '--local-user',
+      fpr,
+      '--digest-algo',
+      'SHA512',
+      '--armor',
+      '--detach-sign',
+      '-o',
+      join(dists, 'Release.gpg'),
+      releaseFile,
+    ]);
     await gpg(['--yes', '--armor', '--output', join(repoDir, 'key.asc'), '--export', fpr]);
     await gpg(['--yes', '--output', join(repoDir, 'key.gpg'), '--export', fpr]);
   } finally {
