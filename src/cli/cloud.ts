@@ -6,7 +6,7 @@ import { loadInventory, emptyInventory, type Inventory } from '../config/invento
 import type { DigitalOcean } from '../cloud/digitalocean.js';
 import { unsafeChars } from '../unsafe-chars.js';
 
-export const CLOUD_DEFAULTS = {
+const CLOUD_DEFAULTS = {
   region: 'fra1',
   size: 's-2vcpu-4gb',
   image: 'debian-13-x64',

@@ -8,7 +8,7 @@ import type { Paint } from './ui/color.js';
 import { rebootHost, REBOOT_REQUIRED_FILE } from '../engine/reboot.js';
 
 /** How long a rebooting host may take to answer SSH from its new boot. */
-export const REBOOT_TIMEOUT_MS = 10 * 60_000;
+const REBOOT_TIMEOUT_MS = 10 * 60_000;
 
 export async function rebootWhereRequired(
   connector: Connector,

@@ -13,7 +13,7 @@ import { closest } from './options.js';
 import { loginPublicKeyOfHost } from '../transport/login-public-key.js';
 
 /** A workstation variable whose default is found on the laptop (README: "Workstation variables"). */
-export const DEVELOPER_SSH_KEY = 'developer_ssh_key';
+const DEVELOPER_SSH_KEY = 'developer_ssh_key';
 
 export interface CommonArgs {
   inventory: string;
@@ -78,7 +78,7 @@ export function hostVars(inventory: Inventory, host: HostSpec, defaults: Playboo
 }
 
 /** The default `playbooks` folder, else (none here: an installed package) the package's own. */
-export function playbooksDir(option: string): string {
+function playbooksDir(option: string): string {
   if (option !== 'playbooks' || existsSync(join(option, 'site.yml'))) return option;
   const bundled = join(packageRoot(), 'playbooks');
   return existsSync(join(bundled, 'site.yml')) ? bundled : option;

@@ -12,7 +12,7 @@ import { formatTimingRow, timingHeader, type Alert, type RunJsonInput, type Timi
 import { join } from 'node:path';
 
 /** The controller's own measurement of every phase and step (laptop clock). */
-export function controllerTimingRows(runId: string, h: HostResult): TimingRow[] {
+function controllerTimingRows(runId: string, h: HostResult): TimingRow[] {
   const rows: TimingRow[] = [];
   for (const p of h.phases) {
     if (!p.startedAt || p.status === 'skipped') continue;

@@ -30,7 +30,7 @@ export interface CreateRequest {
   sshKeyIds: number[];
 }
 
-export function dropletInfo(d: ApiDroplet): DropletInfo {
+function dropletInfo(d: ApiDroplet): DropletInfo {
   const v4 = (d.networks.v4 ?? []).find((n) => n.type === 'public' && n.ip_address);
   return {
     id: d.id,

@@ -12,7 +12,7 @@ import { unsafeChars } from '../unsafe-chars.js';
 
 export type DoApi = Client<paths>;
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** attempts in all, first included */
   attempts: number;
   /** backoff before retry n (1-based) of a 5xx: baseMs * 2^(n-1), capped by maxWaitMs */
@@ -21,7 +21,7 @@ export interface RetryPolicy {
   maxWaitMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 1000, maxWaitMs: 60_000 };
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 1000, maxWaitMs: 60_000 };
 
 export interface DoClientOptions {
   retry?: Partial<RetryPolicy>;
@@ -103,7 +103,7 @@ export function must<T>(r: { data?: T; error?: unknown; response: Response }, wh
   throw apiError(r.response, r.error, what);
 }
 
-export function apiError(response: Response, body: unknown, what: string): Error {
+function apiError(response: Response, body: unknown, what: string): Error {
   const message =
     body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string'
       ? oneLine((body as { message: string }).message)
@@ -148,7 +148,7 @@ function oneLine(s: string): string {
   return s.replace(API_UNSAFE, ' ').trim().slice(0, 300);
 }
 
-export const MAX_PAGES = 100;
+const MAX_PAGES = 100;
 export const PER_PAGE = 200;
 
 /** Every item of a paginated list: pages of PER_PAGE until no `links.pages.next` (bounded). */

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { Secret } from '../shell/secret.js';
 
-export const DEFAULT_API_URL = 'https://api.digitalocean.com';
+const DEFAULT_API_URL = 'https://api.digitalocean.com';
 
 export interface ApiAccess {
   token: Secret;
@@ -18,7 +18,7 @@ export interface ApiAccess {
 }
 
 /** doctl's config file: $XDG_CONFIG_HOME/doctl/config.yaml, else ~/.config/doctl/config.yaml */
-export function doctlConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+function doctlConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const base =
     env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
   return join(base, 'doctl', 'config.yaml');

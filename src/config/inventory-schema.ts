@@ -2,15 +2,15 @@
 import { z } from 'zod';
 import { HOST_KEY_POLICIES } from './host-key-policy.js';
 
-export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const varValue = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a variable must be a string, number or boolean',
 });
 export const varsSchema = z.record(z.string().regex(VAR_NAME, 'variable names are letters, digits and _'), varValue);
 
-export const hostKeyPolicySchema = z.enum(HOST_KEY_POLICIES);
+const hostKeyPolicySchema = z.enum(HOST_KEY_POLICIES);
 
 const stateDir = z.string().regex(/^\/[^\s'"`;$\\]*$/, 'state_dir is an absolute path without spaces or quotes');
 
@@ -23,7 +23,7 @@ const connectionFields = {
   vars: varsSchema.optional(),
 };
 
-export const hostSchema = z.strictObject({
+const hostSchema = z.strictObject({
   address: z
     .string()
     .min(1)
@@ -32,7 +32,7 @@ export const hostSchema = z.strictObject({
   ...connectionFields,
 });
 
-export const alertsSchema = z.strictObject({
+const alertsSchema = z.strictObject({
   mem_available_mb: z.number().positive().optional(),
   disk_free_gb: z.number().positive().optional(),
   cpu_pct: z.number().positive().max(100).optional(),
@@ -44,7 +44,7 @@ export const alertsSchema = z.strictObject({
 // digitalocean: defaults of `up` (region, size, image, tag); a tag also adds every droplet
 // carrying it as a host (SPEC §8). Slugs as DigitalOcean writes them.
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a DigitalOcean slug: lowercase letters, digits and -');
-export const digitaloceanSchema = z.strictObject({
+const digitaloceanSchema = z.strictObject({
   tag: z
     .string()
     .regex(/^[A-Za-z0-9_:-]{1,255}$/, 'a DigitalOcean tag: letters, digits, _, : and -')

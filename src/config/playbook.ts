@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { STEP_TYPES } from '../steps/registry.js';
 import type { AnyStepType } from '../steps/step-type.js';
-import { readYamlFile, validate, configErrorAt, formatPath, type YamlFile } from './yaml-file.js';
+import { readYamlFile, validate, configErrorAt, type YamlFile } from './yaml-file.js';
 import { varsSchema } from './inventory-schema.js';
 import { render, checkTemplate, TemplateError, type Vars, type InsertMode } from './template.js';
 import { whenSchema, bindWhen, type WhenCondition, type HostWhen } from './when.js';
@@ -30,7 +30,7 @@ const stepShape = z
   .catchall(z.unknown());
 
 /** SPEC §3: a phase without timeout_s is stopped after 5 x estimate_s, at least 600 s. */
-export function defaultPhaseTimeoutS(estimateS: number): number {
+function defaultPhaseTimeoutS(estimateS: number): number {
   return Math.max(600, Math.ceil(5 * estimateS));
 }
 
@@ -47,7 +47,7 @@ const phaseSchema = z.strictObject({
   steps: z.array(stepShape).min(1),
 });
 
-export interface RawStep {
+interface RawStep {
   name: string;
   type: AnyStepType;
   args: unknown;
@@ -364,5 +364,3 @@ function renderArgs(
   };
   return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, walk(v, modes[k] ?? 'text', [k])]));
 }
-
-export { formatPath };

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { Vars } from './template.js';
 
-export const RDP_ACCESS_MODES = ['tunnel', 'public'] as const;
+const RDP_ACCESS_MODES = ['tunnel', 'public'] as const;
 
 export class RdpAccessError extends Error {
   constructor(

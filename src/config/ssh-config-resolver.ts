@@ -45,13 +45,13 @@ export interface SshSettings {
   connectTimeoutS?: number;
 }
 
-export interface ConfigFileText {
+interface ConfigFileText {
   path: string;
   text: string;
 }
 
 /** Files named by Include lines: absolute pattern (as resolveIncludePattern makes it) -> files, sorted. */
-export type IncludedFiles = ReadonlyMap<string, readonly ConfigFileText[]>;
+type IncludedFiles = ReadonlyMap<string, readonly ConfigFileText[]>;
 
 export interface ResolveOptions {
   localUser: string;
@@ -114,7 +114,7 @@ export function passwdHomeDir(env: NodeJS.ProcessEnv = process.env): string {
 // Lines
 
 /** One directive with where it was written. */
-export interface ConfigLine {
+interface ConfigLine {
   file: string;
   line: number;
   /** lowercased: OpenSSH keywords are case-insensitive */
@@ -139,7 +139,7 @@ const SINGLE_ARGUMENT = new Set([
 const LIST_ARGUMENT = new Set(['host', 'include', 'userknownhostsfile', 'globalknownhostsfile']);
 
 /** Splits config text into directives like readconf.c, so every directive knows its line number. */
-export function parseConfigLines(text: string, file: string): ConfigLine[] {
+function parseConfigLines(text: string, file: string): ConfigLine[] {
   const lines: ConfigLine[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = index + 1;
@@ -154,11 +154,7 @@ export function parseConfigLines(text: string, file: string): ConfigLine[] {
 const WHITESPACE = ' \t\r\n';
 
 /** readconf.c process_config_line: the keyword (strdelim), then argv_split of the rest. */
-export function splitConfigLine(
-  raw: string,
-  file: string,
-  line: number,
-): { keyword: string; args: string[] } | undefined {
+function splitConfigLine(raw: string, file: string, line: number): { keyword: string; args: string[] } | undefined {
   const trimmed = raw.replace(/[ \t\r\n\f]+$/, '');
   if (trimmed === '') return undefined;
   let [keyword, rest] = strdelim(trimmed);
@@ -200,7 +196,7 @@ function strdelim(s: string): [token: string | undefined, rest: string | undefin
 }
 
 /** misc.c argv_split(terminate_on_comment = 1); undefined for an unclosed quote. */
-export function argvSplit(s: string): string[] | undefined {
+function argvSplit(s: string): string[] | undefined {
   const args: string[] = [];
   let i = 0;
   while (i < s.length) {
@@ -347,7 +343,7 @@ function applyLines(lines: ConfigLine[], walk: Walk, depth: number): void {
 }
 
 /** ssh_config Host line: any pattern matches and no negated pattern matches (case-sensitive, like ssh). */
-export function hostLineMatches(patterns: readonly string[], alias: string): boolean {
+function hostLineMatches(patterns: readonly string[], alias: string): boolean {
   let matched = false;
   for (const pattern of patterns) {
     const negated = pattern.startsWith('!');
@@ -408,11 +404,7 @@ function includePatternOf(
 }
 
 /** Include paths: ~ is $HOME (as glob(3) reads it); relative paths are under ~/.ssh (user config) or /etc/ssh (system config). */
-export function resolveIncludePattern(
-  arg: string,
-  includeHome: string,
-  base: string = join(includeHome, '.ssh'),
-): string {
+function resolveIncludePattern(arg: string, includeHome: string, base: string = join(includeHome, '.ssh')): string {
   if (arg === '~' || arg.startsWith('~/')) return includeHome + arg.slice(1);
   return isAbsolute(arg) ? arg : `${base}/${arg}`;
 }
@@ -490,7 +482,7 @@ function keepFiles(walk: Walk, key: 'userKnownHostsFiles' | 'globalKnownHostsFil
 }
 
 /** misc.c a2port: a number 1-65535, or a tcp service name from /etc/services. */
-export function a2port(value: string): number | undefined {
+function a2port(value: string): number | undefined {
   if (/^[+-]?\d+$/.test(value)) {
     const n = Number(value);
     return n >= 1 && n <= 65535 ? n : undefined;
@@ -588,7 +580,7 @@ function checkProxyJump(value: string, line: ConfigLine): string {
 // Expansion, done once everything is read (as ssh does: %h is the final host name)
 
 /** The values of ssh's default client tokens (DEFAULT_CLIENT_PERCENT_EXPAND_ARGS in 9.2). */
-export function clientTokens(
+function clientTokens(
   o: Pick<Obtained, 'user' | 'port'>,
   hostName: string,
   alias: string,

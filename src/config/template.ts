@@ -31,7 +31,7 @@ const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n
 const excerpt = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
 
 /** Every `{{` must open a `{{ name }}`; throws on a filter, an expression or an unclosed one. */
-export function checkPlaceholders(text: string): void {
+function checkPlaceholders(text: string): void {
   for (let i = text.indexOf('{{'); i >= 0; i = text.indexOf('{{', i + 2)) {
     const rest = text.slice(i);
     const m = EXACT.exec(rest);

@@ -68,7 +68,7 @@ export interface HostWhen {
 }
 
 /** The variables a condition names (an unknown one is a load error for that host). */
-export function whenVars(c: WhenCondition): string[] {
+function whenVars(c: WhenCondition): string[] {
   return [c.var, c.not?.var].filter((v): v is string => v !== undefined);
 }
 

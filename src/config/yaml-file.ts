@@ -57,7 +57,7 @@ export function readYamlFile(path: string, what: string, maxBytes = MAX_YAML_BYT
   return parseYamlText(text, path);
 }
 
-export function parseYamlText(text: string, path: string): YamlFile {
+function parseYamlText(text: string, path: string): YamlFile {
   const lineCounter = new LineCounter();
   // the library's own duplicate-key check compares every key with every other (20k hosts: 3 s)
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -199,7 +199,7 @@ export function validate<T>(file: YamlFile, schema: z.ZodType<T>, data: unknown,
   throw new ConfigError(`${file.path}${line ? `:${line}` : ''}: ${message}`, hintFor(issue), file.path, line);
 }
 
-export function formatPath(path: YamlPath): string {
+function formatPath(path: YamlPath): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 

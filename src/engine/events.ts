@@ -2,7 +2,7 @@
 // Step and host statuses have one owner, the run file formats (run.json, timing.csv).
 import type { HostStatus, StepStatus } from '../report/formats.js';
 
-export type { HostStatus, StepStatus };
+export type { StepStatus };
 
 export interface StepResult {
   name: string;

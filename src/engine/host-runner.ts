@@ -51,7 +51,7 @@ export interface HostRunOptions {
 }
 
 /** Drops survived per host before giving up on it. */
-export const MAX_RESUMES = 30;
+const MAX_RESUMES = 30;
 
 function errorInfo(err: unknown): { kind: string; message: string; hint: string } {
   if (err instanceof ProvisionError) return { kind: err.kind, message: err.message, hint: err.hint };

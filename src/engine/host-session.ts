@@ -158,7 +158,7 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /** The controller's record of a run, stored on the host beside its CSVs. */
 export type RunRecordFiles = Partial<Record<RunFileName, string>>;
 
-export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
 
 export class HostSession {
   roundTrips = 0;

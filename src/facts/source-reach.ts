@@ -9,8 +9,8 @@ import { curlProtocols } from '../shell/curl-protocols.js';
 /** The record mark of the remote shell's protocol (src/transport/remote-shell-driver.ts). */
 const RECORD = '\x1e';
 
-export const SOURCE_CONNECT_TIMEOUT_S = 10;
-export const SOURCE_MAX_TIME_S = 20;
+const SOURCE_CONNECT_TIMEOUT_S = 10;
+const SOURCE_MAX_TIME_S = 20;
 const AT_ONCE = 8;
 
 /** What the host answered for one source. */

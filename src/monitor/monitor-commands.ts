@@ -176,7 +176,7 @@ export function readSamplesCommand(t: MonitorTarget, skipRows: number): string {
   return subshell(sh`f=${p.resourcesCsv}; [ -f "$f" ] && tail -n +${skipRows + 2} "$f"; exit 0`);
 }
 
-export type MonitorState =
+type MonitorState =
   'started' | 'already-running' | 'running' | 'stopped' | 'killed' | 'not-running' | 'stale' | 'failed';
 
 export interface MonitorReply {

@@ -14,7 +14,7 @@ export const BENCHMARK_METRICS = {
   net_download: { unit: 'Mbps', higherIsBetter: true, label: 'network download' },
   net_latency: { unit: 'ms', higherIsBetter: false, label: 'network latency (TCP connect)' },
 } as const;
-export type BenchmarkMetricName = keyof typeof BENCHMARK_METRICS;
+type BenchmarkMetricName = keyof typeof BENCHMARK_METRICS;
 const NAMES = Object.keys(BENCHMARK_METRICS) as BenchmarkMetricName[];
 
 const MetricSchema = z.object({
@@ -25,7 +25,7 @@ const MetricSchema = z.object({
   /** how it was measured, or why it was skipped / failed */
   detail: z.string(),
 });
-export type BenchmarkMetric = z.infer<typeof MetricSchema>;
+type BenchmarkMetric = z.infer<typeof MetricSchema>;
 
 /** The machine the figures were measured on (benchmark.sh's "fact" lines). */
 const SystemSchema = z.object({
@@ -36,7 +36,7 @@ const SystemSchema = z.object({
   diskTotalGb: z.number(),
   fs: z.string(),
 });
-export type BenchmarkSystem = z.infer<typeof SystemSchema>;
+type BenchmarkSystem = z.infer<typeof SystemSchema>;
 
 /** How it was measured: the same parameters are needed for a comparison. */
 const ParamsSchema = z.object({
@@ -46,7 +46,7 @@ const ParamsSchema = z.object({
 });
 export type BenchmarkParams = z.infer<typeof ParamsSchema>;
 
-export const BenchmarkResultSchema = z.object({
+const BenchmarkResultSchema = z.object({
   schemaVersion: z.literal(1),
   host: z.string().min(1),
   at: z.string(),
@@ -120,7 +120,7 @@ const within = (a: number, b: number, pct: number) =>
  * size, download cap) or another machine (kernel, CPU, cores, RAM and disk size within
  * 5 %, filesystem). Empty when they match.
  */
-export function benchmarkMismatches(baseline: BenchmarkResult, current: BenchmarkResult): string[] {
+function benchmarkMismatches(baseline: BenchmarkResult, current: BenchmarkResult): string[] {
   const out: string[] = [];
   const b = baseline.system;
   const c = current.system;
@@ -147,7 +147,7 @@ export function benchmarkMismatches(baseline: BenchmarkResult, current: Benchmar
   return out;
 }
 
-export interface BenchmarkComparisonRow {
+interface BenchmarkComparisonRow {
   name: BenchmarkMetricName;
   unit: string;
   baseline: number | null;

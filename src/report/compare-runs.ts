@@ -83,7 +83,7 @@ export interface RunComparison {
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
 /** Mean duration of each completed phase over a run's hosts. */
-export function phaseMeans(run: RunReport): Map<string, number> {
+function phaseMeans(run: RunReport): Map<string, number> {
   const acc = new Map<string, number[]>();
   for (const h of run.hosts) {
     for (const p of h.phases) {
@@ -102,7 +102,7 @@ export function phaseMeans(run: RunReport): Map<string, number> {
 }
 
 /** Mean total duration of the hosts that finished ok (null when none did). */
-export function runTotal(run: RunReport): number | null {
+function runTotal(run: RunReport): number | null {
   const m = mean(run.hosts.filter((h) => h.status === 'ok' && h.durationS !== null).map((h) => h.durationS!));
   return m === null ? null : Math.round(m * 1000) / 1000;
 }
@@ -158,7 +158,7 @@ export function compareRuns(baseline: RunReport, run: RunReport, opts: RunCompar
   };
 }
 
-export interface TrendSeries {
+interface TrendSeries {
   name: string;
   /** one value per run, in run order; null when not measured in that run */
   values: (number | null)[];

@@ -19,9 +19,9 @@ export const MERGED_TIMING_COLUMNS = [...TIMING_COLUMNS, 'controller_duration_s'
 export const STEP_STATUSES = ['ok', 'changed', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 /** A phase may also never have started (an earlier critical phase failed, or Ctrl-C). */
-export const PHASE_STATUSES = [...STEP_STATUSES, 'pending'] as const;
+const PHASE_STATUSES = [...STEP_STATUSES, 'pending'] as const;
 export type PhaseStatus = (typeof PHASE_STATUSES)[number];
-export const HOST_STATUSES = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
+const HOST_STATUSES = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];
 
 export interface TimingRow {
@@ -68,7 +68,7 @@ const isoDateTime = z
   );
 
 /** SPEC §5 defaults; each may be overridden in the inventory. */
-export const AlertThresholdsSchema = z
+const AlertThresholdsSchema = z
   .object({
     /** alert when available memory drops below this many MiB */
     memAvailableMb: z.number().positive().default(500),
@@ -101,11 +101,11 @@ export function resolveThresholds(
   return r.data;
 }
 
-export const ALERT_KINDS = ['memory', 'disk', 'cpu', 'phase-duration'] as const;
+const ALERT_KINDS = ['memory', 'disk', 'cpu', 'phase-duration'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export type Severity = 'warning' | 'critical';
 
-export const AlertSchema = z.object({
+const AlertSchema = z.object({
   host: z.string().min(1),
   kind: z.enum(ALERT_KINDS),
   severity: z.enum(['warning', 'critical']),
@@ -117,7 +117,7 @@ export const AlertSchema = z.object({
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
-export const RunPhaseSchema = z.object({
+const RunPhaseSchema = z.object({
   name: z.string().min(1),
   estimateS: z.number().nonnegative(),
   critical: z.boolean(),
@@ -128,10 +128,9 @@ export const RunPhaseSchema = z.object({
   /** the failed steps of the phase and the tail of their output (hostile text: escape it) */
   failedSteps: z.array(z.object({ step: z.string(), output: z.string().max(20_000) })).optional(),
 });
-export type RunPhase = z.infer<typeof RunPhaseSchema>;
 
 /** reports/<run-id>/<host>/run.json, written by the controller. */
-export const RunJsonSchema = z.object({
+const RunJsonSchema = z.object({
   runId: z.string().min(1),
   host: z.string().min(1),
   address: z.string(),

@@ -27,11 +27,7 @@ async function readIfPresent(file: string): Promise<string | undefined> {
 }
 
 /** One host folder -> merge input (undefined when the folder holds none of the files). */
-export async function loadHost(
-  dir: string,
-  host = basename(dir),
-  expectedRunId?: string,
-): Promise<HostRunInput | undefined> {
+async function loadHost(dir: string, host = basename(dir), expectedRunId?: string): Promise<HostRunInput | undefined> {
   const readErrors: string[] = [];
   const [runText, timingText, ctlText, resText] = await Promise.all(
     [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) =>

@@ -31,7 +31,7 @@ export interface RunInputs {
   hosts: HostRunInput[];
 }
 
-export interface StepReport {
+interface StepReport {
   name: string;
   status: StepStatus;
   startEpochS: number;
@@ -59,7 +59,7 @@ export interface PhaseReport {
   steps: StepReport[];
 }
 
-export type MetricStats = Record<SampleMetric, number>;
+type MetricStats = Record<SampleMetric, number>;
 
 export interface ResourceSummary {
   samples: number;

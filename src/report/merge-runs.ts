@@ -21,7 +21,7 @@ export interface MergeRunsResult {
 const HINT = 'give the run folders of one run split with --shard (same playbooks and phases, each host in one of them)';
 
 /** The input runs' hosts and phases checked: parts of one run, no host twice. */
-export function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: string[] }[]): void {
+function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: string[] }[]): void {
   if (parts.length < 2) throw new ConfigError('report merge: name at least two runs to merge', HINT);
   const seen = new Map<string, string>();
   for (const p of parts) {

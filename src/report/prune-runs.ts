@@ -17,7 +17,7 @@ export function checkKeep(keep: number, where: string): number {
 }
 
 /** Run folders of reportsDir, oldest first (ids start with a UTC stamp). */
-export async function localRunIds(reportsDir: string): Promise<string[]> {
+async function localRunIds(reportsDir: string): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(reportsDir, { withFileTypes: true });

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
  * RUN_ID_ERE is the same rule for `grep -E` in scripts run on a host.
  */
 export const RUN_ID_ERE = '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4,32}';
-export const RUN_ID = new RegExp(`^${RUN_ID_ERE}$`);
+const RUN_ID = new RegExp(`^${RUN_ID_ERE}$`);
 /** One path segment: no separators, no leading dot (so never "." or ".."). */
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

@@ -14,7 +14,7 @@ import {
 import type { RunInputs, RunReport } from './merge-run.js';
 import { renderHtml, type RenderOptions } from './render-html.js';
 
-export const REPORT_FILES = {
+const REPORT_FILES = {
   timing: 'timing.csv',
   resources: 'resources.csv',
   json: 'report.json',
@@ -38,7 +38,7 @@ const sec = (v: number | null | undefined) =>
  * same host/phase/step (n-th occurrence with n-th, for steps resumed after a drop),
  * then laptop rows without a droplet twin (e.g. the droplet's file was lost).
  */
-export function mergedTimingRows(inputs: RunInputs): string[][] {
+function mergedTimingRows(inputs: RunInputs): string[][] {
   const out: string[][] = [];
   const hosts = [...inputs.hosts].sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }));
   for (const h of hosts) {

@@ -6,7 +6,7 @@
 const FORMULA_START = /^['=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
 /** The text of a cell as written: formula characters guarded. */
-export function csvCellText(value: string): string {
+function csvCellText(value: string): string {
   return FORMULA_START.test(value) ? `'${value}` : value;
 }
 

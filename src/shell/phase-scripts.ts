@@ -30,8 +30,8 @@ export interface RunFiles {
   phase: string;
 }
 
-/** Tags of the records a script prints, each on a line of its own starting with \x1e<nonce>. */
-export type RecordTag = 'U' | 'PID' | 'B' | 'E' | 'G' | 'GE' | 'H' | 'STALE' | 'R' | 'S' | 'F' | 'FE' | 'PTO' | 'END';
+// Records a script prints, each on a line of its own starting with \x1e<nonce>, tagged
+// U PID B E G GE H STALE R S F FE PTO END.
 
 /**
  * Where a handler's pending restart is recorded on the host: written when a step it watches

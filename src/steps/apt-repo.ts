@@ -89,7 +89,7 @@ export function releaseUrls(repo: string): string[] {
 }
 
 /** A key fetched over plain http can be swapped on the way: say so, unless its fingerprint is pinned. */
-export function aptRepoWarning(a: { key_url: string; key_fingerprint?: string }): string | undefined {
+function aptRepoWarning(a: { key_url: string; key_fingerprint?: string }): string | undefined {
   if (a.key_url.startsWith('http://') && !a.key_fingerprint) {
     return `apt_repo key ${a.key_url} is fetched over plain http without key_fingerprint: anyone on the path can replace it; use https or pin key_fingerprint`;
   }

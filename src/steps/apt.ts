@@ -55,7 +55,7 @@ export function aptGetCommand(args: readonly string[]): string {
  * Refreshing the lists: tried up to 5 times (on a droplet's first boot apt-daily may hold
  * the lists lock, which apt does not wait for), then the stamp whose age update_max_age_s reads.
  */
-export function aptUpdateCommand(): string {
+function aptUpdateCommand(): string {
   return `{ n=0; until ${aptGetCommand(['update'])}; do n=$((n+1)); [ $n -lt 5 ] || exit 1; sleep 15; done; } && touch ${APT_UPDATE_STAMP}`;
 }
 

@@ -23,7 +23,7 @@ const schema = z
 type Args = z.infer<typeof schema>;
 
 /** "0644" and "644" are the same mode; stat prints the short form. */
-export function normaliseMode(mode: string): string {
+function normaliseMode(mode: string): string {
   return mode.replace(/^0+(?=[0-7]{3})/, '');
 }
 

@@ -29,7 +29,7 @@ export interface Settle {
 }
 
 /** Something to do only when named earlier steps changed in this run (service restart_on). */
-export interface ConditionalAction {
+interface ConditionalAction {
   steps: string[];
   reason: string;
   script: string;

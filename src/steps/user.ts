@@ -20,7 +20,7 @@ const generatedPassword = z.custom<GeneratedPassword>(
 );
 
 /** Debian's adduser default NAME_REGEX, without the trailing '$' of machine accounts. */
-export const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
+const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
 
 const schema = z.strictObject({
   name: z

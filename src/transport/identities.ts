@@ -196,7 +196,7 @@ export async function unlockPrivateKey(key: PrivateKeyFile, io: PassphraseIo = t
 }
 
 /** Throws a ConfigError naming the key when ssh2 cannot read it (wrong passphrase, unsupported type). */
-export function checkParses(key: PrivateKeyFile, passphrase: string | undefined): void {
+function checkParses(key: PrivateKeyFile, passphrase: string | undefined): void {
   const parsed = ssh2.utils.parseKey(key.data, passphrase);
   if (!(parsed instanceof Error)) return;
   if (key.encrypted && /passphrase/i.test(parsed.message)) {
@@ -219,7 +219,7 @@ function isBadPassphrase(error: unknown): boolean {
 }
 
 /** Reads one line from the terminal without echo, the prompt on stderr. Ctrl-C interrupts. */
-export function askHiddenOnTty(prompt: string): Promise<string> {
+function askHiddenOnTty(prompt: string): Promise<string> {
   const input = process.stdin;
   const output = process.stderr;
   return new Promise((resolve, reject) => {

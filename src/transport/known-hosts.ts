@@ -166,7 +166,7 @@ function globMatches(pattern: string, text: string): boolean {
 }
 
 /** Reads known_hosts files; a missing file is an empty one, as in OpenSSH. */
-export function loadKnownHosts(files: readonly string[]): KnownHostEntry[] {
+function loadKnownHosts(files: readonly string[]): KnownHostEntry[] {
   return files.flatMap((file) => {
     const text = readIfExists(file);
     return text === undefined ? [] : parseKnownHosts(text, file);
@@ -335,7 +335,7 @@ function refuseUnknown(options: CheckHostKeyOptions, actual: string, known: Know
 }
 
 /** Appends a key line to the user's known_hosts, creating it private (0700 dir, 0600 file). */
-export function recordHostKey(file: string, name: string, keyType: string, keyBlob: Buffer, hashed: boolean): void {
+function recordHostKey(file: string, name: string, keyType: string, keyBlob: Buffer, hashed: boolean): void {
   const hostField = hashed ? hashKnownHostsName(name) : name;
   const line = `${hostField} ${keyType} ${keyBlob.toString('base64')}\n`;
   try {

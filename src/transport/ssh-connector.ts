@@ -27,7 +27,7 @@ import type { Connection, Connector } from './connection.js';
  * The folder standing for /etc/ssh (ssh_config, ssh_known_hosts). Only tests set
  * VPS_PROVISION_TEST_ETC_SSH, so they never read this machine's own SSH configuration.
  */
-export function systemSshDir(env: NodeJS.ProcessEnv = process.env): string {
+function systemSshDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.VPS_PROVISION_TEST_ETC_SSH || '/etc/ssh';
 }
 

@@ -10,7 +10,7 @@ import type { Connection, ExecResult, RemoteShell } from './connection.js';
 import { DRIVER } from './remote-shell-driver.js';
 import { RemoteShellClient } from './remote-shell-client.js';
 
-export interface HostKeyCheck {
+interface HostKeyCheck {
   (keyBlob: Buffer): { ok: true } | { ok: false; message: string; hint: string };
 }
 

@@ -21,11 +21,11 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
   ajv: Ajv,
 ) => Ajv;
 
-export const API_DESCRIPTION = join(REPO, 'src/cloud/openapi/digitalocean-api.yaml');
+const API_DESCRIPTION = join(REPO, 'src/cloud/openapi/digitalocean-api.yaml');
 
 type Json = Record<string, unknown>;
 
-export interface BootedDroplet {
+interface BootedDroplet {
   /** resolves with the droplet's public IPv4 as soon as it has one (sshd may not answer yet) */
   address: Promise<string>;
   stop(): Promise<void>;
@@ -41,7 +41,7 @@ export interface StandinOptions {
   snapshotMs?: number;
 }
 
-export interface InjectedAnswer {
+interface InjectedAnswer {
   method: string;
   /** the path template of the operation, e.g. /v2/account/keys */
   path: string;

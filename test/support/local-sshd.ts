@@ -83,7 +83,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves when the port answers with an SSH banner; bounded. */
-export async function waitForBanner(host: string, port: number, timeoutMs = 10_000): Promise<void> {
+async function waitForBanner(host: string, port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -27,7 +27,7 @@ export interface WorkstationOptions {
   log?: (line: string) => void;
 }
 
-export interface RemoteRun {
+interface RemoteRun {
   code: number | null;
   stdout: string;
   stderr: string;

@@ -4,7 +4,7 @@
 import type { AlertKind, AlertThresholds, SampleMetric } from '../formats.js';
 
 /** Resource lines use these colours, which mean nothing else on the page. */
-export type LineColour = 'violet' | 'pink' | 'teal' | 'slate';
+type LineColour = 'violet' | 'pink' | 'teal' | 'slate';
 
 export interface ChartLine {
   label: string;

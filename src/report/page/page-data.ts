@@ -35,7 +35,7 @@ export interface PageAlert {
   phase: string | null;
 }
 /** Sample times and, per metric a chart or the readout draws, its values (same order). */
-export type PageSeries = { t: number[] } & Partial<Record<SampleMetric, number[]>>;
+type PageSeries = { t: number[] } & Partial<Record<SampleMetric, number[]>>;
 
 export interface PageHost {
   host: string;

@@ -24,7 +24,7 @@ import type { ChartLine, ResourceChart } from './chart-table.js';
 import type { PageAlert, PageData, PageHost, PagePhase, PageStep } from './page-data.js';
 
 /** Phase bands, alert lines (vlines) and threshold lines (hlines) on a chart. */
-export interface MarkerOptions {
+interface MarkerOptions {
   bands: { from: number; to: number; label: string; failed: boolean }[];
   vlines: { x: number; color: string }[];
   hlines: { y: number; color: string; label: string; axis?: string }[];

@@ -8,7 +8,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, wr
 import { join } from 'node:path';
 import { identify, isAlive, signalIfAlive, sleepSync, type ProcessId } from './host-exec.js';
 
-export const ACNG_BINARY = '/usr/sbin/apt-cacher-ng';
+const ACNG_BINARY = '/usr/sbin/apt-cacher-ng';
 const ACNG_USER = 'apt-cacher-ng';
 const CACHE_DIR = '/var/cache/apt-cacher-ng';
 const RUN_DIR = '/var/cache/vps-provision/apt-cacher-ng';

@@ -44,9 +44,9 @@ import {
   type DropletLease,
 } from './host-state.js';
 
-export { HOST_ADDRESS, hostNetworkState, NFT_TABLE, BRIDGE } from './host-state.js';
+export { HOST_ADDRESS, hostNetworkState } from './host-state.js';
 
-export const DEFAULT_BASE_DIR = '/var/tmp/vps-provision-droplets';
+const DEFAULT_BASE_DIR = '/var/tmp/vps-provision-droplets';
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 const UNTAR_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
@@ -55,7 +55,6 @@ const REMOVAL_WAIT_MS = 120_000;
 
 /** The Debian releases a fake droplet can run: trixie (13, the default) and bookworm (12). */
 export type DebianRelease = 'trixie' | 'bookworm';
-export const DEBIAN_VERSION: Readonly<Record<DebianRelease, string>> = { trixie: '13', bookworm: '12' };
 
 export interface StartOptions {
   /** SSH public key (one authorized_keys line) allowed to log in as root. */
@@ -120,10 +119,7 @@ const live = new Set<FakeDroplet>();
  * held up for it meanwhile), so a second image or a rebuild costs little.
  */
 const rootfsPromises = new Map<DebianRelease, Promise<string>>();
-export function ensureRootfs(
-  release: DebianRelease = 'trixie',
-  log: (line: string) => void = () => {},
-): Promise<string> {
+function ensureRootfs(release: DebianRelease = 'trixie', log: (line: string) => void = () => {}): Promise<string> {
   let promise = rootfsPromises.get(release);
   if (!promise) {
     promise = (async () => {

@@ -4,7 +4,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
-export interface ExecResult {
+interface ExecResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -21,7 +21,7 @@ export interface ExecOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Runs a command (no shell); a non-zero exit is data, not an exception. */
-export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       cmd,
@@ -118,7 +118,7 @@ export interface ProcessId {
   startTime: string;
 }
 
-export function processStartTime(pid: number): string | null {
+function processStartTime(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: split after the last ')'.

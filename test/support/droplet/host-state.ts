@@ -35,12 +35,12 @@ import {
   type ProcessId,
 } from './host-exec.js';
 
-export const BRIDGE = 'vpsprov0';
-export const SUBNET_PREFIX = '10.201.0';
+const BRIDGE = 'vpsprov0';
+const SUBNET_PREFIX = '10.201.0';
 export const HOST_ADDRESS = `${SUBNET_PREFIX}.1`;
-export const SUBNET_CIDR = `${SUBNET_PREFIX}.0/24`;
-export const NFT_TABLE = 'vpsprov_test';
-export const ACNG_PORT = Number(process.env.VPSPROV_ACNG_PORT ?? 3149);
+const SUBNET_CIDR = `${SUBNET_PREFIX}.0/24`;
+const NFT_TABLE = 'vpsprov_test';
+const ACNG_PORT = Number(process.env.VPSPROV_ACNG_PORT ?? 3149);
 
 const STATE_DIR = process.env.VPSPROV_STATE_DIR ?? '/run/vps-provision-droplets';
 const LEASE_DIR = join(STATE_DIR, 'leases');
@@ -404,7 +404,7 @@ function resolveIpv4(hosts: string[]): string[] {
 }
 
 /** The IPv4 resolvers of /etc/resolv.conf (copied into the droplets); loopback ones are useless there. */
-export function hostResolvers(): string[] {
+function hostResolvers(): string[] {
   try {
     return readFileSync('/etc/resolv.conf', 'utf8')
       .split('\n')
@@ -587,7 +587,7 @@ function installExitHandlers(): void {
 }
 
 /** Synchronous last-resort cleanup: kill, unplug, discard and release everything held. */
-export function cleanupOnExit(): void {
+function cleanupOnExit(): void {
   for (const { proc } of removals.values()) signalIfAlive(proc, 'SIGKILL'); // trash is purged next time
   removals.clear();
   if (held.size === 0) return;
