@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { loadRun } from '../src/report/load-run.js';
-import { mergeRun } from '../src/report/merge-run.js';
+import { mergeHosts } from '../src/report/merge-hosts.js';
 import { DEFAULT_PHASES, syntheticRun, writeRunFolder } from '../test/support/synthetic-run.js';
 import { writeReport } from '../src/report/write-report.js';
 
@@ -53,7 +53,7 @@ export async function runMergeBench(
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       const loaded = await loadRun(runDir);
-      const report = mergeRun(loaded);
+      const report = mergeHosts(loaded);
       const files = await writeReport(runDir, loaded, report);
       const c = process.cpuUsage(c0);
       runsMs.push(performance.now() - t0);

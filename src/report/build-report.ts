@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { AlertThresholds } from './formats.js';
 import { loadRun } from './load-run.js';
-import { mergeRun, type RunInputs, type RunReport } from './merge-run.js';
+import { mergeHosts, type RunInputs, type RunReport } from './merge-hosts.js';
 import type { RenderOptions } from './render-html.js';
 import { writeReport, type WrittenReport } from './write-report.js';
 
@@ -23,7 +23,7 @@ export interface BuiltReport {
 /** Loads, merges and writes the report of the run folder runDir (reports/<run-id>). */
 export async function buildReport(runDir: string, opts: BuildReportOptions = {}): Promise<BuiltReport> {
   const inputs = await loadRun(runDir);
-  const report = mergeRun(inputs, { thresholds: opts.thresholds, generatedAt: opts.generatedAt });
+  const report = mergeHosts(inputs, { thresholds: opts.thresholds, generatedAt: opts.generatedAt });
   const files = await writeReport(runDir, inputs, report, opts);
   return { report, inputs, files };
 }

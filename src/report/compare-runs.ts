@@ -3,7 +3,7 @@
 // tolerancePct better an improvement, anything between accepted. A change must also
 // pass an absolute floor (minDelta, in the measurement's unit; runs: 1 s by default),
 // so 0.01 s -> 0.02 s (+100 %) is noise, not a regression.
-import type { RunReport } from './merge-run.js';
+import type { RunReport } from './merge-hosts.js';
 
 export type Verdict = 'regression' | 'accepted' | 'improved';
 

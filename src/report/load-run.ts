@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import { parseRunJson, type RunJson } from './formats.js';
 import { isRunId } from './report-paths.js';
 import { parseResourcesCsv, parseTimingCsv } from './parse-csv.js';
-import type { HostRunInput, RunInputs } from './merge-run.js';
+import type { HostRunInput, RunInputs } from './merge-hosts.js';
 
 export const HOST_FILES = {
   run: 'run.json',

@@ -4,7 +4,7 @@
 // and the chart table live in ./page/.
 import type { Alert } from './formats.js';
 import { html, jsonForScript, SafeHtml } from './html.js';
-import type { HostReport, RunInputs, RunReport } from './merge-run.js';
+import type { HostReport, RunInputs, RunReport } from './merge-hosts.js';
 import { RESOURCE_CHARTS } from './page/chart-table.js';
 import { chartJsSource, pageCss, pageScriptSource } from './page/page-assets.js';
 import { pageData } from './page/page-data.js';

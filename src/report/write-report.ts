@@ -11,7 +11,7 @@ import {
   type ResourceSample,
   type TimingRow,
 } from './formats.js';
-import type { RunInputs, RunReport } from './merge-run.js';
+import type { RunInputs, RunReport } from './merge-hosts.js';
 import { renderHtml, type RenderOptions } from './render-html.js';
 
 const REPORT_FILES = {

@@ -14,7 +14,7 @@ import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 import { seededRandom } from '../support/seeded-random.js';
 import type { RunResult } from '../../src/engine/events.js';
-import type { RunReport } from '../../src/report/merge-run.js';
+import type { RunReport } from '../../src/report/merge-hosts.js';
 import { readCsvCell } from '../../src/shell/csv-field.js';
 
 let fleet: TestFleet;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
-import type { RunReport } from '../../src/report/merge-run.js';
+import type { RunReport } from '../../src/report/merge-hosts.js';
 
 const FORMULA = '=HYPERLINK("http://evil.example/","click")';
 let fleet: TestFleet;

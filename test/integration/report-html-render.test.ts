@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/monitor/script-files.js';
 import { buildReport, type BuiltReport } from '../../src/report/build-report.js';
 import { syntheticRun, writeRunFolder } from '../support/synthetic-run.js';
-import type { RunInputs } from '../../src/report/merge-run.js';
+import type { RunInputs } from '../../src/report/merge-hosts.js';
 
 /** A synthetic run squeezed `factor` times (a run of checks that all passed lasts < 1 s). */
 function squeeze(inputs: RunInputs, factor: number): RunInputs {

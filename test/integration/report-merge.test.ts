@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { startTestFleet, type TestFleet } from '../support/test-fleet.js';
 import { runCli, REPO } from '../support/cli.js';
 import type { RunResult } from '../../src/engine/events.js';
-import type { RunReport } from '../../src/report/merge-run.js';
+import type { RunReport } from '../../src/report/merge-hosts.js';
 
 const PLAYBOOKS = join(REPO, 'test/fixtures/basic');
 let fleet: TestFleet;

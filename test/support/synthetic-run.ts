@@ -19,7 +19,7 @@ import {
   type StepStatus,
   type TimingRow,
 } from '../../src/report/formats.js';
-import type { HostRunInput, RunInputs } from '../../src/report/merge-run.js';
+import type { HostRunInput, RunInputs } from '../../src/report/merge-hosts.js';
 import { seededRandom } from './seeded-random.js';
 
 export interface SyntheticPhase {

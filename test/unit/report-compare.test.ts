@@ -6,7 +6,7 @@ import {
   pickLatestComparable,
   isCompletedRun,
 } from '../../src/report/compare-runs.js';
-import type { HostReport, PhaseReport, RunReport } from '../../src/report/merge-run.js';
+import type { HostReport, PhaseReport, RunReport } from '../../src/report/merge-hosts.js';
 import { DEFAULT_THRESHOLDS } from '../../src/report/formats.js';
 
 describe('classifyChange', () => {

@@ -1,11 +1,11 @@
 import { DEFAULT_THRESHOLDS, type ResourceSample, type RunJson, type TimingRow } from '../../src/report/formats.js';
 import {
-  mergeRun,
+  mergeHosts,
   performanceScore,
   summarizeResources,
   variancePct,
   type HostRunInput,
-} from '../../src/report/merge-run.js';
+} from '../../src/report/merge-hosts.js';
 import { syntheticRun } from '../support/synthetic-run.js';
 
 const RUN = '20261128T022100Z-a1b2';
@@ -120,9 +120,9 @@ describe('score and variance', () => {
   });
 });
 
-describe('mergeRun', () => {
+describe('mergeHosts', () => {
   it('merges one host: phases, variance, laptop join, score', () => {
-    const report = mergeRun({ runId: RUN, hosts: [hostA()] }, { generatedAt: '2026-11-28T03:00:00.000Z' });
+    const report = mergeHosts({ runId: RUN, hosts: [hostA()] }, { generatedAt: '2026-11-28T03:00:00.000Z' });
     const h = report.hosts[0];
     expect(h.status).toBe('ok');
     expect(h.durationS).toBe(200);
@@ -186,7 +186,7 @@ describe('mergeRun', () => {
       controllerTiming: [],
       resources: [],
     };
-    const report = mergeRun({ runId: RUN, hosts: [c, b, hostA()] });
+    const report = mergeHosts({ runId: RUN, hosts: [c, b, hostA()] });
     expect(report.hosts.map((h) => [h.host, h.status, h.score, h.error])).toEqual([
       ['a', 'ok', 75, undefined],
       ['b', 'failed', null, 'phase tools failed'],
@@ -211,7 +211,7 @@ describe('mergeRun', () => {
   it('works without run.json (derived from timing) and says so', () => {
     const a = hostA();
     delete a.run;
-    const h = mergeRun({ runId: RUN, hosts: [a] }).hosts[0];
+    const h = mergeHosts({ runId: RUN, hosts: [a] }).hosts[0];
     expect(h.status).toBe('unknown');
     expect(h.durationS).toBe(161.2); // the laptop saw the last phase end 0.2 s later
     expect(h.phases.map((p) => [p.name, p.durationS, p.estimateS, p.variancePct])).toEqual([
@@ -226,7 +226,7 @@ describe('mergeRun', () => {
     const a = hostA();
     a.timing.push(row('a', 'prep', 'two', 125, 10), row('a', 'prep', '', 125, 10));
     a.controllerTiming.push(row('a', 'prep', 'two', 125, 10.4));
-    const p = mergeRun({ runId: RUN, hosts: [a] }).hosts[0].phases[0];
+    const p = mergeHosts({ runId: RUN, hosts: [a] }).hosts[0].phases[0];
     expect(p.durationS).toBe(130);
     expect(p.steps.map((s) => [s.name, s.durationS, s.controllerDurationS])).toEqual([
       ['one', 70, 70.2],
@@ -259,7 +259,7 @@ describe('mergeRun', () => {
       },
     ];
     a.run = runJson('a', { alerts: live });
-    const alerts = mergeRun({ runId: RUN, hosts: [a] }).hosts[0].alerts;
+    const alerts = mergeHosts({ runId: RUN, hosts: [a] }).hosts[0].alerts;
     expect(alerts.map((x) => [x.kind, x.message.startsWith('live') ? 'live' : 'computed'])).toEqual([
       ['memory', 'computed'],
       ['disk', 'live'],
@@ -268,8 +268,8 @@ describe('mergeRun', () => {
 
   it('is deterministic for the same inputs', () => {
     const inputs = syntheticRun({ hosts: 4, failures: { 1: 'desktop' }, lowMemory: [2] });
-    const a = mergeRun(inputs, { generatedAt: 'x' });
-    const b = mergeRun(inputs, { generatedAt: 'x' });
+    const a = mergeHosts(inputs, { generatedAt: 'x' });
+    const b = mergeHosts(inputs, { generatedAt: 'x' });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(a.hosts).toHaveLength(4);
     expect(a.hosts[1].status).toBe('failed');

@@ -11,7 +11,7 @@ import {
   resolveThresholds,
 } from '../../src/report/formats.js';
 import { loadRun } from '../../src/report/load-run.js';
-import { mergeRun } from '../../src/report/merge-run.js';
+import { mergeHosts } from '../../src/report/merge-hosts.js';
 import { escapeHtml, html, jsonForScript } from '../../src/report/html.js';
 import { formatDuration, renderHtml, varianceClass } from '../../src/report/render-html.js';
 import { parseResourcesCsv } from '../../src/report/parse-csv.js';
@@ -100,7 +100,7 @@ describe('HTML safety', () => {
     inputs.hosts[0].run!.phases[2].failedSteps = [{ step: evil, output: evil }];
     inputs.hosts[0].warnings = [evil];
     inputs.hosts[0].timing[0]!.step = evil;
-    const html = renderHtml(mergeRun(inputs), inputs);
+    const html = renderHtml(mergeHosts(inputs), inputs);
     expect(html).toContain('<pre class="output">&lt;img src=x');
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<script>alert(2)');
@@ -123,7 +123,7 @@ describe('page markup', () => {
 
   it('the chart table drives the cards of a host and the samples sent to the page', () => {
     const inputs = syntheticRun({ hosts: 1 });
-    const report = mergeRun(inputs);
+    const report = mergeHosts(inputs);
     const page = renderHtml(report, inputs);
     const cards = [...page.matchAll(/<h4>([^<]*)<\/h4><div class="chart-box (\w+)" data-chart="(\w+)"/g)].map((m) => [
       m[3],

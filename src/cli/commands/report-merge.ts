@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInventory } from '../../config/inventory.js';
 import { newRunId } from '../../engine/fleet-runner.js';
-import { mergeRuns } from '../../report/merge-runs.js';
+import { mergeRunFolders } from '../../report/merge-run-folders.js';
 import { isRunId, runDirPath } from '../../report/report-paths.js';
 import { ConfigError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
@@ -40,7 +40,7 @@ export const mergeCommand: CommandModule<CommonArgs, CommonArgs & { runs: string
     const dirs = args.runs.map((r) => runFolder(reportsDir, String(r)));
     // thresholds for hosts without run.json: the inventory's when there is one
     const thresholds = existsSync(args.inventory) ? loadInventory(args.inventory).thresholds : undefined;
-    const merged = await mergeRuns(dirs, reportsDir, newRunId, { thresholds });
+    const merged = await mergeRunFolders(dirs, reportsDir, newRunId, { thresholds });
     const warnings = merged.report.hosts.flatMap((h) => h.warnings);
     if (args.json) {
       process.stdout.write(

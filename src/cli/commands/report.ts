@@ -27,7 +27,7 @@ import {
   type ComparisonRow,
   type Trend,
 } from '../../report/compare-runs.js';
-import type { RunReport } from '../../report/merge-run.js';
+import type { RunReport } from '../../report/merge-hosts.js';
 import { pruneLocalRuns, checkKeep } from '../../report/prune-runs.js';
 import { ConfigError, ProvisionError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';

@@ -9,7 +9,7 @@ import type {
   Severity,
   StepStatus,
 } from '../formats.js';
-import type { ReportHostStatus, RunInputs, RunReport } from '../merge-run.js';
+import type { ReportHostStatus, RunInputs, RunReport } from '../merge-hosts.js';
 import { RESOURCE_CHARTS, type ResourceChart } from './chart-table.js';
 
 export interface PageStep {

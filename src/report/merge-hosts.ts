@@ -1,4 +1,4 @@
-// Pure merge: per-host inputs (run.json, droplet and laptop timing, samples) ->
+// The hosts of one run -> its report. Pure merge: per-host inputs (run.json, droplet and laptop timing, samples) ->
 // the run report model that report.json holds (SPEC §5) and the HTML draws.
 import { phaseDurationAlerts, resourceAlerts, type PhaseDuration, type PhaseWindow } from './alerts.js';
 import {
@@ -351,7 +351,7 @@ function liveOnly(live: readonly Alert[], computed: readonly Alert[]): Alert[] {
 }
 
 /** Merges all hosts of a run into the report model. Pure: same inputs, same output. */
-export function mergeRun(inputs: RunInputs, opts: MergeOptions = {}): RunReport {
+export function mergeHosts(inputs: RunInputs, opts: MergeOptions = {}): RunReport {
   const defaults = opts.thresholds ?? DEFAULT_THRESHOLDS;
   const hosts = [...inputs.hosts]
     .sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }))

@@ -5,12 +5,12 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadRun, HOST_FILES } from './load-run.js';
-import { mergeRun, type RunInputs, type RunReport } from './merge-run.js';
+import { mergeHosts, type RunInputs, type RunReport } from './merge-hosts.js';
 import { hostDirPath, runDirPath } from './report-paths.js';
 import { writeReport, type WrittenReport } from './write-report.js';
 import type { AlertThresholds } from './formats.js';
 
-export interface MergeRunsResult {
+export interface MergeRunFoldersResult {
   runId: string;
   /** the input runs' ids, in the order given */
   mergedFrom: string[];
@@ -60,17 +60,17 @@ function checkMergeable(parts: { dir: string; inputs: RunInputs; phases: string[
  * reports/<runId>/: each host's folder (its run.json naming the merged run) and the
  * merged timing.csv, resources.csv, report.json and report.html.
  */
-export async function mergeRuns(
+export async function mergeRunFolders(
   runDirs: readonly string[],
   reportsDir: string,
   /** the merged run's id, from the earliest start of the inputs (so it sorts among runs by time) */
   newRunId: (startedAt: Date) => string,
   opts: { thresholds?: AlertThresholds; generatedAt?: string } = {},
-): Promise<MergeRunsResult> {
+): Promise<MergeRunFoldersResult> {
   const parts = await Promise.all(
     runDirs.map(async (dir) => {
       const inputs = await loadRun(dir);
-      const alone = mergeRun(inputs, opts);
+      const alone = mergeHosts(inputs, opts);
       return { dir, inputs, phases: alone.phaseNames, startedAt: alone.startedAt };
     }),
   );
@@ -104,7 +104,7 @@ export async function mergeRuns(
     }
   }
   const report: RunReport = {
-    ...mergeRun(merged, opts),
+    ...mergeHosts(merged, opts),
     mergedFrom: parts.map((p) => p.inputs.runId || basename(p.dir)),
   };
   const files = await writeReport(outDir, merged, report);
