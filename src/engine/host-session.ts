@@ -3,6 +3,7 @@
 // that was running when it dropped waited for, so nothing runs twice at once).
 import { randomBytes } from 'node:crypto';
 import type { Connection, Connector, RemoteShell } from '../transport/connection.js';
+import { pause, RECONNECT_DELAYS_MS } from '../transport/reconnect-backoff.js';
 import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
 import type { Secret } from '../shell/secret.js';
 import {
@@ -143,22 +144,8 @@ export interface HostSessionOptions {
   keepRuns?: number;
 }
 
-/** A wait that an interrupt cuts short. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 /** The controller's record of a run, stored on the host beside its CSVs. */
 export type RunRecordFiles = Partial<Record<RunFileName, string>>;
-
-const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000];
 
 export class HostSession {
   roundTrips = 0;

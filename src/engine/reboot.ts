@@ -3,6 +3,7 @@
 // checked: a new boot id, no reboot-required left, systemd up (running or degraded).
 import { randomBytes } from 'node:crypto';
 import type { Connection, Connector } from '../transport/connection.js';
+import { pause, REBOOT_POLL_MS } from '../transport/reconnect-backoff.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { Secret } from '../shell/secret.js';
 import { recordReader } from './records.js';
@@ -56,19 +57,6 @@ async function bootState(conn: Connection, opts: RebootOptions, waitS: number): 
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 export async function rebootHost(connector: Connector, host: HostSpec, opts: RebootOptions): Promise<RebootResult> {
   const conn = await connector.connect(host.name);
   let before: BootState;
@@ -96,7 +84,7 @@ export async function rebootHost(connector: Connector, host: HostSpec, opts: Reb
   let last = 'no answer yet';
   // bounded: attempts stop at the deadline (or on Ctrl-C)
   while (Date.now() < deadline && !opts.signal?.aborted) {
-    await sleep(opts.pollMs ?? 3_000, opts.signal);
+    await pause(opts.pollMs ?? REBOOT_POLL_MS, opts.signal);
     let c: Connection | undefined;
     try {
       c = await connector.connect(host.name);

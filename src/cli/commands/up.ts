@@ -15,6 +15,7 @@ import { laptopPublicKey } from '../../transport/laptop-key.js';
 import type { Inventory } from '../../config/inventory.js';
 import { loadPlaybook } from '../../config/playbook.js';
 import type { Connection } from '../../transport/connection.js';
+import { bootingHostDelayMs, BOOTING_HOST_MAX_DELAY_MS, pause } from '../../transport/reconnect-backoff.js';
 import { EXIT } from '../exit-codes.js';
 
 interface Args extends CommonArgs, Partial<CloudSettings> {
@@ -48,10 +49,15 @@ export async function waitForSsh(
     try {
       return await connect();
     } catch (err) {
-      if (!(err instanceof ConnectError) || !RETRIED.includes(err.reason) || Date.now() + 3000 > deadline) throw err;
+      if (
+        !(err instanceof ConnectError) ||
+        !RETRIED.includes(err.reason) ||
+        Date.now() + BOOTING_HOST_MAX_DELAY_MS > deadline
+      )
+        throw err;
       if (err.message !== last) note(`waiting for SSH: ${err.message}`);
       last = err.message;
-      await new Promise((r) => setTimeout(r, Math.min(3000, 500 * attempt)));
+      await pause(bootingHostDelayMs(attempt));
     }
   }
 }
