@@ -335,7 +335,7 @@ async function attemptPhase(
   const become = phase.def.become ?? host.become;
   let scriptPid: number | null = null;
   const shell: RemoteShell = ownShell ? await session.extraShell(become) : await session.shell(become);
-  const recorded = resumed ? await recallRecorded(run, phase, earlier) : new Set<string>();
+  const recorded = resumed ? await recallRecorded(run, phase, earlier) : new Map<string, string>();
   const outcome = await runPhase({
     shell,
     phase,
@@ -364,17 +364,17 @@ async function attemptPhase(
 
 /**
  * What the host recorded before a drop (some reports were lost with the connection):
- * those steps are counted as changed and get no second timing row.
+ * the steps it recorded as changed count as changed; no step gets a second timing row.
  */
 async function recallRecorded(
   run: HostRun,
   phase: PhaseInstance,
   earlier: Map<string, StepResult>,
-): Promise<Set<string>> {
-  const recorded = new Set(await run.session.changedSteps(run.host.stateDir, run.opts.runId, phase.def.name));
-  for (const stepName of recorded) {
+): Promise<Map<string, string>> {
+  const recorded = await run.session.recordedSteps(run.host.stateDir, run.opts.runId, phase.def.name);
+  for (const [stepName, status] of recorded) {
     const s = phase.steps.find((x) => x.name === stepName);
-    if (s && earlier.get(stepName)?.status !== 'changed')
+    if (s && status === 'changed' && earlier.get(stepName)?.status !== 'changed')
       earlier.set(stepName, { name: s.name, type: s.type.id, status: 'changed', reason: 'changed', durationMs: 0 });
   }
   return recorded;

@@ -295,8 +295,8 @@ export class HostSession {
     throw last;
   }
 
-  /** Steps of a phase that the host's timing.csv records as changed in this run. */
-  async changedSteps(stateDir: string, runId: string, phase: string): Promise<string[]> {
+  /** The rows of a phase in this run's timing.csv: step name ('' for the phase's own row) → status. */
+  async recordedSteps(stateDir: string, runId: string, phase: string): Promise<Map<string, string>> {
     const lines: string[] = [];
     await (
       await this.shell(this.host.become)
@@ -305,15 +305,11 @@ export class HostSession {
       string,
       string
     >[];
-    return rows
-      .filter(
-        (r) =>
-          readCsvCell(r.run_id ?? '') === runId &&
-          readCsvCell(r.phase ?? '') === phase &&
-          r.step &&
-          r.status === 'changed',
-      )
-      .map((r) => readCsvCell(r.step!));
+    return new Map(
+      rows
+        .filter((r) => readCsvCell(r.run_id ?? '') === runId && readCsvCell(r.phase ?? '') === phase)
+        .map((r) => [readCsvCell(r.step ?? ''), r.status ?? '']),
+    );
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   probeScript,
   applyScript,
   satisfiedPhaseScript,
+  PHASE_ROW,
   checkpointScript,
   pendingRestartFile,
   readTimeout,
@@ -35,8 +36,8 @@ export interface PhaseRun {
   prefix?: string;
   /** performs controller-side checks (rdp_check) against this host */
   localChecks?: LocalChecks;
-  /** names of steps whose change timing.csv already holds (resuming after a drop) */
-  recorded?: ReadonlySet<string>;
+  /** rows timing.csv already holds for this phase, step name ('' the phase) → status (resuming after a drop) */
+  recorded?: ReadonlyMap<string, string>;
   /** the PID of the script running now, for an interrupt to stop it */
   onScriptPid?: (pid: number | null) => void;
 }
@@ -309,9 +310,11 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
         reason: '',
         deferred: satisfiedPhaseScript(
           run.files,
-          steps.map((s) => s.name),
+          // after a drop, the steps already in timing.csv keep their one row
+          steps.filter((s) => !run.recorded?.has(s.name)).map((s) => s.name),
           checkpoint?.hash ?? null,
           performance.now() - st.started,
+          !run.recorded?.has(''),
         ),
       };
     }
@@ -450,7 +453,10 @@ async function applyRound(
     if (rest[k]) run.emit({ type: 'step-start', host: run.host, phase: run.phase.def.name, step: rest[k]!.name });
   };
   running(0);
-  const recorded = new Set(steps.filter((x) => run.recorded?.has(x.name)).map((x) => x.index));
+  const recorded = new Map<number, string>(
+    steps.flatMap((x) => (run.recorded?.has(x.name) ? [[x.index, run.recorded.get(x.name)!] as const] : [])),
+  );
+  if (run.recorded?.has('')) recorded.set(PHASE_ROW, run.recorded.get('')!);
   out.readTimeout = await runScript(
     run.shell,
     n,

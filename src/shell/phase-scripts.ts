@@ -203,8 +203,8 @@ export function applyScript(
   changedBefore: ReadonlySet<number>,
   checkpoint: { hash: string } | null,
   phaseStartCs: number | null,
-  /** steps whose change is already in timing.csv (done before a dropped connection): no second row */
-  recorded: ReadonlySet<number> = new Set(),
+  /** rows already in timing.csv (before a dropped connection), by step index (PHASE_ROW: the phase's): status */
+  recorded: ReadonlyMap<number, string> = new Map(),
   /** the phase's limit in seconds, counted from the phase's start */
   phaseLimitS = 0,
 ): string {
@@ -239,11 +239,14 @@ export function applyScript(
   out.push(now);
   if (checkpoint) {
     out.push(checkpointWrite(files, checkpoint.hash));
-    out.push(timingRow(files, '', raw('P0'), raw('u'), raw('$PC')));
+    if (!recorded.has(PHASE_ROW)) out.push(timingRow(files, '', raw('P0'), raw('u'), raw('$PC')));
   }
   out.push(sh`printf '\\036%s END\\n' "$N"`);
   return lines(out).text;
 }
+
+/** The key of a phase's own timing row among the recorded rows of applyScript (steps are 0 and up). */
+export const PHASE_ROW = -1;
 
 /** One step of the apply script: re-check (stale or settle), act, handler restart, timing row, S record. */
 function applyStepLines(
@@ -251,7 +254,7 @@ function applyStepLines(
   s: ApplyStep,
   n: number,
   now: ShellText,
-  recorded: ReadonlySet<number>,
+  recorded: ReadonlyMap<number, string>,
 ): ShellText[] {
   const d = s.decision;
   const out = [sh`# step ${s.index}`, sh`${now}; A=$u; st=ok; cs=ok; P1=$PC`];
@@ -299,7 +302,12 @@ function applyStepLines(
     out.push(sh`if [ -n "${trigger}" ]; then ${act(d.onChanged.script, 'restarted')}; fi`);
   }
   if (s.pendingFile) out.push(sh`rm -f ${s.pendingFile}`);
-  out.push(recorded.has(s.index) ? now : sh`${now}; ${timingRow(files, s.name, raw('A'), raw('u'), raw('$cs'))}`);
+  // a step recorded before a drop gets no second row, unless it was ok then and has changed since
+  const row = timingRow(files, s.name, raw('A'), raw('u'), raw('$cs'));
+  const before = recorded.get(s.index);
+  out.push(
+    before === undefined ? sh`${now}; ${row}` : before === 'ok' ? sh`${now}; [ "$cs" = ok ] || { ${row}; }` : now,
+  );
   out.push(sh`printf '\\036%s S %s %s %s\\n' "$N" ${s.index} "$st" $((u-A))`);
   return out;
 }
@@ -313,10 +321,14 @@ export function satisfiedPhaseScript(
   stepNames: readonly string[],
   hash: string | null,
   durationMs: number,
+  /** false when the phase's row is already there (resumed after a drop) */
+  phaseRow = true,
 ): string {
   const dur = (durationMs / 1000).toFixed(2);
   // names are data: printf's format is fixed, every row's fields are arguments (the format repeats per 4)
-  const args = [...stepNames.map((n) => [n, '0.00']), ['', dur]].map(
+  const rows = [...stepNames.map((n) => [n, '0.00']), ...(phaseRow ? [['', dur]] : [])];
+  if (!rows.length) return hash ? checkpointScript(files, hash) : '';
+  const args = rows.map(
     ([step, d]) => sh`"$ts" ${[files.runId, files.host, files.phase, step!].map(csvField).join(',')} "$ep" ${d!}`,
   );
   return (

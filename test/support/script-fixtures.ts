@@ -129,7 +129,12 @@ export function runFiles(stateDir: string): RunFiles {
 export function phaseScripts(
   steps: readonly FixtureStep[],
   stateDir: string,
-  opts: { changedBefore?: number[]; recorded?: number[]; phaseLimitS?: number; startCs?: number } = {},
+  opts: {
+    changedBefore?: number[];
+    recorded?: [number, string][];
+    phaseLimitS?: number;
+    startCs?: number;
+  } = {},
 ): { probe: string; apply: string } {
   const files = runFiles(stateDir);
   const inst = instances(steps);
@@ -176,7 +181,7 @@ export function phaseScripts(
       new Set(opts.changedBefore ?? []),
       { hash: 'f'.repeat(64) },
       opts.startCs ?? null,
-      new Set(opts.recorded ?? []),
+      new Map(opts.recorded ?? []),
       opts.phaseLimitS ?? 0,
     ),
   };
@@ -187,7 +192,14 @@ export function goldenScripts(): Record<string, string> {
   const root = '/srv/golden';
   const state = '/var/lib/vps-provision';
   const phase = phaseScripts(allSteps(root), state, { phaseLimitS: 600 });
-  const resumed = phaseScripts(fileSteps(root), state, { changedBefore: [0], recorded: [0], startCs: 12345 });
+  const resumed = phaseScripts(fileSteps(root), state, {
+    changedBefore: [0],
+    recorded: [
+      [0, 'changed'],
+      [1, 'ok'],
+    ],
+    startCs: 12345,
+  });
   const files = runFiles(state);
   const monitor = { stateDir: state, runId: RUN_ID };
   return {

@@ -113,7 +113,9 @@ test('a dropped connection mid-phase is resumed: every side effect once, the end
     (_, i) =>
       `  - name: step ${i}\n    command: { run: "sleep 0.2; echo ${i} >> {{ work_root }}/log && touch {{ work_root }}/done-${i}", creates: "{{ work_root }}/done-${i}" }\n`,
   );
-  const pb = playbook('phases: [slow]\n', { slow: `name: slow\nestimate_s: 10\nsteps:\n${steps.join('')}` });
+  // a step already in place: ok in every attempt, and still one row in timing.csv
+  const ready = '  - name: ready\n    command: { run: "true", creates: "{{ work_root }}" }\n';
+  const pb = playbook('phases: [slow]\n', { slow: `name: slow\nestimate_s: 10\nsteps:\n${ready}${steps.join('')}` });
   // three drops (bounded), each once the resumed phase has made progress on a new
   // connection: the step running at a drop still ends (its script outlives the driver,
   // as on a host), so two more lines are needed for progress of the resumed phase
@@ -135,15 +137,19 @@ test('a dropped connection mid-phase is resumed: every side effect once, the end
   expect(connector.connects).toBeGreaterThan(drops);
   // each command ran once: the log has each number once, in order
   expect(file('log').trim().split('\n')).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
-  expect(result.phases[0]!.steps.every((s) => s.status === 'changed')).toBe(true);
-  // timing.csv on the "host": each step's change is recorded exactly once
+  expect(result.phases[0]!.steps.map((s) => s.status)).toEqual(['ok', ...steps.map(() => 'changed')]);
+  // timing.csv on the "host": each step is recorded exactly once (none again as ok after a resume)
   const runs = readdirSync(join(dir, 'state', 'runs'));
   const timing = readFileSync(join(dir, 'state', 'runs', runs[0]!, 'timing.csv'), 'utf8')
     .trim()
     .split('\n')
     .slice(1);
-  const changedRows = timing.filter((l) => l.endsWith(',changed') && /,step \d+,/.test(l)).map((l) => l.split(',')[4]);
-  expect(changedRows).toEqual(Array.from({ length: 12 }, (_, i) => `step ${i}`));
+  const stepRows = timing
+    .filter((l) => /,slow,[^,]+,/.test(l))
+    .map((l) => `${l.split(',')[4]}: ${l.split(',').at(-1)}`);
+  expect(stepRows).toEqual(['ready: ok', ...Array.from({ length: 12 }, (_, i) => `step ${i}: changed`)]);
+  // and the phase's own row once, even when the drop came after it was written
+  expect(timing.filter((l) => /,slow,,/.test(l)).map((l) => l.split(',').at(-1))).toEqual(['changed']);
 }, 120_000);
 
 test('phases of a parallel group run side by side; with a group concurrency of 1, one after another', async () => {

@@ -76,7 +76,7 @@ if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_49e72
 mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf
 VPSP_STEP_49e72d08b4d5
 rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; fi
-read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
+read u _ </proc/uptime; u=${u%.*}${u#*.}; [ "$cs" = ok ] || { d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"; }
 printf '\036%s S %s %s %s\n' "$N" 1 "$st" $((u-A))
 # step 2
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
