@@ -10,7 +10,7 @@ import { loadPlaybook, instantiatePhase, type Playbook, type PhaseInstance } fro
 import { ConfigError } from '../errors.js';
 import { withRdpAccess, RdpAccessError } from '../config/rdp-access.js';
 import { closest } from './options.js';
-import { loginPublicKeyOfHost } from '../transport/login-public-key.js';
+import { loginKeyFinder } from '../transport/login-public-key.js';
 
 /** A workstation variable whose default is found on the laptop (README: "Workstation variables"). */
 const DEVELOPER_SSH_KEY = 'developer_ssh_key';
@@ -98,13 +98,10 @@ export async function loadRunContext(
   const selected = selectHosts(inventory, args.limit, args.shard);
   // developer_ssh_key, when neither the playbooks nor the inventory set it: the public half
   // of the key the tool logs in with (identity_file + .pub, else the agent's first key)
-  const loginKeys = await Promise.all(
-    selected.map((host) =>
-      Object.hasOwn({ ...playbook.vars, ...host.vars }, DEVELOPER_SSH_KEY)
-        ? undefined
-        : loginPublicKeyOfHost(host, args.sshConfig),
-    ),
-  );
+  const needKey = selected.map((host) => !Object.hasOwn({ ...playbook.vars, ...host.vars }, DEVELOPER_SSH_KEY));
+  // ssh_config, key files and the agent read once for all hosts
+  const loginKeyOf = needKey.some(Boolean) ? loginKeyFinder(args.sshConfig) : undefined;
+  const loginKeys = await Promise.all(selected.map((host, i) => (needKey[i] ? loginKeyOf!(host) : undefined)));
   const hosts = selected.map((host, i) => {
     const key = loginKeys[i];
     // the playbooks' own vars are defaults; the inventory's win

@@ -75,7 +75,16 @@ function agentFirstKey(socket: string, timeoutMs: number): Promise<string | unde
   });
 }
 
-export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPublicKey | undefined> {
+/** What one run has read already: each key file and the agent are asked once for all hosts. */
+export interface LoginKeyCache {
+  publicFiles: Map<string, string | undefined>;
+  agents: Map<string, Promise<string | undefined>>;
+}
+
+export async function loginPublicKey(
+  inputs: LoginKeyInputs,
+  cache: LoginKeyCache = { publicFiles: new Map(), agents: new Map() },
+): Promise<LoginPublicKey | undefined> {
   const ids = chooseIdentities(inputs);
   const named = [inputs.inventoryIdentityFile, ...inputs.settings.identityFiles]
     .filter((p): p is string => Boolean(p))
@@ -86,31 +95,42 @@ export async function loginPublicKey(inputs: LoginKeyInputs): Promise<LoginPubli
     ...named.filter((p) => p.endsWith('.pub')),
   ];
   for (const path of candidates) {
-    const line = readPublic(path);
+    if (!cache.publicFiles.has(path)) cache.publicFiles.set(path, readPublic(path));
+    const line = cache.publicFiles.get(path);
     if (line) return { line, source: path };
   }
   if (ids.agent) {
-    const line = await agentFirstKey(ids.agent, inputs.agentTimeoutMs ?? 5_000);
+    let asked = cache.agents.get(ids.agent);
+    if (!asked) cache.agents.set(ids.agent, (asked = agentFirstKey(ids.agent, inputs.agentTimeoutMs ?? 5_000)));
+    const line = await asked;
     if (line) return { line, source: 'ssh-agent' };
   }
   return undefined;
 }
 
-/** The same for an inventory host, its ~/.ssh/config entry applied as the connection does. */
-export function loginPublicKeyOfHost(host: HostSpec, sshConfigPath?: string): Promise<LoginPublicKey | undefined> {
+/**
+ * The same for the hosts of a run, each one's ~/.ssh/config entry applied as the connection
+ * does: the config is read once (not once per host), key files and the agent once.
+ */
+export function loginKeyFinder(sshConfigPath?: string): (host: HostSpec) => Promise<LoginPublicKey | undefined> {
   const home = passwdHomeDir();
   const cfg = loadSshConfig(sshConfigPath ?? join(home, '.ssh', 'config'), includeHomeDir());
-  const settings = resolveSshConfig(host.address, cfg.text, {
-    localUser: userInfo().username,
-    homeDir: home,
-    includeHome: cfg.includeHome,
-    configPath: cfg.configPath,
-    includes: cfg.includes,
-  });
-  return loginPublicKey({
-    settings,
-    inventoryIdentityFile: host.explicit.identityFile ?? host.fallback.identityFile,
-    authSock: process.env.SSH_AUTH_SOCK,
-    homeDir: home,
-  });
+  const localUser = userInfo().username;
+  const cache: LoginKeyCache = { publicFiles: new Map(), agents: new Map() };
+  return (host) =>
+    loginPublicKey(
+      {
+        settings: resolveSshConfig(host.address, cfg.text, {
+          localUser,
+          homeDir: home,
+          includeHome: cfg.includeHome,
+          configPath: cfg.configPath,
+          includes: cfg.includes,
+        }),
+        inventoryIdentityFile: host.explicit.identityFile ?? host.fallback.identityFile,
+        authSock: process.env.SSH_AUTH_SOCK,
+        homeDir: home,
+      },
+      cache,
+    );
 }
