@@ -54,6 +54,19 @@ async function addTaggedDroplets(argv: { _: (string | number)[]; inventory?: str
   if (!command || !['provision', 'run', 'plan', 'check', 'hosts', 'bench', 'report'].includes(command)) return;
   await (await import('./tagged-droplets.js')).addTaggedDroplets(argv);
 }
+/**
+ * yargs formats a command's whole help text each time it runs one (usage.cacheHelpMessage:
+ * cliui, wrap-ansi, string-width; ~100 ms of CPU), to show it later from an async handler.
+ * Help is printed only for --help (before any handler) and never on failure here (.fail
+ * prints one line), so unless help is asked the formatting is skipped (Angular's CLI does the same).
+ */
+function skipHelpCache(cli: object, args: readonly string[]): void {
+  if (args.includes('--help') || args.includes('-h')) return;
+  const usage = (cli as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } })
+    .getInternalMethods?.()
+    .getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+}
 // Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
 installInterruptHandler();
 
@@ -125,6 +138,7 @@ try {
     })
     .option('ssh-config', { type: 'string', describe: 'ssh_config file (default ~/.ssh/config)' });
   for (const c of commands) cli = cli.command(c as never);
+  skipHelpCache(cli, hideBin(process.argv));
   await cli
     // an inventory with digitalocean: { tag } gets the droplets with that tag as hosts
     .middleware(addTaggedDroplets as never)
