@@ -6,6 +6,7 @@ import type { RunContext } from './run-context.js';
 import type { Secret } from '../shell/secret.js';
 import type { Paint } from './ui/color.js';
 import { rebootHost, REBOOT_REQUIRED_FILE } from '../engine/reboot.js';
+import { hostSignals } from '../engine/host-signals.js';
 
 /** How long a rebooting host may take to answer SSH from its new boot. */
 const REBOOT_TIMEOUT_MS = 10 * 60_000;
@@ -22,6 +23,7 @@ export async function rebootWhereRequired(
   },
 ): Promise<void> {
   const limit = pLimit(Math.max(1, opts.concurrency));
+  const signals = hostSignals(opts.signal);
   await Promise.all(
     run.hosts
       .filter((h) => h.rebootRequired && (h.status === 'ok' || h.status === 'failed'))
@@ -32,15 +34,18 @@ export async function rebootWhereRequired(
             h.host,
             `rebooting (${REBOOT_REQUIRED_FILE}); waiting for SSH, at most ${REBOOT_TIMEOUT_MS / 60_000} min`,
           );
+          const signal = signals.take();
           try {
             h.reboot = await rebootHost(connector, spec, {
               become: spec.become,
               sudoPassword: opts.sudoPassword,
               timeoutMs: REBOOT_TIMEOUT_MS,
-              signal: opts.signal,
+              signal: signal.signal,
             });
           } catch (err) {
             h.reboot = { ok: false, downMs: 0, detail: err instanceof Error ? err.message : String(err) };
+          } finally {
+            signal.release();
           }
           if (!h.reboot.ok) {
             h.status = 'failed';
@@ -52,7 +57,7 @@ export async function rebootWhereRequired(
           }
         }),
       ),
-  );
+  ).finally(() => signals.close());
 }
 
 /** Lines for the end of the summary: reboots done, and hosts still waiting for one. */

@@ -5,6 +5,7 @@ import type { Connector } from '../transport/connection.js';
 import type { HostSpec } from '../config/inventory.js';
 import type { PhaseInstance } from '../config/playbook.js';
 import { runHost, type HostRunOptions } from './host-runner.js';
+import { hostSignals } from './host-signals.js';
 import type { RunResult } from './events.js';
 
 export function newRunId(now = new Date()): string {
@@ -26,8 +27,22 @@ export interface FleetRunOptions extends Omit<HostRunOptions, 'phases'> {
 export async function runFleet(connector: Connector, opts: FleetRunOptions): Promise<RunResult> {
   const startedAt = opts.startedAt ?? new Date().toISOString();
   const limit = pLimit(Math.max(1, opts.concurrency));
-  const hosts = await Promise.all(
-    opts.hosts.map(({ host, phases }) => limit(() => runHost(connector, host, { ...opts, phases }))),
-  );
-  return { runId: opts.runId, mode: opts.mode, startedAt, endedAt: new Date().toISOString(), hosts };
+  const signals = hostSignals(opts.signal);
+  try {
+    const hosts = await Promise.all(
+      opts.hosts.map(({ host, phases }) =>
+        limit(async () => {
+          const s = signals.take();
+          try {
+            return await runHost(connector, host, { ...opts, phases, signal: s.signal });
+          } finally {
+            s.release();
+          }
+        }),
+      ),
+    );
+    return { runId: opts.runId, mode: opts.mode, startedAt, endedAt: new Date().toISOString(), hosts };
+  } finally {
+    signals.close();
+  }
 }
