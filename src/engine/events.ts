@@ -14,6 +14,8 @@ export interface StepResult {
   commands?: string[];
   /** tail of the output of a failed step */
   output?: string;
+  /** plan: the step would fail as things stand (a check that does not hold now) */
+  fails?: boolean;
 }
 
 export interface PhaseResult {

@@ -408,6 +408,7 @@ function recordPlan(
         reason: d.reason,
         durationMs: 0,
         commands: d.status === 'change' ? [...d.display, ...conditional] : conditional.length ? conditional : undefined,
+        ...(d.status === 'change' && d.fails ? { fails: true } : {}),
       },
       s.index,
     );

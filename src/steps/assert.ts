@@ -44,7 +44,13 @@ function failure(a: Args, line: string, show = ''): Decision {
   const text = `assertion failed: ${a.message ?? line}`;
   // printf's format is fixed; the text is an argument (a value from YAML or the host is data)
   const script = sh`${raw(show)}printf '%s\\n' ${text} >&2; exit 1`.text;
-  return { status: 'change', reason: text, script, display: [sh`${raw(show)}echo ${text} >&2; exit 1`.text] };
+  return {
+    status: 'change',
+    reason: text,
+    script,
+    display: [sh`${raw(show)}echo ${text} >&2; exit 1`.text],
+    fails: true,
+  };
 }
 
 export const assertStep: StepType<Args> = {

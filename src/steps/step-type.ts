@@ -20,7 +20,15 @@ export interface StepContext {
 
 export type Decision =
   | { status: 'ok'; reason: string; onChanged?: ConditionalAction }
-  | { status: 'change'; reason: string; script: string; display: string[]; onChanged?: ConditionalAction };
+  | {
+      status: 'change';
+      reason: string;
+      script: string;
+      display: string[];
+      onChanged?: ConditionalAction;
+      /** acting fails the step: a check that does not hold (assert), shown by plan as such */
+      fails?: boolean;
+    };
 
 /** A self-deciding action (StepType.settle) and how it is shown. */
 export interface Settle {

@@ -41,14 +41,21 @@ export function planText(run: RunResult, paint: Paint): string {
     if (h.error)
       out.push(`  ${paint.red('error')}: ${t(h.error.message)}`, `  ${paint.dim('hint')}: ${t(h.error.hint)}`);
     for (const p of h.phases) {
-      const pending = p.steps.filter((s) => s.status === 'changed').length;
+      const pending = p.steps.filter((s) => s.status === 'changed' && !s.fails).length;
+      const failing = p.steps.filter((s) => s.fails).length;
+      const state = [
+        ...(pending ? [paint.yellow(`${pending} to change`)] : []),
+        // a check that fails now may hold once the changes before it are made
+        ...(failing ? [paint.red(`${failing} check${failing > 1 ? 's' : ''} failing now`)] : []),
+      ];
       out.push(
-        `  phase ${p.name}: ${p.status === 'skipped' ? paint.dim(`skipped (${t(p.reason)})`) : pending ? paint.yellow(`${pending} to change`) : paint.green('nothing to change')}`,
+        `  phase ${p.name}: ${p.status === 'skipped' ? paint.dim(`skipped (${t(p.reason)})`) : state.length ? state.join(', ') : paint.green('nothing to change')}`,
       );
       if (p.status === 'skipped') continue;
       for (const s of p.steps) {
-        const mark =
-          s.status === 'changed'
+        const mark = s.fails
+          ? paint.red('! would fail')
+          : s.status === 'changed'
             ? paint.yellow('~ will change')
             : s.status === 'failed'
               ? paint.red('x failed')
