@@ -3,7 +3,6 @@
 // the host's selected phases resolves from the host itself (src/facts/source-reach.ts).
 // A failure on any host stops the run everywhere before anything is changed anywhere.
 import { randomBytes } from 'node:crypto';
-import pLimit from 'p-limit';
 import type { Connector } from '../transport/connection.js';
 import type { Secret } from '../shell/secret.js';
 import { ProvisionError, CommandError, PreflightError } from '../errors.js';
@@ -11,6 +10,7 @@ import type { PhaseInstance } from '../config/playbook.js';
 import { phaseSources, type PhaseSource } from '../config/phase-sources.js';
 import { sourceProbeScript, sourceReplyReader, sourceFailure } from '../facts/source-reach.js';
 import type { RunContext } from './run-context.js';
+import { onEachHost } from './each-host.js';
 
 export interface SourceVerdicts {
   sources: PhaseSource[];
@@ -76,47 +76,43 @@ export async function preflightEverywhere(
   const needing = ctx.hosts
     .map((h) => ({
       ...h,
+      name: h.host.name,
       sudo: h.host.become || h.phases.some((p) => p.def.become),
       check: opts.sources ? sourceCheck(h.phases) : undefined,
     }))
     .filter((h) => h.sudo || h.check?.sources.length);
   if (!needing.length) return;
-  const limit = pLimit(Math.max(1, opts.concurrency));
-  const results = await Promise.all(
-    needing.map((h) =>
-      limit(async (): Promise<{ sudo?: string; sources: string[] }> => {
-        let conn;
-        try {
-          conn = await connector.connect(h.host.name);
-          const shell = await conn.openShell(h.sudo ? { become: true, sudoPassword: opts.sudoPassword } : {});
-          let uid = '';
-          const r = await shell.run(`id -u\n${h.check?.script ?? ''}`, (line) => {
-            if (!h.check?.onLine(line) && !uid) uid = line;
-          });
-          shell.close();
-          if (h.sudo && (r.exitCode !== 0 || !/^\d+$/.test(uid)))
-            return { sudo: `${h.host.name}: sudo ran but the check failed (exit ${r.exitCode})`, sources: [] };
-          const verdicts = h.check?.verdicts();
-          if (verdicts?.warning) opts.warn(h.host.name, verdicts.warning);
-          if (opts.sourcesWarnOnly) {
-            for (const f of verdicts?.failures ?? [])
-              opts.warn(
-                h.host.name,
-                `source does not resolve (provision would stop before any change): ${sourceFailureText(f)}`,
-              );
-            return { sources: [] };
-          }
-          return { sources: (verdicts?.failures ?? []).map((f) => `${h.host.name}: ${sourceFailureText(f)}`) };
-        } catch (err) {
-          // unreachable hosts are reported by the run itself; only sudo refusals stop everything
-          if (err instanceof CommandError) return { sudo: err.message, sources: [] };
-          if (err instanceof ProvisionError) return { sources: [] };
-          throw err;
-        } finally {
-          conn?.close();
-        }
-      }),
-    ),
+  const results = await onEachHost(
+    connector,
+    needing,
+    { concurrency: opts.concurrency },
+    async (conn, h): Promise<{ sudo?: string; sources: string[] }> => {
+      const shell = await conn.openShell(h.sudo ? { become: true, sudoPassword: opts.sudoPassword } : {});
+      let uid = '';
+      const r = await shell.run(`id -u\n${h.check?.script ?? ''}`, (line) => {
+        if (!h.check?.onLine(line) && !uid) uid = line;
+      });
+      shell.close();
+      if (h.sudo && (r.exitCode !== 0 || !/^\d+$/.test(uid)))
+        return { sudo: `${h.name}: sudo ran but the check failed (exit ${r.exitCode})`, sources: [] };
+      const verdicts = h.check?.verdicts();
+      if (verdicts?.warning) opts.warn(h.name, verdicts.warning);
+      if (opts.sourcesWarnOnly) {
+        for (const f of verdicts?.failures ?? [])
+          opts.warn(
+            h.name,
+            `source does not resolve (provision would stop before any change): ${sourceFailureText(f)}`,
+          );
+        return { sources: [] };
+      }
+      return { sources: (verdicts?.failures ?? []).map((f) => `${h.name}: ${sourceFailureText(f)}`) };
+    },
+    (_h, err) => {
+      // unreachable hosts are reported by the run itself; only sudo refusals stop everything
+      if (err instanceof CommandError) return { sudo: err.message, sources: [] };
+      if (err instanceof ProvisionError) return { sources: [] };
+      throw err;
+    },
   );
   const sudo = results.flatMap((r) => (r.sudo ? [r.sudo] : []));
   const sources = results.flatMap((r) => r.sources);

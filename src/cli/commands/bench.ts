@@ -3,9 +3,8 @@
 import { resolveStateDir } from '../../engine/host-session.js';
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
-import pLimit from 'p-limit';
 import { loadInventory, selectHosts } from '../../config/inventory.js';
-import { createSshConnector } from '../../transport/ssh-connector.js';
+import { onEachHost, preparedConnector, hostFailureText } from '../each-host.js';
 import { benchmarkCommand } from '../../monitor/benchmark-commands.js';
 import { newRunId } from '../../engine/fleet-runner.js';
 import {
@@ -18,7 +17,7 @@ import {
   type BenchmarkResult,
   type BenchmarkComparison,
 } from '../../report/benchmark-results.js';
-import { ConfigError, ProvisionError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { CommonArgs } from '../run-context.js';
 import { makePaint, colorWanted } from '../ui/color.js';
 import { EXIT } from '../exit-codes.js';
@@ -56,61 +55,41 @@ export const benchCommand: CommandModule<CommonArgs, Args> = {
     const hosts = selectHosts(inv, args.limit, args.shard);
     const reportsDir = args.reportsDir ?? 'reports';
     const label = newRunId();
-    const connector = createSshConnector({
-      inventory: inv,
-      hostKeyPolicy: args.hostKeyPolicy,
-      sshConfigPath: args.sshConfig,
-    });
-    await connector.prepare(hosts.map((h) => h.name));
-    const limit = pLimit(Math.max(1, args.concurrency));
-    const results = await Promise.all(
-      hosts.map((h) =>
-        limit(
-          async (): Promise<{
-            host: string;
-            result?: BenchmarkResult;
-            comparison?: BenchmarkComparison;
-            error?: string;
-          }> => {
-            let conn;
-            try {
-              conn = await connector.connect(h.name);
-              const shell = await conn.openShell({ become: h.become });
-              await resolveStateDir(shell, h, conn.loginUser);
-              const lines: string[] = [];
-              await shell.run(
-                benchmarkCommand({ workDir: `${h.stateDir}/bench`, diskMb: Math.round(args.diskMb), url: args.url }),
-                (l) => lines.push(l),
-              );
-              shell.close();
-              const result = parseBenchmarkOutput(lines.join('\n'), h.name, undefined, {
-                url: args.url ?? null,
-                diskMb: Math.round(args.diskMb),
-                maxTimeS: 30,
-              });
-              await saveBenchmarkResult(benchmarkResultPath(reportsDir, label, h.name), result);
-              const baselinePath = benchmarkResultPath(reportsDir, 'baseline', h.name);
-              const comparison = existsSync(baselinePath)
-                ? compareBenchmarks(await loadBenchmarkResult(baselinePath), result)
-                : undefined;
-              if (args.saveBaseline) await saveBenchmarkResult(baselinePath, result);
-              return { host: h.name, result, comparison };
-            } catch (err) {
-              return {
-                host: h.name,
-                error:
-                  err instanceof ProvisionError
-                    ? `${err.message} (${err.hint})`
-                    : err instanceof Error
-                      ? err.message
-                      : String(err),
-              };
-            } finally {
-              conn?.close();
-            }
-          },
-        ),
-      ),
+    const connector = await preparedConnector(
+      inv,
+      args,
+      hosts.map((h) => h.name),
+    );
+    const results = await onEachHost(
+      connector,
+      hosts,
+      { concurrency: args.concurrency },
+      async (
+        conn,
+        h,
+      ): Promise<{ host: string; result?: BenchmarkResult; comparison?: BenchmarkComparison; error?: string }> => {
+        const shell = await conn.openShell({ become: h.become });
+        await resolveStateDir(shell, h, conn.loginUser);
+        const lines: string[] = [];
+        await shell.run(
+          benchmarkCommand({ workDir: `${h.stateDir}/bench`, diskMb: Math.round(args.diskMb), url: args.url }),
+          (l) => lines.push(l),
+        );
+        shell.close();
+        const result = parseBenchmarkOutput(lines.join('\n'), h.name, undefined, {
+          url: args.url ?? null,
+          diskMb: Math.round(args.diskMb),
+          maxTimeS: 30,
+        });
+        await saveBenchmarkResult(benchmarkResultPath(reportsDir, label, h.name), result);
+        const baselinePath = benchmarkResultPath(reportsDir, 'baseline', h.name);
+        const comparison = existsSync(baselinePath)
+          ? compareBenchmarks(await loadBenchmarkResult(baselinePath), result)
+          : undefined;
+        if (args.saveBaseline) await saveBenchmarkResult(baselinePath, result);
+        return { host: h.name, result, comparison };
+      },
+      (h, err) => ({ host: h.name, error: hostFailureText(err) }),
     );
     if (args.json) {
       process.stdout.write(`${jsonText({ label, hosts: results })}\n`);

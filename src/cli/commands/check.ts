@@ -2,13 +2,11 @@
 // and every external source of the selected phases (apt repositories, keys, .debs)
 // resolving from the host. One round trip per host after connecting; nothing is changed.
 import type { CommandModule } from 'yargs';
-import pLimit from 'p-limit';
 import { loadInventory, selectHosts, type HostSpec } from '../../config/inventory.js';
 import type { PhaseInstance } from '../../config/playbook.js';
 import { loadRunContext } from '../run-context.js';
 import { sourceCheck, sourceFailureText } from '../host-preflight.js';
-import { createSshConnector } from '../../transport/ssh-connector.js';
-import { ProvisionError } from '../../errors.js';
+import { onEachHost, preparedConnector, hostFailureText } from '../each-host.js';
 import { Secret } from '../../shell/secret.js';
 import type { CommonArgs } from '../run-context.js';
 import { SUDO_PASSWORD_ENV } from '../execute-run.js';
@@ -91,84 +89,78 @@ export const checkCommand: CommandModule<CommonArgs, Args> = {
       hosts = ctx.hosts.map((h) => h.host);
       for (const h of ctx.hosts) phasesOf.set(h.host.name, h.phases);
     }
-    const connector = createSshConnector({
-      inventory: inv,
-      hostKeyPolicy: args.hostKeyPolicy,
-      sshConfigPath: args.sshConfig,
-      // e.g. a changed host key let through by the policy off: never silent
-      onWarning: (host, message) => process.stderr.write(`${host}: warning: ${message}\n`),
-    });
-    await connector.prepare(hosts.map((h) => h.name));
-    const limit = pLimit(Math.max(1, args.concurrency));
+    // e.g. a changed host key let through by the policy off: never silent
+    const connector = await preparedConnector(
+      inv,
+      args,
+      hosts.map((h) => h.name),
+      (host, message) => process.stderr.write(`${host}: warning: ${message}\n`),
+    );
     const sudo = process.env[SUDO_PASSWORD_ENV];
-    const results = await Promise.all(
-      hosts.map((h) =>
-        limit(async (): Promise<CheckResult> => {
-          const checks: CheckResult['checks'] = [];
-          const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
-          const started = performance.now();
-          let conn;
-          try {
-            conn = await connector.connect(h.name);
-          } catch (err) {
-            add('connect', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
-            return { host: h.name, ok: false, checks };
+    const results = await onEachHost(
+      connector,
+      hosts,
+      { concurrency: args.concurrency },
+      async (conn, h, connectMs): Promise<CheckResult> => {
+        const checks: CheckResult['checks'] = [];
+        const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+        add('connect', true, `authenticated in ${Math.round(connectMs)} ms`);
+        try {
+          const shell = await conn.openShell({
+            become: h.become,
+            sudoPassword: h.become && sudo ? new Secret(sudo) : undefined,
+          });
+          const lines: string[] = [];
+          const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
+          await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
+            if (!sources?.onLine(l)) lines.push(l);
+          });
+          shell.close();
+          // the shell names its user once its driver has started, i.e. after the first run
+          add(
+            'privileges',
+            true,
+            h.become
+              ? `sudo works (runs as ${shell.user})`
+              : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`,
+          );
+          const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+          const os = osSupport(parseOsRelease(f.os ?? ''));
+          checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
+          add(
+            'systemd',
+            f.systemd === 'yes',
+            f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail',
+          );
+          const disk = Number(f.disk_free_mb);
+          add(
+            'disk',
+            disk >= args.minDiskGb * 1024,
+            `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`,
+          );
+          const mem = Number(f.mem_mb);
+          add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
+          if (sources?.sources.length) {
+            const v = sources.verdicts();
+            if (v.warning) checks.push({ name: 'sources', ok: true, warn: true, detail: v.warning });
+            else if (!v.failures.length)
+              add(
+                'sources',
+                true,
+                `${v.sources.length} resolve from the host (${v.sources.map((x) => x.origin).join(', ')})`,
+              );
+            for (const failure of v.failures) add('source', false, sourceFailureText(failure));
           }
-          try {
-            add('connect', true, `authenticated in ${Math.round(performance.now() - started)} ms`);
-            const shell = await conn.openShell({
-              become: h.become,
-              sudoPassword: h.become && sudo ? new Secret(sudo) : undefined,
-            });
-            const lines: string[] = [];
-            const sources = args.skipSourceCheck ? undefined : sourceCheck(phasesOf.get(h.name) ?? []);
-            await shell.run(sources ? `${PROBE}\n${sources.script}` : PROBE, (l) => {
-              if (!sources?.onLine(l)) lines.push(l);
-            });
-            shell.close();
-            // the shell names its user once its driver has started, i.e. after the first run
-            add(
-              'privileges',
-              true,
-              h.become
-                ? `sudo works (runs as ${shell.user})`
-                : `login user ${shell.user}${shell.user === 'root' ? '' : ' (no become: steps run unprivileged)'}`,
-            );
-            const f = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-            const os = osSupport(parseOsRelease(f.os ?? ''));
-            checks.push({ name: 'os', ok: os.ok, ...(os.warn ? { warn: true } : {}), detail: os.detail });
-            add(
-              'systemd',
-              f.systemd === 'yes',
-              f.systemd === 'yes' ? 'systemctl present' : 'no systemd: service steps will fail',
-            );
-            const disk = Number(f.disk_free_mb);
-            add(
-              'disk',
-              disk >= args.minDiskGb * 1024,
-              `${(disk / 1024).toFixed(1)} GB free on / (need ${args.minDiskGb})`,
-            );
-            const mem = Number(f.mem_mb);
-            add('memory', mem >= args.minMemMb, `${mem} MB (need ${args.minMemMb}), ${f.cpus} CPU(s)`);
-            if (sources?.sources.length) {
-              const v = sources.verdicts();
-              if (v.warning) checks.push({ name: 'sources', ok: true, warn: true, detail: v.warning });
-              else if (!v.failures.length)
-                add(
-                  'sources',
-                  true,
-                  `${v.sources.length} resolve from the host (${v.sources.map((x) => x.origin).join(', ')})`,
-                );
-              for (const failure of v.failures) add('source', false, sourceFailureText(failure));
-            }
-          } catch (err) {
-            add('privileges', false, err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err));
-          } finally {
-            conn.close();
-          }
-          return { host: h.name, ok: checks.every((c) => c.ok), checks };
-        }),
-      ),
+        } catch (err) {
+          add('privileges', false, hostFailureText(err));
+        }
+        return { host: h.name, ok: checks.every((c) => c.ok), checks };
+      },
+      (h, err): CheckResult => ({
+        host: h.name,
+        ok: false,
+        checks: [{ name: 'connect', ok: false, detail: hostFailureText(err) }],
+      }),
     );
     if (args.json) {
       process.stdout.write(`${jsonText({ hosts: results })}\n`);

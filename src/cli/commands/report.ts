@@ -6,14 +6,13 @@ import type { CommandModule, Argv } from 'yargs';
 import { existsSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pLimit from 'p-limit';
 import { loadInventory, selectHosts } from '../../config/inventory.js';
-import { createSshConnector } from '../../transport/ssh-connector.js';
+import { onEachHost, preparedConnector, hostFailureText } from '../each-host.js';
 import { recordReader } from '../../engine/records.js';
 import { fetchRunScript, RUN_FILES, type RunFileName } from '../../shell/host-scripts.js';
 import { isRunId, runDirPath, hostDirPath, RUN_ID_ERE } from '../../report/report-paths.js';
 import type { WrittenReport } from '../../report/write-report.js';
-import type { Connector } from '../../transport/connection.js';
+import type { Connection } from '../../transport/connection.js';
 import { DEFAULT_KEEP_RUNS, type HostSpec } from '../../config/inventory.js';
 import { buildReport, readReportJson } from '../../report/build-report.js';
 import {
@@ -72,53 +71,45 @@ interface FetchedHost {
 
 /** One round trip per host: which run (the given one or the newest), then its files. */
 async function fetchHost(
-  connector: Connector,
+  conn: Connection,
   h: HostSpec,
   reportsDir: string,
   wanted: string | undefined,
 ): Promise<FetchedHost> {
-  let conn;
-  try {
-    conn = await connector.connect(h.name);
-    const shell = await conn.openShell({ become: h.become });
-    await resolveStateDir(shell, h, conn.loginUser);
-    const n = randomBytes(6).toString('hex');
-    const runs = `${h.stateDir}/runs`;
-    const files: Partial<Record<RunFileName, string>> = {};
-    let answered: string | undefined;
-    const probe = fetchRunScript(n, runs, wanted, RUN_ID_ERE);
-    await shell.run(
-      probe,
-      recordReader(n, (r) => {
-        if (r.tag === 'RUN') answered = r.args[0] ?? '';
-        if (r.tag === 'B' && (RUN_FILES as readonly string[]).includes(r.args[0] ?? ''))
-          files[r.args[0] as RunFileName] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
-      }),
-    );
-    shell.close();
-    if (!answered)
-      return {
-        host: h.name,
-        error: wanted ? `run ${wanted} is not recorded in ${runs}` : `no runs recorded in ${runs}`,
-      };
-    // the host's answer is data: a run id or nothing, and the one asked for
-    if (!isRunId(answered) || (wanted && answered !== wanted))
-      return {
-        host: h.name,
-        error: `the host answered ${JSON.stringify(answered.slice(0, 80))}, not a run id: ignored`,
-      };
-    const names = Object.keys(files) as RunFileName[];
-    if (!names.length)
-      return { host: h.name, runId: answered, files: [], error: `run ${answered} has no files on the host` };
-    const dir = hostDirPath(reportsDir, answered, h.name);
-    mkdirSync(dir, { recursive: true });
-    for (const f of names) writeFileSync(join(dir, f), files[f]!);
-    return { host: h.name, runId: answered, files: names.sort() };
-  } catch (err) {
-    return { host: h.name, error: err instanceof ProvisionError ? `${err.message} (${err.hint})` : String(err) };
-  } finally {
-    conn?.close();
-  }
+  const shell = await conn.openShell({ become: h.become });
+  await resolveStateDir(shell, h, conn.loginUser);
+  const n = randomBytes(6).toString('hex');
+  const runs = `${h.stateDir}/runs`;
+  const files: Partial<Record<RunFileName, string>> = {};
+  let answered: string | undefined;
+  const probe = fetchRunScript(n, runs, wanted, RUN_ID_ERE);
+  await shell.run(
+    probe,
+    recordReader(n, (r) => {
+      if (r.tag === 'RUN') answered = r.args[0] ?? '';
+      if (r.tag === 'B' && (RUN_FILES as readonly string[]).includes(r.args[0] ?? ''))
+        files[r.args[0] as RunFileName] = `${r.body?.replace(/\n+$/, '') ?? ''}\n`;
+    }),
+  );
+  shell.close();
+  if (!answered)
+    return {
+      host: h.name,
+      error: wanted ? `run ${wanted} is not recorded in ${runs}` : `no runs recorded in ${runs}`,
+    };
+  // the host's answer is data: a run id or nothing, and the one asked for
+  if (!isRunId(answered) || (wanted && answered !== wanted))
+    return {
+      host: h.name,
+      error: `the host answered ${JSON.stringify(answered.slice(0, 80))}, not a run id: ignored`,
+    };
+  const names = Object.keys(files) as RunFileName[];
+  if (!names.length)
+    return { host: h.name, runId: answered, files: [], error: `run ${answered} has no files on the host` };
+  const dir = hostDirPath(reportsDir, answered, h.name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of names) writeFileSync(join(dir, f), files[f]!);
+  return { host: h.name, runId: answered, files: names.sort() };
 }
 
 const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
@@ -132,14 +123,18 @@ const fetchCommand: CommandModule<CommonArgs, CommonArgs & { run?: string }> = {
     const reportsDir = args.reportsDir ?? 'reports';
     if (args.run !== undefined && !isRunId(args.run))
       throw new ConfigError(`--run ${args.run}: not a run id`, 'run ids look like 20261128T022100Z-a1b2c3d4e5f60718');
-    const connector = createSshConnector({
-      inventory: inv,
-      hostKeyPolicy: args.hostKeyPolicy,
-      sshConfigPath: args.sshConfig,
-    });
-    await connector.prepare(hosts.map((h) => h.name));
-    const limit = pLimit(Math.max(1, args.concurrency));
-    const fetched = await Promise.all(hosts.map((h) => limit(() => fetchHost(connector, h, reportsDir, args.run))));
+    const connector = await preparedConnector(
+      inv,
+      args,
+      hosts.map((h) => h.name),
+    );
+    const fetched = await onEachHost(
+      connector,
+      hosts,
+      { concurrency: args.concurrency },
+      (conn, h) => fetchHost(conn, h, reportsDir, args.run),
+      (h, err): FetchedHost => ({ host: h.name, error: hostFailureText(err) }),
+    );
     const paint = makePaint(colorWanted(args.color, process.stdout));
     const runIds = [...new Set(fetched.flatMap((f) => (f.runId && f.files?.length ? [f.runId] : [])))];
     const built: { runId: string; files?: WrittenReport; warnings: string[]; error?: string }[] = [];
