@@ -1,7 +1,7 @@
 // Runs the engine for a command: connector, renderer, Ctrl-C, summary or JSON, exit code.
 import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
-import { createSshConnector } from '../transport/ssh-connector.js';
+import { preparedConnector } from './each-host.js';
 import { runFleet, newRunId } from '../engine/fleet-runner.js';
 import type { EngineEvent, RunResult } from '../engine/events.js';
 import { ConfigError, CancelledError, InterruptedError } from '../errors.js';
@@ -123,13 +123,12 @@ export async function executeRun(
   const records = new Map<string, RunRecordFiles>();
   const intervalS = Math.max(1, Math.round(args.sampleInterval ?? 10));
 
-  const connector = createSshConnector({
-    inventory: ctx.inventory,
-    hostKeyPolicy: args.hostKeyPolicy,
-    sshConfigPath: args.sshConfig,
-    onWarning: (host, message) => emit({ type: 'warning', host, message }),
-  });
-  await connector.prepare(ctx.hosts.map((h) => h.host.name));
+  const connector = await preparedConnector(
+    ctx.inventory,
+    args,
+    ctx.hosts.map((h) => h.host.name),
+    (host, message) => emit({ type: 'warning', host, message }),
+  );
   const sudo = process.env[SUDO_PASSWORD_ENV];
   // before the first change anywhere: sudo and the phases' external sources, one round trip per host
   // (a plan runs it too: it changes nothing, and a source that would stop provision is said)

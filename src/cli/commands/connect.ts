@@ -11,7 +11,7 @@ import { hostVars, type CommonArgs } from '../run-context.js';
 import { cloudSettings, inventoryOrEmpty, openCloud } from '../cloud.js';
 import { credentialsDir } from '../credentials.js';
 import { loadPlaybook } from '../../config/playbook.js';
-import { createSshConnector } from '../../transport/ssh-connector.js';
+import { preparedConnector } from '../each-host.js';
 import { forwardLocalPort } from '../../transport/port-forward.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -73,12 +73,7 @@ export const connectCommand: CommandModule<CommonArgs, Args> = {
     const vars = hostVars(inv, host, loadPlaybook(args.playbooks).vars);
     const rdpPort = Number(vars.rdp_port ?? 3389);
     const user = String(vars.developer_user ?? 'devuser');
-    const connector = createSshConnector({
-      inventory: { ...inv, hosts: [host] },
-      hostKeyPolicy: args.hostKeyPolicy,
-      sshConfigPath: args.sshConfig,
-    });
-    await connector.prepare([host.name]);
+    const connector = await preparedConnector({ ...inv, hosts: [host] }, args, [host.name]);
     const conn = await connector.connect(host.name);
     const fwd = await forwardLocalPort(conn, { host: '127.0.0.1', port: rdpPort }, args.port ?? 0, (m) =>
       process.stderr.write(`tunnel: ${m}\n`),

@@ -9,7 +9,7 @@ import { loadRunContext, type CommonArgs } from '../run-context.js';
 import { executeRun, confirm } from '../execute-run.js';
 import { cloudSettings, inventoryOrEmpty, openCloud, DROPLET_NAME, safeCell, type CloudSettings } from '../cloud.js';
 import { ConfigError, ConnectError, CommandError } from '../../errors.js';
-import { createSshConnector } from '../../transport/ssh-connector.js';
+import { preparedConnector } from '../each-host.js';
 import { forgetHost } from '../../transport/known-hosts-forget.js';
 import { laptopPublicKey } from '../../transport/laptop-key.js';
 import type { Inventory } from '../../config/inventory.js';
@@ -144,12 +144,7 @@ export const upCommand: CommandModule<CommonArgs, Args> = {
     // the developer may log in with the laptop's key unless the inventory says otherwise
     if (host.vars.developer_ssh_key === undefined) host.vars = { ...host.vars, developer_ssh_key: key.line };
     const runInv: Inventory = { ...inv, hosts: [host], groups: {} };
-    const connector = createSshConnector({
-      inventory: runInv,
-      hostKeyPolicy: args.hostKeyPolicy,
-      sshConfigPath: args.sshConfig,
-    });
-    await connector.prepare([host.name]);
+    const connector = await preparedConnector(runInv, args, [host.name]);
     const conn = await waitForSsh(() => connector.connect(host.name), SSH_TIMEOUT_MS, say);
     try {
       const ci = await conn.exec(
