@@ -19,6 +19,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { homedir, hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { expandHome } from './home-path.js';
 
 export type StrictHostKeyChecking = 'yes' | 'no' | 'accept-new' | 'off' | 'ask';
 
@@ -405,8 +406,8 @@ function includePatternOf(
 
 /** Include paths: ~ is $HOME (as glob(3) reads it); relative paths are under ~/.ssh (user config) or /etc/ssh (system config). */
 function resolveIncludePattern(arg: string, includeHome: string, base: string = join(includeHome, '.ssh')): string {
-  if (arg === '~' || arg.startsWith('~/')) return includeHome + arg.slice(1);
-  return isAbsolute(arg) ? arg : `${base}/${arg}`;
+  const path = expandHome(arg, includeHome);
+  return isAbsolute(path) ? path : `${base}/${path}`;
 }
 
 // Every known keyword is validated even in blocks that do not apply, as ssh does; only
@@ -666,7 +667,8 @@ function expandKnownHosts(line: ConfigLine, path: PathExpander): string[] {
   return line.args.map((arg) => path(arg, line));
 }
 
-// misc.c tilde_expand: ~ and ~/ are the passwd home ("~" alone gives "home/").
+// misc.c tilde_expand: ~ and ~/ are the passwd home ("~" alone gives "home/"), ~user refused;
+// ssh's own rule for IdentityFile, UserKnownHostsFile, ... (expandHome is the inventory's and Include's).
 function expandTilde(value: string, homeDir: string, line: ConfigLine): string {
   if (!value.startsWith('~')) return value;
   const slash = value.indexOf('/');

@@ -87,20 +87,6 @@ const AlertThresholdsSchema = z
 export type AlertThresholds = z.infer<typeof AlertThresholdsSchema>;
 export const DEFAULT_THRESHOLDS: AlertThresholds = Object.freeze(AlertThresholdsSchema.parse({}));
 
-/** Thresholds from a partial (inventory) object; unknown keys and bad values throw. */
-export function resolveThresholds(
-  partial: Partial<AlertThresholds> | undefined,
-  where = 'alert thresholds',
-): AlertThresholds {
-  const r = AlertThresholdsSchema.safeParse(partial ?? {});
-  if (!r.success)
-    throw new ConfigError(
-      `${where}: ${issuesText(r.error)}`,
-      'thresholds are positive numbers: ' + Object.keys(DEFAULT_THRESHOLDS).join(', '),
-    );
-  return r.data;
-}
-
 const ALERT_KINDS = ['memory', 'disk', 'cpu', 'phase-duration'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export type Severity = 'warning' | 'critical';
@@ -187,10 +173,22 @@ export function timingHeader(): string {
   return TIMING_COLUMNS.join(',') + '\n';
 }
 
+/** A timing row's cells in TIMING_COLUMNS order (a number that is not finite is an empty cell). */
+export function timingCells(r: TimingRow): string[] {
+  const cells: Record<(typeof TIMING_COLUMNS)[number], string> = {
+    timestamp: r.timestamp,
+    run_id: r.runId,
+    host: r.host,
+    phase: r.phase,
+    step: r.step,
+    start_epoch_s: num(r.startEpochS),
+    duration_s: num(r.durationS),
+    status: r.status,
+  };
+  return TIMING_COLUMNS.map((column) => cells[column]);
+}
+
 /** One timing.csv line (with newline), quoted as CSV needs: for the engine's writer. */
 export function formatTimingRow(r: TimingRow): string {
-  return stringify(
-    [[r.timestamp, r.runId, r.host, r.phase, r.step, num(r.startEpochS), num(r.durationS), r.status]],
-    CSV_STRINGIFY_GUARD,
-  );
+  return stringify([timingCells(r)], CSV_STRINGIFY_GUARD);
 }

@@ -137,19 +137,25 @@ function text(v: string, column: string, allowEmpty = false): string {
 
 const STATUS = new Set<string>(STEP_STATUSES);
 
+type TimingColumn = (typeof TIMING_COLUMNS)[number];
+const TIMING_INDEX = Object.fromEntries(TIMING_COLUMNS.map((col, i) => [col, i])) as Record<TimingColumn, number>;
+
 function timingRow(c: string[]): TimingRow {
-  time(c[0], 'timestamp');
-  if (!STATUS.has(c[7]))
-    throw new RowError('status', `expected one of ${STEP_STATUSES.join('|')}, got ${JSON.stringify(c[7])}`);
+  // cells come in TIMING_COLUMNS order (parseTable finds them by header name); read by name
+  const cell = (col: TimingColumn) => [c[TIMING_INDEX[col]]!, col] as const;
+  time(...cell('timestamp'));
+  const status = cell('status')[0];
+  if (!STATUS.has(status))
+    throw new RowError('status', `expected one of ${STEP_STATUSES.join('|')}, got ${JSON.stringify(status)}`);
   return {
-    timestamp: c[0],
-    runId: text(c[1], 'run_id'),
-    host: text(c[2], 'host'),
-    phase: text(c[3], 'phase'),
-    step: text(c[4], 'step', true),
-    startEpochS: number(c[5], 'start_epoch_s', 0),
-    durationS: number(c[6], 'duration_s', 0),
-    status: c[7] as StepStatus,
+    timestamp: cell('timestamp')[0],
+    runId: text(...cell('run_id')),
+    host: text(...cell('host')),
+    phase: text(...cell('phase')),
+    step: text(...cell('step'), true),
+    startEpochS: number(...cell('start_epoch_s'), 0),
+    durationS: number(...cell('duration_s'), 0),
+    status: status as StepStatus,
   };
 }
 

@@ -8,6 +8,7 @@ import {
   MERGED_TIMING_COLUMNS,
   RESOURCE_COLUMNS,
   RESOURCE_METRIC_COLUMNS,
+  timingCells,
   type ResourceSample,
   type TimingRow,
 } from './formats.js';
@@ -54,21 +55,12 @@ function mergedTimingRows(inputs: RunInputs): string[][] {
       const n = used.get(k) ?? 0;
       used.set(k, n + 1);
       const c = ctl.get(k)?.[n];
-      out.push([
-        r.timestamp,
-        r.runId,
-        h.host,
-        r.phase,
-        r.step,
-        sec(r.startEpochS),
-        sec(r.durationS),
-        r.status,
-        sec(c?.durationS),
-      ]);
+      out.push([...timingCells({ ...r, host: h.host }), sec(c?.durationS)]);
     }
     for (const [k, rows] of ctl) {
       for (const c of rows.slice(used.get(k) ?? 0)) {
-        out.push([c.timestamp, c.runId, h.host, c.phase, c.step, sec(c.startEpochS), '', c.status, sec(c.durationS)]);
+        // no droplet twin: its duration_s is empty
+        out.push([...timingCells({ ...c, host: h.host, durationS: NaN }), sec(c.durationS)]);
       }
     }
   }

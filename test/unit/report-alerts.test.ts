@@ -6,7 +6,7 @@ import {
   phaseDurationSeverity,
   resourceAlerts,
 } from '../../src/report/alerts.js';
-import { DEFAULT_THRESHOLDS, resolveThresholds, type ResourceSample } from '../../src/report/formats.js';
+import { DEFAULT_THRESHOLDS, type ResourceSample } from '../../src/report/formats.js';
 
 const T0 = Date.parse('2026-11-28T02:21:00.000Z');
 
@@ -81,7 +81,7 @@ describe('memory and disk alerts', () => {
   });
 
   it('uses configured thresholds', () => {
-    const th = resolveThresholds({ memAvailableMb: 4000, diskFreeGb: 100 });
+    const th = { ...DEFAULT_THRESHOLDS, memAvailableMb: 4000, diskFreeGb: 100 };
     const kinds = resourceAlerts('h', samples([{}]), th).map((a) => a.kind);
     expect(kinds).toEqual(['memory', 'disk']);
   });

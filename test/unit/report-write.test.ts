@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { buildReport, readReportJson } from '../../src/report/build-report.js';
-import {
-  DEFAULT_THRESHOLDS,
-  MERGED_TIMING_COLUMNS,
-  RESOURCE_COLUMNS,
-  parseRunJson,
-  resolveThresholds,
-} from '../../src/report/formats.js';
+import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson } from '../../src/report/formats.js';
 import { loadRun } from '../../src/report/load-run.js';
 import { mergeHosts } from '../../src/report/merge-hosts.js';
 import { escapeHtml, html, jsonForScript } from '../../src/report/html.js';
@@ -64,8 +58,6 @@ describe('run.json and thresholds', () => {
       phaseWarningPct: 150,
       phaseCriticalPct: 200,
     });
-    expect(resolveThresholds({ cpuSustainedS: 5 })).toEqual({ ...DEFAULT_THRESHOLDS, cpuSustainedS: 5 });
-    expect(() => resolveThresholds({ cpuPct: -1 }, 'inventory hosts.yml')).toThrow(/^inventory hosts\.yml: cpuPct: /);
   });
 });
 
