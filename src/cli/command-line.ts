@@ -1,5 +1,7 @@
 // vps-provision command line (after main.ts's fast path): yargs, the commands, and the only
 // place that prints errors and picks exit codes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from '../errors.js';
@@ -11,6 +13,7 @@ import { parseShard } from '../config/shard.js';
 import { completionShell } from './completion.js';
 import { COMMAND_INDEX, commandModules } from './command-index.js';
 import { HOST_KEY_POLICIES } from '../config/host-key-policy.js';
+import { packageRoot } from '../monitor/script-files.js';
 
 function exitCodeOf(err: ProvisionError): number {
   switch (err.kind) {
@@ -75,6 +78,8 @@ try {
   const commands = await commandModules(hideBin(process.argv));
   let cli = yargs(hideBin(process.argv))
     .scriptName('vps-provision')
+    // named here: yargs' own guess reads the package.json above its module, which a bundle has not
+    .version((JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version)
     .usage('$0 <command> [options]\n\nProvision droplets over SSH into developer workstations, and measure it.')
     .option('inventory', {
       alias: 'i',

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // vps-provision entry point. `--version` alone is answered here, from package.json, without
-// loading yargs (most of a start-up's cost); everything else goes to command-line.ts.
-import { readFileSync } from 'node:fs';
+// loading yargs (most of a start-up's cost); everything else goes to command-line.ts, as
+// bundled by `npm run build` (dist/bundle/: one file per command and a few shared chunks
+// instead of some 380 modules, which Node 20 resolves, reads and compiles one by one). A tsc-only build (no bundle) runs the modules themselves.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
@@ -11,5 +14,7 @@ if (args.length === 1 && args[0] === '--version') {
   };
   process.stdout.write(`${pkg.version}\n`);
 } else {
-  await import('./command-line.js');
+  // dist/src/cli/main.js -> dist/bundle/command-line.js
+  const bundled = new URL('../../bundle/command-line.js', import.meta.url);
+  await (existsSync(fileURLToPath(bundled)) ? import(bundled.href) : import('./command-line.js'));
 }

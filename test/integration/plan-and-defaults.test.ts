@@ -192,6 +192,8 @@ test('npm pack ships dist; the unpacked package runs with its own default playbo
   const files = packed[0]!.files.map((f) => f.path);
   for (const f of [
     'dist/src/cli/main.js',
+    // the bundle main.js loads (one file per command and shared chunks)
+    'dist/bundle/command-line.js',
     'src/monitor/sampler.sh',
     'src/report/page/report.css',
     'playbooks/site.yml',
