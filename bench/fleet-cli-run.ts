@@ -1,7 +1,9 @@
 // Scratch/profile harness: N sshd targets (bench/local-fleet.ts), the 50-step phase, the whole
-// CLI run twice (changed, then no-op), printing wall, CPU and peak RSS of the controller.
-//   node dist/bench/fleet-cli-run.js <hosts> [--prof dir] [--keep]
-import { mkdtempSync, rmSync } from 'node:fs';
+// CLI run twice (changed, then no-op), printing wall, CPU and peak RSS of the controller, and
+// the processes this machine forked during the run per host (/proc/stat: sshd's own per login
+// included; meaningful only on an otherwise quiet machine).
+//   node dist/bench/fleet-cli-run.js <hosts> [--prof dir] [--reps n]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startLocalFleet } from './local-fleet.js';
@@ -13,6 +15,8 @@ const profIdx = process.argv.indexOf('--prof');
 const prof = profIdx > 0 ? process.argv[profIdx + 1] : undefined;
 const repsIdx = process.argv.indexOf('--reps');
 const reps = repsIdx > 0 ? Number(process.argv[repsIdx + 1]) : 1;
+/** Processes forked on this machine since boot. */
+const forks = () => Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? NaN);
 const work = mkdtempSync(join(tmpdir(), 'vps-bench-cli-'));
 const t0 = performance.now();
 const fleet = await startLocalFleet({ count: n, cleanHome: true, startConcurrency: 8 });
@@ -31,9 +35,10 @@ try {
     const extra = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
     for (const what of ['changed', 'no-op']) {
       if (what === 'changed' && r > 0) continue;
+      const forked = forks();
       const res = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'), what === 'no-op' ? extra : []);
       console.log(
-        `${n} hosts ${what}: code ${res.code} wall ${res.wallMs.toFixed(0)} ms CPU ${res.cpuMs.toFixed(0)} ms peak RSS ${(res.peakRssKb / 1024).toFixed(0)} MB  load ${loadavg()
+        `${n} hosts ${what}: code ${res.code} wall ${res.wallMs.toFixed(0)} ms CPU ${res.cpuMs.toFixed(0)} ms peak RSS ${(res.peakRssKb / 1024).toFixed(0)} MB forks/host ${((forks() - forked) / n).toFixed(1)}  load ${loadavg()
           .map((x) => x.toFixed(2))
           .join(' ')}`,
       );
