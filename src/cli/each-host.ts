@@ -9,6 +9,7 @@ import { InterruptedError, ProvisionError } from '../errors.js';
 import type { Connection, Connector } from '../transport/connection.js';
 import { createSshConnector } from '../transport/ssh-connector.js';
 import type { CommonArgs } from './run-context.js';
+import { hostSignals } from '../engine/host-signals.js';
 
 /** The SSH connector of a command, with every host's settings and keys resolved before any connection. */
 export async function preparedConnector(
@@ -55,16 +56,21 @@ export async function onEachHost<H extends { name: string }, R>(
   failed: (host: H, err: unknown, stage: HostFailureStage) => R,
 ): Promise<R[]> {
   const limit = pLimit(Math.max(1, opts.concurrency));
+  // one listener on the signal, not one per host connecting (engine/host-signals.ts)
+  const signals = hostSignals(opts.signal);
   return Promise.all(
     hosts.map((host) =>
       limit(async () => {
         let conn: Connection;
         const started = performance.now();
+        const signal = signals.take();
         try {
-          if (opts.signal?.aborted) throw new InterruptedError();
-          conn = await connector.connect(host.name, opts.signal);
+          if (signal.signal?.aborted) throw new InterruptedError();
+          conn = await connector.connect(host.name, signal.signal);
         } catch (err) {
           return failed(host, err, 'connect');
+        } finally {
+          signal.release();
         }
         try {
           return await work(conn, host, performance.now() - started);
@@ -75,5 +81,5 @@ export async function onEachHost<H extends { name: string }, R>(
         }
       }),
     ),
-  );
+  ).finally(() => signals.close());
 }
