@@ -5,7 +5,7 @@
 //   node dist/bench/run-bench.js [--rtt 0,50] [--hosts 1,10,50] [--reps 5]
 //                                [--ansible-hosts 1,10] [--ansible-reps 1] [--no-ansible] [--real-bashrc]
 //                                [--only startup,remote,targets,curve,merge]   (sections; default all)
-//                                [--curve-hosts 10,100,1000]   (light ssh2 fleet: the controller's curve)
+//                                [--curve-hosts 10,100,1000] [--curve-reps 1]   (light ssh2 fleet: the controller's curve)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,7 @@ const ansibleReps = Number(arg('ansible-reps', '1'));
 const cleanHome = !process.argv.includes('--real-bashrc');
 const sections = new Set(arg('only', 'startup,remote,targets,curve,merge').split(','));
 const curveHosts = list(arg('curve-hosts', '10,100,1000'));
+const curveReps = Number(arg('curve-reps', '1'));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Wall times on a shared machine mean little without the load at that moment. */
 const load = () =>
@@ -288,13 +289,25 @@ async function main(): Promise<void> {
     for (const rtt of rtts) await benchAtRtt(rtt, ansibleVersion);
   }
   if (sections.has('curve')) {
-    for (const p of await runFleetCurve(curveHosts)) {
-      const per = (x: number) => ms(x / p.hosts);
+    const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+    // median (min-max) of the reps
+    const spread = (xs: number[], f: (x: number) => string) =>
+      xs.length > 1 ? `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})` : f(xs[0]!);
+    for (const p of await runFleetCurve(curveHosts, { reps: curveReps })) {
+      const cpu = p.noop.map((r) => r.cpuMs);
       out(
         'curve',
         `${p.hosts} light hosts (in-process ssh2 server, a real sh per session; --concurrency 50)`,
-        `no-op: wall ${ms(p.noop.wallMs)}, CPU ${ms(p.noop.cpuMs)} (${per(p.noop.cpuMs)}/host), peak RSS ${(p.noop.peakRssKb / 1024).toFixed(0)} MB`,
-        `changed: wall ${ms(p.changed.wallMs)}, CPU ${ms(p.changed.cpuMs)}, peak RSS ${(p.changed.peakRssKb / 1024).toFixed(0)} MB`,
+        `no-op x${p.noop.length}: wall ${spread(
+          p.noop.map((r) => r.wallMs),
+          ms,
+        )}, CPU ${spread(cpu, ms)} (${ms(median(cpu) / p.hosts)}/host), peak RSS ${spread(
+          p.noop.map((r) => r.peakRssKb),
+          mb,
+        )}`,
+        p.changed
+          ? `changed: wall ${ms(p.changed.wallMs)}, CPU ${ms(p.changed.cpuMs)}, peak RSS ${mb(p.changed.peakRssKb)}`
+          : 'changed: one host, its end state copied to the others',
         `remote sh at once <= ${p.peakRemoteProcesses}`,
         `load ${p.load}`,
       );
