@@ -46,7 +46,9 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
   const clientKey = makeClientKey(dir);
   const allowed = ssh2.utils.parseKey(clientKey.publicKey);
   if (allowed instanceof Error || Array.isArray(allowed)) throw new Error(`client key: ${String(allowed)}`);
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  // made by ssh-keygen: ssh2's own ed25519 generator makes about 1 key in 256 that its parser
+  // then refuses (a leading zero byte stripped; mscdex/ssh2#1390), and the fleet failed to start
+  const hostKey = makeClientKey(dir, 'host_ed25519');
   const live = new Set<ChildProcess>();
   const stats = { connections: 0, execs: 0, peakLiveProcesses: 0 };
   const env = {
@@ -59,7 +61,7 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
   };
   const clients = new Set<ssh2.Connection>();
 
-  const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [readFileSync(hostKey.privateKeyPath)] }, (client) => {
     stats.connections++;
     clients.add(client);
     client.on('close', () => clients.delete(client));
@@ -115,7 +117,7 @@ export async function startSsh2Fleet(opts: { count: number; namePrefix?: string 
     (_, i) => `${opts.namePrefix ?? 'light'}-${String(i + 1).padStart(width, '0')}`,
   );
   const knownHostsPath = join(dir, 'known_hosts');
-  const pub = ssh2.utils.parseKey(hostKey.public);
+  const pub = ssh2.utils.parseKey(hostKey.publicKey);
   if (pub instanceof Error || Array.isArray(pub)) throw new Error('host key');
   writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${pub.type} ${pub.getPublicSSH().toString('base64')}\n`, {
     mode: 0o600,
