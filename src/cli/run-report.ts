@@ -8,7 +8,7 @@ import type { FetchedCsvs, RunRecordFiles } from '../engine/host-session.js';
 import type { AlertThresholds } from '../config/inventory.js';
 import { buildReport } from '../report/build-report.js';
 import { hostDirPath, runDirPath } from '../report/report-paths.js';
-import { formatTimingRow, timingHeader, type Alert, type RunJsonInput, type TimingRow } from '../report/formats.js';
+import { formatTimingRows, timingHeader, type Alert, type RunJsonInput, type TimingRow } from '../report/formats.js';
 import { join } from 'node:path';
 
 /** The controller's own measurement of every phase and step (laptop clock). */
@@ -89,7 +89,7 @@ export function hostRunRecord(
   };
   return {
     'run.json': `${JSON.stringify(runJson, null, 2)}\n`,
-    'controller-timing.csv': timingHeader() + controllerTimingRows(ctx.runId, h).map(formatTimingRow).join(''),
+    'controller-timing.csv': timingHeader() + formatTimingRows(controllerTimingRows(ctx.runId, h)),
   };
 }
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
 import { ConfigError } from '../errors.js';
-import { CSV_STRINGIFY_GUARD } from '../shell/csv-field.js';
+import { CSV_STRINGIFY_GUARD, csvField } from '../shell/csv-field.js';
 
 import { TIMING_COLUMNS, RESOURCE_COLUMNS, RESOURCE_METRIC_COLUMNS } from '../shell/csv-columns.js';
 
@@ -191,4 +191,12 @@ export function timingCells(r: TimingRow): string[] {
 /** One timing.csv line (with newline), quoted as CSV needs: for the engine's writer. */
 export function formatTimingRow(r: TimingRow): string {
   return stringify([timingCells(r)], CSV_STRINGIFY_GUARD);
+}
+
+/**
+ * Many rows, cell by cell with csvField (the cells csv-stringify writes with CSV_STRINGIFY_GUARD;
+ * the unit test compares the two): csv-stringify cost ~0.6 ms of CPU a row, 50 rows per host.
+ */
+export function formatTimingRows(rows: readonly TimingRow[]): string {
+  return rows.map((r) => `${timingCells(r).map(csvField).join(',')}\n`).join('');
 }

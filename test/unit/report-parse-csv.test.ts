@@ -3,6 +3,7 @@ import {
   RESOURCE_COLUMNS,
   TIMING_COLUMNS,
   formatTimingRow,
+  formatTimingRows,
   timingHeader,
   type TimingRow,
 } from '../../src/report/formats.js';
@@ -74,6 +75,17 @@ describe('parseTimingCsv', () => {
     };
     const { rows } = parseTimingCsv(timingHeader() + formatTimingRow(row), 'timing.csv');
     expect(rows).toEqual([row]);
+    // many rows in one call (csvField): the same text as csv-stringify's, row by row, and read back whole
+    const many: TimingRow[] = [
+      row,
+      { ...row, step: '=cmd', status: 'changed' },
+      { ...row, step: "'quoted", durationS: 2 },
+      { ...row, step: '-1, "x"\nnext', host: '+h', phase: '@p', runId: '\tr' },
+      { ...row, step: '\uFF1Dwide', startEpochS: 0 },
+    ];
+    expect(formatTimingRows(many)).toBe(many.map(formatTimingRow).join(''));
+    expect(parseTimingCsv(timingHeader() + formatTimingRows(many), 'timing.csv').rows).toEqual(many);
+    expect(formatTimingRows([])).toBe('');
   });
 
   const bad: Array<[string, string, RegExp, number]> = [
