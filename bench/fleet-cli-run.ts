@@ -2,8 +2,10 @@
 // CLI run twice (changed, then no-op), printing wall, CPU and peak RSS of the controller, and
 // the processes this machine forked during the run per host (/proc/stat: sshd's own per login
 // included; meaningful only on an otherwise quiet machine).
-//   node dist/bench/fleet-cli-run.js <hosts> [--prof dir] [--reps n]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// --seed: the changed run on the first host only, its end state copied to the others (see
+// fleet-curve.ts: 100 hosts' changed runs at once outrun the phase limit on this machine).
+//   node dist/bench/fleet-cli-run.js <hosts> [--prof dir] [--reps n] [--seed]
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startLocalFleet } from './local-fleet.js';
@@ -31,10 +33,23 @@ try {
   });
   const pb = join(work, 'playbooks');
   writeVpsPhase(pb, join(work, 'targets'));
+  if (process.argv.includes('--seed')) {
+    const first = writeInventories({
+      dir: join(work, 'first'),
+      targets: fleet.targets.slice(0, 1),
+      identityFile: fleet.clientKey.privateKeyPath,
+      knownHostsPath: fleet.knownHostsPath,
+      targetRoot: join(work, 'targets'),
+    });
+    const res = await runVpsCli(first.vpsInventoryPath, pb, join(work, 'reports'));
+    console.log(`first host changed: code ${res.code}; its end state copied to the other ${n - 1}`);
+    const made = inv.benchRoots[fleet.targets[0]!.name]!;
+    for (const t of fleet.targets.slice(1)) cpSync(made, inv.benchRoots[t.name]!, { recursive: true });
+  }
   for (let r = 0; r < reps; r++) {
     const extra = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
     for (const what of ['changed', 'no-op']) {
-      if (what === 'changed' && r > 0) continue;
+      if (what === 'changed' && (r > 0 || process.argv.includes('--seed'))) continue;
       const forked = forks();
       const res = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'), what === 'no-op' ? extra : []);
       console.log(
