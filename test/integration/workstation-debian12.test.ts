@@ -3,7 +3,8 @@
 // profile by the real CLI. `check` calls Debian 12 proven; every phase is green; the steps
 // that do not apply to Debian 12 or to the lean profile are skipped (their `when`), never
 // failed; verify's asserts and its RDP handshake (through the SSH connection, rdp_access
-// tunnel) pass; a second provision --force changes nothing. Needs root and the fake-droplet
+// tunnel) pass; a real RDP login through `connect` reaches the XFCE session; a second
+// provision --force changes nothing. Needs root and the fake-droplet
 // host packages (test/support/droplet/README.md). VPSPROV_SKIP_DROPLET_TESTS=1 skips it.
 import { startWorkstations, type Workstations } from '../support/workstation-fixture.js';
 import type { RunResult } from '../../src/engine/events.js';
@@ -119,6 +120,18 @@ describeDroplet('workstation on a Debian 12 fake droplet (lean profile)', () => 
       ]);
     },
     3 * MIN,
+  );
+
+  test(
+    "a real RDP login through connect (the SSH tunnel) reaches the developer's XFCE session",
+    async () => {
+      const login = await ws.loginThroughConnect(0, 3 * MIN);
+      wall.rdpLoginToXfceMs = login.elapsedMs;
+      if (!login.ok) throw new Error(`no xfce4-session after ${login.elapsedMs} ms:\n${login.detail}`);
+      expect(login.detail).not.toContain(ws.password(0));
+      expect(login.connectExit).toBe(130);
+    },
+    5 * MIN,
   );
 
   test(

@@ -2,10 +2,10 @@
 // first provision, then a second `provision --force` that must change nothing.
 //   node dist/test/support/workstation-run.js [--profile full|lean] [--count N] [--release trixie|bookworm]
 // Then, when xfreerdp + Xvfb are at hand (see rdp-login.ts), an RDP login on each droplet
-// that must start xfce4-session. Exit 0 when every phase was green on every droplet, the
-// second run changed nothing and every login reached the desktop.
+// through `connect` (the default rdp_access tunnel) that must start xfce4-session. Exit 0 when
+// every phase was green on every droplet, the second run changed nothing and every login
+// reached the desktop.
 import { startWorkstations } from './workstation-fixture.js';
-import { findRdpClient, rdpLogin } from './rdp-login.js';
 import type { RunResult } from '../../src/engine/events.js';
 
 function arg(name: string, fallback: string): string {
@@ -37,24 +37,16 @@ try {
   const failures = steps(run1).filter((s) => s.status === 'failed');
   const changedAgain = steps(run2).filter((s) => s.status !== 'ok' && s.status !== 'skipped');
   failed ||= first.code !== 0 || second.code !== 0 || failures.length > 0 || changedAgain.length > 0;
+  // RDP as the product offers it by default (rdp_access tunnel: xrdp on the droplet's
+  // loopback), through `connect`; a login straight to the droplet's address cannot work
   const rdpLoginMs: Record<string, number | string> = {};
-  const client = findRdpClient();
   for (const [i, d] of ws.droplets.entries()) {
-    if ('missing' in client) {
-      rdpLoginMs[d.name] = `not tried: ${client.missing}`;
-      continue;
-    }
-    const user = ws.developerUser;
-    const login = await rdpLogin(client, {
-      address: d.address,
-      port: 3389,
-      user,
-      password: ws.password(i),
-      timeoutMs: 180_000,
-      until: async () => (await ws.ssh(i, 'root', `pgrep -u ${user} -x xfce4-session`, 20_000)).code === 0,
-    });
+    const login = await ws.loginThroughConnect(i, 180_000);
     rdpLoginMs[d.name] = login.ok ? login.elapsedMs : `no xfce4-session after ${login.elapsedMs} ms`;
-    if (!login.ok) failed = true;
+    if (!login.ok) {
+      log(`${d.name}: ${login.detail.slice(-2000)}`);
+      failed = true;
+    }
   }
   const summary = {
     profile,
