@@ -44,3 +44,26 @@ export function closest(typed: string, known: readonly string[]): string | undef
   }
   return best && best.d <= Math.max(1, Math.floor(typed.length / 3)) ? best.name : undefined;
 }
+
+// Options several commands share, said the same way everywhere.
+export const yesOption = {
+  alias: 'y',
+  type: 'boolean',
+  default: false,
+  describe: 'do not ask for confirmation',
+} as const;
+
+export const rebootOption = {
+  type: 'boolean',
+  default: false,
+  describe:
+    'at the end, reboot the hosts that need it (/var/run/reboot-required), wait for SSH (at most 10 min) and check them',
+} as const;
+
+/** provision's and run's: the check runs before the first change on any host */
+export const sourceCheckBeforeChangeOption = {
+  type: 'boolean',
+  default: false,
+  describe:
+    'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host',
+} as const;

@@ -7,6 +7,7 @@ import { cloudSettings, inventoryOrEmpty, openCloud, safeCell } from '../cloud.j
 import { knownHostsFiles } from './up.js';
 import { forgetHost } from '../../transport/known-hosts-forget.js';
 import { ConfigError } from '../../errors.js';
+import { yesOption } from '../options.js';
 
 interface Args extends CommonArgs {
   name: string;
@@ -19,7 +20,7 @@ export const downCommand: CommandModule<CommonArgs, Args> = {
     y
       .positional('name', { type: 'string', describe: 'droplet name' })
       .option('tag', { type: 'string', describe: 'only a droplet with this tag is destroyed (default vps-provision)' })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' }) as never,
+      .option('yes', yesOption) as never,
   handler: async (args) => {
     const inv = inventoryOrEmpty(args.inventory);
     const { tag } = cloudSettings(args, inv);

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { loadRunContext, type CommonArgs } from '../run-context.js';
 import { executeRun, confirm } from '../execute-run.js';
+import { yesOption, rebootOption, sourceCheckBeforeChangeOption } from '../options.js';
 
 interface Args extends CommonArgs {
   onlyPhase?: string[];
@@ -22,19 +23,9 @@ export const provisionCommand: CommandModule<CommonArgs, Args> = {
       })
       .option('skip-phase', { type: 'string', array: true, describe: 'leave out these phases' })
       .option('force', { type: 'boolean', default: false, describe: 'ignore checkpoints: check every phase again' })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
-      .option('reboot', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'at the end, reboot the hosts that need it (/var/run/reboot-required), wait for SSH (at most 10 min) and check them',
-      })
-      .option('skip-source-check', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host',
-      })
+      .option('yes', yesOption)
+      .option('reboot', rebootOption)
+      .option('skip-source-check', sourceCheckBeforeChangeOption)
       .example('$0 provision -i inventory/hosts.yml --yes', 'provision every host')
       .example('$0 provision --limit web --skip-phase desktop', 'one group, without the desktop') as never,
   handler: async (args) => {

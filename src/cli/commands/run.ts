@@ -5,6 +5,7 @@ import { executeRun, confirm } from '../execute-run.js';
 import { loadPlaybook } from '../../config/playbook.js';
 import { ConfigError } from '../../errors.js';
 import { resolve } from 'node:path';
+import { yesOption, rebootOption, sourceCheckBeforeChangeOption } from '../options.js';
 
 interface Args extends CommonArgs {
   phase?: string;
@@ -17,19 +18,9 @@ export const runCommand: CommandModule<CommonArgs, Args> = {
   builder: (y) =>
     y
       .positional('phase', { type: 'string', describe: 'phase name (see site.yml); without it the phases are listed' })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
-      .option('reboot', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'at the end, reboot the hosts that need it (/var/run/reboot-required), wait for SSH (at most 10 min) and check them',
-      })
-      .option('skip-source-check', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host',
-      })
+      .option('yes', yesOption)
+      .option('reboot', rebootOption)
+      .option('skip-source-check', sourceCheckBeforeChangeOption)
       .example('$0 run rdp --limit droplet-1 --yes', 'only the rdp phase on droplet-1') as never,
   handler: async (args) => {
     if (!args.phase) {

@@ -5,6 +5,7 @@ import type { CommonArgs } from '../run-context.js';
 import { confirm } from '../execute-run.js';
 import { cloudSettings, inventoryOrEmpty, openCloud } from '../cloud.js';
 import { ConfigError } from '../../errors.js';
+import { yesOption } from '../options.js';
 
 interface Args extends CommonArgs {
   name: string;
@@ -21,7 +22,7 @@ export const snapshotCommand: CommandModule<CommonArgs, Args> = {
       .positional('name', { type: 'string', describe: 'droplet name' })
       .option('snapshot-name', { type: 'string', describe: 'default <name>-<UTC date and time>' })
       .option('tag', { type: 'string', describe: 'default vps-provision' })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' }) as never,
+      .option('yes', yesOption) as never,
   handler: async (args) => {
     const { tag } = cloudSettings(args, inventoryOrEmpty(args.inventory));
     const snapName =

@@ -17,6 +17,7 @@ import { loadPlaybook } from '../../config/playbook.js';
 import type { Connection } from '../../transport/connection.js';
 import { bootingHostDelayMs, BOOTING_HOST_MAX_DELAY_MS, pause } from '../../transport/reconnect-backoff.js';
 import { EXIT } from '../exit-codes.js';
+import { yesOption } from '../options.js';
 
 interface Args extends CommonArgs, Partial<CloudSettings> {
   name: string;
@@ -81,7 +82,7 @@ export const upCommand: CommandModule<CommonArgs, Args> = {
         default: true,
         describe: 'provision every phase once it answers (--no-provision: create and wait only)',
       })
-      .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask for confirmation' })
+      .option('yes', yesOption)
       .option('skip-source-check', {
         type: 'boolean',
         default: false,
