@@ -15,8 +15,8 @@ import { startDoStandin, type DoStandin } from '../support/do-api-standin.js';
 import { startDroplets, stopAll, type FakeDroplet } from '../support/droplet/fake-droplet.js';
 import { startIdeStandins, type IdeStandins } from '../support/droplet/ide-standins.js';
 import { makeClientKey, type ClientKey } from '../support/local-sshd.js';
-import { runCli, spawnCli } from '../support/cli.js';
-import { findRdpClient, rdpLogin } from '../support/rdp-login.js';
+import { runCli } from '../support/cli.js';
+import { rdpThroughConnect } from '../support/tunnel-login.js';
 import { PLAYBOOKS } from '../support/workstation-fixture.js';
 import { rdpHandshake } from '../../src/transport/rdp-handshake.js';
 
@@ -177,46 +177,29 @@ describeDroplet('up -> connect (RDP through SSH) -> snapshot -> down, on the API
   test(
     'connect --no-launch: a real RDP login through the tunnel, then Ctrl-C closes it (exit 130)',
     async () => {
-      const client = findRdpClient();
-      if ('missing' in client) throw new Error(client.missing);
-      const child = spawnCli(['connect', 'ws1', '--no-launch', '-i', inventory, '--playbooks', PLAYBOOKS], env());
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-      try {
-        const deadline = Date.now() + MIN;
-        while (!/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline && child.exitCode === null)
-          await new Promise((r) => setTimeout(r, 200));
-        const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-        if (!port) throw new Error(`connect printed no port:\n${out}\n${err}`);
-        expect(out).toContain('user: devuser');
-        expect(out).toContain(join(home, '.config', 'vps-provision', 'credentials', 'ws1', 'devuser'));
-        const password = readFileSync(
-          join(home, '.config', 'vps-provision', 'credentials', 'ws1', 'devuser'),
-          'utf8',
-        ).split('\n')[0]!;
-        const sessionUp = async () => (await rootSsh('pgrep -u devuser -x xfce4-session')).code === 0;
-        const login = await rdpLogin(client, {
-          address: '127.0.0.1',
-          port,
-          user: 'devuser',
-          password,
-          until: sessionUp,
-          timeoutMs: 3 * MIN,
-        });
-        wall.rdpLoginMs = login.elapsedMs;
-        if (!login.ok)
-          throw new Error(
-            `no xfce4-session through the tunnel after ${login.elapsedMs} ms:\n${login.output.slice(-3000)}\n${err}`,
-          );
-        outputs.push(out, err, login.output);
-        expect(out + err).not.toContain(password);
-      } finally {
-        child.kill('SIGINT');
-      }
-      expect(await exited).toBe(130);
+      const password = readFileSync(
+        join(home, '.config', 'vps-provision', 'credentials', 'ws1', 'devuser'),
+        'utf8',
+      ).split('\n')[0]!;
+      const login = await rdpThroughConnect({
+        args: ['ws1', '-i', inventory, '--playbooks', PLAYBOOKS],
+        env: env(),
+        user: 'devuser',
+        password,
+        sessionUp: async () => (await rootSsh('pgrep -u devuser -x xfce4-session')).code === 0,
+        timeoutMs: 3 * MIN,
+      });
+      wall.rdpLoginMs = login.elapsedMs;
+      const { out, err } = login;
+      if (!login.ok)
+        throw new Error(
+          `no xfce4-session through the tunnel after ${login.elapsedMs} ms:\n${login.clientOutput.slice(-3000)}\n${out}\n${err}`,
+        );
+      outputs.push(out, err, login.clientOutput);
+      expect(out).toContain('user: devuser');
+      expect(out).toContain(join(home, '.config', 'vps-provision', 'credentials', 'ws1', 'devuser'));
+      expect(out + err).not.toContain(password);
+      expect(login.connectExit).toBe(130);
       expect(err).toContain('tunnel closed');
     },
     6 * MIN,

@@ -127,8 +127,11 @@ describeDroplet('workstation on a Debian 12 fake droplet (lean profile)', () => 
     async () => {
       const login = await ws.loginThroughConnect(0, 3 * MIN);
       wall.rdpLoginToXfceMs = login.elapsedMs;
-      if (!login.ok) throw new Error(`no xfce4-session after ${login.elapsedMs} ms:\n${login.detail}`);
-      expect(login.detail).not.toContain(ws.password(0));
+      if (!login.ok)
+        throw new Error(
+          `no xfce4-session after ${login.elapsedMs} ms:\n${login.clientOutput.slice(-3000)}\n${login.out}\n${login.err}`,
+        );
+      expect(login.out + login.err + login.clientOutput).not.toContain(ws.password(0));
       expect(login.connectExit).toBe(130);
     },
     5 * MIN,

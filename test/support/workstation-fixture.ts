@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { makeClientKey, type ClientKey } from './local-sshd.js';
-import { runCli, spawnCli, REPO, type CliResult } from './cli.js';
-import { findRdpClient, rdpLogin } from './rdp-login.js';
+import { runCli, REPO, type CliResult } from './cli.js';
+import { rdpThroughConnect, type TunnelLogin } from './tunnel-login.js';
 import { startDroplets, stopAll, type DebianRelease, type FakeDroplet } from './droplet/fake-droplet.js';
 import { startIdeStandins, type IdeStandins } from './droplet/ide-standins.js';
 
@@ -61,17 +61,6 @@ export interface Workstations {
    */
   loginThroughConnect(i: number, timeoutMs: number): Promise<TunnelLogin>;
   stop(): Promise<void>;
-}
-
-interface TunnelLogin {
-  /** the developer's xfce4-session was seen running */
-  ok: boolean;
-  /** from the client's start to the session seen (or to giving up) */
-  elapsedMs: number;
-  /** connect's exit code after Ctrl-C (130) */
-  connectExit: number | null;
-  /** what went wrong, when not ok: the client's and connect's output, the password never in it */
-  detail: string;
 }
 
 /** Boots the droplets and stand-ins and writes the inventory; stops what started when a part fails. */
@@ -171,46 +160,16 @@ export async function startWorkstations(opts: WorkstationOptions = {}): Promise<
           });
         });
       },
-      async loginThroughConnect(i, timeoutMs) {
-        const client = findRdpClient();
-        if ('missing' in client) return { ok: false, elapsedMs: 0, connectExit: null, detail: client.missing };
-        const child = spawnCli(
-          ['connect', names[i]!, '--no-launch', '-i', inventoryPath, '--playbooks', PLAYBOOKS],
+      loginThroughConnect: (i, timeoutMs) =>
+        rdpThroughConnect({
+          args: [names[i]!, '-i', inventoryPath, '--playbooks', PLAYBOOKS],
           env,
-        );
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.stderr.on('data', (d) => (err += d));
-        const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-        try {
-          const deadline = Date.now() + Math.min(timeoutMs, 60_000);
-          while (!/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < deadline && child.exitCode === null)
-            await new Promise((r) => setTimeout(r, 200));
-          const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-          if (!port)
-            return { ok: false, elapsedMs: 0, connectExit: null, detail: `connect printed no port:\n${out}\n${err}` };
-          const login = await rdpLogin(client, {
-            address: '127.0.0.1',
-            port,
-            user: developerUser,
-            password: ws.password(i),
-            until: async () =>
-              (await ws.ssh(i, 'root', `pgrep -u ${developerUser} -x xfce4-session`, 20_000)).code === 0,
-            timeoutMs,
-          });
-          child.kill('SIGINT');
-          const connectExit = await exited;
-          return {
-            ok: login.ok,
-            elapsedMs: login.elapsedMs,
-            connectExit,
-            detail: `${login.output.slice(-3000)}\n${out}\n${err}`,
-          };
-        } finally {
-          if (child.exitCode === null) child.kill('SIGKILL');
-        }
-      },
+          user: developerUser,
+          password: ws.password(i),
+          sessionUp: async () =>
+            (await ws.ssh(i, 'root', `pgrep -u ${developerUser} -x xfce4-session`, 20_000)).code === 0,
+          timeoutMs,
+        }),
       async stop() {
         await standins?.stop();
         await stopAll();

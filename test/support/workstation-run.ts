@@ -44,7 +44,7 @@ try {
     const login = await ws.loginThroughConnect(i, 180_000);
     rdpLoginMs[d.name] = login.ok ? login.elapsedMs : `no xfce4-session after ${login.elapsedMs} ms`;
     if (!login.ok) {
-      log(`${d.name}: ${login.detail.slice(-2000)}`);
+      log(`${d.name}: ${login.clientOutput.slice(-2000)}\n${login.out}\n${login.err}`);
       failed = true;
     }
   }
