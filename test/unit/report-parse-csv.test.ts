@@ -1,9 +1,11 @@
+import { stringify } from 'csv-stringify/sync';
+import { CSV_STRINGIFY_GUARD } from '../../src/shell/csv-field.js';
 import { ConfigError } from '../../src/errors.js';
 import {
   RESOURCE_COLUMNS,
   TIMING_COLUMNS,
-  formatTimingRow,
   formatTimingRows,
+  timingCells,
   timingHeader,
   type TimingRow,
 } from '../../src/report/formats.js';
@@ -62,7 +64,7 @@ describe('parseTimingCsv', () => {
     expect(rows[0].step).toBe('Tune apt');
   });
 
-  it('round-trips formatTimingRow, quoting commas and quotes in step names', () => {
+  it('round-trips formatTimingRows, quoting commas and quotes in step names', () => {
     const row: TimingRow = {
       timestamp: '2026-11-28T02:21:05.250Z',
       runId: 'r1',
@@ -73,9 +75,9 @@ describe('parseTimingCsv', () => {
       durationS: 0.5,
       status: 'ok',
     };
-    const { rows } = parseTimingCsv(timingHeader() + formatTimingRow(row), 'timing.csv');
+    const { rows } = parseTimingCsv(timingHeader() + formatTimingRows([row]), 'timing.csv');
     expect(rows).toEqual([row]);
-    // many rows in one call (csvField): the same text as csv-stringify's, row by row, and read back whole
+    // many rows: the same text csv-stringify writes with the project's guard, and read back whole
     const many: TimingRow[] = [
       row,
       { ...row, step: '=cmd', status: 'changed' },
@@ -83,7 +85,7 @@ describe('parseTimingCsv', () => {
       { ...row, step: '-1, "x"\nnext', host: '+h', phase: '@p', runId: '\tr' },
       { ...row, step: '\uFF1Dwide', startEpochS: 0 },
     ];
-    expect(formatTimingRows(many)).toBe(many.map(formatTimingRow).join(''));
+    expect(formatTimingRows(many)).toBe(stringify(many.map(timingCells), CSV_STRINGIFY_GUARD));
     expect(parseTimingCsv(timingHeader() + formatTimingRows(many), 'timing.csv').rows).toEqual(many);
     expect(formatTimingRows([])).toBe('');
   });
@@ -161,7 +163,7 @@ describe('parseTimingCsv', () => {
         durationS: 0.5,
         status: 'ok',
       };
-      const text = formatTimingRow(row);
+      const text = formatTimingRows([row]);
       expect(text).not.toMatch(/^([^,]*,){3}"?[=+\-@\t]/);
       expect(parseTimingCsv(timingHeader() + text, 't.csv').rows).toEqual([row]);
     }
