@@ -93,7 +93,8 @@ interface HostRun {
   result: HostResult;
   warn: (message: string) => void;
   /** the phases running now, for a break to report them */
-  running: Map<string, { phase: PhaseInstance; started: number }>;
+  /** the phases running now: when each started, and what its steps reported so far */
+  running: Map<string, { phase: PhaseInstance; started: number; reported: Map<string, StepResult> }>;
   /** deferred shell text (checkpoints, timing rows) for the next script */
   pending: string;
   /** drops survived so far */
@@ -286,9 +287,9 @@ async function executePhase(
     total: opts.phases.length,
     estimateS: phase.def.estimateS,
   });
-  run.running.set(name, { phase, started: performance.now() });
   // what each step did in earlier attempts, when the connection dropped mid-phase
   const earlier = new Map<string, StepResult>();
+  run.running.set(name, { phase, started: performance.now(), reported: earlier });
   let outcome: PhaseOutcome;
   let resumed = false;
   for (;;) {
@@ -396,7 +397,10 @@ function reportBreak(run: HostRun, err: unknown): void {
   // the phases that were running when it broke are reported, not lost
   for (const cur of run.running.values()) {
     const reason = aborted ? 'interrupted' : result.error.message;
-    result.phases.push({ ...skipped(cur.phase, reason, 'failed'), durationMs: performance.now() - cur.started });
+    const phase = skipped(cur.phase, reason, 'failed');
+    // the steps that ended before the break keep what they reported; the others did not run
+    phase.steps = phase.steps.map((s) => cur.reported.get(s.name) ?? s);
+    result.phases.push({ ...phase, durationMs: performance.now() - cur.started });
   }
 }
 

@@ -129,4 +129,6 @@ test('a failing assert fails its step with one line saying what is wrong; later 
   expect(plan.stdout).toContain('phase checks: 1 check failing now\n');
   expect(plan.stdout).toContain('! would fail says no [assert]: assertion failed: this-os must say no');
   expect(plan.stdout).not.toContain('will change');
+  // and the progress line of that step says the same
+  expect(plan.stdout + plan.stderr).toContain('checks / says no: would fail - assertion failed: this-os must say no');
 }, 300_000);

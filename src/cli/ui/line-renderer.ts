@@ -27,7 +27,9 @@ export function lineRenderer(
         break;
       case 'step':
         if (verbose || e.step.status !== 'ok')
-          line(`${e.host}: ${e.phase} / ${t(e.step.name)}: ${word(e.step.status)} - ${t(e.step.reason)}`);
+          line(
+            `${e.host}: ${e.phase} / ${t(e.step.name)}: ${e.step.fails ? paint.red('would fail') : word(e.step.status)} - ${t(e.step.reason)}`,
+          );
         break;
       case 'phase-end':
         line(
