@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalFleet } from './local-fleet.js';
 import { writeVpsPhase, writeInventories, checkBenchRoot } from './fixtures/phase-50.js';
-import { runVpsInProcess } from './vps-runner.js';
+import { runVpsCli, runVpsInProcess } from './vps-runner.js';
 import { loadRunContext } from '../src/cli/run-context.js';
 import { probeScript, type ScriptStep } from '../src/shell/phase-scripts.js';
-import { countForks } from '../test/support/fork-count.js';
+import { countForks, traceForks } from '../test/support/fork-count.js';
 
 export interface RemoteFigures {
   /** processes forked by the 50-step no-op probe: batched (now) and per step (before) */
@@ -23,6 +23,10 @@ export interface RemoteFigures {
   noopRoundTrips: number;
   /** stale steps re-decided on the host inside the apply script, not by a round trip */
   changed: number;
+  /** all a no-op CLI run forks on its host (sshd's login, the driver, every script, the sampler) */
+  runForks: number;
+  /** programs that run ran, by name: how many times each */
+  runPrograms: Map<string, number>;
 }
 
 export async function runRemoteBench(): Promise<RemoteFigures> {
@@ -61,7 +65,18 @@ export async function runRemoteBench(): Promise<RemoteFigures> {
         scriptSteps.map((s) => ({ ...s, batch: undefined })),
       ),
     );
+    // the whole no-op run as a user starts it, the host's side traced from its sshd down
+    const trace = await traceForks(fleet.targets[0]!.sshdPid);
+    const cli = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'));
+    const run = await trace.stop();
+    if (cli.code !== 0)
+      throw new Error(`remote bench: the traced no-op run exited ${cli.code}: ${cli.stderr.slice(-500)}`);
+    const runPrograms = new Map<string, number>();
+    for (const e of run.execs)
+      runPrograms.set(e.replace(/.*\//, ''), (runPrograms.get(e.replace(/.*\//, '')) ?? 0) + 1);
     return {
+      runForks: run.forks,
+      runPrograms,
       probeForks: batched.forks,
       probePrograms: batched.execs.map((e) => e.replace(/.*\//, '')),
       perStepForks: perStep.forks,

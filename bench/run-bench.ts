@@ -283,6 +283,12 @@ async function main(): Promise<void> {
       `${r.changed} steps changed`,
       'session open/close included',
     );
+    out(
+      'remote',
+      `50-step no-op CLI run, 1 host: ${r.runForks} processes forked on the host`,
+      [...r.runPrograms].map(([p, n]) => `${p} x${n}`).join(', '),
+      'strace -f of the target sshd: its login, the driver, every script, the sampler',
+    );
   }
   if (sections.has('targets')) {
     const ansibleVersion = withAnsible ? await ensureAnsible() : undefined;

@@ -16,10 +16,10 @@ import {
   runFilesScript,
   writeRunFilesScript,
   pruneRunsScript,
+  lockSince,
   type LockOwner,
   type RunFileName,
 } from '../shell/host-scripts.js';
-import { RUN_ID_ERE } from '../report/report-paths.js';
 import {
   startMonitorCommand,
   stopMonitorCommand,
@@ -201,7 +201,8 @@ export class HostSession {
     const main = await this.shell(this.host.become);
     // resolved before the first script that names it; the same on every reconnection
     await resolveStateDir(main, this.host, this.#conn.loginUser);
-    const owner = this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder } : null;
+    const owner: LockOwner | null =
+      this.opts.mode === 'apply' ? { runId: this.opts.runId, holder: this.opts.holder, since: lockSince() } : null;
     const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
     // the sampler starts in the same round trip, only when the lock is ours
     const monitor =
@@ -354,9 +355,7 @@ export class HostSession {
         ? writeRunFilesScript(paths.dir, record()) +
           (this.#monitoring ? stopMonitorCommand(target) : '') +
           runFilesScript(n, paths.dir, ['timing.csv', 'resources.csv']) +
-          (this.opts.keepRuns
-            ? pruneRunsScript(this.host.stateDir, RUN_ID_ERE, this.opts.keepRuns, this.opts.runId)
-            : '') +
+          (this.opts.keepRuns ? pruneRunsScript(this.host.stateDir, this.opts.keepRuns, this.opts.runId) : '') +
           releaseLockScript(this.host.stateDir, this.opts.runId) +
           rebootRequiredScript(n)
         : '';

@@ -23,7 +23,8 @@ export const UNKNOWN_OS: OsFacts = { id: 'unknown', versionId: '', codename: '',
  * nothing of os-release leaks into the calling shell.
  */
 export function osReleaseProbe(): string {
-  return `( . /etc/os-release 2>/dev/null; printf '%s|%s|%s|%s|%s' "\${ID:-}" "\${VERSION_ID:-}" "\${VERSION_CODENAME:-}" "$(uname -m 2>/dev/null)" "\${PRETTY_NAME:-}" )`;
+  // the machine's arch from /proc (Linux 6.1 and later) by a builtin; `uname -m` before that
+  return `( . /etc/os-release 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); printf '%s|%s|%s|%s|%s' "\${ID:-}" "\${VERSION_ID:-}" "\${VERSION_CODENAME:-}" "$a" "\${PRETTY_NAME:-}" )`;
 }
 
 // what the host prints is data: each field is kept only in the shape os-release defines

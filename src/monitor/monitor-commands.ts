@@ -4,6 +4,7 @@
 // Every value from outside is quoted once here, by the `sh` builder. Each
 // text is one ( subshell ), so its `exit` never ends a long-lived remote shell that
 // runs it, and its variables do not leak into that shell.
+import { createHash } from 'node:crypto';
 import { sh, raw, type ShellText } from '../shell/sh.js';
 import { monitorScript } from './script-files.js';
 
@@ -71,23 +72,27 @@ export function samplerScript(): string {
 }
 
 // alive PID: a live, non-zombie process whose command line names sampler.sh, so a
-// recycled PID is never mistaken for (or killed as) the sampler. No forks but tr.
+// recycled PID is never mistaken for (or killed as) the sampler. Builtins only: dash's
+// `read` drops the NUL bytes between the arguments, which leaves the name whole.
 const ALIVE_FN = sh`alive() {
   case $1 in ''|*[!0-9]*) return 1 ;; esac
   st=
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=\${st##*) }
   [ "\${st%% *}" != Z ] || return 1
-  case $(tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  cl=
+  { read -r cl < "/proc/$1/cmdline"; } 2>/dev/null
+  case $cl in *sampler.sh*) return 0 ;; esac
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }`;
 
 /**
- * Installs the sampler (atomically: temp file + rename) and starts it detached with
- * setsid and every fd redirected, so the SSH channel closes at once and a dropped
- * connection does not stop it. Waits (at most 5 s) for its PID file. Idempotent: a
- * sampler already running for this run is left alone. Exit 0 on success.
+ * Installs the sampler (atomically: temp file + rename; only when the copy there is not this
+ * version, told by its SHA-256 in a file beside it) and starts it detached with setsid and
+ * every fd redirected, so the SSH channel closes at once and a dropped connection does not
+ * stop it. Waits (at most 5 s) for its PID file. Idempotent: a sampler already running for
+ * this run is left alone. Exit 0 on success.
  */
 export function startMonitorCommand(o: MonitorStartOptions): string {
   const p = remoteRunPaths(o.stateDir, o.runId);
@@ -97,14 +102,21 @@ export function startMonitorCommand(o: MonitorStartOptions): string {
   const script = samplerScript();
   const bin = p.samplerScript.slice(0, p.samplerScript.lastIndexOf('/'));
   const args = [p.resourcesCsv, String(interval), String(life), o.host, p.pidFile];
+  const version = createHash('sha256').update(script).digest('hex');
   return subshell(sh`umask 022
 d=${p.dir}; pf=${p.pidFile}; s=${p.samplerScript}
 ${ALIVE_FN}
-mkdir -p "$d" ${bin} || { echo "monitor: failed cannot create $d"; exit 1; }
+{ [ -d "$d" ] && [ -d ${bin} ]; } || mkdir -p "$d" ${bin} || { echo "monitor: failed cannot create $d"; exit 1; }
 readpid
 if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
-rm -f "$pf" "$pf".fifo.*
-t=$(mktemp ${bin}/.sampler.XXXXXX) && printf '%s' ${script} > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+[ ! -e "$pf" ] || rm -f "$pf"
+set -- "$pf".fifo.*
+[ ! -e "$1" ] || rm -f "$@"
+h=
+{ read -r h < "$s.sha256"; } 2>/dev/null
+if [ "$h" != ${version} ] || [ ! -f "$s" ]; then
+  t=$(mktemp ${bin}/.sampler.XXXXXX) && printf '%s' ${script} > "$t" && mv -f "$t" "$s" && printf '%s\\n' ${version} > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+fi
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 else

@@ -42,7 +42,7 @@ started=${up:-0}
 # The awk reads ticks from a FIFO so that it lives as long as the sampler and
 # computes rates from counters kept in memory (no state file, no awk per sample).
 fifo="$PIDFILE.fifo.$$"
-rm -f "$fifo"
+[ ! -e "$fifo" ] || rm -f "$fifo"
 mkfifo -m 600 "$fifo" || exit 1
 
 sysblock=0
@@ -141,12 +141,15 @@ awkpid=$!
 # FIFO stays until cleanup: awk may not have opened it yet.
 exec 3<> "$fifo"
 
-# The PID file last, when all is set up: the start command waits for it. Written
-# atomically (temp + rename) so a reader never sees it half-written.
-# noclobber: never written through a file or symlink that is already there
-if ! { ( set -C; echo $$ > "$PIDFILE.$$" ) && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
-  exec 3>&-; rm -f "$fifo" "$PIDFILE.$$"; exit 1
+# The PID file last, when all is set up: the start command (which removed any old one)
+# waits for it. noclobber: never written through a file or symlink that is already
+# there. One short write: a reader that comes between the create and the write reads
+# nothing, and reads again.
+set -C
+if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then
+  exec 3>&-; rm -f "$fifo"; exit 1
 fi
+set +C
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit

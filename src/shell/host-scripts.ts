@@ -8,7 +8,23 @@ export interface LockOwner {
   runId: string;
   /** who holds it, e.g. "ana@laptop (pid 1234)" */
   holder: string;
+  /** when the controller opened this session (UTC, ISO seconds): shown to whoever finds the lock held */
+  since: string;
 }
+
+/** The lock's `since`: the controller's clock, so taking the lock forks no `date` on the host. */
+export function lockSince(now = new Date()): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Shell text setting U to the shell's effective uid, as `id -u` prints it, read from
+ * /proc/self/status by builtins (no process); `id -u` where there is no /proc.
+ */
+const EUID_SH = `U=; { while read -r k r e _; do [ "$k" = Uid: ] && { U=$e; break; }; done </proc/self/status; } 2>/dev/null; [ -n "$U" ] || U=$(id -u)`;
+
+/** Shell text: the login user's name, as the driver read it (VPSP_USER), else `id -un`. */
+const USER_SH = '${VPSP_USER:-$(id -un)}';
 
 /** A lock without its owner file (left by an older version, or damaged) is held this long. */
 export const LOCK_GRACE_S = 60;
@@ -36,27 +52,30 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     owner
       ? sh`[ -d "$S" ] || ( umask 077 && mkdir -p "$S" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
       : sh`:`,
-    sh`if [ -d "$S" ]; then SO=$(stat -c %u -- "$S") && SM=$(stat -c %a -- "$S") || { printf '\\036%s ERR cannot inspect %s\\n' "$N" "$S"; exit 0; }`,
-    sh`  [ "$SO" = "$(id -u)" ] || { printf '\\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\\n' "$N" "$S" "$SO" "$(id -un)" "$(id -u)"; exit 0; }`,
+    // owner and mode in one stat; the uid of this shell from /proc (EUID_SH): no process
+    sh`if [ -d "$S" ]; then SOM=$(stat -c '%u %a' -- "$S") || { printf '\\036%s ERR cannot inspect %s\\n' "$N" "$S"; exit 0; }; SO=\${SOM% *}; SM=\${SOM#* }; ${raw(EUID_SH)}`,
+    sh`  [ "$SO" = "$U" ] || { printf '\\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\\n' "$N" "$S" "$SO" "$(id -un)" "$U"; exit 0; }`,
     sh`  [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\\036%s ERR state dir %s may be written by group or others (mode %s)\\n' "$N" "$S" "$SM"; exit 0; }; fi`,
+    // this run's folder with them, in one mkdir (private, like the state dir)
     owner
-      ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
+      ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs/"${owner.runId} ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
       : sh`:`,
-    sh`B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)`,
+    sh`B=; { read -r B </proc/sys/kernel/random/boot_id; } 2>/dev/null`,
     // the login user, then the OS facts (facts/os-release.ts: id|version_id|codename|arch|pretty)
-    sh`printf '\\036%s OS %s|%s\\n' "$N" "$(id -un)" "$( ${raw(osReleaseProbe())} )"`,
+    sh`printf '\\036%s OS %s|%s\\n' "$N" "${raw(USER_SH)}" "$( ${raw(osReleaseProbe())} )"`,
     // free space where the state dir is (or would be: its nearest existing parent)
     sh`d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=\${d%/*}; d=\${d:-/};; *) d=.;; esac; i=$((i+1)); done`,
-    sh`df -Pk "$d" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\\036%s DF %s\\n", n, $4}'`,
+    // df -P in the C locale: a header of 7 words, then the line whose 4th field is what is free
+    sh`set -f; set -- $(LC_ALL=C df -Pk "$d" 2>/dev/null); set +f; [ $# -lt 11 ] || printf '\\036%s DF %s\\n' "$N" "\${11}"`,
     sh`for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\\036%s CK %s %s\\n' "$N" "\${f##*/}" "$c"; done`,
   ];
   if (owner) {
-    out.push(sh`mkdir -p "$S/runs/"${owner.runId}`);
     out.push(
-      sh`R=${owner.runId}; H=${holderLine(owner.holder)}`,
+      sh`R=${owner.runId}; H=${holderLine(owner.holder)}; SI=${owner.since}`,
       // pid: the long-lived driver shell of this controller; when it is gone the lock is stale
-      sh`info() { printf 'run=%s\\nholder=%s\\npid=%s\\nboot=%s\\nsince=%s\\n' "$R" "$H" "\${VPSP_DRIVER:-$PPID}" "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; }`,
-      sh`own() { t=$(mktemp -d "$S/.lock.XXXXXXXX") || return 1; chmod 755 "$t"; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }`,
+      sh`info() { printf 'run=%s\\nholder=%s\\npid=%s\\nboot=%s\\nsince=%s\\n' "$R" "$H" "\${VPSP_DRIVER:-$PPID}" "$B" "$SI"; }`,
+      // built under a name of this script's own (the nonce; mkdir never reuses what is there)
+      sh`own() { t="$S/.lock.$N"; mkdir -m 755 -- "$t" 2>/dev/null || return 1; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }`,
       sh`rdo() { run=; holder=; pid=; boot=; since=; [ -f "$1/owner" ] || return 1; while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$1/owner"; [ -n "$run" ]; }`,
       sh`age() { a=$(stat -c %Y -- "$1" 2>/dev/null) || { echo 0; return; }; echo $(( $(date +%s) - a )); }`,
       sh`say() { printf '\\036%s LOCK %s %s|%s|%s\\n' "$N" "$1" "$since" "$run" "$holder"; }`,
@@ -109,8 +128,9 @@ export function stateDirScript(nonce: string): string {
 export function releaseLockScript(stateDir: string, runId: string): string {
   // always in quotes: a script cut short inside them is a syntax error, not a shorter path
   const L = quotedAlways(`${stateDir}/lock`);
-  // only our own lock: a lock taken over by someone else stays theirs
-  return sh`grep -qx ${`run=${runId}`} ${L}/owner 2>/dev/null && rm -rf -- ${L}; true\n`.text;
+  // only our own lock: a lock taken over by someone else stays theirs (its owner file read by builtins)
+  return sh`f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != ${`run=${runId}`} ] || { f=1; break; }; done < ${L}/owner; } 2>/dev/null; [ -z "$f" ] || rm -rf -- ${L}; true\n`
+    .text;
 }
 
 /** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */
@@ -158,19 +178,28 @@ export function writeRunFilesScript(runDir: string, files: Partial<Record<RunFil
 }
 
 /**
- * Keeps the newest `keep` runs in $STATE_DIR/runs (this one always among them; refused
- * and failed runs count like the others). Only names matching the run-id pattern are
- * touched; ids start with a UTC stamp, so their order is their age.
+ * Shell function `isrun NAME`: whether NAME has the shape of a run id (report-paths'
+ * RUN_ID_ERE: 8 digits, T, 6 digits, Z, a dash, 4 to 32 lowercase hex), by builtins.
  */
-export function pruneRunsScript(stateDir: string, runIdEre: string, keep: number, currentRunId: string): string {
+export const IS_RUN_ID_SH =
+  'isrun() { case $1 in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*) ;; *) return 1;; esac; h=${1#*Z-}; case $h in *[!0-9a-f]*) return 1;; esac; [ ${#h} -ge 4 ] && [ ${#h} -le 32 ]; }';
+
+/**
+ * Keeps the newest `keep` runs in $STATE_DIR/runs (this one always among them; refused
+ * and failed runs count like the others). Only names of the run-id shape are touched; ids
+ * start with a UTC stamp, so the glob's order is their age. Builtins but one rm, and that
+ * only when there is something to remove.
+ */
+export function pruneRunsScript(stateDir: string, keep: number, currentRunId: string): string {
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number >= 1, got ${keep}`);
-  return join(
-    [
-      sh`( cd ${`${stateDir}/runs`} 2>/dev/null && ls -1 | grep -E ${`^${runIdEre}$`} | grep -vxF ${currentRunId} | sort -r | tail -n +${keep} | `,
-      sh`while IFS= read -r d; do rm -rf -- "./$d"; done ); true\n`,
-    ],
-    '',
-  ).text;
+  return lines([
+    sh`( cd ${`${stateDir}/runs`} 2>/dev/null || exit 0`,
+    raw(IS_RUN_ID_SH),
+    sh`set --; for d in [0-9]*Z-*; do isrun "$d" && [ "$d" != ${currentRunId} ] && set -- "$@" "$d"; done`,
+    // what is left in "$@": all but the newest keep-1, oldest first
+    sh`c=$#; for d; do shift; [ $c -le ${keep - 1} ] || set -- "$@" "./$d"; c=$((c-1)); done`,
+    sh`[ $# -eq 0 ] || rm -rf -- "$@" ); true`,
+  ]).text;
 }
 
 /** Prints a file of the host, or nothing when it is not there. */

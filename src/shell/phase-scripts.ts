@@ -334,9 +334,10 @@ export function satisfiedPhaseScript(
   return (
     lines([
       sh`TF=${timingFile(files)}; [ -s "$TF" ] || printf '%s\\n' ${TIMING_HEADER} >> "$TF"`,
-      sh`ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ); ep=$(date +%s.%2N)`,
+      // one date for both clocks (UTC with milliseconds; epoch with centiseconds)
+      sh`ts=$(date -u '+%Y-%m-%dT%H:%M:%S.%3NZ %s.%2N'); ep=\${ts#* }; ts=\${ts% *}`,
       sh`printf '%s,%s,%s,%s,ok\\n' ${args} >> "$TF"`,
-    ]).text + (hash ? checkpointScript(files, hash) : '')
+    ]).text + (hash ? `${checkpointWrite(files, hash, sh`\${ts%.*}Z`).text}\n` : '')
   );
 }
 
@@ -345,9 +346,18 @@ export function checkpointScript(files: RunFiles, hash: string): string {
   return `${checkpointWrite(files, hash).text}\n`;
 }
 
-// a temp file of our own (mktemp: never an existing file or symlink), then renamed over
-function checkpointWrite(files: RunFiles, hash: string): ShellText {
+/**
+ * A temp file of our own, then renamed over the checkpoint. Its name is the script's PID
+ * and it is created with noclobber, so it is never an existing file or symlink; a leftover
+ * of a run killed at that moment is removed first. `stamp` is shell text for the time
+ * (UTC, seconds), when the script already has it.
+ */
+function checkpointWrite(
+  files: RunFiles,
+  hash: string,
+  stamp: ShellText = sh`$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+): ShellText {
   const dir = `${files.stateDir}/checkpoints`;
   const ck = `${dir}/${files.phase}`;
-  return sh`ct=$(mktemp ${`${dir}/.ck.XXXXXX`}) && printf '%s %s %s\\n' ${hash} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${files.runId} > "$ct" && chmod 0644 "$ct" && mv -f "$ct" ${ck}`;
+  return sh`ct=${dir}/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\\n' ${hash} "${stamp}" ${files.runId} > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" ${ck}`;
 }

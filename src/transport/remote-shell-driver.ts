@@ -22,9 +22,10 @@ export const DRIVER = [
   `trap 'exit 129' HUP`,
   `trap 'exit 141' PIPE`,
   `trap 'exit 143' TERM`,
-  // scripts name the driver (the lock's owner process) through this variable
-  'VPSP_DRIVER=$$; export VPSP_DRIVER',
-  `printf '\\036READY %s %s\\n' "$$" "$(id -un)"`,
+  // scripts name the driver (the lock's owner process) and its user through these, so
+  // they need no `id -un` of their own
+  'VPSP_DRIVER=$$; VPSP_USER=$(id -un); export VPSP_DRIVER VPSP_USER',
+  `printf '\\036READY %s %s\\n' "$$" "$VPSP_USER"`,
   'while IFS=" " read -r id n; do',
   // a header that is not two numbers is not ours: skipped
   '  case $id in ""|*[!0-9]*) continue;; esac',

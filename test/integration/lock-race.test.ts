@@ -126,7 +126,11 @@ test.each([
       const end = join(base, 'end');
       // each controller: connected and waiting; released together; keeps its driver (this sh) alive until the end
       const runs = Array.from({ length: CONTROLLERS }, (_, i) => {
-        const script = openSessionScript(`n${i}`, S, { runId: `R-${round}-${i}`, holder: `c${i}` });
+        const script = openSessionScript(`n${i}`, S, {
+          runId: `R-${round}-${i}`,
+          holder: `c${i}`,
+          since: '2026-11-30T00:00:00Z',
+        });
         return ssh(
           `VPSP_DRIVER=$$; export VPSP_DRIVER; touch ${shQuote(join(base, `ready-${i}`))}; ` +
             `while [ ! -e ${shQuote(go)} ]; do sleep 0.01; done\n${script}\n` +

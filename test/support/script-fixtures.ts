@@ -212,7 +212,7 @@ export function goldenScripts(): Record<string, string> {
     'host/open-apply.sh': openSessionScript(
       NONCE,
       state,
-      { runId: RUN_ID, holder: "ana@laptop (pid 1234) 'x'" },
+      { runId: RUN_ID, holder: "ana@laptop (pid 1234) 'x'", since: '2026-11-28T02:21:00Z' },
       startMonitorCommand({ ...monitor, intervalS: 10, maxLifetimeS: 3600, host: 'web-1' }),
     ),
     'host/state-dir.sh': stateDirScript(NONCE),
@@ -227,7 +227,7 @@ export function goldenScripts(): Record<string, string> {
       'run.json': '{"a":"it\'s"}\n',
       'controller-timing.csv': 'x,y\n',
     }),
-    'host/prune-runs.sh': pruneRunsScript(state, '[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}', 5, RUN_ID),
+    'host/prune-runs.sh': pruneRunsScript(state, 5, RUN_ID),
     'host/source-probe.sh': sourceProbeScript(NONCE, [
       { urls: ['https://example.com/apt/dists/stable/InRelease', 'https://example.com/apt/dists/stable/Release'] },
       { urls: ["https://example.com/a b's.deb"] },

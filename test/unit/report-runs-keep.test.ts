@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { hostDirPath, isRunId, runDirPath, RUN_ID_ERE, UnsafePathError } from '../../src/report/report-paths.js';
 import { pruneLocalRuns, KEEP_MARKER } from '../../src/report/prune-runs.js';
-import { pruneRunsScript, writeRunFilesScript } from '../../src/shell/host-scripts.js';
+import { IS_RUN_ID_SH, pruneRunsScript, writeRunFilesScript } from '../../src/shell/host-scripts.js';
 import { csvField } from '../../src/shell/csv-field.js';
 import { parseTimingCsv } from '../../src/report/parse-csv.js';
 import { timingHeader } from '../../src/report/formats.js';
@@ -47,6 +47,36 @@ describe('report paths', () => {
     );
     expect(out).toBe('20261128T022100Z-a1b2\n');
   });
+
+  it("the host's builtin-only isrun agrees with the rule, name by name", () => {
+    const names = [
+      '20261128T022100Z-a1b2',
+      '20261128T022100Z-' + 'f'.repeat(32),
+      '20261128T022100Z-' + 'f'.repeat(33),
+      '20261128T022100Z-a1b',
+      '20261128T022100Z-A1B2',
+      '20261128T022100Z-a1b2x',
+      '20261128T022100Z-a1-b2',
+      'x20261128T022100Z-a1b2',
+      '2026112T022100Z-a1b2',
+      '20261128T022100Z-a1b2/..',
+      '20261128T022100Z-',
+      '20261128T022100Za1b2',
+      '20261128T0221000Z-a1b2',
+      '..',
+      '',
+      '[0-9]*Z-*',
+      '20261128T022100Z-a1b2 ',
+      '20261128T022100Z-a1b2\tx',
+      ...ids(5),
+    ];
+    const script = `${IS_RUN_ID_SH}\nfor n; do if isrun "$n"; then echo 1; else echo 0; fi; done`;
+    const out = execFileSync('sh', ['-c', script, 'sh', ...names], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(out).toEqual(names.map((n) => (isRunId(n) ? '1' : '0')));
+    expect(out.filter((x) => x === '1').length).toBeGreaterThan(5);
+  });
 });
 
 describe('keeping the last N runs on the laptop', () => {
@@ -81,15 +111,15 @@ describe('keeping the last N runs on a host (the script, run by /bin/sh)', () =>
     mkdirSync(join(runs, 'not-a-run'));
     writeFileSync(join(dir, 'outside'), 'x');
     // the current run is an older id (a laptop with a slow clock): it stays all the same
-    sh(pruneRunsScript(dir, RUN_ID_ERE, 3, all[1]!));
+    sh(pruneRunsScript(dir, 3, all[1]!));
     expect(readdirSync(runs).sort()).toEqual([all[1], all[5], all[6], 'not-a-run'].sort());
     expect(readFileSync(join(dir, 'outside'), 'utf8')).toBe('x');
-    sh(pruneRunsScript(dir, RUN_ID_ERE, 1, all[6]!));
+    sh(pruneRunsScript(dir, 1, all[6]!));
     expect(readdirSync(runs).sort()).toEqual([all[6], 'not-a-run'].sort());
   });
 
   it('is harmless without a runs folder', () => {
-    expect(() => sh(pruneRunsScript(join(dir, 'none'), RUN_ID_ERE, 2, ids(1)[0]!))).not.toThrow();
+    expect(() => sh(pruneRunsScript(join(dir, 'none'), 2, ids(1)[0]!))).not.toThrow();
   });
 
   it('writes run files byte for byte, whatever they hold', () => {

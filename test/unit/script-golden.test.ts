@@ -111,7 +111,9 @@ describe('run under dash', () => {
 
   test('the session scripts: the lock taken, read back, released', () => {
     const state = join(dir, 'state');
-    const opened = records(dash(openSessionScript(NONCE, state, { runId: RUN_ID, holder: "ana@laptop 'x'" })));
+    const opened = records(
+      dash(openSessionScript(NONCE, state, { runId: RUN_ID, holder: "ana@laptop 'x'", since: '2026-11-28T02:21:00Z' })),
+    );
     expect(opened).toContain('LOCK acquired ||');
     expect(opened.some((r) => r.startsWith('OS '))).toBe(true);
     expect(opened.at(-1)).toBe('END');

@@ -44,7 +44,7 @@ test('the lock owner file holds the holder as given (one line)', () => {
   const holder = 'ana%s%n@lap\\ntop (pid 1)';
   const out = execFileSync('sh', [
     '-c',
-    `VPSP_DRIVER=$$; ${openSessionScript('n1', dir, { runId: 'R1', holder })}`,
+    `VPSP_DRIVER=$$; ${openSessionScript('n1', dir, { runId: 'R1', holder, since: '2026-11-30T00:00:00Z' })}`,
   ]).toString();
   expect(out).toContain('\x1en1 LOCK acquired');
   const owner = readFileSync(join(dir, 'lock', 'owner'), 'utf8');

@@ -1,19 +1,18 @@
 N=0123456789ab; S=/var/lib/vps-provision; L="$S/lock"
 [ ! -L "$S" ] || { printf '\036%s ERR state dir %s is a symbolic link\n' "$N" "$S"; exit 0; }
 [ -d "$S" ] || ( umask 077 && mkdir -p "$S" ) || { printf '\036%s ERR cannot create %s\n' "$N" "$S"; exit 0; }
-if [ -d "$S" ]; then SO=$(stat -c %u -- "$S") && SM=$(stat -c %a -- "$S") || { printf '\036%s ERR cannot inspect %s\n' "$N" "$S"; exit 0; }
-  [ "$SO" = "$(id -u)" ] || { printf '\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\n' "$N" "$S" "$SO" "$(id -un)" "$(id -u)"; exit 0; }
+if [ -d "$S" ]; then SOM=$(stat -c '%u %a' -- "$S") || { printf '\036%s ERR cannot inspect %s\n' "$N" "$S"; exit 0; }; SO=${SOM% *}; SM=${SOM#* }; U=; { while read -r k r e _; do [ "$k" = Uid: ] && { U=$e; break; }; done </proc/self/status; } 2>/dev/null; [ -n "$U" ] || U=$(id -u)
+  [ "$SO" = "$U" ] || { printf '\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\n' "$N" "$S" "$SO" "$(id -un)" "$U"; exit 0; }
   [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\036%s ERR state dir %s may be written by group or others (mode %s)\n' "$N" "$S" "$SM"; exit 0; }; fi
-( umask 077 && mkdir -p "$S/checkpoints" "$S/runs" ) || { printf '\036%s ERR cannot create %s\n' "$N" "$S"; exit 0; }
-B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
-printf '\036%s OS %s|%s\n' "$N" "$(id -un)" "$( ( . /etc/os-release 2>/dev/null; printf '%s|%s|%s|%s|%s' "${ID:-}" "${VERSION_ID:-}" "${VERSION_CODENAME:-}" "$(uname -m 2>/dev/null)" "${PRETTY_NAME:-}" ) )"
+( umask 077 && mkdir -p "$S/checkpoints" "$S/runs/"20261130T000000Z-0123456789abcdef ) || { printf '\036%s ERR cannot create %s\n' "$N" "$S"; exit 0; }
+B=; { read -r B </proc/sys/kernel/random/boot_id; } 2>/dev/null
+printf '\036%s OS %s|%s\n' "$N" "${VPSP_USER:-$(id -un)}" "$( ( . /etc/os-release 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); printf '%s|%s|%s|%s|%s' "${ID:-}" "${VERSION_ID:-}" "${VERSION_CODENAME:-}" "$a" "${PRETTY_NAME:-}" ) )"
 d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=${d%/*}; d=${d:-/};; *) d=.;; esac; i=$((i+1)); done
-df -Pk "$d" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\036%s DF %s\n", n, $4}'
+set -f; set -- $(LC_ALL=C df -Pk "$d" 2>/dev/null); set +f; [ $# -lt 11 ] || printf '\036%s DF %s\n' "$N" "${11}"
 for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\036%s CK %s %s\n' "$N" "${f##*/}" "$c"; done
-mkdir -p "$S/runs/"20261130T000000Z-0123456789abcdef
-R=20261130T000000Z-0123456789abcdef; H='ana@laptop (pid 1234) '\''x'\'''
-info() { printf 'run=%s\nholder=%s\npid=%s\nboot=%s\nsince=%s\n' "$R" "$H" "${VPSP_DRIVER:-$PPID}" "$B" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; }
-own() { t=$(mktemp -d "$S/.lock.XXXXXXXX") || return 1; chmod 755 "$t"; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }
+R=20261130T000000Z-0123456789abcdef; H='ana@laptop (pid 1234) '\''x'\'''; SI=2026-11-28T02:21:00Z
+info() { printf 'run=%s\nholder=%s\npid=%s\nboot=%s\nsince=%s\n' "$R" "$H" "${VPSP_DRIVER:-$PPID}" "$B" "$SI"; }
+own() { t="$S/.lock.$N"; mkdir -m 755 -- "$t" 2>/dev/null || return 1; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }
 rdo() { run=; holder=; pid=; boot=; since=; [ -f "$1/owner" ] || return 1; while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$1/owner"; [ -n "$run" ]; }
 age() { a=$(stat -c %Y -- "$1" 2>/dev/null) || { echo 0; return; }; echo $(( $(date +%s) - a )); }
 say() { printf '\036%s LOCK %s %s|%s|%s\n' "$N" "$1" "$since" "$run" "$holder"; }
@@ -26,7 +25,9 @@ alive() {
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=${st##*) }
   [ "${st%% *}" != Z ] || return 1
-  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  cl=
+  { read -r cl < "/proc/$1/cmdline"; } 2>/dev/null
+  case $cl in *sampler.sh*) return 0 ;; esac
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
@@ -73,15 +74,22 @@ alive() {
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=${st##*) }
   [ "${st%% *}" != Z ] || return 1
-  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  cl=
+  { read -r cl < "/proc/$1/cmdline"; } 2>/dev/null
+  case $cl in *sampler.sh*) return 0 ;; esac
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
-mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
+{ [ -d "$d" ] && [ -d /var/lib/vps-provision/bin ]; } || mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
 readpid
 if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
-rm -f "$pf" "$pf".fifo.*
-t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
+[ ! -e "$pf" ] || rm -f "$pf"
+set -- "$pf".fifo.*
+[ ! -e "$1" ] || rm -f "$@"
+h=
+{ read -r h < "$s.sha256"; } 2>/dev/null
+if [ "$h" != f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa ] || [ ! -f "$s" ]; then
+  t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
 # vps-provision resource sampler: appends one CSV row per interval to OUT_CSV.
 # Usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE
 #
@@ -125,7 +133,7 @@ started=${up:-0}
 # The awk reads ticks from a FIFO so that it lives as long as the sampler and
 # computes rates from counters kept in memory (no state file, no awk per sample).
 fifo="$PIDFILE.fifo.$$"
-rm -f "$fifo"
+[ ! -e "$fifo" ] || rm -f "$fifo"
 mkfifo -m 600 "$fifo" || exit 1
 
 sysblock=0
@@ -224,12 +232,15 @@ awkpid=$!
 # FIFO stays until cleanup: awk may not have opened it yet.
 exec 3<> "$fifo"
 
-# The PID file last, when all is set up: the start command waits for it. Written
-# atomically (temp + rename) so a reader never sees it half-written.
-# noclobber: never written through a file or symlink that is already there
-if ! { ( set -C; echo $$ > "$PIDFILE.$$" ) && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
-  exec 3>&-; rm -f "$fifo" "$PIDFILE.$$"; exit 1
+# The PID file last, when all is set up: the start command (which removed any old one)
+# waits for it. noclobber: never written through a file or symlink that is already
+# there. One short write: a reader that comes between the create and the write reads
+# nothing, and reads again.
+set -C
+if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then
+  exec 3>&-; rm -f "$fifo"; exit 1
 fi
+set +C
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit
@@ -268,7 +279,8 @@ while :; do
   tick
   pause=$INTERVAL
 done
-' > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+' > "$t" && mv -f "$t" "$s" && printf '%s\n' f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+fi
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
 else

@@ -1,13 +1,13 @@
 N=0123456789ab; S='/var/lib/vps-provision/it'\''s'; L="$S/lock"
 [ ! -L "$S" ] || { printf '\036%s ERR state dir %s is a symbolic link\n' "$N" "$S"; exit 0; }
 :
-if [ -d "$S" ]; then SO=$(stat -c %u -- "$S") && SM=$(stat -c %a -- "$S") || { printf '\036%s ERR cannot inspect %s\n' "$N" "$S"; exit 0; }
-  [ "$SO" = "$(id -u)" ] || { printf '\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\n' "$N" "$S" "$SO" "$(id -un)" "$(id -u)"; exit 0; }
+if [ -d "$S" ]; then SOM=$(stat -c '%u %a' -- "$S") || { printf '\036%s ERR cannot inspect %s\n' "$N" "$S"; exit 0; }; SO=${SOM% *}; SM=${SOM#* }; U=; { while read -r k r e _; do [ "$k" = Uid: ] && { U=$e; break; }; done </proc/self/status; } 2>/dev/null; [ -n "$U" ] || U=$(id -u)
+  [ "$SO" = "$U" ] || { printf '\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\n' "$N" "$S" "$SO" "$(id -un)" "$U"; exit 0; }
   [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\036%s ERR state dir %s may be written by group or others (mode %s)\n' "$N" "$S" "$SM"; exit 0; }; fi
 :
-B=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
-printf '\036%s OS %s|%s\n' "$N" "$(id -un)" "$( ( . /etc/os-release 2>/dev/null; printf '%s|%s|%s|%s|%s' "${ID:-}" "${VERSION_ID:-}" "${VERSION_CODENAME:-}" "$(uname -m 2>/dev/null)" "${PRETTY_NAME:-}" ) )"
+B=; { read -r B </proc/sys/kernel/random/boot_id; } 2>/dev/null
+printf '\036%s OS %s|%s\n' "$N" "${VPSP_USER:-$(id -un)}" "$( ( . /etc/os-release 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); printf '%s|%s|%s|%s|%s' "${ID:-}" "${VERSION_ID:-}" "${VERSION_CODENAME:-}" "$a" "${PRETTY_NAME:-}" ) )"
 d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=${d%/*}; d=${d:-/};; *) d=.;; esac; i=$((i+1)); done
-df -Pk "$d" 2>/dev/null | awk -v n="$N" 'NR==2{printf "\036%s DF %s\n", n, $4}'
+set -f; set -- $(LC_ALL=C df -Pk "$d" 2>/dev/null); set +f; [ $# -lt 11 ] || printf '\036%s DF %s\n' "$N" "${11}"
 for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\036%s CK %s %s\n' "$N" "${f##*/}" "$c"; done
 printf '\036%s END\n' "$N"

@@ -1,1 +1,1 @@
-grep -qx run=20261130T000000Z-0123456789abcdef '/var/lib/vps-provision/it'\''s/lock'/owner 2>/dev/null && rm -rf -- '/var/lib/vps-provision/it'\''s/lock'; true
+f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != run=20261130T000000Z-0123456789abcdef ] || { f=1; break; }; done < '/var/lib/vps-provision/it'\''s/lock'/owner; } 2>/dev/null; [ -z "$f" ] || rm -rf -- '/var/lib/vps-provision/it'\''s/lock'; true

@@ -7,15 +7,22 @@ alive() {
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=${st##*) }
   [ "${st%% *}" != Z ] || return 1
-  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  cl=
+  { read -r cl < "/proc/$1/cmdline"; } 2>/dev/null
+  case $cl in *sampler.sh*) return 0 ;; esac
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
-mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
+{ [ -d "$d" ] && [ -d /var/lib/vps-provision/bin ]; } || mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
 readpid
 if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
-rm -f "$pf" "$pf".fifo.*
-t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
+[ ! -e "$pf" ] || rm -f "$pf"
+set -- "$pf".fifo.*
+[ ! -e "$1" ] || rm -f "$@"
+h=
+{ read -r h < "$s.sha256"; } 2>/dev/null
+if [ "$h" != f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa ] || [ ! -f "$s" ]; then
+  t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
 # vps-provision resource sampler: appends one CSV row per interval to OUT_CSV.
 # Usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE
 #
@@ -59,7 +66,7 @@ started=${up:-0}
 # The awk reads ticks from a FIFO so that it lives as long as the sampler and
 # computes rates from counters kept in memory (no state file, no awk per sample).
 fifo="$PIDFILE.fifo.$$"
-rm -f "$fifo"
+[ ! -e "$fifo" ] || rm -f "$fifo"
 mkfifo -m 600 "$fifo" || exit 1
 
 sysblock=0
@@ -158,12 +165,15 @@ awkpid=$!
 # FIFO stays until cleanup: awk may not have opened it yet.
 exec 3<> "$fifo"
 
-# The PID file last, when all is set up: the start command waits for it. Written
-# atomically (temp + rename) so a reader never sees it half-written.
-# noclobber: never written through a file or symlink that is already there
-if ! { ( set -C; echo $$ > "$PIDFILE.$$" ) && mv -f "$PIDFILE.$$" "$PIDFILE"; }; then
-  exec 3>&-; rm -f "$fifo" "$PIDFILE.$$"; exit 1
+# The PID file last, when all is set up: the start command (which removed any old one)
+# waits for it. noclobber: never written through a file or symlink that is already
+# there. One short write: a reader that comes between the create and the write reads
+# nothing, and reads again.
+set -C
+if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then
+  exec 3>&-; rm -f "$fifo"; exit 1
 fi
+set +C
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit
@@ -202,7 +212,8 @@ while :; do
   tick
   pause=$INTERVAL
 done
-' > "$t" && mv -f "$t" "$s" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+' > "$t" && mv -f "$t" "$s" && printf '%s\n' f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+fi
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
 else

@@ -6,7 +6,9 @@ alive() {
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=${st##*) }
   [ "${st%% *}" != Z ] || return 1
-  case $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) in *sampler.sh*) return 0 ;; esac
+  cl=
+  { read -r cl < "/proc/$1/cmdline"; } 2>/dev/null
+  case $cl in *sampler.sh*) return 0 ;; esac
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }

@@ -210,6 +210,6 @@ rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A
 read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,vendor deb' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 9 "$st" $((u-A))
 read u _ </proc/uptime; u=${u%.*}${u#*.}
-ct=$(mktemp /var/lib/vps-provision/checkpoints/.ck.XXXXXX) && printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "$(date -u +%Y-%m-%dT%H:%M:%SZ)" 20261130T000000Z-0123456789abcdef > "$ct" && chmod 0644 "$ct" && mv -f "$ct" /var/lib/vps-provision/checkpoints/base
+ct=/var/lib/vps-provision/checkpoints/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "$(date -u +%Y-%m-%dT%H:%M:%SZ)" 20261130T000000Z-0123456789abcdef > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" /var/lib/vps-provision/checkpoints/base
 d=$((u-P0)); s=$((E0+P0-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$PC" >> "$TF"
 printf '\036%s END\n' "$N"
