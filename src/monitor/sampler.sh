@@ -29,6 +29,17 @@ trap '' PIPE
 stopping=0
 trap 'stopping=1' TERM INT
 
+# The PID file first: the start command waits for it, and the sooner it is there the
+# sooner a run goes on (a stop that comes during the set-up below is seen by the loop).
+# noclobber: never written through a file or symlink that is already there (the start
+# command removed any old one). One short write: a reader that comes between the create
+# and the write reads nothing, and reads again.
+set -C
+if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
+set +C
+# a set-up that fails takes its PID file with it
+unstart() { rm -f "$PIDFILE"; exit 1; }
+
 if [ ! -s "$OUT" ]; then
   echo 'timestamp,host,cpu_pct,mem_used_mb,mem_available_mb,disk_avail_mb,disk_read_kbps,disk_write_kbps,net_rx_kbps,net_tx_kbps,load1,procs' >> "$OUT"
 fi
@@ -43,7 +54,7 @@ started=${up:-0}
 # computes rates from counters kept in memory (no state file, no awk per sample).
 fifo="$PIDFILE.fifo.$$"
 [ ! -e "$fifo" ] || rm -f "$fifo"
-mkfifo -m 600 "$fifo" || exit 1
+mkfifo -m 600 "$fifo" || unstart
 
 sysblock=0
 [ -d /sys/block ] && sysblock=1
@@ -140,16 +151,6 @@ awkpid=$!
 # failed to start); awk still sees EOF once this, the only writer, closes it. The
 # FIFO stays until cleanup: awk may not have opened it yet.
 exec 3<> "$fifo"
-
-# The PID file last, when all is set up: the start command (which removed any old one)
-# waits for it. noclobber: never written through a file or symlink that is already
-# there. One short write: a reader that comes between the create and the write reads
-# nothing, and reads again.
-set -C
-if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then
-  exec 3>&-; rm -f "$fifo"; exit 1
-fi
-set +C
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit

@@ -145,7 +145,9 @@ describe('sampler.sh stop conditions', () => {
   it('exits at once on TERM, writing no half row', async () => {
     const { pidFile, csv, exited } = run(10, 60);
     expect(await until(() => existsSync(pidFile), 3000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 1500)); // first row after 1 s, then a 10 s sleep
+    // the first row comes after 1 s; then the sampler sleeps 10 s, and TERM comes in that sleep
+    const rows = () => (existsSync(csv) ? readFileSync(csv, 'utf8').split('\n').length - 2 : 0);
+    expect(await until(() => rows() === 1, 5000)).toBe(true);
     child!.kill('SIGTERM');
     expect(await within(exited, 1500)).toBe(0);
     expect(existsSync(pidFile)).toBe(false);

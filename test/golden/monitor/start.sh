@@ -21,7 +21,7 @@ set -- "$pf".fifo.*
 [ ! -e "$1" ] || rm -f "$@"
 h=
 { read -r h < "$s.sha256"; } 2>/dev/null
-if [ "$h" != f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa ] || [ ! -f "$s" ]; then
+if [ "$h" != 190e52f38cfa2fc568f3f7c58a849bccf82619fab806829b8f07c7d8797598eb ] || [ ! -f "$s" ]; then
   t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
 # vps-provision resource sampler: appends one CSV row per interval to OUT_CSV.
 # Usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE
@@ -53,6 +53,17 @@ trap '\'''\'' PIPE
 stopping=0
 trap '\''stopping=1'\'' TERM INT
 
+# The PID file first: the start command waits for it, and the sooner it is there the
+# sooner a run goes on (a stop that comes during the set-up below is seen by the loop).
+# noclobber: never written through a file or symlink that is already there (the start
+# command removed any old one). One short write: a reader that comes between the create
+# and the write reads nothing, and reads again.
+set -C
+if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
+set +C
+# a set-up that fails takes its PID file with it
+unstart() { rm -f "$PIDFILE"; exit 1; }
+
 if [ ! -s "$OUT" ]; then
   echo '\''timestamp,host,cpu_pct,mem_used_mb,mem_available_mb,disk_avail_mb,disk_read_kbps,disk_write_kbps,net_rx_kbps,net_tx_kbps,load1,procs'\'' >> "$OUT"
 fi
@@ -67,7 +78,7 @@ started=${up:-0}
 # computes rates from counters kept in memory (no state file, no awk per sample).
 fifo="$PIDFILE.fifo.$$"
 [ ! -e "$fifo" ] || rm -f "$fifo"
-mkfifo -m 600 "$fifo" || exit 1
+mkfifo -m 600 "$fifo" || unstart
 
 sysblock=0
 [ -d /sys/block ] && sysblock=1
@@ -165,16 +176,6 @@ awkpid=$!
 # FIFO stays until cleanup: awk may not have opened it yet.
 exec 3<> "$fifo"
 
-# The PID file last, when all is set up: the start command (which removed any old one)
-# waits for it. noclobber: never written through a file or symlink that is already
-# there. One short write: a reader that comes between the create and the write reads
-# nothing, and reads again.
-set -C
-if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then
-  exec 3>&-; rm -f "$fifo"; exit 1
-fi
-set +C
-
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit
   [ -n "${sleeppid:-}" ] && kill "$sleeppid" 2>/dev/null
@@ -212,7 +213,7 @@ while :; do
   tick
   pause=$INTERVAL
 done
-' > "$t" && mv -f "$t" "$s" && printf '%s\n' f3517bc48805bbdc374e73d8ef7b880b6213187efa8e9b1255b4b0d984a320fa > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+' > "$t" && mv -f "$t" "$s" && printf '%s\n' 190e52f38cfa2fc568f3f7c58a849bccf82619fab806829b8f07c7d8797598eb > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
 fi
 if command -v setsid >/dev/null 2>&1; then
   setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
