@@ -5,7 +5,8 @@
 //   node dist/bench/run-bench.js [--rtt 0,50] [--hosts 1,10,50] [--reps 5]
 //                                [--ansible-hosts 1,10] [--ansible-reps 1] [--no-ansible] [--real-bashrc]
 //                                [--only startup,remote,targets,curve,merge]   (sections; default all)
-//                                [--curve-hosts 10,100,1000] [--curve-reps 1]   (light ssh2 fleet: the controller's curve)
+//                                [--curve-hosts 10,100,1000] [--curve-reps 1] [--curve-servers 4]
+//                                (light ssh2 fleet: the controller's curve; servers = ssh2 server processes)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,7 @@ const cleanHome = !process.argv.includes('--real-bashrc');
 const sections = new Set(arg('only', 'startup,remote,targets,curve,merge').split(','));
 const curveHosts = list(arg('curve-hosts', '10,100,1000'));
 const curveReps = Number(arg('curve-reps', '1'));
+const curveServers = Number(arg('curve-servers', '4'));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** Wall times on a shared machine mean little without the load at that moment. */
 const load = () =>
@@ -299,11 +301,12 @@ async function main(): Promise<void> {
     // median (min-max) of the reps
     const spread = (xs: number[], f: (x: number) => string) =>
       xs.length > 1 ? `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})` : f(xs[0]!);
-    for (const p of await runFleetCurve(curveHosts, { reps: curveReps })) {
+    const points = await runFleetCurve(curveHosts, { reps: curveReps, servers: curveServers, log: console.log });
+    for (const p of points) {
       const cpu = p.noop.map((r) => r.cpuMs);
       out(
         'curve',
-        `${p.hosts} light hosts (in-process ssh2 server, a real sh per session; --concurrency 50)`,
+        `${p.hosts} light hosts (${p.servers} ssh2 server processes, a real sh per session; --concurrency 50)`,
         `no-op x${p.noop.length}: wall ${spread(
           p.noop.map((r) => r.wallMs),
           ms,
@@ -311,12 +314,27 @@ async function main(): Promise<void> {
           p.noop.map((r) => r.peakRssKb),
           mb,
         )}`,
+        `handshakes median ${spread(
+          p.noop.map((r) => r.handshakeMedianMs),
+          ms,
+        )}, slowest ${ms(Math.max(...p.noop.map((r) => r.handshakeMaxMs)))}; forks/host ${spread(
+          p.noop.map((r) => r.forksPerHost),
+          (x) => x.toFixed(1),
+        )}`,
         p.changed
           ? `changed: wall ${ms(p.changed.wallMs)}, CPU ${ms(p.changed.cpuMs)}, peak RSS ${mb(p.changed.peakRssKb)}`
           : 'changed: one host, its end state copied to the others',
         `remote sh at once <= ${p.peakRemoteProcesses}`,
-        `load ${p.load}`,
+        `load (1 min) at the runs' ends ${p.noop.map((r) => r.load1.toFixed(1)).join(', ')}`,
       );
+    }
+    // CPU per extra host between consecutive points: a straight curve has one slope
+    for (let i = 1; i < points.length; i++) {
+      const a = points[i - 1]!;
+      const b = points[i]!;
+      const slope =
+        (median(b.noop.map((r) => r.cpuMs)) - median(a.noop.map((r) => r.cpuMs))) / Math.max(1, b.hosts - a.hosts);
+      out('curve', `controller CPU per extra host, ${a.hosts} -> ${b.hosts} hosts`, ms(slope));
     }
   }
   if (sections.has('merge')) {

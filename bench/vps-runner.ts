@@ -8,6 +8,7 @@ import { loadRunContext } from '../src/cli/run-context.js';
 import { createSshConnector } from '../src/transport/ssh-connector.js';
 import { runFleet, newRunId } from '../src/engine/fleet-runner.js';
 import type { RunResult } from '../src/engine/events.js';
+import { onProcessEnd } from './process-cleanup.js';
 
 export interface VpsRunStats {
   wallMs: number;
@@ -62,7 +63,16 @@ export function runVpsCli(
   reportsDir: string,
   nodeArgs: string[] = [],
   concurrency = 50,
-): Promise<{ wallMs: number; code: number | null; peakRssKb: number; cpuMs: number; stderr: string }> {
+  /** past this, the CLI gets SIGINT (as Ctrl-C), and SIGKILL 15 s later; timedOut is set */
+  timeoutMs?: number,
+): Promise<{
+  wallMs: number;
+  code: number | null;
+  peakRssKb: number;
+  cpuMs: number;
+  stderr: string;
+  timedOut: boolean;
+}> {
   return new Promise((done) => {
     const t0 = performance.now();
     // GNU time-like figures without GNU time: the child reports its own resource usage
@@ -87,11 +97,26 @@ export function runVpsCli(
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
     );
+    // the bench ended by a signal: the CLI goes with it (by PID)
+    const unregister = onProcessEnd(() => child.kill('SIGKILL'));
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;
     });
+    let timedOut = false;
+    let kill: NodeJS.Timeout | undefined;
+    const limit =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGINT');
+            kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          }, timeoutMs);
     child.on('close', (code) => {
+      unregister();
+      clearTimeout(limit);
+      clearTimeout(kill);
       const m = /RUSAGE (\d+) ([\d.]+)/.exec(err);
       done({
         wallMs: performance.now() - t0,
@@ -99,6 +124,7 @@ export function runVpsCli(
         peakRssKb: m ? Number(m[1]) : 0,
         cpuMs: m ? Number(m[2]) : 0,
         stderr: err,
+        timedOut,
       });
     });
   });
