@@ -87,7 +87,10 @@ export async function runFleetCurve(
         peak = Math.max(peak, s.peakLiveProcesses);
         if (r.timedOut)
           throw new Error(`${n} light hosts, ${what} run: not done within ${runTimeoutMs(hosts, changed) / 1000} s`);
-        if (r.code !== 0) throw new Error(`${n} light hosts, ${what} run exited ${r.code}: ${r.stderr.slice(-1500)}`);
+        if (r.code !== 0)
+          throw new Error(
+            `${n} light hosts, ${what} run exited ${r.code}:\n${r.stdoutTail.slice(-2500)}\n${r.stderr.slice(-1000)}`,
+          );
         const fig: RunFigure = {
           wallMs: r.wallMs,
           cpuMs: r.cpuMs,

@@ -71,6 +71,7 @@ export function runVpsCli(
   peakRssKb: number;
   cpuMs: number;
   stderr: string;
+  stdoutTail: string;
   timedOut: boolean;
 }> {
   return new Promise((done) => {
@@ -95,13 +96,18 @@ export function runVpsCli(
         '--reports-dir',
         reportsDir,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
     );
     // the bench ended by a signal: the CLI goes with it (by PID)
     const unregister = onProcessEnd(() => child.kill('SIGKILL'));
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;
+    });
+    // the summary's last lines say which hosts failed and why (the whole output of 1000 hosts is not kept)
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out = (out + d).slice(-4000);
     });
     let timedOut = false;
     let kill: NodeJS.Timeout | undefined;
@@ -124,6 +130,7 @@ export function runVpsCli(
         peakRssKb: m ? Number(m[1]) : 0,
         cpuMs: m ? Number(m[2]) : 0,
         stderr: err,
+        stdoutTail: out,
         timedOut,
       });
     });
