@@ -108,7 +108,14 @@ export async function writeRunReport(
     const f = files.get(h.host) ?? {};
     if (f.timingCsv) await writeFile(join(dir, 'timing.csv'), f.timingCsv);
     if (f.resourcesCsv) await writeFile(join(dir, 'resources.csv'), f.resourcesCsv);
-    const rec = { ...hostRunRecord(ctx, h, run.endedAt), ...records.get(h.host) };
+    const stored = records.get(h.host);
+    // made once per host: what was stored on it, else (it ended before its closing round trip) now
+    const runJson = stored?.['run.json'];
+    const timing = stored?.['controller-timing.csv'];
+    const rec =
+      runJson !== undefined && timing !== undefined
+        ? { 'run.json': runJson, 'controller-timing.csv': timing }
+        : { ...hostRunRecord(ctx, h, run.endedAt), ...stored };
     await writeFile(join(dir, 'controller-timing.csv'), rec['controller-timing.csv']);
     await writeFile(join(dir, 'run.json'), rec['run.json']);
   }

@@ -3,7 +3,7 @@ import { expandHome } from './home-path.js';
 import { pickShard, type Shard } from './shard.js';
 import { resolve, dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { readYamlFile, validate, configErrorAt, type YamlFile } from './yaml-file.js';
+import { readYamlText, parseYamlText, validate, configErrorAt, type YamlFile } from './yaml-file.js';
 import { inventorySchema, type InventoryYaml } from './inventory-schema.js';
 import type { Vars } from './template.js';
 
@@ -66,9 +66,17 @@ export function provideTaggedDroplets(inventoryPath: string, droplets: { name: s
   taggedDroplets.set(resolve(inventoryPath), droplets);
 }
 
+/**
+ * The inventory as inventoryTag parsed it, for loadInventory to take over (once) when the
+ * file still holds the same text: a large inventory is parsed once per command, not twice.
+ */
+const parsedAhead = new Map<string, { text: string; file: YamlFile }>();
+
 /** Whether the file asks for tagged droplets (read before the inventory is loaded). */
 export function inventoryTag(path: string): string | undefined {
-  const file = readYamlFile(path, 'inventory');
+  const text = readYamlText(path, 'inventory');
+  const file = parseYamlText(text, path);
+  parsedAhead.set(path, { text, file });
   const d = (file.data as { digitalocean?: { tag?: unknown } } | null)?.digitalocean;
   return typeof d?.tag === 'string' ? d.tag : undefined;
 }
@@ -95,7 +103,10 @@ export function emptyInventory(path: string): Inventory {
 }
 
 export function loadInventory(path: string): Inventory {
-  const file = readYamlFile(path, 'inventory');
+  const text = readYamlText(path, 'inventory');
+  const ahead = parsedAhead.get(path);
+  parsedAhead.delete(path);
+  const file = ahead?.text === text ? ahead.file : parseYamlText(text, path);
   if (file.data === null || typeof file.data !== 'object') {
     throw new ConfigError(
       `${path}: the inventory is empty or not a mapping`,

@@ -28,6 +28,11 @@ export interface YamlFile {
 export const MAX_YAML_BYTES = 4 * 1024 * 1024;
 
 export function readYamlFile(path: string, what: string, maxBytes = MAX_YAML_BYTES): YamlFile {
+  return parseYamlText(readYamlText(path, what, maxBytes), path);
+}
+
+/** The file's text, its size checked first (readYamlFile without the parsing). */
+export function readYamlText(path: string, what: string, maxBytes = MAX_YAML_BYTES): string {
   let text: string;
   try {
     // the size is checked on the opened file, before reading any of it
@@ -54,10 +59,10 @@ export function readYamlFile(path: string, what: string, maxBytes = MAX_YAML_BYT
       path,
     );
   }
-  return parseYamlText(text, path);
+  return text;
 }
 
-function parseYamlText(text: string, path: string): YamlFile {
+export function parseYamlText(text: string, path: string): YamlFile {
   const lineCounter = new LineCounter();
   // the library's own duplicate-key check compares every key with every other (20k hosts: 3 s)
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });

@@ -158,6 +158,8 @@ function patternListMatches(list: string, name: string): boolean {
 
 /** OpenSSH wildcards: `*` any run of characters (also none), `?` exactly one. */
 function globMatches(pattern: string, text: string): boolean {
+  // most patterns are plain names: no regular expression to build for each (host, line)
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === text;
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -165,11 +167,24 @@ function globMatches(pattern: string, text: string): boolean {
   return new RegExp(`^${source}$`, 's').test(text);
 }
 
+/**
+ * Each file's entries as last parsed, with the text they came from: every host of a fleet
+ * looks its name up (before and during its handshake), and parsing a file that lists the
+ * whole fleet again for each host made connecting N hosts cost N² lines.
+ */
+const parsedFiles = new Map<string, { text: string; entries: KnownHostEntry[] }>();
+
 /** Reads known_hosts files; a missing file is an empty one, as in OpenSSH. */
 function loadKnownHosts(files: readonly string[]): KnownHostEntry[] {
   return files.flatMap((file) => {
     const text = readIfExists(file);
-    return text === undefined ? [] : parseKnownHosts(text, file);
+    if (text === undefined) return [];
+    // read every time (a key recorded meanwhile counts at once); parsed only when it changed
+    const cached = parsedFiles.get(file);
+    if (cached?.text === text) return cached.entries;
+    const entries = parseKnownHosts(text, file);
+    parsedFiles.set(file, { text, entries });
+    return entries;
   });
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadInventory, selectHosts } from '../../src/config/inventory.js';
+import { inventoryTag, loadInventory, selectHosts } from '../../src/config/inventory.js';
 import { ConfigError } from '../../src/errors.js';
 import { MAX_YAML_BYTES } from '../../src/config/yaml-file.js';
 
@@ -113,4 +113,19 @@ test('an inventory past the size limit is refused before it is read, naming file
   expect(() => loadInventory(p)).toThrow(
     new RegExp(`inventory ${p}: the file is 4\\.0 MB, more than the limit of 4\\.0 MB`),
   );
+});
+
+test('the file parsed for its tag is loaded from that parse, unless it changed since', () => {
+  const p = write('digitalocean: { tag: fleet }\nhosts:\n  a: { address: 10.0.0.1 }\n');
+  expect(inventoryTag(p)).toBe('fleet');
+  expect(loadInventory(p).hosts.map((h) => [h.name, h.address])).toEqual([['a', '10.0.0.1']]);
+  // changed between the tag and the load: what the file holds now counts
+  expect(inventoryTag(p)).toBe('fleet');
+  writeFileSync(p, 'hosts:\n  b: { address: 10.0.0.2 }\n');
+  expect(loadInventory(p).hosts.map((h) => [h.name, h.address])).toEqual([['b', '10.0.0.2']]);
+  // taken once: a second load reads and parses again (nothing shared between two loads)
+  const first = loadInventory(p);
+  const second = loadInventory(p);
+  expect(second.hosts).toEqual(first.hosts);
+  expect(second.hosts[0]).not.toBe(first.hosts[0]);
 });

@@ -108,6 +108,10 @@ describe('host field matching', () => {
     ['[*.example.com]:2222', '[web.example.com]:2222', true],
     ['10.0.0.*', '10.0.0.7', true],
     ['10.0.0.*', '10.0.1.7', false],
+    // a plain name is compared as text: its dots and brackets are no wildcards
+    ['10.0.0.7', '10a0b0c7', false],
+    ['[127.0.0.1]:2222', '[127.0.0.1]:22222', false],
+    ['web1.example.com,web2.example.com', 'web2.example.com', true],
   ])('%s vs %s -> %s', (field, name, expected) => {
     expect(hostFieldMatches(field, name)).toBe(expected);
   });
@@ -538,5 +542,15 @@ describe('host key algorithms offered', () => {
     ]);
     expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual(['ssh-ed25519', keys.ecdsa.type]);
     expect(recordedKeyTypes([file], 'web.example.com', 22)).toEqual(['ssh-rsa']);
+  });
+
+  test('a file changed between two lookups is read again (each host of a run looks it up)', () => {
+    const file = knownHostsFile([`[web.example.com]:2222 ${keys.a.line}`]);
+    expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual(['ssh-ed25519']);
+    expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual(['ssh-ed25519']);
+    writeFileSync(file, `[web.example.com]:2222 ${keys.ecdsa.line}\n`);
+    expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual([keys.ecdsa.type]);
+    rmSync(file);
+    expect(recordedKeyTypes([file], 'web.example.com', 2222)).toEqual([]);
   });
 });
