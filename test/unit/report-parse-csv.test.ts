@@ -9,7 +9,8 @@ import {
   timingHeader,
   type TimingRow,
 } from '../../src/report/formats.js';
-import { parseResourceRows, parseResourcesCsv, parseTimingCsv } from '../../src/report/parse-csv.js';
+import { parseResourceRows, parseResourcesCsv, parseTimingCsv, simpleRecords } from '../../src/report/parse-csv.js';
+import { parse } from 'csv-parse/sync';
 
 const TH = TIMING_COLUMNS.join(',');
 const RH = RESOURCE_COLUMNS.join(',');
@@ -234,5 +235,31 @@ describe('parseResourcesCsv', () => {
     const { rows } = parseResourceRows(`${R1}\n${R1}\n`, 'droplet-1 live');
     expect(rows).toHaveLength(2);
     expect(parseResourceRows('', 'x').rows).toEqual([]);
+  });
+});
+
+describe('CSV without quotes or CRs', () => {
+  // what csv-parse itself makes of the same text, record by record, with its line numbers
+  const byCsvParse = (text: string) =>
+    (
+      parse(text, { relax_column_count: true, bom: true, info: true }) as unknown as Array<{
+        info: { lines: number };
+        record: string[];
+      }>
+    )
+      .filter((r) => !(r.record.length === 1 && r.record[0] === ''))
+      .map((r) => [r.info.lines, r.record]);
+  it.each([
+    ['a,b,c\n1,2,3\n'],
+    ['a,b,c\n1,2,3'],
+    ['\uFEFFa,b\n1,2\n'],
+    ['a,b\n\n1,2\n\n\n3,4\n'],
+    ['a,b\n1\n1,2,3,4\n'],
+    ['a,b\n , \n,\n'],
+    [''],
+    ['\n'],
+    ['x'],
+  ])('%j reads as csv-parse reads it', (text) => {
+    expect(simpleRecords(text)).toEqual(byCsvParse(text));
   });
 });
