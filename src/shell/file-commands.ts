@@ -2,6 +2,7 @@
 // same folder and is renamed over the target, so an interrupted run never leaves
 // a half-written file.
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { sh, raw, join, heredocMarker } from './sh.js';
 
 export function sha256(text: string | Buffer): string {
@@ -30,9 +31,11 @@ export function atomicWrite(
   const owner = chownSpec(opts.owner, opts.group);
   // the here-document's body starts after the line holding `<<`, so the `&&`
   // chaining goes on that line and the next command follows the end marker
+  // the folder is known here: no dirname process, and mkdir only when it is missing
+  const dir = posix.dirname(path);
   const head = [
-    sh`mkdir -p -- "$(dirname -- ${path})"`,
-    sh`t=$(mktemp "$(dirname -- ${path})/.vpsp.XXXXXX")`,
+    sh`{ [ -d ${dir} ] || mkdir -p -- ${dir}; }`,
+    sh`t=$(mktemp ${dir}/.vpsp.XXXXXX)`,
     sh`base64 -d > "$t" <<'${marker}' &&\n${raw(body)}${marker}`,
   ];
   const steps = [

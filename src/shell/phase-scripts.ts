@@ -149,9 +149,11 @@ const STEP_OUTPUT_KEEP = 64 * 1024;
  */
 const STEP_RUNNER = [
   `trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT`,
+  // rm only for what is there: most steps leave none of these files, and each rm is a process
+  `rmf() { for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || rm -f -- "$f"; done; }`,
   `cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "\${1:-0}" -gt ${STEP_OUTPUT_CAP} ] || return 0; tail -c ${STEP_OUTPUT_KEEP} "$T/out" > "$T/out.k"; : > "$T/out"; }`,
   `runstep() {`,
-  `  rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
+  `  rmf "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
   `  setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!`,
   // the watchdog also ends once the action is reaped: a TERM that reaches it between its fork
   // and its own trap is lost (dash), and the wait for it would then last until the limit
@@ -167,16 +169,31 @@ const STEP_RUNNER = [
   `}`,
 ];
 
-/** Shell text writing an action to $T/a (a quoted here-document whose end marker is no line of it), then `then`. */
+/** Shell text writing an action to $T/a (one quoted word to the printf builtin: no process), then `then`. */
 function stepFile(script: string, then: ShellText): ShellText {
-  const marker = raw(heredocMarker('VPSP_STEP', script));
-  // written whole (cat's status) or not run at all; no output of an earlier step is shown for it
-  return sh`rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'${marker}' && ${then}\n${raw(script)}\n${marker}\n`;
+  // written whole (printf's status) or not run at all; no output of an earlier step is shown for it
+  return sh`: > "$T/out"; rmf "$T/out.k"; printf '%s\\n' ${script} > "$T/a" && ${then}\n`;
 }
 
 export function timingFile(f: RunFiles): string {
   return `${f.stateDir}/runs/${f.runId}/timing.csv`;
 }
+
+/**
+ * Shell function `iso CS`: sets TS to the UTC time of CS (centiseconds since the epoch) as
+ * date -u +%Y-%m-%dT%H:%M:%S.%3NZ would print it (to 10 ms), by arithmetic alone (the
+ * civil-from-days algorithm, H. Hinnant), so a timing row costs no `date` process.
+ */
+export const ISO_FROM_CS = [
+  'iso() { i_s=$(($1/100)); i_c=$(($1%100)); i_z=$((i_s/86400+719468)); i_t=$((i_s%86400)); ',
+  'i_e=$((i_z/146097)); i_d=$((i_z-i_e*146097)); i_y=$(((i_d-i_d/1460+i_d/36524-i_d/146096)/365)); ',
+  'i_o=$((i_d-(365*i_y+i_y/4-i_y/100))); i_p=$(((5*i_o+2)/153)); i_dd=$((i_o-(153*i_p+2)/5+1)); ',
+  'i_m=$((i_p<10 ? i_p+3 : i_p-9)); i_y=$((i_y+i_e*400+(i_m<=2))); ',
+  'i_h=$((i_t/3600)); i_mi=$((i_t%3600/60)); i_se=$((i_t%60)); ',
+  '[ $i_m -ge 10 ] || i_m=0$i_m; [ $i_dd -ge 10 ] || i_dd=0$i_dd; [ $i_h -ge 10 ] || i_h=0$i_h; ',
+  '[ $i_mi -ge 10 ] || i_mi=0$i_mi; [ $i_se -ge 10 ] || i_se=0$i_se; [ $i_c -ge 10 ] || i_c=0$i_c; ',
+  'TS=$i_y-$i_m-${i_dd}T$i_h:$i_mi:$i_se.${i_c}0Z; }',
+].join('');
 
 /** Shell text that appends one timing row; start/end are centisecond variables. */
 function timingRow(
@@ -189,8 +206,9 @@ function timingRow(
   const fixed = [f.runId, f.host, f.phase, step].map(csvField).join(',');
   return join(
     [
-      sh`d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); `,
-      sh`printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" ${fixed} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`,
+      // the row's time: the script's epoch at its start (E0) moved on by uptime, as date would say
+      sh`d=$((${endVar}-${startVar})); s=$((E0+${startVar}-U0)); iso $((E0+${endVar}-U0)); `,
+      sh`printf '%s,%s,%d.%02d,%d.%02d,%s\\n' "$TS" ${fixed} $((s/100)) $((s%100)) $((d/100)) $((d%100)) "${statusExpr}" >> "$TF"`,
     ],
     '',
   );
@@ -226,6 +244,7 @@ export function applyScript(
     // re-checks are bounded as the probe script's reads are (pp ... pn around each)
     ...(rechecks ? READ_GUARD : [LIMITS]).map(raw),
     ...STEP_RUNNER.map(raw),
+    raw(ISO_FROM_CS),
     // <step>:<its own limit> of each step left, read afresh when one went stale
     join(
       [
@@ -238,7 +257,7 @@ export function applyScript(
   steps.forEach((s, n) => out.push(...applyStepLines(files, s, n, now, recorded)));
   out.push(now);
   if (checkpoint) {
-    out.push(checkpointWrite(files, checkpoint.hash));
+    out.push(sh`iso $((E0+u-U0))`, checkpointWrite(files, checkpoint.hash, sh`\${TS%.*}Z`));
     if (!recorded.has(PHASE_ROW)) out.push(timingRow(files, '', raw('P0'), raw('u'), raw('$PC')));
   }
   out.push(sh`printf '\\036%s END\\n' "$N"`);

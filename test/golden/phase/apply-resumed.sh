@@ -29,9 +29,10 @@ pn
 ( trap 'kill "$S" 2>/dev/null; exit 0' TERM; while :; do sleep 1 </dev/null >/dev/null 2>&1 & S=$!; wait "$S"; kill -0 $$ 2>/dev/null && [ -e "$T/pp" ] || exit 0; read i d n tw < "$T/pp" || continue; [ "${d:-0}" -gt 0 ] || continue; read u _ </proc/uptime; [ "${u%.*}${u#*.}" -lt "$d" ] || break; done; printf '\036%s PTO %s %s %s\n' "$N" "$i" "$n" "$tw"; kill -KILL -$$ ) </dev/null 2>/dev/null & PW=$!
 trap 'kill -TERM "$PW" 2>/dev/null' EXIT
 trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT
+rmf() { for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || rm -f -- "$f"; done; }
 cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "${1:-0}" -gt 1048576 ] || return 0; tail -c 65536 "$T/out" > "$T/out.k"; : > "$T/out"; }
 runstep() {
-  rm -f "$T/out.k" "$T/to"; : > "$T/out"; TO=
+  rmf "$T/out.k" "$T/to"; : > "$T/out"; TO=
   setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!
   ( trap 'exit 0' TERM; i=0
     while kill -0 "$SP" 2>/dev/null && { [ "$LIM" -eq 0 ] || [ $i -lt "$LIM" ]; }; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; i=$((i+1)); cap; done
@@ -43,72 +44,60 @@ runstep() {
   if [ -e "$T/to" ]; then TO="timeout $TW"; [ $r -ne 0 ] || r=124; fi
   return $r
 }
+iso() { i_s=$(($1/100)); i_c=$(($1%100)); i_z=$((i_s/86400+719468)); i_t=$((i_s%86400)); i_e=$((i_z/146097)); i_d=$((i_z-i_e*146097)); i_y=$(((i_d-i_d/1460+i_d/36524-i_d/146096)/365)); i_o=$((i_d-(365*i_y+i_y/4-i_y/100))); i_p=$(((5*i_o+2)/153)); i_dd=$((i_o-(153*i_p+2)/5+1)); i_m=$((i_p<10 ? i_p+3 : i_p-9)); i_y=$((i_y+i_e*400+(i_m<=2))); i_h=$((i_t/3600)); i_mi=$((i_t%3600/60)); i_se=$((i_t%60)); [ $i_m -ge 10 ] || i_m=0$i_m; [ $i_dd -ge 10 ] || i_dd=0$i_dd; [ $i_h -ge 10 ] || i_h=0$i_h; [ $i_mi -ge 10 ] || i_mi=0$i_mi; [ $i_se -ge 10 ] || i_se=0$i_se; [ $i_c -ge 10 ] || i_c=0$i_c; TS=$i_y-$i_m-${i_dd}T$i_h:$i_mi:$i_se.${i_c}0Z; }
 rr() { for il in 0:0 1:0 2:30 3:0; do i=${il%:*}; [ "$i" -ge "$1" ] || continue; pp "$i" "${il#*:}"; o=$( { p_$i; } 2>/dev/null ); r=$?; pn; printf '\036%s B %s %s\n%s\n\036%s E %s\n' "$N" "$i" "$r" "$o" "$N" "$i"; done; }
 # step 0
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_a03860d0b16a' && { lim 0; runstep; }
-t=; { mkdir -p -- "$(dirname -- /srv/golden/a.conf)" &&
-t=$(mktemp "$(dirname -- /srv/golden/a.conf)/.vpsp.XXXXXX") &&
-base64 -d > "$t" <<'VPSP_EOF_af5352708882' &&
+: > "$T/out"; rmf "$T/out.k"; printf '%s\n' 't=; { { [ -d /srv/golden ] || mkdir -p -- /srv/golden; } &&
+t=$(mktemp /srv/golden/.vpsp.XXXXXX) &&
+base64 -d > "$t" <<'\''VPSP_EOF_af5352708882'\'' &&
 eD0xCiVzICQoaWQpICdxJwo=
 VPSP_EOF_af5352708882
 chmod 0600 "$t" &&
 if [ -e /srv/golden/a.conf ]; then chown --reference=/srv/golden/a.conf "$t"; fi &&
-mv -f "$t" /srv/golden/a.conf; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }
-VPSP_STEP_a03860d0b16a
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,conf' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 0 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 0; exit 0; fi; C_0=1; PC=changed; st=changed; cs=changed
+mv -f "$t" /srv/golden/a.conf; } || { rc=$?; [ -n "$t" ] && rm -f "$t"; exit $rc; }' > "$T/a" && { lim 0; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,conf' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 0 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 0; exit 0; fi; C_0=1; PC=changed; st=changed; cs=changed
 read u _ </proc/uptime; u=${u%.*}${u#*.}
 printf '\036%s S %s %s %s\n' "$N" 0 "$st" $((u-A))
 # step 1
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-pp 1 0; o=$( { p_1; } 2>/dev/null ); pn; if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_77ba244172dc' && { lim 0; runstep; }
-if [ ! -f /srv/golden/b.conf ]; then mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf; exit $?; fi
-t=$(mktemp "$(dirname -- /srv/golden/b.conf)/.vpsp.XXXXXX") || exit 1
-awk 'BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}' /srv/golden/b.conf > "$t" <<'VPSP_LINE_3e798091edd9'
+pp 1 0; o=$( { p_1; } 2>/dev/null ); pn; if [ "$o" != missing ]; then printf '\036%s R %s\n' "$N" 1; rm -f "$T/ok"; : > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'if [ ! -f /srv/golden/b.conf ]; then mkdir -p -- /srv/golden && printf '\''%s\n'\'' '\''y=2 % $HOME'\'' > /srv/golden/b.conf; exit $?; fi
+t=$(mktemp /srv/golden/.vpsp.XXXXXX) || exit 1
+awk '\''BEGIN{if ((getline l < "/dev/stdin") <= 0) l = ""; if ((getline r < "/dev/stdin") <= 0) r = ""} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}'\'' /srv/golden/b.conf > "$t" <<'\''VPSP_LINE_3e798091edd9'\''
 y=2 % $HOME
 ^y=
 VPSP_LINE_3e798091edd9
 r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "${0%/*}/ok"; exit 0; fi
-[ $r -eq 0 ] && chmod --reference=/srv/golden/b.conf "$t" && chown --reference=/srv/golden/b.conf "$t" && mv -f "$t" /srv/golden/b.conf || { rm -f "$t"; exit 1; }
-VPSP_STEP_77ba244172dc
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_1; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_49e72d08b4d5' && { lim 0; runstep; }
-mkdir -p -- "$(dirname -- /srv/golden/b.conf)" && printf '%s\n' 'y=2 % $HOME' > /srv/golden/b.conf
-VPSP_STEP_49e72d08b4d5
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; fi
-read u _ </proc/uptime; u=${u%.*}${u#*.}; [ "$cs" = ok ] || { d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"; }
+[ $r -eq 0 ] && chmod --reference=/srv/golden/b.conf "$t" && chown --reference=/srv/golden/b.conf "$t" && mv -f "$t" /srv/golden/b.conf || { rm -f "$t"; exit 1; }' > "$T/a" && { lim 0; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_1; PC=$P1; fi; SD=1; else SD=; fi
+if [ -z "$SD" ]; then : > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'mkdir -p -- /srv/golden && printf '\''%s\n'\'' '\''y=2 % $HOME'\'' > /srv/golden/b.conf' > "$T/a" && { lim 0; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 1 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 1; exit 0; fi; C_1=1; PC=changed; st=changed; cs=changed; fi
+read u _ </proc/uptime; u=${u%.*}${u#*.}; [ "$cs" = ok ] || { d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,line' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"; }
 printf '\036%s S %s %s %s\n' "$N" 1 "$st" $((u-A))
 # step 2
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-pp 2 30; o=$( { p_2; } 2>/dev/null ); pn; if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_3874d28bcebb' && { lim 30; runstep; }
-if [ -e /srv/golden/made ]; then : > "${0%/*}/ok"; exit 0; fi
-printf 'made\n' > /srv/golden/made
-VPSP_STEP_3874d28bcebb
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_2; PC=$P1; fi; SD=1; else SD=; fi
-if [ -z "$SD" ]; then rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_ea5e3bf110d1' && { lim 30; runstep; }
-printf 'made\n' > /srv/golden/made
-VPSP_STEP_ea5e3bf110d1
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; fi
-read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
+pp 2 30; o=$( { p_2; } 2>/dev/null ); pn; if [ "$o" != creates=no ]; then printf '\036%s R %s\n' "$N" 2; rm -f "$T/ok"; : > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'if [ -e /srv/golden/made ]; then : > "${0%/*}/ok"; exit 0; fi
+printf '\''made\n'\'' > /srv/golden/made' > "$T/a" && { lim 30; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; if [ -e "$T/ok" ]; then st=ok; cs=ok; unset C_2; PC=$P1; fi; SD=1; else SD=; fi
+if [ -z "$SD" ]; then : > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'printf '\''made\n'\'' > /srv/golden/made' > "$T/a" && { lim 30; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 2 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 2; exit 0; fi; C_2=1; PC=changed; st=changed; cs=changed; fi
+read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,make it' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 2 "$st" $((u-A))
 # step 3
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
 pp 3 0; o=$( { p_3; } 2>/dev/null ); pn; if [ "$o" != unless=1 ]; then rr 3; printf '\036%s STALE %s\n' "$N" 3; exit 0; fi
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_0f1138bfec3f' && { lim 0; runstep; }
-echo guarded >> /srv/golden/log
-VPSP_STEP_0f1138bfec3f
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 3 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 3; exit 0; fi; C_3=1; PC=changed; st=changed; cs=changed
-read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
+: > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'echo guarded >> /srv/golden/log' > "$T/a" && { lim 0; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 3 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 3; exit 0; fi; C_3=1; PC=changed; st=changed; cs=changed
+read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,guarded' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 3 "$st" $((u-A))
 # step 4
 read u _ </proc/uptime; u=${u%.*}${u#*.}; A=$u; st=ok; cs=ok; P1=$PC
-rm -f "$T/out" "$T/out.k"; cat > "$T/a" <<'VPSP_STEP_d1d075bc2e5a' && { lim 0; runstep; }
-echo always >> /srv/golden/log
-VPSP_STEP_d1d075bc2e5a
-rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 4 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 4; exit 0; fi; C_4=1; PC=changed; st=changed; cs=changed
-read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
+: > "$T/out"; rmf "$T/out.k"; printf '%s\n' 'echo always >> /srv/golden/log' > "$T/a" && { lim 0; runstep; }
+rc=$?; if [ $rc -ne 0 ]; then read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "failed" >> "$TF"; printf '\036%s F %s %s %s\n' "$N" 4 $rc "$TO"; { cat "$T/out.k" "$T/out" 2>/dev/null; } | tail -c 2000; printf '\n\036%s FE %s\n' "$N" 4; exit 0; fi; C_4=1; PC=changed; st=changed; cs=changed
+read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,always' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$cs" >> "$TF"
 printf '\036%s S %s %s %s\n' "$N" 4 "$st" $((u-A))
 read u _ </proc/uptime; u=${u%.*}${u#*.}
-ct=/var/lib/vps-provision/checkpoints/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "$(date -u +%Y-%m-%dT%H:%M:%SZ)" 20261130T000000Z-0123456789abcdef > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" /var/lib/vps-provision/checkpoints/base
-d=$((u-P0)); s=$((E0+P0-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$PC" >> "$TF"
+iso $((E0+u-U0))
+ct=/var/lib/vps-provision/checkpoints/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "${TS%.*}Z" 20261130T000000Z-0123456789abcdef > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" /var/lib/vps-provision/checkpoints/base
+d=$((u-P0)); s=$((E0+P0-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$PC" >> "$TF"
 printf '\036%s END\n' "$N"
