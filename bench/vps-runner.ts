@@ -104,10 +104,15 @@ export function runVpsCli(
     child.stderr.on('data', (d) => {
       err += d;
     });
-    // the summary's last lines say which hosts failed and why (the whole output of 1000 hosts is not kept)
-    let out = '';
+    // what a failed run says: its lines other than a host's "ok in" (which hosts failed and
+    // why), the last 100 of them (the whole output of 1000 hosts is not kept)
+    const said: string[] = [];
+    let partial = '';
     child.stdout.on('data', (d) => {
-      out = (out + d).slice(-4000);
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) if (l.trim() && !/^\S+ ok in \S+ m?s: /.test(l)) said.push(l);
+      said.splice(0, Math.max(0, said.length - 100));
     });
     let timedOut = false;
     let kill: NodeJS.Timeout | undefined;
@@ -130,7 +135,7 @@ export function runVpsCli(
         peakRssKb: m ? Number(m[1]) : 0,
         cpuMs: m ? Number(m[2]) : 0,
         stderr: err,
-        stdoutTail: out,
+        stdoutTail: [...said, partial].join('\n'),
         timedOut,
       });
     });
