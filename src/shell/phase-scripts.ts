@@ -5,7 +5,7 @@
 //   changed it), acts, and reports each step as it goes; timing rows and the
 //   checkpoint are written on the host itself, so they survive a dropped connection.
 import { createHash } from 'node:crypto';
-import { sh, raw, join, lines, heredocMarker, type ShellText } from './sh.js';
+import { sh, raw, join, lines, type ShellText } from './sh.js';
 import { csvField } from './csv-field.js';
 import { TIMING_HEADER } from './csv-columns.js';
 import type { Decision, Settle } from '../steps/step-type.js';
