@@ -72,8 +72,10 @@ export async function runRemoteBench(): Promise<RemoteFigures> {
     if (cli.code !== 0)
       throw new Error(`remote bench: the traced no-op run exited ${cli.code}: ${cli.stderr.slice(-500)}`);
     const runPrograms = new Map<string, number>();
-    for (const e of run.execs)
-      runPrograms.set(e.replace(/.*\//, ''), (runPrograms.get(e.replace(/.*\//, '')) ?? 0) + 1);
+    for (const e of run.execs) {
+      const name = e.replace(/.*\//, '');
+      runPrograms.set(name, (runPrograms.get(name) ?? 0) + 1);
+    }
     return {
       runForks: run.forks,
       runPrograms,

@@ -153,7 +153,8 @@ const STEP_RUNNER = [
   `rmf() { for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || rm -f -- "$f"; done; }`,
   `cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "\${1:-0}" -gt ${STEP_OUTPUT_CAP} ] || return 0; tail -c ${STEP_OUTPUT_KEEP} "$T/out" > "$T/out.k"; : > "$T/out"; }`,
   `runstep() {`,
-  `  rmf "$T/out.k" "$T/to"; : > "$T/out"; TO=`,
+  // $T/out and $T/out.k were cleared by stepFile, the only way in here
+  `  rmf "$T/to"; TO=`,
   `  setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!`,
   // the watchdog also ends once the action is reaped: a TERM that reaches it between its fork
   // and its own trap is lost (dash), and the wait for it would then last until the limit

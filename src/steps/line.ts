@@ -18,9 +18,6 @@ const schema = z.strictObject({
 });
 type Args = z.infer<typeof schema>;
 
-/** The file's folder, known here: the scripts need no `dirname` process. */
-const dirOf = (path: string) => posix.dirname(path);
-
 function validRegexp(re: string): boolean {
   try {
     new RegExp(re);
@@ -30,14 +27,17 @@ function validRegexp(re: string): boolean {
   }
 }
 
-/** awk rewrite of the file (replace the first match, or append), then temp file + rename. */
+/**
+ * awk rewrite of the file (replace the first match, or append), then temp file + rename. The
+ * file's folder is known here (posix.dirname): no `dirname` process on the host.
+ */
 function rewrite(a: Args, replaceAt: number): string {
   const p = a.path;
   const prog =
     replaceAt > 0 ? `${LINE_BEGIN} NR==${replaceAt}{print l; next} {print}` : `${LINE_BEGIN} {print} END{print l}`;
   return join(
     [
-      sh`t=$(mktemp ${dirOf(p)}/.vpsp.XXXXXX) && awk ${prog} ${p} > "$t" ${lineInput(a.line, undefined)}`,
+      sh`t=$(mktemp ${posix.dirname(p)}/.vpsp.XXXXXX) && awk ${prog} ${p} > "$t" ${lineInput(a.line, undefined)}`,
       sh`[ $? -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
     ],
     '',
@@ -54,14 +54,14 @@ function settle(a: Args): Settle {
   const missing =
     a.create === false
       ? sh`printf '%s\\n' ${`${a.path} does not exist`} >&2; exit 1`
-      : sh`mkdir -p -- ${dirOf(p)} && printf '%s\\n' ${a.line} > ${p}; exit $?`;
+      : sh`mkdir -p -- ${posix.dirname(p)} && printf '%s\\n' ${a.line} > ${p}; exit $?`;
   const prog =
     `${LINE_BEGIN} r!="" && !m && $0 ~ r {m=NR; if ($0 != l) {c=1; print l; next}} $0==l {p=1} {print} ` +
     'END{if (m) exit (c ? 0 : 3); if (p) exit 3; print l}';
   const script = join(
     [
       sh`if [ ! -f ${p} ]; then ${missing}; fi\n`,
-      sh`t=$(mktemp ${dirOf(p)}/.vpsp.XXXXXX) || exit 1\nawk ${prog} ${p} > "$t" ${lineInput(a.line, a.regexp)}`,
+      sh`t=$(mktemp ${posix.dirname(p)}/.vpsp.XXXXXX) || exit 1\nawk ${prog} ${p} > "$t" ${lineInput(a.line, a.regexp)}`,
       sh`r=$?; if [ $r -eq 3 ]; then rm -f "$t"; : > "\${0%/*}/ok"; exit 0; fi\n`,
       sh`[ $r -eq 0 ] && chmod --reference=${p} "$t" && chown --reference=${p} "$t" && mv -f "$t" ${p} || { rm -f "$t"; exit 1; }`,
     ],
@@ -94,7 +94,7 @@ export const lineStep: StepType<Args> = {
           display: ['(fails: file missing)'],
         };
       }
-      const script = sh`mkdir -p -- ${dirOf(p)} && printf '%s\\n' ${a.line} > ${p}`.text;
+      const script = sh`mkdir -p -- ${posix.dirname(p)} && printf '%s\\n' ${a.line} > ${p}`.text;
       return { status: 'change', reason: `${a.path} is missing: create it with the line`, script, display: [script] };
     }
     if (a.regexp && s.matchAt > 0) {

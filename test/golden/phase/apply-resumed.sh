@@ -32,7 +32,7 @@ trap '[ -n "$SP" ] && kill -TERM -"$SP" 2>/dev/null; exit 143' TERM HUP INT
 rmf() { for f; do [ ! -e "$f" ] && [ ! -L "$f" ] || rm -f -- "$f"; done; }
 cap() { set -- $(wc -c < "$T/out" 2>/dev/null); [ "${1:-0}" -gt 1048576 ] || return 0; tail -c 65536 "$T/out" > "$T/out.k"; : > "$T/out"; }
 runstep() {
-  rmf "$T/out.k" "$T/to"; : > "$T/out"; TO=
+  rmf "$T/to"; TO=
   setsid sh "$T/a" </dev/null >>"$T/out" 2>&1 & SP=$!
   ( trap 'exit 0' TERM; i=0
     while kill -0 "$SP" 2>/dev/null && { [ "$LIM" -eq 0 ] || [ $i -lt "$LIM" ]; }; do sleep 1 </dev/null >/dev/null 2>&1 & wait $!; i=$((i+1)); cap; done
