@@ -7,6 +7,7 @@ import type { RunResult, HostResult } from '../engine/events.js';
 import type { FetchedCsvs, RunRecordFiles } from '../engine/host-session.js';
 import type { AlertThresholds } from '../config/inventory.js';
 import { buildReport } from '../report/build-report.js';
+import type { HostTexts } from '../report/load-run.js';
 import { hostDirPath, runDirPath } from '../report/report-paths.js';
 import { formatTimingRows, timingHeader, type Alert, type RunJsonInput, type TimingRow } from '../report/formats.js';
 import { join } from 'node:path';
@@ -93,6 +94,11 @@ export function hostRunRecord(
   };
 }
 
+/** A text as a file written from it reads back (UTF-8: a lone surrogate becomes U+FFFD). */
+function asWritten(text: string): string {
+  return /[\ud800-\udfff]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text;
+}
+
 export async function writeRunReport(
   reportsDir: string,
   run: RunResult,
@@ -102,6 +108,8 @@ export async function writeRunReport(
   ctx: RunRecordContext,
 ): Promise<string> {
   const runDir = runDirPath(reportsDir, run.runId);
+  // the run folder is new: what is written here is all it holds, so the report is built from these texts
+  const written = new Map<string, HostTexts>();
   for (const h of run.hosts) {
     const dir = hostDirPath(reportsDir, run.runId, h.host);
     await mkdir(dir, { recursive: true });
@@ -118,7 +126,13 @@ export async function writeRunReport(
         : { ...hostRunRecord(ctx, h, run.endedAt), ...stored };
     await writeFile(join(dir, 'controller-timing.csv'), rec['controller-timing.csv']);
     await writeFile(join(dir, 'run.json'), rec['run.json']);
+    written.set(h.host, {
+      run: asWritten(rec['run.json']),
+      timing: f.timingCsv ? asWritten(f.timingCsv) : undefined,
+      controllerTiming: asWritten(rec['controller-timing.csv']),
+      resources: f.resourcesCsv ? asWritten(f.resourcesCsv) : undefined,
+    });
   }
-  const built = await buildReport(runDir, { thresholds: ctx.thresholds });
+  const built = await buildReport(runDir, { thresholds: ctx.thresholds }, written);
   return built.files.reportHtml;
 }

@@ -205,8 +205,16 @@ export function checkTemplate(text: string, mode: InsertMode): void {
   }
 }
 
+/** Texts that passed checkTemplate, by mode: a playbook's fields are rendered once per host, checked once. */
+const checked: Record<InsertMode, Set<string>> = { shell: new Set(), path: new Set(), text: new Set() };
+
 export function render(text: string, vars: Vars, mode: InsertMode): string {
-  checkTemplate(text, mode);
+  // no placeholder: nothing to check or insert
+  if (!text.includes('{{')) return text;
+  if (!checked[mode].has(text)) {
+    checkTemplate(text, mode);
+    checked[mode].add(text);
+  }
   return text.replace(PLACEHOLDER, (_, name: string, offset: number) => {
     if (!Object.prototype.hasOwnProperty.call(vars, name)) {
       const known = Object.keys(vars).sort().join(', ') || 'none';

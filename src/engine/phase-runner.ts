@@ -44,6 +44,14 @@ export interface PhaseRun {
 
 const nonce = () => randomBytes(6).toString('hex');
 
+/** A step's probe text: built once per step (the probe, decide and apply scripts all ask for it). */
+const probes = new WeakMap<StepInstance, string | null>();
+function probeOf(step: StepInstance): string | null {
+  let p = probes.get(step);
+  if (p === undefined) probes.set(step, (p = step.type.probe(step.args)));
+  return p;
+}
+
 /** A read of a step's state (a probe, an `unless` guard) that its script's watchdog ended past its limit. */
 interface ReadTimeout {
   index: number;
@@ -96,7 +104,7 @@ async function probe(run: PhaseRun, steps: readonly StepInstance[]): Promise<Pro
   const scriptSteps = steps.map((s) => ({
     index: s.index,
     name: s.name,
-    probe: s.type.probe(s.args),
+    probe: probeOf(s),
     batch: s.type.batchProbe?.(s.args),
     pendingFile: handlerFile(s, run.files),
     timeoutS: s.timeoutS,
@@ -124,7 +132,7 @@ function handlerFile(step: StepInstance, files: RunFiles): string | undefined {
 }
 
 function decide(step: StepInstance, facts: Map<number, ProbeOutput>, ctx: StepContext): Decision {
-  const probed = step.type.probe(step.args) === null ? null : (facts.get(step.index) ?? { text: '', exitCode: 1 });
+  const probed = probeOf(step) === null ? null : (facts.get(step.index) ?? { text: '', exitCode: 1 });
   return step.type.decide(step.args, probed, ctx);
 }
 
@@ -321,7 +329,7 @@ async function runRemoteSteps(st: PhaseState): Promise<RemoteOutcome> {
     const apply: ApplyStep[] = rest.map((s, i) => ({
       index: s.index,
       name: s.name,
-      probe: s.type.probe(s.args),
+      probe: probeOf(s),
       decision: withIndex(st, decisions[i]!),
       expected: facts.get(s.index)?.text ?? null,
       timeoutS: s.timeoutS,

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { AlertThresholds } from './formats.js';
-import { loadRun } from './load-run.js';
+import { loadRun, loadRunTexts, type HostTexts } from './load-run.js';
 import { mergeHosts, type RunInputs, type RunReport } from './merge-hosts.js';
 import type { RenderOptions } from './render-html.js';
 import { writeReport, type WrittenReport } from './write-report.js';
@@ -20,9 +20,16 @@ export interface BuiltReport {
   files: WrittenReport;
 }
 
-/** Loads, merges and writes the report of the run folder runDir (reports/<run-id>). */
-export async function buildReport(runDir: string, opts: BuildReportOptions = {}): Promise<BuiltReport> {
-  const inputs = await loadRun(runDir);
+/**
+ * Loads, merges and writes the report of the run folder runDir (reports/<run-id>);
+ * `written`: the host folders' texts just written there (and nothing else is), not read back.
+ */
+export async function buildReport(
+  runDir: string,
+  opts: BuildReportOptions = {},
+  written?: ReadonlyMap<string, HostTexts>,
+): Promise<BuiltReport> {
+  const inputs = written ? loadRunTexts(runDir, written) : await loadRun(runDir);
   const report = mergeHosts(inputs, { thresholds: opts.thresholds, generatedAt: opts.generatedAt });
   const files = await writeReport(runDir, inputs, report, opts);
   return { report, inputs, files };

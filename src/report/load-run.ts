@@ -26,10 +26,18 @@ async function readIfPresent(file: string): Promise<string | undefined> {
   }
 }
 
+/** What a host folder holds: each file's text, undefined when it is missing. */
+export interface HostTexts {
+  run?: string;
+  timing?: string;
+  controllerTiming?: string;
+  resources?: string;
+}
+
 /** One host folder -> merge input (undefined when the folder holds none of the files). */
 async function loadHost(dir: string, host = basename(dir), expectedRunId?: string): Promise<HostRunInput | undefined> {
   const readErrors: string[] = [];
-  const [runText, timingText, ctlText, resText] = await Promise.all(
+  const [run, timing, controllerTiming, resources] = await Promise.all(
     [HOST_FILES.run, HOST_FILES.timing, HOST_FILES.controllerTiming, HOST_FILES.resources].map((f) =>
       readIfPresent(join(dir, f)).catch((err: Error) => {
         // unreadable (permissions, a folder in its place): as good as missing, said so below
@@ -38,6 +46,18 @@ async function loadHost(dir: string, host = basename(dir), expectedRunId?: strin
       }),
     ),
   );
+  return parseHost(dir, host, expectedRunId, { run, timing, controllerTiming, resources }, readErrors);
+}
+
+/** A host folder's texts (read from it, or the same bytes still in memory) -> merge input. */
+function parseHost(
+  dir: string,
+  host: string,
+  expectedRunId: string | undefined,
+  texts: HostTexts,
+  readErrors: readonly string[] = [],
+): HostRunInput | undefined {
+  const { run: runText, timing: timingText, controllerTiming: ctlText, resources: resText } = texts;
   if (runText === undefined && timingText === undefined && ctlText === undefined && resText === undefined)
     return undefined;
   const warnings: string[] = [...readErrors];
@@ -106,6 +126,10 @@ export async function loadRun(runDir: string): Promise<RunInputs> {
   const expected = isRunId(basename(runDir)) ? basename(runDir) : undefined;
   const loaded = await Promise.all(dirs.map((d) => loadHost(join(runDir, d), d, expected)));
   const hosts = loaded.filter((h): h is HostRunInput => h !== undefined);
+  return runInputs(runDir, hosts);
+}
+
+function runInputs(runDir: string, hosts: HostRunInput[]): RunInputs {
   if (hosts.length === 0) {
     throw new ConfigError(
       `${runDir}: no host folders with run.json or CSVs`,
@@ -115,4 +139,17 @@ export async function loadRun(runDir: string): Promise<RunInputs> {
   }
   const runId = hosts.find((h) => h.run)?.run?.runId ?? basename(runDir);
   return { runId, hosts };
+}
+
+/**
+ * What loadRun(runDir) gives once `texts` (host folder name -> its files' texts) are
+ * written there and nothing else is: the run that just wrote them skips reading them back.
+ */
+export function loadRunTexts(runDir: string, texts: ReadonlyMap<string, HostTexts>): RunInputs {
+  const expected = isRunId(basename(runDir)) ? basename(runDir) : undefined;
+  const hosts = [...texts.keys()]
+    .sort()
+    .map((d) => parseHost(join(runDir, d), d, expected, texts.get(d)!))
+    .filter((h): h is HostRunInput => h !== undefined);
+  return runInputs(runDir, hosts);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { buildReport, readReportJson } from '../../src/report/build-report.js';
 import { DEFAULT_THRESHOLDS, MERGED_TIMING_COLUMNS, RESOURCE_COLUMNS, parseRunJson } from '../../src/report/formats.js';
-import { loadRun } from '../../src/report/load-run.js';
+import { loadRun, loadRunTexts, HOST_FILES, type HostTexts } from '../../src/report/load-run.js';
 import { mergeHosts } from '../../src/report/merge-hosts.js';
 import { escapeHtml, html, jsonForScript } from '../../src/report/html.js';
 import { formatDuration, renderHtml, varianceClass } from '../../src/report/render-html.js';
@@ -254,6 +254,27 @@ describe('write, load and build a report folder', () => {
     const inputs = await loadRun(dir);
     expect(inputs.hosts[1]!.run).toBeUndefined();
     expect(inputs.hosts[1]!.warnings!.join('\n')).toMatch(/written for host "droplet-1".*ignored/);
+  });
+
+  it('a run built from the texts it just wrote loads as the same folder read back', async () => {
+    await writeRunFolder(dir, syntheticRun({ hosts: 3 }));
+    unlinkSync(join(dir, 'droplet-3', 'resources.csv'));
+    writeFileSync(join(dir, 'droplet-2', 'run.json'), '{"runId": 3');
+    const read = (host: string, f: string) =>
+      existsSync(join(dir, host, f)) ? readFileSync(join(dir, host, f), 'utf8') : undefined;
+    const texts = new Map<string, HostTexts>(
+      ['droplet-3', 'droplet-1', 'droplet-2'].map((h) => [
+        h,
+        {
+          run: read(h, HOST_FILES.run),
+          timing: read(h, HOST_FILES.timing),
+          controllerTiming: read(h, HOST_FILES.controllerTiming),
+          resources: read(h, HOST_FILES.resources),
+        },
+      ]),
+    );
+    expect(loadRunTexts(dir, texts)).toEqual(await loadRun(dir));
+    expect(() => loadRunTexts(dir, new Map())).toThrow(/no host folders/);
   });
 
   it('an empty run folder is a clear error', async () => {
