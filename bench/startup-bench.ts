@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface StartupFigure {
   label: string;
@@ -27,7 +27,7 @@ function hasHyperfine(): boolean {
 }
 
 /** Mean wall and CPU of a command via hyperfine (-N: no intermediate shell). */
-function viaHyperfine(commands: { label: string; argv: string[] }[], runs: number): StartupFigure[] {
+function viaHyperfine(commands: { label: string; argv: string[] }[], runs: number, cwd: string): StartupFigure[] {
   const dir = mkdtempSync(join(tmpdir(), 'vps-startup-'));
   try {
     const json = join(dir, 'out.json');
@@ -46,7 +46,7 @@ function viaHyperfine(commands: { label: string; argv: string[] }[], runs: numbe
         'none',
         ...commands.map((c) => c.argv.map(quote).join(' ')),
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 },
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000, cwd },
     );
     if (r.status !== 0) throw new Error(`hyperfine failed: ${r.stderr?.toString().slice(-500)}`);
     const results = (
@@ -63,7 +63,11 @@ function viaHyperfine(commands: { label: string; argv: string[] }[], runs: numbe
 }
 
 /** Without hyperfine: each run reports its own CPU time on exit (same way as the CLI bench). */
-async function viaSpawnLoop(commands: { label: string; argv: string[] }[], runs: number): Promise<StartupFigure[]> {
+async function viaSpawnLoop(
+  commands: { label: string; argv: string[] }[],
+  runs: number,
+  cwd: string,
+): Promise<StartupFigure[]> {
   const probe =
     'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nRUSAGE "+(u.userCPUTime+u.systemCPUTime)/1000+"\\n")})';
   const out: StartupFigure[] = [];
@@ -75,6 +79,7 @@ async function viaSpawnLoop(commands: { label: string; argv: string[] }[], runs:
       const err = await new Promise<string>((done) => {
         const child = spawn(c.argv[0]!, ['--import', probe, ...c.argv.slice(1)], {
           stdio: ['ignore', 'ignore', 'pipe'],
+          cwd,
         });
         let e = '';
         child.stderr.on('data', (d) => {
@@ -99,7 +104,10 @@ export async function runStartupBench(cli: string, inventoryPath: string, runs =
     { label: 'vps-provision hosts (1 host)', argv: [node, cli, 'hosts', '-i', inventoryPath] },
   ];
   const tool = hasHyperfine() ? 'hyperfine' : 'spawn loop';
-  const figures = tool === 'hyperfine' ? viaHyperfine(commands, runs) : await viaSpawnLoop(commands, runs);
+  // from the inventory's folder, as a user runs it from a project of theirs (not the package's own
+  // folder: yargs, bundled, once searched upward from there for a package.json)
+  const cwd = dirname(inventoryPath);
+  const figures = tool === 'hyperfine' ? viaHyperfine(commands, runs, cwd) : await viaSpawnLoop(commands, runs, cwd);
   return { tool, node: figures[0]!, figures: figures.slice(1) };
 }
 

@@ -7,7 +7,7 @@
 // passphrase (VPS_PROVISION_KEY_PASSPHRASE, or a no-echo prompt on the terminal).
 
 import { expandHome } from '../config/home-path.js';
-import ssh2 from 'ssh2';
+import { ssh2 } from './ssh2-library.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, InterruptedError } from '../errors.js';
@@ -95,7 +95,7 @@ function readPrivateKey(path: string, named: boolean, notes: string[]): PrivateK
   const key = { path, data, encrypted: isEncryptedPrivateKey(data) };
   // ssh, too, skips a key it cannot load ("Load key: invalid format") and goes on.
   // An encrypted key can only be checked once its passphrase is known (unlockPrivateKey).
-  const parsed = key.encrypted ? undefined : ssh2.utils.parseKey(data);
+  const parsed = key.encrypted ? undefined : ssh2().utils.parseKey(data);
   if (parsed instanceof Error) {
     notes.push(`identity file ${path} not used: ${parsed.message}`);
     return undefined;
@@ -197,7 +197,7 @@ export async function unlockPrivateKey(key: PrivateKeyFile, io: PassphraseIo = t
 
 /** Throws a ConfigError naming the key when ssh2 cannot read it (wrong passphrase, unsupported type). */
 function checkParses(key: PrivateKeyFile, passphrase: string | undefined): void {
-  const parsed = ssh2.utils.parseKey(key.data, passphrase);
+  const parsed = ssh2().utils.parseKey(key.data, passphrase);
   if (!(parsed instanceof Error)) return;
   if (key.encrypted && /passphrase/i.test(parsed.message)) {
     throw new ConfigError(

@@ -2,7 +2,7 @@
 // authorise for the developer: the inventory's identity_file, else OpenSSH's default keys
 // (id_rsa, id_ecdsa, id_ed25519, the first present), else the agent's first key. The .pub
 // beside a key file, or the public half read from an unencrypted private key.
-import ssh2 from 'ssh2';
+import { ssh2 } from './ssh2-library.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ function fromKeyFile(path: string): LaptopKey | undefined {
   if (!existsSync(path)) return undefined;
   const data = readFileSync(path);
   if (isEncryptedPrivateKey(data)) return undefined;
-  const parsed = ssh2.utils.parseKey(data);
+  const parsed = ssh2().utils.parseKey(data);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) return undefined;
   return { line: `${key.type} ${key.getPublicSSH().toString('base64')}`, source: path };
@@ -32,7 +32,7 @@ function fromKeyFile(path: string): LaptopKey | undefined {
 
 async function fromAgent(sock: string): Promise<LaptopKey | undefined> {
   const agent = (
-    ssh2 as unknown as {
+    ssh2() as unknown as {
       createAgent?: (s: string) => {
         getIdentities(cb: (err: Error | undefined, keys?: { type: string; getPublicSSH(): Buffer }[]) => void): void;
       };

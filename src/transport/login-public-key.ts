@@ -6,7 +6,8 @@ import { expandHome } from '../config/home-path.js';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import { ssh2 } from './ssh2-library.js';
 import {
   includeHomeDir,
   loadSshConfig,
@@ -38,7 +39,7 @@ export function publicKeyLine(text: string): string | undefined {
   const line = text.split('\n')[0]!.trim();
   const parts = line.split(/\s+/);
   if (parts.length < 2) return undefined;
-  const parsed = ssh2.utils.parseKey(`${parts[0]} ${parts[1]}`);
+  const parsed = ssh2().utils.parseKey(`${parts[0]} ${parts[1]}`);
   if (parsed instanceof Error || Array.isArray(parsed) || parsed.isPrivateKey()) return undefined;
   // a comment is free text from the user's own file; control characters are not kept
   const comment = parts
@@ -60,10 +61,10 @@ function agentFirstKey(socket: string, timeoutMs: number): Promise<string | unde
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), timeoutMs);
     try {
-      new ssh2.OpenSSHAgent(socket).getIdentities((err, keys) => {
+      new (ssh2().OpenSSHAgent)(socket).getIdentities((err, keys) => {
         clearTimeout(timer);
         // OpenSSHAgent answers ParsedKeys (the typings also allow a wrapper type)
-        const k = err ? undefined : (keys?.[0] as ssh2.ParsedKey | undefined);
+        const k = err ? undefined : (keys?.[0] as ParsedKey | undefined);
         if (!k || typeof k.getPublicSSH !== 'function') return resolve(undefined);
         const blob = k.getPublicSSH().toString('base64');
         resolve(publicKeyLine(`${k.type} ${blob} ${k.comment ?? ''}`));

@@ -4,7 +4,8 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import ssh2, { type ParsedKey } from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import { ssh2 } from './ssh2-library.js';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
 import {
   loadSshConfig,
@@ -124,7 +125,7 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
 
 /** The key as ssh2 parses it (checked by unlockPrivateKey), kept with the unlocked key. */
 function parsedOnce(k: UnlockedKey): UnlockedKey & { parsed?: ParsedKey } {
-  const parsed = ssh2.utils.parseKey(k.privateKey, k.passphrase);
+  const parsed = ssh2().utils.parseKey(k.privateKey, k.passphrase);
   return parsed instanceof Error || Array.isArray(parsed) ? k : { ...k, parsed };
 }
 

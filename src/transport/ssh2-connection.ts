@@ -1,7 +1,8 @@
 // ssh2 implementation of the connector: one connection per host, TCP_NODELAY on,
 // channels multiplexed on it; ProxyJump through bastions.
 import { randomBytes } from 'node:crypto';
-import { Client, type ConnectConfig, type ClientChannel, type AnyAuthMethod, type ParsedKey } from 'ssh2';
+import type { Client, ConnectConfig, ClientChannel, AnyAuthMethod, ParsedKey } from 'ssh2';
+import { ssh2 } from './ssh2-library.js';
 import { createConnection } from 'node:net';
 import { ConnectError, CommandError, InterruptedError, type ProvisionError, type ConnectFailure } from '../errors.js';
 import { sh } from '../shell/sh.js';
@@ -107,7 +108,7 @@ function handshake(
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError());
-    const client = new Client();
+    const client = new (ssh2().Client)();
     let hostKeyRefusal: { message: string; hint: string } | undefined;
     const keys = [...t.privateKeys];
     let agentTried = !t.agent;
@@ -226,7 +227,7 @@ function probeHostKey(
   return reopen().then(
     (sock) =>
       new Promise((resolve) => {
-        const client = new Client();
+        const client = new (ssh2().Client)();
         let key: Buffer | undefined;
         const done = () => {
           client.end();
