@@ -195,3 +195,14 @@ export function timingCells(r: TimingRow): string[] {
 export function formatTimingRows(rows: readonly TimingRow[]): string {
   return rows.map((r) => `${timingCells(r).map(csvField).join(',')}\n`).join('');
 }
+
+/**
+ * A CSV file's text: the header line, then each row's cells with csvField: what
+ * csv-stringify writes with CSV_STRINGIFY_GUARD, `header` and `columns` (the unit test
+ * compares the two), without its garbage (a merged timing.csv has ~50 rows per host).
+ */
+export function csvText(columns: readonly string[], rows: readonly (readonly string[])[]): string {
+  let out = `${columns.map(csvField).join(',')}\n`;
+  for (const r of rows) out += `${r.map(csvField).join(',')}\n`;
+  return out;
+}

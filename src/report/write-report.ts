@@ -2,13 +2,12 @@
 // Each file is written to a temp name and renamed, so a reader never sees half a file.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
-import { CSV_STRINGIFY_GUARD } from '../shell/csv-field.js';
 import {
   MERGED_TIMING_COLUMNS,
   RESOURCE_COLUMNS,
   RESOURCE_METRIC_COLUMNS,
   timingCells,
+  csvText,
   type ResourceSample,
   type TimingRow,
 } from './formats.js';
@@ -101,18 +100,8 @@ export async function writeReport(
     reportHtml: join(outDir, REPORT_FILES.html),
   };
   await Promise.all([
-    writeAtomic(
-      files.timingCsv,
-      stringify(mergedTimingRows(inputs), {
-        ...CSV_STRINGIFY_GUARD,
-        header: true,
-        columns: [...MERGED_TIMING_COLUMNS],
-      }),
-    ),
-    writeAtomic(
-      files.resourcesCsv,
-      stringify(resourceRows(inputs), { ...CSV_STRINGIFY_GUARD, header: true, columns: [...RESOURCE_COLUMNS] }),
-    ),
+    writeAtomic(files.timingCsv, csvText(MERGED_TIMING_COLUMNS, mergedTimingRows(inputs))),
+    writeAtomic(files.resourcesCsv, csvText(RESOURCE_COLUMNS, resourceRows(inputs))),
     writeAtomic(files.reportJson, JSON.stringify(report, null, 2) + '\n'),
     writeAtomic(files.reportHtml, renderHtml(report, inputs, opts)),
   ]);

@@ -5,6 +5,7 @@ import {
   RESOURCE_COLUMNS,
   TIMING_COLUMNS,
   formatTimingRows,
+  csvText,
   timingCells,
   timingHeader,
   type TimingRow,
@@ -89,6 +90,19 @@ describe('parseTimingCsv', () => {
     expect(formatTimingRows(many)).toBe(stringify(many.map(timingCells), CSV_STRINGIFY_GUARD));
     expect(parseTimingCsv(timingHeader() + formatTimingRows(many), 'timing.csv').rows).toEqual(many);
     expect(formatTimingRows([])).toBe('');
+  });
+
+  it('csvText writes what csv-stringify writes with the guard, a header and columns', () => {
+    const columns = ['a', 'b_c', 'd'];
+    const rows = [
+      ['=cmd', "'quoted", '-1, "x"\nnext'],
+      ['', '\uFF1Dwide', '\tt'],
+      ['plain', '+1', '@p'],
+      ['cr\r', 'q"q', '0.25'],
+    ];
+    const lib = (r: string[][]) => stringify(r, { ...CSV_STRINGIFY_GUARD, header: true, columns });
+    expect(csvText(columns, rows)).toBe(lib(rows));
+    expect(csvText(columns, [])).toBe(lib([]));
   });
 
   const bad: Array<[string, string, RegExp, number]> = [
