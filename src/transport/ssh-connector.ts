@@ -5,7 +5,6 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { ParsedKey } from 'ssh2';
-import { ssh2 } from './ssh2-library.js';
 import type { HostSpec, Inventory, HostKeyPolicy } from '../config/inventory.js';
 import {
   loadSshConfig,
@@ -22,6 +21,7 @@ import { ConfigError } from '../errors.js';
 import { chooseIdentities, unlockPrivateKey, terminalIo, type PassphraseIo, type UnlockedKey } from './identities.js';
 import { checkHostKey, keyTypeOfBlob, recordedKeyTypes, hostKeyAlgorithmsFor } from './known-hosts.js';
 import { openSsh2Connection, type SshTarget } from './ssh2-connection.js';
+import { signingKey } from './signing-key.js';
 import type { Connection, Connector } from './connection.js';
 
 /**
@@ -125,8 +125,8 @@ export function createSshResolver(opts: Pick<SshConnectorOptions, 'inventory' | 
 
 /** The key as ssh2 parses it (checked by unlockPrivateKey), kept with the unlocked key. */
 function parsedOnce(k: UnlockedKey): UnlockedKey & { parsed?: ParsedKey } {
-  const parsed = ssh2().utils.parseKey(k.privateKey, k.passphrase);
-  return parsed instanceof Error || Array.isArray(parsed) ? k : { ...k, parsed };
+  const parsed = signingKey(k.privateKey, k.passphrase);
+  return parsed ? { ...k, parsed } : k;
 }
 
 /** Bounds ProxyJump chains; OpenSSH has none (a loop through several hosts never ends there). */
