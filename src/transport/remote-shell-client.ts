@@ -2,6 +2,7 @@
 // scripts to the driver's stdin and reads its records back, one queue of scripts per
 // shell. It speaks to any channel with the driver at the other end: an ssh2 exec
 // channel (ssh2-connection.ts) or a local sh process (local-connector.ts).
+import { StringDecoder } from 'node:string_decoder';
 import type { Secret } from '../shell/secret.js';
 import { CommandError, ConnectError } from '../errors.js';
 import type { LineHandler, RemoteShell, ShellResult } from './connection.js';
@@ -22,6 +23,10 @@ export interface ShellChannel {
   off(event: 'data', listener: (d: Buffer) => void): unknown;
 }
 
+const READY = new RegExp(`${RECORD}READY (\\d+) (\\S+)\\n`);
+const DONE = `${RECORD}DONE `;
+const FAIL = `${RECORD}FAIL `;
+
 interface Pending {
   id: number;
   started: number;
@@ -32,6 +37,8 @@ interface Pending {
 
 export class RemoteShellClient implements RemoteShell {
   #buf = '';
+  /** a character cut between two packets is decoded whole */
+  #text = new StringDecoder('utf8');
   #queue: Pending[] = [];
   #nextId = 1;
   #dead: Error | undefined;
@@ -87,8 +94,8 @@ export class RemoteShellClient implements RemoteShell {
       });
       ch.on('error', () => undefined); // reported through 'close' below
       const onReady = (d: Buffer) => {
-        shell.#buf += d.toString();
-        const m = new RegExp(`${RECORD}READY (\\d+) (\\S+)\\n`).exec(shell.#buf);
+        shell.#buf += shell.#text.write(d);
+        const m = READY.exec(shell.#buf);
         if (!m) return;
         clearTimeout(timer);
         shell.pid = Number(m[1]);
@@ -139,16 +146,18 @@ export class RemoteShellClient implements RemoteShell {
   }
 
   #onData(chunk: Buffer): void {
-    this.#buf += chunk.toString();
+    const buf = this.#buf + this.#text.write(chunk);
+    // lines are read where they lie; only the unfinished last one is kept
+    let start = 0;
     let nl: number;
-    while ((nl = this.#buf.indexOf('\n')) >= 0) {
-      const line = this.#buf.slice(0, nl);
-      this.#buf = this.#buf.slice(nl + 1);
+    while ((nl = buf.indexOf('\n', start)) >= 0) {
+      const line = buf.slice(start, nl);
+      start = nl + 1;
       const head = this.#queue[0];
       if (!head) continue;
-      const done = line.startsWith(`${RECORD}DONE `) ? line.slice(6).split(' ') : undefined;
+      const done = line.startsWith(DONE) ? line.slice(DONE.length).split(' ') : undefined;
       // the driver ran nothing: the script did not reach the host whole
-      if (line === `${RECORD}FAIL ${head.id}`) {
+      if (line === `${FAIL}${head.id}`) {
         this.#queue.shift();
         head.reject(
           new CommandError(
@@ -163,6 +172,7 @@ export class RemoteShellClient implements RemoteShell {
         head.onLine?.(line);
       }
     }
+    this.#buf = buf.slice(start);
   }
 
   #fail(err: Error): void {
@@ -172,12 +182,12 @@ export class RemoteShellClient implements RemoteShell {
 
   run(script: string, onLine?: LineHandler): Promise<ShellResult> {
     if (this.#dead) return Promise.reject(this.#dead);
-    const body = Buffer.from(frameScript(script));
+    const body = frameScript(script);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#queue.push({ id, started: performance.now(), onLine, resolve, reject });
-      this.#write(`${id} ${body.length}\n`);
-      this.#write(body);
+      // header and script in one write: one SSH packet (one encryption, one socket write)
+      this.#write(`${id} ${Buffer.byteLength(body)}\n${body}`);
     });
   }
 
