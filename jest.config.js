@@ -5,8 +5,9 @@ export default {
   roots: ['<rootDir>/dist/test'],
   testMatch: ['**/*.test.js'],
   transform: {},
-  // no test reads this machine's /etc/ssh (see test/support/isolate-system-ssh.ts)
-  setupFiles: ['<rootDir>/dist/test/support/isolate-system-ssh.js'],
+  // no test reads this machine's /etc/ssh (see test/support/isolate-system-ssh.ts); after
+  // the framework, so the temp folder it makes is removed with each file's tests
+  setupFilesAfterEnv: ['<rootDir>/dist/test/support/isolate-system-ssh.js'],
   testTimeout: 60000,
   // integration tests start real sshd processes; two workers suit a 2-core machine
   maxWorkers: 2,

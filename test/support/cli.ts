@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve, join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,8 +18,9 @@ export interface CliResult {
   stderr: string;
 }
 
-// reports go to a temp folder, never into the repository
+// reports go to a temp folder, never into the repository; it goes with the test file's tests
 const REPORTS = mkdtempSync(join(tmpdir(), 'vps-reports-'));
+afterAll(() => rmSync(REPORTS, { recursive: true, force: true }));
 const withReports = (args: string[]) => (args.includes('--reports-dir') ? args : [...args, '--reports-dir', REPORTS]);
 
 export function runCli(
