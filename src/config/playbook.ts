@@ -10,7 +10,7 @@ import { STEP_TYPES } from '../steps/registry.js';
 import type { AnyStepType } from '../steps/step-type.js';
 import { readYamlFile, validate, configErrorAt, type YamlFile } from './yaml-file.js';
 import { varsSchema } from './inventory-schema.js';
-import { render, checkTemplate, TemplateError, type Vars, type InsertMode } from './template.js';
+import { render, renderChecked, checkTemplate, TemplateError, type Vars, type InsertMode } from './template.js';
 import { whenSchema, bindWhen, type WhenCondition, type HostWhen } from './when.js';
 
 const PHASE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -350,7 +350,8 @@ function renderArgs(
   const walk = (value: unknown, mode: InsertMode, path: (string | number)[]): unknown => {
     if (typeof value === 'string') {
       try {
-        return render(value, vars, mode);
+        // checked when the playbook loaded (checkArgTemplates), with these modes
+        return renderChecked(value, vars, mode);
       } catch (err) {
         if (err instanceof TemplateError) throw fail(path, err);
         throw err;

@@ -205,16 +205,19 @@ export function checkTemplate(text: string, mode: InsertMode): void {
   }
 }
 
-/** Texts that passed checkTemplate, by mode: a playbook's fields are rendered once per host, checked once. */
-const checked: Record<InsertMode, Set<string>> = { shell: new Set(), path: new Set(), text: new Set() };
-
+/** `text` checked (checkTemplate), then each placeholder replaced by its value, safe for `mode`. */
 export function render(text: string, vars: Vars, mode: InsertMode): string {
-  // no placeholder: nothing to check or insert
+  checkTemplate(text, mode);
+  return renderChecked(text, vars, mode);
+}
+
+/**
+ * render() of a text that already passed checkTemplate(text, mode): a playbook's step fields
+ * are checked once when it loads (before any host's values), then rendered for each host.
+ */
+export function renderChecked(text: string, vars: Vars, mode: InsertMode): string {
+  // no placeholder: nothing to insert
   if (!text.includes('{{')) return text;
-  if (!checked[mode].has(text)) {
-    checkTemplate(text, mode);
-    checked[mode].add(text);
-  }
   return text.replace(PLACEHOLDER, (_, name: string, offset: number) => {
     if (!Object.prototype.hasOwnProperty.call(vars, name)) {
       const known = Object.keys(vars).sort().join(', ') || 'none';

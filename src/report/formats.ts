@@ -193,8 +193,11 @@ export function timingCells(r: TimingRow): string[] {
  * a row (50 rows per host).
  */
 export function formatTimingRows(rows: readonly TimingRow[]): string {
-  return rows.map((r) => `${timingCells(r).map(csvField).join(',')}\n`).join('');
+  return rows.map((r) => csvLine(timingCells(r))).join('');
 }
+
+/** One CSV line: each cell through csvField. */
+const csvLine = (cells: readonly string[]) => `${cells.map(csvField).join(',')}\n`;
 
 /**
  * A CSV file's text: the header line, then each row's cells with csvField: what
@@ -202,7 +205,7 @@ export function formatTimingRows(rows: readonly TimingRow[]): string {
  * compares the two), without its garbage (a merged timing.csv has ~50 rows per host).
  */
 export function csvText(columns: readonly string[], rows: readonly (readonly string[])[]): string {
-  let out = `${columns.map(csvField).join(',')}\n`;
-  for (const r of rows) out += `${r.map(csvField).join(',')}\n`;
+  let out = csvLine(columns);
+  for (const r of rows) out += csvLine(r);
   return out;
 }
