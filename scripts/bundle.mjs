@@ -31,16 +31,29 @@ const zodEnglishOnly = {
   },
 };
 
-const yargsFromPackageRoot = {
-  name: 'yargs-from-package-root',
+const yargsPlatformShim = {
+  name: 'yargs-platform-shim',
   setup(build) {
     build.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      const from = 'mainFilename: mainFilename || process.cwd(),';
-      if (text.split(from).length !== 2)
-        throw new Error(`${args.path} no longer reads "${from}": see yargsFromPackageRoot in scripts/bundle.mjs`);
+      let text = readFileSync(args.path, 'utf8');
+      const edit = (from, to) => {
+        if (text.split(from).length !== 2)
+          throw new Error(`${args.path} no longer reads "${from}": see yargsPlatformShim in scripts/bundle.mjs`);
+        text = text.replace(from, to);
+      };
       // dist/bundle/<chunk>.js -> the package root
-      return { contents: text.replace(from, "mainFilename: fileURLToPath(new URL('../../', import.meta.url)),") };
+      edit(
+        'mainFilename: mainFilename || process.cwd(),',
+        "mainFilename: fileURLToPath(new URL('../../', import.meta.url)),",
+      );
+      // yargs' two internal invariants (it checks them on every parse), without loading
+      // node:assert, ~8 ms of each start-up; yargs' own browser shim makes them no-ops
+      edit(
+        "import { notStrictEqual, strictEqual } from 'assert'",
+        'const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) throw new Error(m || `yargs: unexpected ${a}`) }\n' +
+          'const strictEqual = (a, b, m) => { if (!Object.is(a, b)) throw new Error(m || `yargs: ${a} is not ${b}`) }',
+      );
+      return { contents: text };
     });
   },
 };
@@ -58,7 +71,7 @@ await esbuild.build({
   // ssh2 loads its optional native parts with require(): it stays in node_modules
   external: ['ssh2', 'cpu-features'],
   alias: { 'string-width': './dist/src/cli/ui/string-width.js' },
-  plugins: [zodEnglishOnly, yargsFromPackageRoot],
+  plugins: [zodEnglishOnly, yargsPlatformShim],
   // bundled CommonJS dependencies call require(); an ES module has none
   banner: {
     js: "import { createRequire as __vpsCreateRequire } from 'node:module'; const require = __vpsCreateRequire(import.meta.url);",

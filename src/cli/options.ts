@@ -1,5 +1,6 @@
 // Option values checked when parsed: a bad one is a configuration error (exit 5) in one
 // line naming the option, never an internal error later.
+import type { Shard } from '../config/shard.js';
 
 /** A coerce function for counts and intervals: positive whole numbers only. */
 export function positiveWhole(option: string) {
@@ -67,3 +68,19 @@ export const sourceCheckBeforeChangeOption = {
   describe:
     'do not check, before the first change, that every key, apt repository and .deb URL of the selected phases resolves from each host',
 } as const;
+
+/**
+ * --shard "2/4" -> { index: 2, count: 4 }; anything else is refused with an example. Here, not
+ * beside pickShard (config/shard.ts): parsing the command line must not load node:crypto (~12 ms).
+ */
+export function parseShard(text: string): Shard {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
+    throw new Error(
+      `--shard ${JSON.stringify(text)}: expected i/n with 1 <= i <= n (e.g. --shard 1/4 on the first of four runners)`,
+    );
+  }
+  return { index, count };
+}

@@ -11,19 +11,6 @@ export interface Shard {
   count: number;
 }
 
-/** "2/4" -> { index: 2, count: 4 }; anything else is refused with an example. */
-export function parseShard(text: string): Shard {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
-    throw new Error(
-      `--shard ${JSON.stringify(text)}: expected i/n with 1 <= i <= n (e.g. --shard 1/4 on the first of four runners)`,
-    );
-  }
-  return { index, count };
-}
-
 const rank = (name: string) => createHash('sha256').update(name).digest('hex');
 
 /** The items of shard `s` among `items` (named by `nameOf`), in their given order. */

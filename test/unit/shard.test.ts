@@ -1,6 +1,7 @@
 // --shard i/n: every selected host in exactly one shard, sizes within one host, the same
 // split whatever order the hosts come in, and bad values refused with an example.
-import { parseShard, pickShard } from '../../src/config/shard.js';
+import { pickShard } from '../../src/config/shard.js';
+import { parseShard } from '../../src/cli/options.js';
 
 const names = (n: number, prefix = 'host') => Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
 const id = (s: string) => s;
