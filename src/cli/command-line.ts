@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { installInterruptHandler } from './interrupt.js';
+import { dropOutputToClosedStreams } from './closed-output.js';
 import { terminalLine } from './ui/terminal-text.js';
 import { positiveWhole, nameList, closest, parseShard } from './options.js';
 import { completionShell } from './completion.js';
@@ -71,6 +72,7 @@ function skipHelpCache(cli: object, args: readonly string[]): void {
 }
 // Ctrl-C is the tool's from the first moment: at a prompt, while connecting, during a run
 installInterruptHandler();
+dropOutputToClosedStreams();
 
 try {
   completionShell(hideBin(process.argv));

@@ -111,6 +111,41 @@ test('npm run demo without OpenSSH says what to install, no stack trace', async 
   expect(r.status).toBe(1);
 });
 
+test('output into a pipe its reader closes (| head -1) is dropped: no EPIPE stack trace, the exit code is the command’s', async () => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { CLI } = await import('../support/cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'vps-closed-pipe-'));
+  try {
+    // far more than a pipe's 64 KiB: the CLI is still writing when the reader goes
+    const hosts = Array.from({ length: 3000 }, (_, i) => `  h${i}:\n    address: 10.1.${i >> 8}.${(i & 255) + 1}\n`);
+    writeFileSync(join(dir, 'hosts.yml'), `hosts:\n${hosts.join('')}`);
+    for (const args of [['hosts'], ['hosts', '--json'], ['--help']]) {
+      const child = spawn(process.execPath, [CLI, ...args, '-i', join(dir, 'hosts.yml')], {
+        cwd: dir,
+        env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let first = '';
+      let stderr = '';
+      child.stdout.once('data', (d: Buffer) => {
+        first = String(d);
+        child.stdout.destroy(); // the reader's end of the pipe is closed, as `head` does
+      });
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+      clearTimeout(timer);
+      expect(first.length).toBeGreaterThan(0);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--version alone is answered from package.json; --help lists every command; each command has its own help', async () => {
   const { spawnSync } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
