@@ -103,11 +103,12 @@ function parseTable<T>(
   for (let r = headerless ? 0 : 1; r < recs.length; r++) {
     const [line, rec] = recs[r];
     try {
-      const cells = idx.map((i, c) => {
-        const v = rec[i];
-        if (v === undefined) throw new RowError(columns[c], `has ${rec.length} fields, expected ${columns.length}`);
-        return v;
-      });
+      const cells = new Array<string>(idx.length);
+      for (let c = 0; c < idx.length; c++) {
+        const v = rec[idx[c]!];
+        if (v === undefined) throw new RowError(columns[c]!, `has ${rec.length} fields, expected ${columns.length}`);
+        cells[c] = v;
+      }
       rows.push(toRow(cells));
     } catch (err) {
       if (!(err instanceof RowError)) throw err;
@@ -145,20 +146,21 @@ type TimingColumn = (typeof TIMING_COLUMNS)[number];
 const TIMING_INDEX = Object.fromEntries(TIMING_COLUMNS.map((col, i) => [col, i])) as Record<TimingColumn, number>;
 
 function timingRow(c: string[]): TimingRow {
-  // cells come in TIMING_COLUMNS order (parseTable finds them by header name); read by name
-  const cell = (col: TimingColumn) => [c[TIMING_INDEX[col]]!, col] as const;
-  time(...cell('timestamp'));
-  const status = cell('status')[0];
+  // cells come in TIMING_COLUMNS order (parseTable finds them by header name); read by name,
+  // without a (value, column) pair per cell: a report reads two of these files per host
+  const timestamp = c[TIMING_INDEX.timestamp]!;
+  time(timestamp, 'timestamp');
+  const status = c[TIMING_INDEX.status]!;
   if (!STATUS.has(status))
     throw new RowError('status', `expected one of ${STEP_STATUSES.join('|')}, got ${JSON.stringify(status)}`);
   return {
-    timestamp: cell('timestamp')[0],
-    runId: text(...cell('run_id')),
-    host: text(...cell('host')),
-    phase: text(...cell('phase')),
-    step: text(...cell('step'), true),
-    startEpochS: number(...cell('start_epoch_s'), 0),
-    durationS: number(...cell('duration_s'), 0),
+    timestamp,
+    runId: text(c[TIMING_INDEX.run_id]!, 'run_id'),
+    host: text(c[TIMING_INDEX.host]!, 'host'),
+    phase: text(c[TIMING_INDEX.phase]!, 'phase'),
+    step: text(c[TIMING_INDEX.step]!, 'step', true),
+    startEpochS: number(c[TIMING_INDEX.start_epoch_s]!, 'start_epoch_s', 0),
+    durationS: number(c[TIMING_INDEX.duration_s]!, 'duration_s', 0),
     status: status as StepStatus,
   };
 }
