@@ -6,8 +6,9 @@
 // Start-up work the CLI never uses is left out of the bundle:
 // - every `string-width` import goes to src/cli/ui/string-width.ts, which loads the library
 //   only for text that is not plain ASCII (its Unicode RegExps cost ~70 ms of CPU);
-// - zod's `locales` namespace (~360 KB of messages in 40 languages) is empty: zod's schemas
-//   import their English messages themselves, and this tool never calls z.config(z.locales.xx()).
+// - zod's `locales` namespace (~360 KB of messages in 40 languages) is empty: src/zod.ts
+//   imports zod's English messages from their own file, and this tool never calls
+//   z.config(z.locales.xx()).
 // And yargs looks for its caller's package.json from the folder above its own `node_modules`;
 // bundled it has none, so it read every folder from the user's working directory up to /
 // (40 ms in a /tmp of 6000 files) at each start-up. It starts from the package root instead.
@@ -19,7 +20,7 @@ const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
         ? { path: args.importer, namespace: 'zod-locales' }
         : undefined,
     );

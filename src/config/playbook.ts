@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve, isAbsolute } from 'node:path';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ConfigError } from '../errors.js';
 import { STEP_TYPES } from '../steps/registry.js';
 import type { AnyStepType } from '../steps/step-type.js';
@@ -16,18 +16,25 @@ import { whenSchema, bindWhen, type WhenCondition, type HostWhen } from './when.
 const PHASE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 const siteSchema = z.strictObject({
-  phases: z.array(z.string().regex(PHASE_NAME, 'phase names are lowercase letters, digits, - and _')).min(1),
-  vars: varsSchema.optional(),
+  phases: z
+    .array(z.string().check(z.regex(PHASE_NAME, 'phase names are lowercase letters, digits, - and _')))
+    .check(z.minLength(1)),
+  vars: z.optional(varsSchema),
 });
 
 /** Seconds: a positive whole number. */
-const seconds = z.number().int('a whole number of seconds').positive('a positive number of seconds');
+const seconds = z.number().check(z.int('a whole number of seconds'), z.positive('a positive number of seconds'));
 
 // timeout_s and when sit beside name; the one other key is the step type
 const STEP_KEYS = new Set(['name', 'timeout_s', 'when']);
-const stepShape = z
-  .object({ name: z.string().min(1), timeout_s: seconds.optional(), when: whenSchema.optional() })
-  .catchall(z.unknown());
+const stepShape = z.catchall(
+  z.object({
+    name: z.string().check(z.minLength(1)),
+    timeout_s: z.optional(seconds),
+    when: z.optional(whenSchema),
+  }),
+  z.unknown(),
+);
 
 /** SPEC §3: a phase without timeout_s is stopped after 5 x estimate_s, at least 600 s. */
 function defaultPhaseTimeoutS(estimateS: number): number {
@@ -35,16 +42,16 @@ function defaultPhaseTimeoutS(estimateS: number): number {
 }
 
 const phaseSchema = z.strictObject({
-  name: z.string().regex(PHASE_NAME),
-  description: z.string().optional(),
-  estimate_s: z.number().positive(),
-  critical: z.boolean().optional(),
-  needs: z.array(z.string()).optional(),
-  become: z.boolean().optional(),
-  parallel: z.string().regex(PHASE_NAME, 'a group name').optional(),
-  timeout_s: seconds.optional(),
-  when: whenSchema.optional(),
-  steps: z.array(stepShape).min(1),
+  name: z.string().check(z.regex(PHASE_NAME)),
+  description: z.optional(z.string()),
+  estimate_s: z.number().check(z.positive()),
+  critical: z.optional(z.boolean()),
+  needs: z.optional(z.array(z.string())),
+  become: z.optional(z.boolean()),
+  parallel: z.optional(z.string().check(z.regex(PHASE_NAME, 'a group name'))),
+  timeout_s: z.optional(seconds),
+  when: z.optional(whenSchema),
+  steps: z.array(stepShape).check(z.minLength(1)),
 });
 
 interface RawStep {

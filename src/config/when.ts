@@ -6,7 +6,7 @@
 //   when: { not: { os_version: "12" } }              the opposite of a condition
 // Every key given must hold. A step or phase whose `when` is false is skipped (shown and
 // recorded as skipped, in plan too), never failed.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import type { OsFacts } from '../facts/os-release.js';
 import type { Vars } from './template.js';
 
@@ -18,25 +18,28 @@ function valueProblem(v: unknown): string | undefined {
     return Number.isInteger(v) && v >= 0 ? undefined : 'a whole number, or a quoted value ("13.1")';
   return 'a value (text or a whole number) or a list of them';
 }
-const oneOrMore = z.unknown().transform((v, ctx): string[] => {
-  const list = Array.isArray(v) ? v : [v];
-  if (!list.length) ctx.addIssue({ code: 'custom', message: 'a list of at least one value' });
-  list.forEach((item, i) => {
-    const problem = valueProblem(item);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: Array.isArray(v) ? [i] : [] });
-  });
-  return list.map(String);
-});
+// (zod/mini's transform has no ctx.addIssue: its issues go on the payload as zod's classic
+// addIssue put them)
+const oneOrMore = z.pipe(
+  z.unknown(),
+  z.transform((v, ctx): string[] => {
+    const fail = (message: string, path: PropertyKey[]) => ctx.issues.push({ code: 'custom', message, path, input: v });
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.length) fail('a list of at least one value', []);
+    list.forEach((item, i) => {
+      const problem = valueProblem(item);
+      if (problem) fail(problem, Array.isArray(v) ? [i] : []);
+    });
+    return list.map(String);
+  }),
+);
 
 const baseShape = {
-  os_id: oneOrMore.optional(),
-  os_version: oneOrMore.optional(),
-  os_codename: oneOrMore.optional(),
-  var: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name')
-    .optional(),
-  equals: oneOrMore.optional(),
+  os_id: z.optional(oneOrMore),
+  os_version: z.optional(oneOrMore),
+  os_codename: z.optional(oneOrMore),
+  var: z.optional(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'))),
+  equals: z.optional(oneOrMore),
 };
 
 function complete<T extends { var?: string; equals?: string[] }>(c: T, ctx: z.core.$RefinementCtx<T>): void {
@@ -55,8 +58,8 @@ function complete<T extends { var?: string; equals?: string[] }>(c: T, ctx: z.co
   }
 }
 
-const inner = z.strictObject(baseShape).superRefine(complete);
-export const whenSchema = z.strictObject({ ...baseShape, not: inner.optional() }).superRefine(complete);
+const inner = z.strictObject(baseShape).check(z.superRefine(complete));
+export const whenSchema = z.strictObject({ ...baseShape, not: z.optional(inner) }).check(z.superRefine(complete));
 
 export type WhenCondition = z.infer<typeof whenSchema>;
 type Inner = z.infer<typeof inner>;

@@ -12,7 +12,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { ConfigError } from '../errors.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -187,7 +187,7 @@ function childOf(node: unknown, part: string | number, index: WeakMap<object, Ma
 }
 
 /** Validate `data` (or a part of it at `base`) with a zod schema; the first issue becomes a ConfigError naming file and line. */
-export function validate<T>(file: YamlFile, schema: z.ZodType<T>, data: unknown, base: YamlPath = []): T {
+export function validate<T>(file: YamlFile, schema: z.ZodMiniType<T>, data: unknown, base: YamlPath = []): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -3,7 +3,7 @@
 // and one JSON file per host.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ConfigError } from '../errors.js';
 import { classifyChange, DEFAULT_TOLERANCE_PCT, type Verdict } from './compare-runs.js';
 
@@ -20,7 +20,7 @@ const NAMES = Object.keys(BENCHMARK_METRICS) as BenchmarkMetricName[];
 const MetricSchema = z.object({
   name: z.enum(NAMES as [BenchmarkMetricName, ...BenchmarkMetricName[]]),
   status: z.enum(['ok', 'skipped', 'failed']),
-  value: z.number().nullable(),
+  value: z.nullable(z.number()),
   unit: z.string(),
   /** how it was measured, or why it was skipped / failed */
   detail: z.string(),
@@ -40,7 +40,7 @@ type BenchmarkSystem = z.infer<typeof SystemSchema>;
 
 /** How it was measured: the same parameters are needed for a comparison. */
 const ParamsSchema = z.object({
-  url: z.string().nullable(),
+  url: z.nullable(z.string()),
   diskMb: z.number(),
   maxTimeS: z.number(),
 });
@@ -48,11 +48,11 @@ export type BenchmarkParams = z.infer<typeof ParamsSchema>;
 
 const BenchmarkResultSchema = z.object({
   schemaVersion: z.literal(1),
-  host: z.string().min(1),
+  host: z.string().check(z.minLength(1)),
   at: z.string(),
   /** absent in results of older versions: such a baseline is flagged as not comparable */
-  system: SystemSchema.optional(),
-  params: ParamsSchema.optional(),
+  system: z.optional(SystemSchema),
+  params: z.optional(ParamsSchema),
   metrics: z.array(MetricSchema),
 });
 export type BenchmarkResult = z.infer<typeof BenchmarkResultSchema>;

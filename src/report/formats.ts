@@ -4,7 +4,7 @@
 //
 // Units: *_mb = MiB; *_kbps = KiB/s (disk and network alike); cpu_pct is over all
 // CPUs (0-100); timestamps are ISO-8601 UTC with milliseconds; epoch values seconds.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { ConfigError } from '../errors.js';
 import { csvField } from '../shell/csv-field.js';
 
@@ -61,28 +61,28 @@ export const SAMPLE_METRICS: readonly SampleMetric[] = RESOURCE_METRIC_COLUMNS.m
 
 const isoDateTime = z
   .string()
-  .refine(
-    (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
-    { message: 'expected an ISO-8601 date-time such as 2026-11-28T02:21:00.000Z' },
+  .check(
+    z.refine(
+      (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+      { message: 'expected an ISO-8601 date-time such as 2026-11-28T02:21:00.000Z' },
+    ),
   );
 
 /** SPEC §5 defaults; each may be overridden in the inventory. */
-const AlertThresholdsSchema = z
-  .object({
-    /** alert when available memory drops below this many MiB */
-    memAvailableMb: z.number().positive().default(500),
-    /** alert when free space on / drops below this many GiB */
-    diskFreeGb: z.number().positive().default(5),
-    /** alert when CPU stays above this % ... */
-    cpuPct: z.number().positive().max(100).default(95),
-    /** ... for at least this many seconds */
-    cpuSustainedS: z.number().positive().default(60),
-    /** warning when a phase takes more than this % of its estimate */
-    phaseWarningPct: z.number().positive().default(150),
-    /** critical when a phase takes more than this % of its estimate */
-    phaseCriticalPct: z.number().positive().default(200),
-  })
-  .strict();
+const AlertThresholdsSchema = z.strictObject({
+  /** alert when available memory drops below this many MiB */
+  memAvailableMb: z._default(z.number().check(z.positive()), 500),
+  /** alert when free space on / drops below this many GiB */
+  diskFreeGb: z._default(z.number().check(z.positive()), 5),
+  /** alert when CPU stays above this % ... */
+  cpuPct: z._default(z.number().check(z.positive(), z.lte(100)), 95),
+  /** ... for at least this many seconds */
+  cpuSustainedS: z._default(z.number().check(z.positive()), 60),
+  /** warning when a phase takes more than this % of its estimate */
+  phaseWarningPct: z._default(z.number().check(z.positive()), 150),
+  /** critical when a phase takes more than this % of its estimate */
+  phaseCriticalPct: z._default(z.number().check(z.positive()), 200),
+});
 export type AlertThresholds = z.infer<typeof AlertThresholdsSchema>;
 export const DEFAULT_THRESHOLDS: AlertThresholds = Object.freeze(AlertThresholdsSchema.parse({}));
 
@@ -91,48 +91,48 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
 export type Severity = 'warning' | 'critical';
 
 const AlertSchema = z.object({
-  host: z.string().min(1),
+  host: z.string().check(z.minLength(1)),
   kind: z.enum(ALERT_KINDS),
   severity: z.enum(['warning', 'critical']),
   at: isoDateTime,
   message: z.string(),
-  phase: z.string().optional(),
+  phase: z.optional(z.string()),
   value: z.number(),
   threshold: z.number(),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
 const RunPhaseSchema = z.object({
-  name: z.string().min(1),
-  estimateS: z.number().nonnegative(),
+  name: z.string().check(z.minLength(1)),
+  estimateS: z.number().check(z.nonnegative()),
   critical: z.boolean(),
   status: z.enum(PHASE_STATUSES),
-  startedAt: isoDateTime.optional(),
-  durationMs: z.number().nonnegative().optional(),
-  reason: z.string().optional(),
+  startedAt: z.optional(isoDateTime),
+  durationMs: z.optional(z.number().check(z.nonnegative())),
+  reason: z.optional(z.string()),
   /** the failed steps of the phase and the tail of their output (hostile text: escape it) */
-  failedSteps: z.array(z.object({ step: z.string(), output: z.string().max(20_000) })).optional(),
+  failedSteps: z.optional(z.array(z.object({ step: z.string(), output: z.string().check(z.maxLength(20_000)) }))),
 });
 
 /** reports/<run-id>/<host>/run.json, written by the controller. */
 const RunJsonSchema = z.object({
-  runId: z.string().min(1),
-  host: z.string().min(1),
+  runId: z.string().check(z.minLength(1)),
+  host: z.string().check(z.minLength(1)),
   address: z.string(),
   startedAt: isoDateTime,
   /** absent only when the controller died before writing it */
-  endedAt: isoDateTime.optional(),
+  endedAt: z.optional(isoDateTime),
   status: z.enum(HOST_STATUSES),
-  error: z.string().optional(),
+  error: z.optional(z.string()),
   phases: z.array(RunPhaseSchema),
   thresholds: AlertThresholdsSchema,
-  alerts: z.array(AlertSchema).default([]),
+  alerts: z._default(z.array(AlertSchema), []),
 });
 export type RunJson = z.infer<typeof RunJsonSchema>;
 /** What the controller passes in (defaults not yet applied). */
 export type RunJsonInput = z.input<typeof RunJsonSchema>;
 
-function issuesText(err: z.ZodError): string {
+function issuesText(err: z.core.$ZodError): string {
   return (
     err.issues
       .slice(0, 5)

@@ -3,7 +3,7 @@
 // /etc/apt/sources.list.d/<name>.list pointing at it with signed-by, then an apt-get update
 // of that source alone. A source whose update fails is taken out again, so a re-run retries
 // instead of finding a broken source "in place".
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, raw, join, type ShellText } from '../shell/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
@@ -20,20 +20,26 @@ import type { StepType } from './step-type.js';
 const schema = z.strictObject({
   name: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"'),
-  key_url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
+    .check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a short file name: lowercase letters, digits, ".", "_" or "-"')),
+  key_url: z.string().check(z.regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL')),
   // "<uri> <suite> [<component>...]", as after the options of a one-line "deb" entry
   // the OpenPGP fingerprint the key must have (40 hex digits, spaces allowed): checked on the host with gpg
-  key_fingerprint: z
-    .string()
-    .transform((f) => f.replace(/\s+/g, '').toUpperCase())
-    .pipe(z.string().regex(/^([0-9A-F]{40})?$/, 'an OpenPGP fingerprint: 40 hex digits'))
-    .optional(),
+  key_fingerprint: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((f: string) => f.replace(/\s+/g, '').toUpperCase()),
+      ),
+      z.string().check(z.regex(/^([0-9A-F]{40})?$/, 'an OpenPGP fingerprint: 40 hex digits')),
+    ),
+  ),
   repo: z
     .string()
-    .regex(
-      /^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/,
-      'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"',
+    .check(
+      z.regex(
+        /^(https?|file):\/\/[^\s[\]]+( [A-Za-z0-9._/+-]+)+$/,
+        'a repository line without "deb" and options, e.g. "https://packages.microsoft.com/repos/code stable main"',
+      ),
     ),
 });
 type Args = z.infer<typeof schema>;

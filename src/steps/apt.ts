@@ -1,44 +1,50 @@
 // apt: packages installed (or removed); the package lists refreshed first when asked (always,
 // or only when older than update_max_age_s); installed packages upgraded (safe upgrade).
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh } from '../shell/sh.js';
 import { packagesProbe, parsePackages } from '../facts/packages.js';
 import { aptListsProbe, parseAptLists, APT_UPDATE_STAMP, SAFE_UPGRADE_ARGS } from '../facts/apt-lists.js';
 import type { Decision, StepType } from './step-type.js';
 
-const pkg = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/, 'a Debian package name');
+const pkg = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+:~-]+)?$/, 'a Debian package name'));
 const schema = z
   .strictObject({
-    packages: z.array(pkg).min(1).optional(),
-    state: z.enum(['present', 'absent']).optional(),
+    packages: z.optional(z.array(pkg).check(z.minLength(1))),
+    state: z.optional(z.enum(['present', 'absent'])),
     /** refresh the lists before installing missing packages */
-    update: z.boolean().optional(),
+    update: z.optional(z.boolean()),
     /** refresh the lists when this tool last did more than this many seconds ago (or never) */
-    update_max_age_s: z.number().int('a whole number of seconds').nonnegative('0 or more seconds').optional(),
+    update_max_age_s: z.optional(
+      z.number().check(z.int('a whole number of seconds'), z.nonnegative('0 or more seconds')),
+    ),
     /** safe upgrade of the installed packages (new dependencies allowed, nothing removed) */
-    upgrade: z.boolean().optional(),
-    no_recommends: z.boolean().optional(),
+    upgrade: z.optional(z.boolean()),
+    no_recommends: z.optional(z.boolean()),
   })
-  .superRefine((a, ctx) => {
-    if (!a.packages && !a.upgrade && a.update_max_age_s === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'apt needs packages, upgrade: true or update_max_age_s', path: [] });
-    }
-    if (a.update && a.update_max_age_s !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        message: 'update and update_max_age_s are two ways of saying when to refresh: give one',
-        path: ['update'],
-      });
-    if (a.state === 'absent' && (a.upgrade || a.update || a.update_max_age_s !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'state: absent removes packages; refresh and upgrade go in a step of their own',
-        path: ['state'],
-      });
-    }
-    if (!a.packages && (a.state !== undefined || a.no_recommends !== undefined))
-      ctx.addIssue({ code: 'custom', message: 'state and no_recommends need packages', path: [] });
-  });
+  .check(
+    z.superRefine((a, ctx) => {
+      if (!a.packages && !a.upgrade && a.update_max_age_s === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'apt needs packages, upgrade: true or update_max_age_s', path: [] });
+      }
+      if (a.update && a.update_max_age_s !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'update and update_max_age_s are two ways of saying when to refresh: give one',
+          path: ['update'],
+        });
+      if (a.state === 'absent' && (a.upgrade || a.update || a.update_max_age_s !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'state: absent removes packages; refresh and upgrade go in a step of their own',
+          path: ['state'],
+        });
+      }
+      if (!a.packages && (a.state !== undefined || a.no_recommends !== undefined))
+        ctx.addIssue({ code: 'custom', message: 'state and no_recommends need packages', path: [] });
+    }),
+  );
 type Args = z.infer<typeof schema>;
 
 /**

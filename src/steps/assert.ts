@@ -1,42 +1,54 @@
 // assert: a check that changes nothing: a command that must succeed, a file that must exist
 // (and contain a text), or services that must be active. Ok when it holds; otherwise the
 // step fails with one line saying what is wrong (its `message` when given). verify's form.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, raw } from '../shell/sh.js';
 import type { Decision, StepType } from './step-type.js';
 
 const unit = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
-    'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+  .check(
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
+      'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+    ),
   );
 const oneLine = (what: string) =>
-  z
-    .string()
-    .min(1)
-    .refine((s) => !/[\r\n]/.test(s), `${what} is one line`);
+  z.string().check(
+    z.minLength(1),
+    z.refine((s) => !/[\r\n]/.test(s), `${what} is one line`),
+  );
 
 const schema = z
   .strictObject({
     /** shell that must exit 0 (run read-only: its output is not kept by the probe) */
-    command: z.string().min(1).optional(),
+    command: z.optional(z.string().check(z.minLength(1))),
     /** a path that must exist */
-    file: z.string().min(1).optional(),
+    file: z.optional(z.string().check(z.minLength(1))),
     /** with file: a text (fixed, one line) that must occur in it */
-    contains: oneLine('contains').optional(),
+    contains: z.optional(oneLine('contains')),
     /** one or more systemd units that must be active */
-    service: z.union([unit.transform((u) => [u]), z.array(unit).min(1)]).optional(),
+    service: z.optional(
+      z.union([
+        z.pipe(
+          unit,
+          z.transform((u: string) => [u]),
+        ),
+        z.array(unit).check(z.minLength(1)),
+      ]),
+    ),
     /** shown (as the failure's last line) instead of the built-in wording */
-    message: oneLine('message').optional(),
+    message: z.optional(oneLine('message')),
   })
-  .superRefine((a, ctx) => {
-    const kinds = [a.command, a.file, a.service].filter((k) => k !== undefined).length;
-    if (kinds !== 1)
-      ctx.addIssue({ code: 'custom', message: 'assert needs exactly one of command, file, service', path: [] });
-    if (a.contains !== undefined && a.file === undefined)
-      ctx.addIssue({ code: 'custom', message: 'contains goes with file', path: ['contains'] });
-  });
+  .check(
+    z.superRefine((a, ctx) => {
+      const kinds = [a.command, a.file, a.service].filter((k) => k !== undefined).length;
+      if (kinds !== 1)
+        ctx.addIssue({ code: 'custom', message: 'assert needs exactly one of command, file, service', path: [] });
+      if (a.contains !== undefined && a.file === undefined)
+        ctx.addIssue({ code: 'custom', message: 'contains goes with file', path: ['contains'] });
+    }),
+  );
 type Args = z.infer<typeof schema>;
 
 /** The script that reports a failed assertion: what the check shows (a command's own output), then the one line. */

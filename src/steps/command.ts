@@ -1,12 +1,12 @@
 // command: the command has run, unless a guard (creates / unless) says it is not needed.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, raw, join } from '../shell/sh.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
-  run: z.string().min(1),
-  creates: z.string().min(1).optional(),
-  unless: z.string().min(1).optional(),
+  run: z.string().check(z.minLength(1)),
+  creates: z.optional(z.string().check(z.minLength(1))),
+  unless: z.optional(z.string().check(z.minLength(1))),
 });
 type Args = z.infer<typeof schema>;
 

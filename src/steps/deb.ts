@@ -2,7 +2,7 @@
 // Downloaded on the host to a temp folder (outside the apt lock, so parallel phases download
 // at the same time), checked against sha256 when one is given, and its control file checked
 // to hold the package named (or the step could never become ok).
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, raw, join } from '../shell/sh.js';
 import { aptGetCommand } from './apt.js';
 import { curlDownload } from './download.js';
@@ -10,13 +10,12 @@ import { debPackageProbe, parseDebPackage } from '../facts/deb-package.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
-  url: z.string().regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL'),
-  package: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name'),
+  url: z.string().check(z.regex(/^https?:\/\/[^\s'"]+$/, 'an http(s) URL')),
+  package: z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, 'a Debian package name')),
   // an empty value (an unset inventory variable) means: not checked
-  sha256: z
-    .string()
-    .regex(/^([0-9a-fA-F]{64})?$/, 'a sha256 in hex (64 digits), or empty for no check')
-    .optional(),
+  sha256: z.optional(
+    z.string().check(z.regex(/^([0-9a-fA-F]{64})?$/, 'a sha256 in hex (64 digits), or empty for no check')),
+  ),
 });
 type Args = z.infer<typeof schema>;
 

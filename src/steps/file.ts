@@ -1,25 +1,27 @@
 // file: the file has this content, mode and owner. `template` is read and rendered
 // at load time (config/), so here it has become `content`.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { atomicWrite, sha256, chownSpec } from '../shell/file-commands.js';
 import { sh } from '../shell/sh.js';
 import { pathStateProbe, parsePathState } from '../facts/path-state.js';
 import type { StepType } from './step-type.js';
 
-const name = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, 'a user or group name');
+const name = z.string().check(z.regex(/^[a-z_][a-z0-9_-]*\$?$/i, 'a user or group name'));
 const schema = z
   .strictObject({
-    path: z.string().regex(/^\//, 'an absolute path'),
-    content: z.string().optional(),
-    template: z.string().optional(),
-    mode: z
-      .string()
-      .regex(/^0?[0-7]{3,4}$/, 'an octal mode such as "0644"')
-      .optional(),
-    owner: name.optional(),
-    group: name.optional(),
+    path: z.string().check(z.regex(/^\//, 'an absolute path')),
+    content: z.optional(z.string()),
+    template: z.optional(z.string()),
+    mode: z.optional(z.string().check(z.regex(/^0?[0-7]{3,4}$/, 'an octal mode such as "0644"'))),
+    owner: z.optional(name),
+    group: z.optional(name),
   })
-  .refine((a) => (a.content === undefined) !== (a.template === undefined), 'give exactly one of content or template');
+  .check(
+    z.refine(
+      (a) => (a.content === undefined) !== (a.template === undefined),
+      'give exactly one of content or template',
+    ),
+  );
 type Args = z.infer<typeof schema>;
 
 /** "0644" and "644" are the same mode; stat prints the short form. */

@@ -1,20 +1,21 @@
 // line: the line is present in the file, replacing the first match of regexp.
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, join } from '../shell/sh.js';
 import { lineInput, LINE_BEGIN, lineStateProbe, parseLineState } from '../facts/line-state.js';
 import type { StepType, Settle } from './step-type.js';
 
 const schema = z.strictObject({
-  path: z.string().regex(/^\//, 'an absolute path'),
-  line: z.string().refine((l) => !/[\n\r]/.test(l), 'a single line (no newline)'),
-  regexp: z
-    .string()
-    .min(1)
-    .refine((r) => !/[\n\r]/.test(r), 'a single line (no newline)')
-    .refine(validRegexp, 'a valid extended regular expression')
-    .optional(),
-  create: z.boolean().optional(),
+  path: z.string().check(z.regex(/^\//, 'an absolute path')),
+  line: z.string().check(z.refine((l) => !/[\n\r]/.test(l), 'a single line (no newline)')),
+  regexp: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.refine((r) => !/[\n\r]/.test(r), 'a single line (no newline)'),
+      z.refine(validRegexp, 'a valid extended regular expression'),
+    ),
+  ),
+  create: z.optional(z.boolean()),
 });
 type Args = z.infer<typeof schema>;
 

@@ -2,21 +2,18 @@
 // connection confirm (and TLS when require_tls), through the SSH connection to the host's
 // loopback (access: tunnel, the default) or straight to its address (public). Nothing runs on the host; the engine
 // performs the check through the controller-side checks it is handed.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import type { StepType } from './step-type.js';
 
 const schema = z.strictObject({
   port: z.union([
-    z.number().int().min(1).max(65535),
-    z
-      .string()
-      .regex(/^\d{1,5}$/)
-      .transform(Number),
+    z.number().check(z.int(), z.gte(1), z.lte(65535)),
+    z.pipe(z.string().check(z.regex(/^\d{1,5}$/)), z.transform(Number)),
   ]),
-  require_tls: z.boolean().optional(),
+  require_tls: z.optional(z.boolean()),
   // rdp_access: tunnel = xrdp on the host's loopback, reached through the SSH connection
   // (so also behind a ProxyJump bastion); public = straight to the host's address
-  access: z.enum(['tunnel', 'public'], { error: 'access is tunnel or public (rdp_access)' }).optional(),
+  access: z.optional(z.enum(['tunnel', 'public'], { error: 'access is tunnel or public (rdp_access)' })),
 });
 type Args = z.infer<typeof schema>;
 

@@ -1,5 +1,5 @@
 // service: a systemd unit enabled and running (or stopped); restarted when a named step changed.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh } from '../shell/sh.js';
 import { serviceStateProbe, parseServiceState } from '../facts/service-state.js';
 import type { StepType, Decision } from './step-type.js';
@@ -8,13 +8,15 @@ const schema = z.strictObject({
   // never starting with "-": a name must not read as a systemctl option
   name: z
     .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
-      'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+    .check(
+      z.regex(
+        /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/,
+        'a systemd unit name (a letter or digit first, then letters, digits, @ . _ : -)',
+      ),
     ),
-  enabled: z.boolean().optional(),
-  state: z.enum(['started', 'stopped']).optional(),
-  restart_on: z.array(z.string().min(1)).optional(),
+  enabled: z.optional(z.boolean()),
+  state: z.optional(z.enum(['started', 'stopped'])),
+  restart_on: z.optional(z.array(z.string().check(z.minLength(1)))),
 });
 type Args = z.infer<typeof schema>;
 

@@ -1,6 +1,6 @@
 // A step type is one definition shared by plan and apply (DESIGN §1.1):
 // a probe (what to read, from src/facts), then a pure decision on what was read.
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import type { InsertMode } from '../config/template.js';
 import type { BatchProbe } from '../facts/batch-probe.js';
 import type { OsFacts } from '../facts/os-release.js';
@@ -63,7 +63,7 @@ export interface ExternalSource {
 export interface StepType<A> {
   id: string;
   /** Argument schema: unknown keys are refused. */
-  schema: z.ZodType<A>;
+  schema: z.ZodMiniType<A>;
   /** How {{ var }} is inserted in each string argument (default 'text'). */
   fieldModes: Readonly<Record<string, InsertMode>>;
   /** Shell text printing what decide() needs; null when there is nothing to read. */

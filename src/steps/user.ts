@@ -1,5 +1,5 @@
 // user: the account, its shell and groups, its authorized keys and a checked sudo drop-in.
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { sh, join } from '../shell/sh.js';
 import { atomicWrite, sha256 } from '../shell/file-commands.js';
 import { userStateProbe, parseUserState, sudoersPath } from '../facts/user-state.js';
@@ -25,16 +25,20 @@ const LINUX_USER = /^[a-z][-a-z0-9_]{0,31}$/;
 const schema = z.strictObject({
   name: z
     .string()
-    .regex(LINUX_USER, 'a Linux user name: lowercase letter first, then lowercase letters, digits, - or _, at most 32'),
-  shell: z
-    .string()
-    .regex(/^\/[A-Za-z0-9/._-]+$/, 'an absolute path to a shell')
-    .optional(),
-  groups: z.array(z.string().regex(LINUX_USER, 'a group name')).optional(),
-  authorized_keys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)[^\n]+$/, 'an OpenSSH public key line')).optional(),
-  sudo: z.enum(['nopasswd', 'password']).or(z.boolean()).optional(),
+    .check(
+      z.regex(
+        LINUX_USER,
+        'a Linux user name: lowercase letter first, then lowercase letters, digits, - or _, at most 32',
+      ),
+    ),
+  shell: z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9/._-]+$/, 'an absolute path to a shell'))),
+  groups: z.optional(z.array(z.string().check(z.regex(LINUX_USER, 'a group name')))),
+  authorized_keys: z.optional(
+    z.array(z.string().check(z.regex(/^(ssh-|ecdsa-|sk-)[^\n]+$/, 'an OpenSSH public key line'))),
+  ),
+  sudo: z.optional(z.union([z.enum(['nopasswd', 'password']), z.boolean()])),
   // 'generated' in the YAML; the controller swaps in the saved password before the run
-  password: z.union([z.literal('generated'), generatedPassword]).optional(),
+  password: z.optional(z.union([z.literal('generated'), generatedPassword])),
 });
 type Args = z.infer<typeof schema>;
 
