@@ -8,25 +8,15 @@ import { DEFAULT_STATE_DIR, type HostSpec } from '../config/inventory.js';
 import type { Secret } from '../shell/secret.js';
 import {
   catFileScript,
-  rebootRequiredScript,
   openSessionScript,
   stateDirScript,
-  releaseLockScript,
+  closeSessionScript,
   waitForScriptScript,
-  runFilesScript,
-  writeRunFilesScript,
-  pruneRunsScript,
   lockSince,
   type LockOwner,
   type RunFileName,
 } from '../shell/host-scripts.js';
-import {
-  startMonitorCommand,
-  stopMonitorCommand,
-  readSamplesCommand,
-  remoteRunPaths,
-  parseMonitorReply,
-} from '../monitor/monitor-commands.js';
+import { startMonitorCommand, readSamplesCommand, parseMonitorReply } from '../monitor/monitor-commands.js';
 import { CommandError, ConnectError } from '../errors.js';
 import { recordReader } from './records.js';
 import { parseOsRelease, UNKNOWN_OS, type OsFacts } from '../facts/os-release.js';
@@ -38,7 +28,6 @@ export interface SessionFacts {
   os: OsFacts;
   /** the login user the session's shell runs as */
   user: string;
-  diskFreeKb: number;
   checkpoints: Map<string, { hash: string; at: string; runId: string }>;
   lock?: { state: 'acquired' | 'held' | 'stale'; since: string; runId: string; holder: string };
 }
@@ -52,7 +41,7 @@ async function readSession(
   onStray: (line: string) => void,
 ): Promise<SessionFacts> {
   const n = randomBytes(6).toString('hex');
-  const facts: SessionFacts = { os: UNKNOWN_OS, user: '', diskFreeKb: 0, checkpoints: new Map() };
+  const facts: SessionFacts = { os: UNKNOWN_OS, user: '', checkpoints: new Map() };
   let error: string | undefined;
   await shell.run(
     openSessionScript(n, stateDir, owner, whenLocked),
@@ -65,7 +54,6 @@ async function readSession(
           facts.user = bar < 0 ? '' : r.rest.slice(0, bar);
           facts.os = parseOsRelease(r.rest.slice(bar + 1));
         }
-        if (r.tag === 'DF') facts.diskFreeKb = Number(r.args[0]);
         if (r.tag === 'CK')
           facts.checkpoints.set(r.args[0]!, { hash: r.args[1] ?? '', at: r.args[2] ?? '', runId: r.args[3] ?? '' });
         if (r.tag === 'LOCK') {
@@ -348,16 +336,16 @@ export class HostSession {
     const main = this.#shells.get(this.host.become);
     const files: FetchedCsvs = {};
     if (main && (this.#lockTaken || pending)) {
-      const target = { stateDir: this.host.stateDir, runId: this.opts.runId };
-      const paths = remoteRunPaths(target.stateDir, target.runId);
       const n = randomBytes(6).toString('hex');
       const release = this.#lockTaken
-        ? writeRunFilesScript(paths.dir, record()) +
-          (this.#monitoring ? stopMonitorCommand(target) : '') +
-          runFilesScript(n, paths.dir, ['timing.csv', 'resources.csv']) +
-          (this.opts.keepRuns ? pruneRunsScript(this.host.stateDir, this.opts.keepRuns, this.opts.runId) : '') +
-          releaseLockScript(this.host.stateDir, this.opts.runId) +
-          rebootRequiredScript(n)
+        ? closeSessionScript({
+            nonce: n,
+            stateDir: this.host.stateDir,
+            runId: this.opts.runId,
+            files: record(),
+            monitor: this.#monitoring,
+            keepRuns: this.opts.keepRuns,
+          })
         : '';
       const reader = recordReader(n, (r) => {
         if (r.tag === 'REBOOT') this.rebootRequired = true;

@@ -27,6 +27,20 @@ export function osReleaseProbe(): string {
   return `( . /etc/os-release 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); printf '%s|%s|%s|%s|%s' "\${ID:-}" "\${VERSION_ID:-}" "\${VERSION_CODENAME:-}" "$a" "\${PRETTY_NAME:-}" )`;
 }
 
+/**
+ * Shell text setting OSR to the same line as osReleaseProbe prints, by builtins in the
+ * calling shell (no subshell, no process): /etc/os-release is read as key=value lines, not
+ * sourced, a value's one pair of outer quotes taken off (os-release(5); the fields parsed
+ * here never hold escapes). Sets k, v, a, o_* as well.
+ */
+export function osReleaseRead(): string {
+  return (
+    `o_i=; o_v=; o_c=; o_p=; { while IFS== read -r k v; do case $v in \\"*\\") v=\${v#\\"}; v=\${v%\\"};; \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac; ` +
+    `case $k in ID) o_i=$v;; VERSION_ID) o_v=$v;; VERSION_CODENAME) o_c=$v;; PRETTY_NAME) o_p=$v;; esac; done </etc/os-release; } 2>/dev/null; ` +
+    `a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); OSR="$o_i|$o_v|$o_c|$a|$o_p"`
+  );
+}
+
 // what the host prints is data: each field is kept only in the shape os-release defines
 const ID = /^[a-z0-9._-]{1,64}$/;
 const VERSION_ID = /^[A-Za-z0-9._~-]{1,32}$/;

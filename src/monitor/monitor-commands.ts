@@ -91,8 +91,11 @@ readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }`;
  * Installs the sampler (atomically: temp file + rename; only when the copy there is not this
  * version, told by its SHA-256 in a file beside it) and starts it detached with setsid and
  * every fd redirected, so the SSH channel closes at once and a dropped connection does not
- * stop it. Waits (at most 5 s) for its PID file. Idempotent: a sampler already running for
- * this run is left alone. Exit 0 on success.
+ * stop it. Its PID file is written here, with noclobber, from `$!` (setsid runs the sampler
+ * in the process it was started as), so nothing waits for the sampler to start. Idempotent:
+ * a sampler already running for this run is left alone. A brace group with a function
+ * (returns, no exit): it runs inside the session's opening script without a subshell, and
+ * its variables (d pf s p h t r st cl) are left set.
  */
 export function startMonitorCommand(o: MonitorStartOptions): string {
   const p = remoteRunPaths(o.stateDir, o.runId);
@@ -103,34 +106,39 @@ export function startMonitorCommand(o: MonitorStartOptions): string {
   const bin = p.samplerScript.slice(0, p.samplerScript.lastIndexOf('/'));
   const args = [p.resourcesCsv, String(interval), String(life), o.host, p.pidFile];
   const version = createHash('sha256').update(script).digest('hex');
-  return subshell(sh`umask 022
+  return `{\n${
+    sh`vpsp_monitor_start() {
+umask 022
 d=${p.dir}; pf=${p.pidFile}; s=${p.samplerScript}
 ${ALIVE_FN}
-{ [ -d "$d" ] && [ -d ${bin} ]; } || mkdir -p "$d" ${bin} || { echo "monitor: failed cannot create $d"; exit 1; }
+{ [ -d "$d" ] && [ -d ${bin} ]; } || mkdir -p "$d" ${bin} || { echo "monitor: failed cannot create $d"; return 1; }
 readpid
-if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
+if alive "$p"; then echo "monitor: already-running $p"; return 0; fi
 [ ! -e "$pf" ] || rm -f "$pf"
 set -- "$pf".fifo.*
 [ ! -e "$1" ] || rm -f "$@"
 h=
 { read -r h < "$s.sha256"; } 2>/dev/null
 if [ "$h" != ${version} ] || [ ! -f "$s" ]; then
-  t=$(mktemp ${bin}/.sampler.XXXXXX) && printf '%s' ${script} > "$t" && mv -f "$t" "$s" && printf '%s\\n' ${version} > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+  t=$(mktemp ${bin}/.sampler.XXXXXX) && printf '%s' ${script} > "$t" && mv -f "$t" "$s" && printf '%s\\n' ${version} > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; return 1; }
 fi
+# the sampler leaves its PID file to this (VPSP_SAMPLER_PIDFILE)
 if command -v setsid >/dev/null 2>&1; then
-  setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
+  VPSP_SAMPLER_PIDFILE=given setsid sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 else
-  sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
+  VPSP_SAMPLER_PIDFILE=given sh "$s" ${args} </dev/null >/dev/null 2>>"$d/monitor.log" &
 fi
-i=0
-# short polls: the sampler writes its PID file at once, and the run waits for this
-while [ $i -lt 250 ]; do
-  readpid
-  if [ -n "$p" ]; then echo "monitor: started $p"; exit 0; fi
-  sleep 0.02; i=$((i + 1))
-done
-echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
-`);
+p=$!
+set -C
+{ echo "$p" > "$pf"; } 2>/dev/null
+r=$?
+set +C
+if [ $r -eq 0 ]; then echo "monitor: started $p"; return 0; fi
+kill "$p" 2>/dev/null
+echo "monitor: failed cannot write $pf"; return 1
+}
+vpsp_monitor_start`.text
+  }\n}\n`;
 }
 
 /**
@@ -164,6 +172,35 @@ else
   echo "monitor: not-running"
 fi`.text;
 }
+
+/**
+ * Shell text telling a run's sampler to stop, for the closing script (host-scripts.ts): USR1,
+ * on which it ends without removing its files (the closing rm takes them, with the lock:
+ * SAMPLER_FILES_TO_REMOVE). Sets pf, SQ to the PID its file holds, and SP to its PID when it runs.
+ */
+export function samplerStopSignal(t: MonitorTarget): string {
+  const p = remoteRunPaths(t.stateDir, t.runId);
+  return sh`pf=${p.pidFile}
+${ALIVE_FN}
+readpid; SP=; SQ=$p
+if alive "$p"; then kill -USR1 "$p" 2>/dev/null; SP=$p; fi`.text;
+}
+
+/** Shell text waiting (at most waitS) for the sampler samplerStopSignal told to stop, then KILL; prints the monitor: line. */
+export function samplerStopWait(waitS = 5): string {
+  const tenths = posInt('waitS', waitS) * 10;
+  return sh`if [ -n "$SP" ]; then
+  i=0
+  while alive "$SP" && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i + 1)); done
+  if alive "$SP"; then kill -KILL "$SP" 2>/dev/null; echo "monitor: killed $SP"; else echo "monitor: stopped $SP"; fi
+else
+  echo "monitor: not-running"
+fi`.text;
+}
+
+/** Shell text appending the stopped sampler's PID file and FIFO to "$@" (the closing rm). */
+export const SAMPLER_FILES_TO_REMOVE =
+  'set -- "$@" "$pf"; case $SQ in \'\'|*[!0-9]*) ;; *) set -- "$@" "$pf.fifo.$SQ";; esac';
 
 /** Prints running <pid>, stale <pid> (PID file left by a dead sampler) or stopped. */
 export function monitorStatusCommand(t: MonitorTarget): string {

@@ -7,7 +7,8 @@
 # TERM/INT, or after MAX_LIFETIME_S, so it never runs for ever.
 #
 # Cost: one long-lived awk reads /proc and keeps the previous counters in memory;
-# per sample the shell forks only date, df and sleep (measured well under 1 % CPU).
+# per sample the shell forks only date, df and sleep (measured well under 1 % CPU); the
+# baseline (the first tick, which makes no row) forks none of them.
 # Units: MB = MiB; *_kbps = KiB/s (disk and network alike); cpu_pct over all CPUs.
 # Only POSIX sh (dash), coreutils, awk and /proc are used.
 
@@ -28,15 +29,22 @@ trap '' HUP
 trap '' PIPE
 stopping=0
 trap 'stopping=1' TERM INT
+# USR1: the run's closing script stops it and removes its PID file and FIFO itself (with
+# the lock, in one rm), so they are left in place
+trap 'stopping=2' USR1
 
 # The PID file first: the start command waits for it, and the sooner it is there the
 # sooner a run goes on (a stop that comes during the set-up below is seen by the loop).
 # noclobber: never written through a file or symlink that is already there (the start
 # command removed any old one). One short write: a reader that comes between the create
 # and the write reads nothing, and reads again.
-set -C
-if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
-set +C
+# The start command writes it itself from $! (VPSP_SAMPLER_PIDFILE=given), so it need not
+# wait for this process to start.
+if [ "${VPSP_SAMPLER_PIDFILE:-}" != given ]; then
+  set -C
+  if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
+  set +C
+fi
 # a set-up that fails takes its PID file with it
 unstart() { rm -f "$PIDFILE"; exit 1; }
 
@@ -55,13 +63,28 @@ started=${up:-0}
 fifo="$PIDFILE.fifo.$$"
 [ ! -e "$fifo" ] || rm -f "$fifo"
 mkfifo -m 600 "$fifo" || unstart
+# A read-write open never blocks (a write-only one would wait for ever if awk
+# failed to start); awk still sees EOF once this, the only writer, closes it. It is
+# open before awk starts: awk's own read-only open of it (its stdin, below) never
+# waits, even when a stop comes at once and this closes it first (awk's copy of
+# fd 3, closed only after that open, is a writer until then).
+exec 3<> "$fifo"
 
 sysblock=0
 [ -d /sys/block ] && sysblock=1
 # mawk fills its whole read buffer before handing over a line unless told it is
-# interactive; without this every sample would be taken at once, at exit.
-case $(awk -W version 2>&1 </dev/null) in *mawk*) set -- -W interactive ;; *) set -- ;; esac
-SAMPLER_OUT=$OUT SAMPLER_HOST=$HOST SAMPLER_SYSBLOCK=$sysblock SAMPLER_FIFO=$fifo awk "$@" '
+# interactive; without this every sample would be taken at once, at exit. Which awk runs
+# is told by builtins when it is Debian's mawk or gawk (the file the PATH's awk is, -ef),
+# else by asking it.
+aw=
+oifs=$IFS; IFS=:; set -f
+for d in $PATH; do [ -x "${d:-.}/awk" ] && { aw=${d:-.}/awk; break; }; done
+set +f; IFS=$oifs
+if [ -n "$aw" ] && { [ "$aw" -ef /usr/bin/mawk ] || [ "$aw" -ef /bin/mawk ]; }; then set -- -W interactive
+elif [ -n "$aw" ] && { [ "$aw" -ef /usr/bin/gawk ] || [ "$aw" -ef /bin/gawk ]; }; then set --
+else case $(awk -W version 2>&1 </dev/null) in *mawk*) set -- -W interactive ;; *) set -- ;; esac
+fi
+SAMPLER_OUT=$OUT SAMPLER_HOST=$HOST SAMPLER_SYSBLOCK=$sysblock awk "$@" '
 function csvq(s) { if (s ~ /[",\r\n]/) { gsub(/"/, "\"\"", s); return "\"" s "\"" } return s }
 function iso(ms,    s, days, secs, z, era, doe, yoe, y, doy, mp, d, m) {
   s = int(ms / 1000); ms = ms - s * 1000
@@ -127,12 +150,12 @@ function sample(    line, f, tot, idl, i, memtot, memav, rd, wr, rx, tx, load, u
   have = 1; ptot = tot; pidl = idl; prd = rd; pwr = wr; prx = rx; ptx = tx; pup = up
 }
 BEGIN {
-  out = ENVIRON["SAMPLER_OUT"]; host = csvq(ENVIRON["SAMPLER_HOST"]); fifo = ENVIRON["SAMPLER_FIFO"]
+  out = ENVIRON["SAMPLER_OUT"]; host = csvq(ENVIRON["SAMPLER_HOST"])
   sysok = ENVIRON["SAMPLER_SYSBLOCK"] == 1
   diskkb = 0
   # ticks arrive on the FIFO: a T line (epoch ms), a P line (process count),
   # df -P output, then E, which takes the sample.
-  while ((getline line < fifo) > 0) {
+  while ((getline line) > 0) {
     n = split(line, a, " ")
     if (indf && n >= 6) diskkb = a[n - 2]        # Available column of df -P
     else if (a[1] == "T") {
@@ -145,17 +168,15 @@ BEGIN {
     else if (a[1] == "E") { sample(); indf = 0 }
   }
 }
-' < /dev/null &
+' < "$fifo" 3>&- &
 awkpid=$!
-# A read-write open never blocks (a write-only one would wait for ever if awk
-# failed to start); awk still sees EOF once this, the only writer, closes it. The
-# FIFO stays until cleanup: awk may not have opened it yet.
-exec 3<> "$fifo"
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit
   [ -n "${sleeppid:-}" ] && kill "$sleeppid" 2>/dev/null
   wait "$awkpid" 2>/dev/null
+  # stopped by USR1: the closing script removes the files (see the trap)
+  [ "$stopping" = 2 ] && exit 0
   rm -f "$fifo"
   p=
   { read p < "$PIDFILE"; } 2>/dev/null
@@ -169,16 +190,18 @@ tick() {
 }
 
 # First tick is a baseline, the second comes after 1 s so the first row has
-# real rates even for a run shorter than one interval.
-tick
+# real rates even for a run shorter than one interval. The baseline makes no row:
+# awk keeps only its counters (from /proc), so it needs no date and no df.
+set -- /proc/[0-9]*
+{ echo "P $#"; echo E; } >&3
 pause=1
 while :; do
-  [ "$stopping" = 1 ] && cleanup
+  [ "$stopping" = 0 ] || cleanup
   # the sleep must not hold the FIFO open, or awk would wait for it to see EOF
   sleep "$pause" 3>&- &
   sleeppid=$!
-  wait "$sleeppid"               # returns at once when TERM is trapped
-  [ "$stopping" = 1 ] && cleanup
+  wait "$sleeppid"               # returns at once when TERM (or USR1) is trapped
+  [ "$stopping" = 0 ] || cleanup
   sleeppid=
   p=
   { read p < "$PIDFILE"; } 2>/dev/null

@@ -1,8 +1,14 @@
 // Pure builders of the per-host session scripts: open (state folders, lock, checkpoints,
 // OS facts, in one round trip) and close (release the lock).
 import { sh, raw, join, lines, quotedAlways, type ShellText } from './sh.js';
-import { stopSamplerShell } from '../monitor/monitor-commands.js';
-import { osReleaseProbe } from '../facts/os-release.js';
+import {
+  stopSamplerShell,
+  samplerStopSignal,
+  samplerStopWait,
+  SAMPLER_FILES_TO_REMOVE,
+  remoteRunPaths,
+} from '../monitor/monitor-commands.js';
+import { osReleaseRead } from '../facts/os-release.js';
 
 export interface LockOwner {
   runId: string;
@@ -56,17 +62,16 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
     sh`if [ -d "$S" ]; then SOM=$(stat -c '%u %a' -- "$S") || { printf '\\036%s ERR cannot inspect %s\\n' "$N" "$S"; exit 0; }; SO=\${SOM% *}; SM=\${SOM#* }; ${raw(EUID_SH)}`,
     sh`  [ "$SO" = "$U" ] || { printf '\\036%s ERR state dir %s is owned by uid %s, not by %s (uid %s)\\n' "$N" "$S" "$SO" "$(id -un)" "$U"; exit 0; }`,
     sh`  [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\\036%s ERR state dir %s may be written by group or others (mode %s)\\n' "$N" "$S" "$SM"; exit 0; }; fi`,
-    // this run's folder with them, in one mkdir (private, like the state dir)
+    // this run's folder with them, in one mkdir (private, like the state dir); with it the
+    // folder the run files are written in before they are renamed (RUN_FILES_STAGE) and the
+    // lock's folder under this script's own name (own below)
     owner
-      ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs/"${owner.runId} ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
+      ? sh`( umask 077 && mkdir -p "$S/checkpoints" "$S/runs/"${owner.runId}/${RUN_FILES_STAGE} "$S/.lock.$N" ) || { printf '\\036%s ERR cannot create %s\\n' "$N" "$S"; exit 0; }`
       : sh`:`,
     sh`B=; { read -r B </proc/sys/kernel/random/boot_id; } 2>/dev/null`,
-    // the login user, then the OS facts (facts/os-release.ts: id|version_id|codename|arch|pretty)
-    sh`printf '\\036%s OS %s|%s\\n' "$N" "${raw(USER_SH)}" "$( ${raw(osReleaseProbe())} )"`,
-    // free space where the state dir is (or would be: its nearest existing parent)
-    sh`d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=\${d%/*}; d=\${d:-/};; *) d=.;; esac; i=$((i+1)); done`,
-    // df -P in the C locale: a header of 7 words, then the line whose 4th field is what is free
-    sh`set -f; set -- $(LC_ALL=C df -Pk "$d" 2>/dev/null); set +f; [ $# -lt 11 ] || printf '\\036%s DF %s\\n' "$N" "\${11}"`,
+    // the login user, then the OS facts (facts/os-release.ts: id|version_id|codename|arch|pretty),
+    // read by builtins in this shell (no subshell)
+    sh`${raw(osReleaseRead())}; printf '\\036%s OS %s|%s\\n' "$N" "${raw(USER_SH)}" "$OSR"`,
     sh`for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\\036%s CK %s %s\\n' "$N" "\${f##*/}" "$c"; done`,
   ];
   if (owner) {
@@ -75,7 +80,8 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
       // pid: the long-lived driver shell of this controller; when it is gone the lock is stale
       sh`info() { printf 'run=%s\\nholder=%s\\npid=%s\\nboot=%s\\nsince=%s\\n' "$R" "$H" "\${VPSP_DRIVER:-$PPID}" "$B" "$SI"; }`,
       // built under a name of this script's own (the nonce; mkdir never reuses what is there)
-      sh`own() { t="$S/.lock.$N"; mkdir -m 755 -- "$t" 2>/dev/null || return 1; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }`,
+      // (made by the mkdir above; again only after a failed try removed it)
+      sh`own() { t="$S/.lock.$N"; [ -d "$t" ] || mkdir -- "$t" 2>/dev/null || return 1; if info > "$t/owner" && mv -T -- "$t" "$L" 2>/dev/null; then return 0; fi; rm -rf -- "$t"; return 1; }`,
       sh`rdo() { run=; holder=; pid=; boot=; since=; [ -f "$1/owner" ] || return 1; while IFS='=' read -r k v; do case "$k" in run) run=$v;; holder) holder=$v;; pid) pid=$v;; boot) boot=$v;; since) since=$v;; esac; done < "$1/owner"; [ -n "$run" ]; }`,
       sh`age() { a=$(stat -c %Y -- "$1" 2>/dev/null) || { echo 0; return; }; echo $(( $(date +%s) - a )); }`,
       sh`say() { printf '\\036%s LOCK %s %s|%s|%s\\n' "$N" "$1" "$since" "$run" "$holder"; }`,
@@ -105,6 +111,8 @@ export function openSessionScript(nonce: string, stateDir: string, owner: LockOw
       sh`  elif [ "$(age "$L/.takeover")" -ge ${LOCK_GRACE_S} ]; then rmdir -- "$L/.takeover" 2>/dev/null; fi`,
       sh`fi`,
       sh`[ "$ST" = held ] || OWN=1`,
+      // the lock's folder made above and not used (the lock was held, or already ours)
+      sh`[ ! -d "$S/.lock.$N" ] || rm -rf -- "$S/.lock.$N"`,
       sh`say "$ST"`,
     );
     if (whenLocked) out.push(sh`if [ "$OWN" = 1 ]; then`, raw(whenLocked), sh`fi`);
@@ -125,13 +133,24 @@ export function stateDirScript(nonce: string): string {
   ).text;
 }
 
-export function releaseLockScript(stateDir: string, runId: string): string {
+/** Shell text appending the lock to "$@" (the closing rm) when it is this run's own (its owner file read by builtins). */
+function ownLockToRemove(stateDir: string, runId: string): ShellText {
   // always in quotes: a script cut short inside them is a syntax error, not a shorter path
   const L = quotedAlways(`${stateDir}/lock`);
-  // only our own lock: a lock taken over by someone else stays theirs (its owner file read by builtins)
-  return sh`f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != ${`run=${runId}`} ] || { f=1; break; }; done < ${L}/owner; } 2>/dev/null; [ -z "$f" ] || rm -rf -- ${L}; true\n`
-    .text;
+  // only our own lock: a lock taken over by someone else stays theirs
+  return sh`f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != ${`run=${runId}`} ] || { f=1; break; }; done < ${L}/owner; } 2>/dev/null; [ -z "$f" ] || set -- "$@" ${L}`;
 }
+
+export function releaseLockScript(stateDir: string, runId: string): string {
+  return sh`set --; ${ownLockToRemove(stateDir, runId)}; [ $# -eq 0 ] || rm -rf -- "$@"; true\n`.text;
+}
+
+/**
+ * Shell text appending the driver's own temp folder (VPSP_TMP, remote-shell-driver.ts) to
+ * "$@", for the closing rm: the driver's exit then has nothing to remove. Only a folder of
+ * the shape mktemp made.
+ */
+const DRIVER_TMP_TO_REMOVE = sh`case \${VPSP_TMP:-} in /*/vpsp.????????) set -- "$@" "$VPSP_TMP";; esac`;
 
 /** Wait (bounded) until a process has exited: the script orphaned by a dropped connection. */
 export function waitForScriptScript(pid: number, maxSeconds: number): string {
@@ -149,32 +168,65 @@ export const RUN_FILES = ['timing.csv', 'resources.csv', 'run.json', 'controller
 export type RunFileName = (typeof RUN_FILES)[number];
 
 /**
+ * Lines of a file read by the shell's `read` before the rest goes to `cat`: a short file (a
+ * short run's resources.csv) costs no process. Not more: dash reads a byte per system call,
+ * and past a few KB one `cat` costs less.
+ */
+const BUILTIN_READ_LINES = 16;
+
+/**
  * Print a run's files between B/E records tagged with the file name.
  * runDir is a shell word: a literal path (sh quotes it) or shell text built from a variable.
+ * Files in `short` are read by builtins first (BUILTIN_READ_LINES), the rest by cat.
  */
 export function runFilesScript(
   nonce: string,
   runDir: string | ShellText,
   names: readonly RunFileName[] = RUN_FILES,
+  short: readonly RunFileName[] = [],
 ): string {
-  return join(
-    [
-      sh`for f in ${names}; do p=${runDir}/"$f"; if [ -f "$p" ]; then `,
-      sh`printf '\\036%s B %s 0\\n' ${nonce} "$f"; cat "$p"; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`,
-    ],
-    '',
-  ).text;
+  const catAll = names.filter((n) => !short.includes(n));
+  const readFirst = names.filter((n) => short.includes(n));
+  const loop = (list: RunFileName[], print: ShellText) =>
+    join(
+      [
+        sh`for f in ${list}; do p=${runDir}/"$f"; if [ -f "$p" ]; then `,
+        sh`printf '\\036%s B %s 0\\n' ${nonce} "$f"; ${print}; printf '\\n\\036%s E %s\\n' ${nonce} "$f"; fi; done\n`,
+      ],
+      '',
+    ).text;
+  return (
+    (catAll.length ? loop(catAll, sh`cat "$p"`) : '') +
+    (readFirst.length
+      ? loop(
+          readFirst,
+          // dash's read takes no byte past the newline: cat goes on where it stopped
+          sh`{ i=0; l=; while [ $i -lt ${BUILTIN_READ_LINES} ] && IFS= read -r l; do printf '%s\\n' "$l"; l=; i=$((i+1)); done; if [ $i -lt ${BUILTIN_READ_LINES} ]; then printf '%s' "$l"; else cat; fi; } < "$p"`,
+        )
+      : '')
+  );
 }
 
-/** Writes files into a run folder on the host (each to a temp name, then renamed). */
+/** The folder in a run folder where run files are written whole before they are renamed into place. */
+const RUN_FILES_STAGE = '.new';
+
+/**
+ * Writes files into a run folder on the host: each written whole under its own name in the
+ * run's stage folder (made with the run folder at session open), then all renamed into place
+ * by one `mv -t` (a rename(2) per file: a reader sees the whole file or none). One that could
+ * not be written whole (a full disk) is not renamed.
+ */
 export function writeRunFilesScript(runDir: string, files: Partial<Record<RunFileName, string>>): string {
-  return Object.entries(files)
-    .map(([name, text]) => {
+  const entries = Object.entries(files);
+  if (!entries.length) return '';
+  return lines([
+    sh`W=${runDir}/${RUN_FILES_STAGE}; [ -d "$W" ] || mkdir -p -- "$W"; set --`,
+    ...entries.map(([name, text]) => {
       if (!(RUN_FILES as readonly string[]).includes(name)) throw new Error(`not a run file: ${name}`);
-      return sh`printf '%s' ${text!} > ${runDir}/${name}.tmp.$$ && mv -f ${runDir}/${name}.tmp.$$ ${runDir}/${name}\n`
-        .text;
-    })
-    .join('');
+      return sh`printf '%s' ${text!} > "$W"/${name} && set -- "$@" "$W"/${name}`;
+    }),
+    sh`[ $# -eq 0 ] || mv -f -t ${runDir} -- "$@"`,
+  ]).text;
 }
 
 /**
@@ -185,21 +237,63 @@ export const IS_RUN_ID_SH =
   'isrun() { case $1 in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*) ;; *) return 1;; esac; h=${1#*Z-}; case $h in *[!0-9a-f]*) return 1;; esac; [ ${#h} -ge 4 ] && [ ${#h} -le 32 ]; }';
 
 /**
- * Keeps the newest `keep` runs in $STATE_DIR/runs (this one always among them; refused
- * and failed runs count like the others). Only names of the run-id shape are touched; ids
- * start with a UTC stamp, so the glob's order is their age. Builtins but one rm, and that
- * only when there is something to remove.
+ * Shell text setting "$@" to the runs in $STATE_DIR/runs beyond the newest `keep` (this one
+ * always kept; refused and failed runs count like the others). Only names of the run-id
+ * shape; ids start with a UTC stamp, so the glob's order is their age. Builtins only.
  */
-export function pruneRunsScript(stateDir: string, keep: number, currentRunId: string): string {
+function oldRunsToRemove(stateDir: string, keep: number, currentRunId: string): ShellText {
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number >= 1, got ${keep}`);
   return lines([
-    sh`( cd ${`${stateDir}/runs`} 2>/dev/null || exit 0`,
     raw(IS_RUN_ID_SH),
-    sh`set --; for d in [0-9]*Z-*; do isrun "$d" && [ "$d" != ${currentRunId} ] && set -- "$@" "$d"; done`,
+    sh`set --; for d in ${`${stateDir}/runs`}/[0-9]*Z-*; do b=\${d##*/}; isrun "$b" && [ "$b" != ${currentRunId} ] && set -- "$@" "$d"; done`,
     // what is left in "$@": all but the newest keep-1, oldest first
-    sh`c=$#; for d; do shift; [ $c -le ${keep - 1} ] || set -- "$@" "./$d"; c=$((c-1)); done`,
-    sh`[ $# -eq 0 ] || rm -rf -- "$@" ); true`,
-  ]).text;
+    sh`c=$#; for d; do shift; [ $c -le ${keep - 1} ] || set -- "$@" "$d"; c=$((c-1)); done`,
+  ]);
+}
+
+/** Keeps the newest `keep` runs in $STATE_DIR/runs (oldRunsToRemove): one rm, only when there is something to remove. */
+export function pruneRunsScript(stateDir: string, keep: number, currentRunId: string): string {
+  return `${oldRunsToRemove(stateDir, keep, currentRunId).text}[ $# -eq 0 ] || rm -rf -- "$@"; true\n`;
+}
+
+export interface CloseSession {
+  nonce: string;
+  stateDir: string;
+  runId: string;
+  /** the controller's record of the run, written into the run folder */
+  files: Partial<Record<RunFileName, string>>;
+  /** the run's sampler was started: stopped here */
+  monitor: boolean;
+  /** runs kept in $STATE_DIR/runs (this one included); none: no pruning */
+  keepRuns?: number;
+}
+
+/**
+ * The closing script of a session that holds the lock, one round trip: the run files
+ * written, the sampler stopped, the run's CSVs read back, the reboot-required flag, then
+ * old runs, the lock, the sampler's files and the driver's temp folder gone in one rm.
+ * The sampler is told to stop first and waited for after timing.csv is read, so it has
+ * ended by then and the wait costs no sleep.
+ */
+export function closeSessionScript(o: CloseSession): string {
+  const dir = remoteRunPaths(o.stateDir, o.runId).dir;
+  const target = { stateDir: o.stateDir, runId: o.runId };
+  return (
+    writeRunFilesScript(dir, o.files) +
+    (o.monitor ? `${samplerStopSignal(target)}\n` : '') +
+    runFilesScript(o.nonce, dir, ['timing.csv']) +
+    (o.monitor ? `${samplerStopWait()}\n` : '') +
+    runFilesScript(o.nonce, dir, ['resources.csv'], ['resources.csv']) +
+    rebootRequiredScript(o.nonce) +
+    lines([
+      o.keepRuns ? oldRunsToRemove(o.stateDir, o.keepRuns, o.runId) : sh`set --`,
+      ownLockToRemove(o.stateDir, o.runId),
+      ...(o.monitor ? [raw(SAMPLER_FILES_TO_REMOVE)] : []),
+      sh`set -- "$@" ${`${dir}/${RUN_FILES_STAGE}`}`,
+      DRIVER_TMP_TO_REMOVE,
+      sh`rm -rf -- "$@"; true`,
+    ]).text
+  );
 }
 
 /** Prints a file of the host, or nothing when it is not there. */

@@ -367,17 +367,18 @@ export function checkpointScript(files: RunFiles, hash: string): string {
 }
 
 /**
- * A temp file of our own, then renamed over the checkpoint. Its name is the script's PID
- * and it is created with noclobber, so it is never an existing file or symlink; a leftover
- * of a run killed at that moment is removed first. `stamp` is shell text for the time
- * (UTC, seconds), when the script already has it.
+ * The checkpoint written in place, by the printf builtin: one short line, one write(2), no
+ * temp file and no `mv`. No rename is needed for it to be safe: only the lock's holder writes
+ * it, inside a state dir checked to be the user's own and private; a write cut short (a
+ * crash, a full disk) leaves an empty or partial line, which never matches a phase's hash,
+ * so the phase is only probed again; and a hash read whole was written after the phase
+ * completed. `stamp` is shell text for the time (UTC, seconds), when the script already has it.
  */
 function checkpointWrite(
   files: RunFiles,
   hash: string,
   stamp: ShellText = sh`$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
 ): ShellText {
-  const dir = `${files.stateDir}/checkpoints`;
-  const ck = `${dir}/${files.phase}`;
-  return sh`ct=${dir}/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\\n' ${hash} "${stamp}" ${files.runId} > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" ${ck}`;
+  const ck = `${files.stateDir}/checkpoints/${files.phase}`;
+  return sh`{ printf '%s %s %s\\n' ${hash} "${stamp}" ${files.runId} > ${ck}; } 2>/dev/null`;
 }

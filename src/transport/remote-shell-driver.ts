@@ -17,14 +17,21 @@ export const DRIVER = [
   'T=$(mktemp -d "${TMPDIR:-/tmp}/vpsp.XXXXXXXX") || exit 97',
   // the folder above is private; what the steps create gets the usual 022
   'umask 022',
-  `trap 'rm -rf -- "$T"' EXIT`,
+  // the closing script removes the folder itself, in the one rm that releases the lock
+  // (VPSP_TMP): a folder already gone costs no process here
+  `trap '[ ! -e "$T" ] || rm -rf -- "$T"' EXIT`,
   // on these signals exit through the EXIT trap, so the temp folder goes too
   `trap 'exit 129' HUP`,
   `trap 'exit 141' PIPE`,
   `trap 'exit 143' TERM`,
-  // scripts name the driver (the lock's owner process) and its user through these, so
-  // they need no `id -un` of their own
-  'VPSP_DRIVER=$$; VPSP_USER=$(id -un); export VPSP_DRIVER VPSP_USER',
+  // scripts name the driver (the lock's owner process), its user and its temp folder
+  // through these, so they need no `id -un` of their own. The user: the effective uid
+  // from /proc and its name from /etc/passwd, by builtins (the first entry with that uid,
+  // as getpwuid reads the file); `id -un` for a user the file does not hold (LDAP, NSS).
+  'u=; { while read -r k _ e _; do [ "$k" != Uid: ] || { u=$e; break; }; done </proc/self/status; } 2>/dev/null',
+  'VPSP_USER=; [ -z "$u" ] || { while IFS=: read -r k _ i _; do [ "$i" != "$u" ] || { VPSP_USER=$k; break; }; done </etc/passwd; } 2>/dev/null',
+  '[ -n "$VPSP_USER" ] || VPSP_USER=$(id -un)',
+  'VPSP_DRIVER=$$; VPSP_TMP=$T; export VPSP_DRIVER VPSP_USER VPSP_TMP',
   `printf '\\036READY %s %s\\n' "$$" "$VPSP_USER"`,
   'while IFS=" " read -r id n; do',
   // a header that is not two numbers is not ours: skipped

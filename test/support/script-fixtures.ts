@@ -23,6 +23,7 @@ import {
   runFilesScript,
   writeRunFilesScript,
   pruneRunsScript,
+  closeSessionScript,
   fetchRunScript,
   catFileScript,
   rebootRequiredScript,
@@ -228,6 +229,14 @@ export function goldenScripts(): Record<string, string> {
       'controller-timing.csv': 'x,y\n',
     }),
     'host/prune-runs.sh': pruneRunsScript(state, 5, RUN_ID),
+    'host/close.sh': closeSessionScript({
+      nonce: NONCE,
+      stateDir: state,
+      runId: RUN_ID,
+      files: { 'run.json': '{"a":"it\'s"}\n', 'controller-timing.csv': 'x,y\n' },
+      monitor: true,
+      keepRuns: 5,
+    }),
     'host/source-probe.sh': sourceProbeScript(NONCE, [
       { urls: ['https://example.com/apt/dists/stable/InRelease', 'https://example.com/apt/dists/stable/Release'] },
       { urls: ["https://example.com/a b's.deb"] },

@@ -127,7 +127,9 @@ describe('keeping the last N runs on a host (the script, run by /bin/sh)', () =>
     sh(writeRunFilesScript(dir, { 'run.json': text, 'controller-timing.csv': 'a,b\n' }));
     expect(readFileSync(join(dir, 'run.json'), 'utf8')).toBe(text);
     expect(readFileSync(join(dir, 'controller-timing.csv'), 'utf8')).toBe('a,b\n');
-    expect(readdirSync(dir).sort()).toEqual(['controller-timing.csv', 'run.json']);
+    // written whole in the stage folder, then renamed into place: nothing is left there
+    expect(readdirSync(dir).sort()).toEqual(['.new', 'controller-timing.csv', 'run.json']);
+    expect(readdirSync(join(dir, '.new'))).toEqual([]);
   });
 });
 

@@ -6,8 +6,6 @@ if [ -d "$S" ]; then SOM=$(stat -c '%u %a' -- "$S") || { printf '\036%s ERR cann
   [ $(( 0$SM & 022 )) -eq 0 ] || { printf '\036%s ERR state dir %s may be written by group or others (mode %s)\n' "$N" "$S" "$SM"; exit 0; }; fi
 :
 B=; { read -r B </proc/sys/kernel/random/boot_id; } 2>/dev/null
-printf '\036%s OS %s|%s\n' "$N" "${VPSP_USER:-$(id -un)}" "$( ( . /etc/os-release 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); printf '%s|%s|%s|%s|%s' "${ID:-}" "${VERSION_ID:-}" "${VERSION_CODENAME:-}" "$a" "${PRETTY_NAME:-}" ) )"
-d="$S"; i=0; while [ ! -d "$d" ] && [ $i -lt 64 ]; do case "$d" in */*) d=${d%/*}; d=${d:-/};; *) d=.;; esac; i=$((i+1)); done
-set -f; set -- $(LC_ALL=C df -Pk "$d" 2>/dev/null); set +f; [ $# -lt 11 ] || printf '\036%s DF %s\n' "$N" "${11}"
+o_i=; o_v=; o_c=; o_p=; { while IFS== read -r k v; do case $v in \"*\") v=${v#\"}; v=${v%\"};; \'*\') v=${v#\'}; v=${v%\'};; esac; case $k in ID) o_i=$v;; VERSION_ID) o_v=$v;; VERSION_CODENAME) o_c=$v;; PRETTY_NAME) o_p=$v;; esac; done </etc/os-release; } 2>/dev/null; a=; { read -r a </proc/sys/kernel/arch; } 2>/dev/null || a=$(uname -m 2>/dev/null); OSR="$o_i|$o_v|$o_c|$a|$o_p"; printf '\036%s OS %s|%s\n' "$N" "${VPSP_USER:-$(id -un)}" "$OSR"
 for f in "$S"/checkpoints/*; do [ -f "$f" ] || continue; case "$f" in *.tmp) continue;; esac; read -r c <"$f"; printf '\036%s CK %s %s\n' "$N" "${f##*/}" "$c"; done
 printf '\036%s END\n' "$N"

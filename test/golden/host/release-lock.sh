@@ -1,1 +1,1 @@
-f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != run=20261130T000000Z-0123456789abcdef ] || { f=1; break; }; done < '/var/lib/vps-provision/it'\''s/lock'/owner; } 2>/dev/null; [ -z "$f" ] || rm -rf -- '/var/lib/vps-provision/it'\''s/lock'; true
+set --; f=; { while IFS= read -r x || [ -n "$x" ]; do [ "$x" != run=20261130T000000Z-0123456789abcdef ] || { f=1; break; }; done < '/var/lib/vps-provision/it'\''s/lock'/owner; } 2>/dev/null; [ -z "$f" ] || set -- "$@" '/var/lib/vps-provision/it'\''s/lock'; [ $# -eq 0 ] || rm -rf -- "$@"; true

@@ -1,4 +1,6 @@
+W=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/.new; [ -d "$W" ] || mkdir -p -- "$W"; set --
 printf '%s' '{"a":"it'\''s"}
-' > /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/run.json.tmp.$$ && mv -f /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/run.json.tmp.$$ /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/run.json
+' > "$W"/run.json && set -- "$@" "$W"/run.json
 printf '%s' 'x,y
-' > /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/controller-timing.csv.tmp.$$ && mv -f /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/controller-timing.csv.tmp.$$ /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/controller-timing.csv
+' > "$W"/controller-timing.csv && set -- "$@" "$W"/controller-timing.csv
+[ $# -eq 0 ] || mv -f -t /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef -- "$@"

@@ -1,4 +1,5 @@
-(
+{
+vpsp_monitor_start() {
 umask 022
 d=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef; pf=/var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid; s=/var/lib/vps-provision/bin/sampler.sh
 alive() {
@@ -13,15 +14,15 @@ alive() {
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
-{ [ -d "$d" ] && [ -d /var/lib/vps-provision/bin ]; } || mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; exit 1; }
+{ [ -d "$d" ] && [ -d /var/lib/vps-provision/bin ]; } || mkdir -p "$d" /var/lib/vps-provision/bin || { echo "monitor: failed cannot create $d"; return 1; }
 readpid
-if alive "$p"; then echo "monitor: already-running $p"; exit 0; fi
+if alive "$p"; then echo "monitor: already-running $p"; return 0; fi
 [ ! -e "$pf" ] || rm -f "$pf"
 set -- "$pf".fifo.*
 [ ! -e "$1" ] || rm -f "$@"
 h=
 { read -r h < "$s.sha256"; } 2>/dev/null
-if [ "$h" != 190e52f38cfa2fc568f3f7c58a849bccf82619fab806829b8f07c7d8797598eb ] || [ ! -f "$s" ]; then
+if [ "$h" != 9ca76c6f326343cee8b68ce13a4f597a0cd0c63f0db133ea8fdc41769ee392a2 ] || [ ! -f "$s" ]; then
   t=$(mktemp /var/lib/vps-provision/bin/.sampler.XXXXXX) && printf '%s' '#!/bin/sh
 # vps-provision resource sampler: appends one CSV row per interval to OUT_CSV.
 # Usage: sampler.sh OUT_CSV INTERVAL_S MAX_LIFETIME_S HOST PIDFILE
@@ -31,7 +32,8 @@ if [ "$h" != 190e52f38cfa2fc568f3f7c58a849bccf82619fab806829b8f07c7d8797598eb ] 
 # TERM/INT, or after MAX_LIFETIME_S, so it never runs for ever.
 #
 # Cost: one long-lived awk reads /proc and keeps the previous counters in memory;
-# per sample the shell forks only date, df and sleep (measured well under 1 % CPU).
+# per sample the shell forks only date, df and sleep (measured well under 1 % CPU); the
+# baseline (the first tick, which makes no row) forks none of them.
 # Units: MB = MiB; *_kbps = KiB/s (disk and network alike); cpu_pct over all CPUs.
 # Only POSIX sh (dash), coreutils, awk and /proc are used.
 
@@ -52,15 +54,22 @@ trap '\'''\'' HUP
 trap '\'''\'' PIPE
 stopping=0
 trap '\''stopping=1'\'' TERM INT
+# USR1: the run'\''s closing script stops it and removes its PID file and FIFO itself (with
+# the lock, in one rm), so they are left in place
+trap '\''stopping=2'\'' USR1
 
 # The PID file first: the start command waits for it, and the sooner it is there the
 # sooner a run goes on (a stop that comes during the set-up below is seen by the loop).
 # noclobber: never written through a file or symlink that is already there (the start
 # command removed any old one). One short write: a reader that comes between the create
 # and the write reads nothing, and reads again.
-set -C
-if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
-set +C
+# The start command writes it itself from $! (VPSP_SAMPLER_PIDFILE=given), so it need not
+# wait for this process to start.
+if [ "${VPSP_SAMPLER_PIDFILE:-}" != given ]; then
+  set -C
+  if ! { echo $$ > "$PIDFILE"; } 2>/dev/null; then exit 1; fi
+  set +C
+fi
 # a set-up that fails takes its PID file with it
 unstart() { rm -f "$PIDFILE"; exit 1; }
 
@@ -79,13 +88,28 @@ started=${up:-0}
 fifo="$PIDFILE.fifo.$$"
 [ ! -e "$fifo" ] || rm -f "$fifo"
 mkfifo -m 600 "$fifo" || unstart
+# A read-write open never blocks (a write-only one would wait for ever if awk
+# failed to start); awk still sees EOF once this, the only writer, closes it. It is
+# open before awk starts: awk'\''s own read-only open of it (its stdin, below) never
+# waits, even when a stop comes at once and this closes it first (awk'\''s copy of
+# fd 3, closed only after that open, is a writer until then).
+exec 3<> "$fifo"
 
 sysblock=0
 [ -d /sys/block ] && sysblock=1
 # mawk fills its whole read buffer before handing over a line unless told it is
-# interactive; without this every sample would be taken at once, at exit.
-case $(awk -W version 2>&1 </dev/null) in *mawk*) set -- -W interactive ;; *) set -- ;; esac
-SAMPLER_OUT=$OUT SAMPLER_HOST=$HOST SAMPLER_SYSBLOCK=$sysblock SAMPLER_FIFO=$fifo awk "$@" '\''
+# interactive; without this every sample would be taken at once, at exit. Which awk runs
+# is told by builtins when it is Debian'\''s mawk or gawk (the file the PATH'\''s awk is, -ef),
+# else by asking it.
+aw=
+oifs=$IFS; IFS=:; set -f
+for d in $PATH; do [ -x "${d:-.}/awk" ] && { aw=${d:-.}/awk; break; }; done
+set +f; IFS=$oifs
+if [ -n "$aw" ] && { [ "$aw" -ef /usr/bin/mawk ] || [ "$aw" -ef /bin/mawk ]; }; then set -- -W interactive
+elif [ -n "$aw" ] && { [ "$aw" -ef /usr/bin/gawk ] || [ "$aw" -ef /bin/gawk ]; }; then set --
+else case $(awk -W version 2>&1 </dev/null) in *mawk*) set -- -W interactive ;; *) set -- ;; esac
+fi
+SAMPLER_OUT=$OUT SAMPLER_HOST=$HOST SAMPLER_SYSBLOCK=$sysblock awk "$@" '\''
 function csvq(s) { if (s ~ /[",\r\n]/) { gsub(/"/, "\"\"", s); return "\"" s "\"" } return s }
 function iso(ms,    s, days, secs, z, era, doe, yoe, y, doy, mp, d, m) {
   s = int(ms / 1000); ms = ms - s * 1000
@@ -151,12 +175,12 @@ function sample(    line, f, tot, idl, i, memtot, memav, rd, wr, rx, tx, load, u
   have = 1; ptot = tot; pidl = idl; prd = rd; pwr = wr; prx = rx; ptx = tx; pup = up
 }
 BEGIN {
-  out = ENVIRON["SAMPLER_OUT"]; host = csvq(ENVIRON["SAMPLER_HOST"]); fifo = ENVIRON["SAMPLER_FIFO"]
+  out = ENVIRON["SAMPLER_OUT"]; host = csvq(ENVIRON["SAMPLER_HOST"])
   sysok = ENVIRON["SAMPLER_SYSBLOCK"] == 1
   diskkb = 0
   # ticks arrive on the FIFO: a T line (epoch ms), a P line (process count),
   # df -P output, then E, which takes the sample.
-  while ((getline line < fifo) > 0) {
+  while ((getline line) > 0) {
     n = split(line, a, " ")
     if (indf && n >= 6) diskkb = a[n - 2]        # Available column of df -P
     else if (a[1] == "T") {
@@ -169,17 +193,15 @@ BEGIN {
     else if (a[1] == "E") { sample(); indf = 0 }
   }
 }
-'\'' < /dev/null &
+'\'' < "$fifo" 3>&- &
 awkpid=$!
-# A read-write open never blocks (a write-only one would wait for ever if awk
-# failed to start); awk still sees EOF once this, the only writer, closes it. The
-# FIFO stays until cleanup: awk may not have opened it yet.
-exec 3<> "$fifo"
 
 cleanup() {
   exec 3>&-                      # EOF lets awk finish its last row and exit
   [ -n "${sleeppid:-}" ] && kill "$sleeppid" 2>/dev/null
   wait "$awkpid" 2>/dev/null
+  # stopped by USR1: the closing script removes the files (see the trap)
+  [ "$stopping" = 2 ] && exit 0
   rm -f "$fifo"
   p=
   { read p < "$PIDFILE"; } 2>/dev/null
@@ -193,16 +215,18 @@ tick() {
 }
 
 # First tick is a baseline, the second comes after 1 s so the first row has
-# real rates even for a run shorter than one interval.
-tick
+# real rates even for a run shorter than one interval. The baseline makes no row:
+# awk keeps only its counters (from /proc), so it needs no date and no df.
+set -- /proc/[0-9]*
+{ echo "P $#"; echo E; } >&3
 pause=1
 while :; do
-  [ "$stopping" = 1 ] && cleanup
+  [ "$stopping" = 0 ] || cleanup
   # the sleep must not hold the FIFO open, or awk would wait for it to see EOF
   sleep "$pause" 3>&- &
   sleeppid=$!
-  wait "$sleeppid"               # returns at once when TERM is trapped
-  [ "$stopping" = 1 ] && cleanup
+  wait "$sleeppid"               # returns at once when TERM (or USR1) is trapped
+  [ "$stopping" = 0 ] || cleanup
   sleeppid=
   p=
   { read p < "$PIDFILE"; } 2>/dev/null
@@ -213,19 +237,22 @@ while :; do
   tick
   pause=$INTERVAL
 done
-' > "$t" && mv -f "$t" "$s" && printf '%s\n' 190e52f38cfa2fc568f3f7c58a849bccf82619fab806829b8f07c7d8797598eb > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; exit 1; }
+' > "$t" && mv -f "$t" "$s" && printf '%s\n' 9ca76c6f326343cee8b68ce13a4f597a0cd0c63f0db133ea8fdc41769ee392a2 > "$s.sha256" || { rm -f "$t"; echo "monitor: failed cannot write $s"; return 1; }
 fi
+# the sampler leaves its PID file to this (VPSP_SAMPLER_PIDFILE)
 if command -v setsid >/dev/null 2>&1; then
-  setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
+  VPSP_SAMPLER_PIDFILE=given setsid sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
 else
-  sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
+  VPSP_SAMPLER_PIDFILE=given sh "$s" /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/resources.csv 10 3600 web-1 /var/lib/vps-provision/runs/20261130T000000Z-0123456789abcdef/monitor.pid </dev/null >/dev/null 2>>"$d/monitor.log" &
 fi
-i=0
-# short polls: the sampler writes its PID file at once, and the run waits for this
-while [ $i -lt 250 ]; do
-  readpid
-  if [ -n "$p" ]; then echo "monitor: started $p"; exit 0; fi
-  sleep 0.02; i=$((i + 1))
-done
-echo "monitor: failed no pid file after 5 s, see $d/monitor.log"; exit 1
-)
+p=$!
+set -C
+{ echo "$p" > "$pf"; } 2>/dev/null
+r=$?
+set +C
+if [ $r -eq 0 ]; then echo "monitor: started $p"; return 0; fi
+kill "$p" 2>/dev/null
+echo "monitor: failed cannot write $pf"; return 1
+}
+vpsp_monitor_start
+}

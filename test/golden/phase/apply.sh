@@ -189,6 +189,6 @@ read u _ </proc/uptime; u=${u%.*}${u#*.}; d=$((u-A)); s=$((E0+A-U0)); iso $((E0+
 printf '\036%s S %s %s %s\n' "$N" 9 "$st" $((u-A))
 read u _ </proc/uptime; u=${u%.*}${u#*.}
 iso $((E0+u-U0))
-ct=/var/lib/vps-provision/checkpoints/.ck.$$; { [ ! -e "$ct" ] && [ ! -L "$ct" ]; } || rm -f -- "$ct"; set -C; { printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "${TS%.*}Z" 20261130T000000Z-0123456789abcdef > "$ct"; } 2>/dev/null; cr=$?; set +C; [ $cr -eq 0 ] && mv -f -- "$ct" /var/lib/vps-provision/checkpoints/base
+{ printf '%s %s %s\n' ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff "${TS%.*}Z" 20261130T000000Z-0123456789abcdef > /var/lib/vps-provision/checkpoints/base; } 2>/dev/null
 d=$((u-P0)); s=$((E0+P0-U0)); iso $((E0+u-U0)); printf '%s,%s,%d.%02d,%d.%02d,%s\n' "$TS" '20261130T000000Z-0123456789abcdef,"web-1, ""east""",base,' $((s/100)) $((s%100)) $((d/100)) $((d%100)) "$PC" >> "$TF"
 printf '\036%s END\n' "$N"
