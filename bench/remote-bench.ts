@@ -65,7 +65,11 @@ export async function runRemoteBench(): Promise<RemoteFigures> {
         scriptSteps.map((s) => ({ ...s, batch: undefined })),
       ),
     );
-    // the whole no-op run as a user starts it, the host's side traced from its sshd down
+    // the whole no-op run as a user starts it, the host's side traced from its sshd down; a
+    // CLI run before it installs the sampler (the in-process runs start none), as on any re-run
+    const first = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'));
+    if (first.code !== 0)
+      throw new Error(`remote bench: a no-op CLI run exited ${first.code}: ${first.stderr.slice(-500)}`);
     const trace = await traceForks(fleet.targets[0]!.sshdPid);
     const cli = await runVpsCli(inv.vpsInventoryPath, pb, join(work, 'reports'));
     const run = await trace.stop();
