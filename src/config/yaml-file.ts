@@ -195,7 +195,10 @@ export function validate<T>(file: YamlFile, schema: z.ZodMiniType<T>, data: unkn
   const path = [...base, ...(issue.path as (string | number)[])];
   const line = file.lineOf(path);
   const where = path.length ? ` at ${formatPath(path)}` : '';
-  const typeIssue = issue.code === 'invalid_type' ? plainTypeIssue(issue.expected, issue.message, path) : undefined;
+  const typeIssue =
+    issue.code === 'invalid_type'
+      ? plainTypeIssue(issue.expected, issue.message, path, valueAt(data, issue.path))
+      : undefined;
   const message =
     typeIssue ??
     (issue.code === 'invalid_key' && issue.issues[0]
@@ -224,26 +227,40 @@ const SHAPES: Record<string, { words: string; example: string }> = {
   int: { words: 'a whole number', example: 'e.g. 22' },
   boolean: { words: 'true or false', example: '' },
 };
-const FOUND: Record<string, string> = {
-  undefined: 'nothing',
-  null: 'an empty value',
-  array: 'a list',
-  object: 'a mapping',
-  string: 'text',
-  number: 'a number',
-  boolean: 'true/false',
-  record: 'a mapping',
-};
+const MISSING = Symbol('missing');
 
-/** "hosts is missing: expected a mapping of names to entries", not "expected record, received undefined". */
-function plainTypeIssue(expected: string, zodMessage: string, path: YamlPath): string | undefined {
+/** The value at a zod issue's path inside the data that was checked (MISSING when absent). */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return MISSING;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** What a value is, in the words of a YAML file (the value's own text only for a number). */
+function foundWords(value: unknown, expected: string): string {
+  if (value === MISSING || value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number') return expected === 'int' || !Number.isFinite(value) ? String(value) : 'a number';
+  return { object: 'a mapping', string: 'text', boolean: 'true/false' }[typeof value as string] ?? typeof value;
+}
+
+/**
+ * "hosts is missing: expected a mapping of names to entries", not "expected record, received
+ * undefined"; a schema's own words for what it expects ("a whole number of seconds") win.
+ */
+function plainTypeIssue(expected: string, zodMessage: string, path: YamlPath, value: unknown): string | undefined {
   const shape = SHAPES[expected];
   if (!shape) return undefined;
-  const received = /received (\w+)/.exec(zodMessage)?.[1] ?? '';
   const name = path.length ? formatPath(path) : 'the file';
-  const example = shape.example ? ` (${shape.example})` : '';
-  if (received === 'undefined') return `${name} is missing: expected ${shape.words}${example}`;
-  return `${name}: expected ${shape.words}${example}, found ${FOUND[received] ?? received}`;
+  const own = !zodMessage.startsWith('Invalid input');
+  const example = !own && shape.example ? ` (${shape.example})` : '';
+  const words = own ? zodMessage : shape.words;
+  if (value === MISSING || value === undefined) return `${name} is missing: expected ${words}${example}`;
+  return `${name}: expected ${words}${example}, found ${foundWords(value, expected)}`;
 }
 
 function hintFor(issue: z.core.$ZodIssue): string {

@@ -63,6 +63,10 @@ test.each([
   ['hosts:\n  bad name!: {}\n', 2, 'host names are letters'],
   ['hosts:\n  a:\n    vars: { x: [1] }\n', 3, 'a variable must be'],
   ['hosts:\n  a: { become: yes please }\n', 2, 'hosts.a.become: expected true or false, found text'],
+  // a whole number's message shows the number found (no empty "found")
+  ['defaults:\n  port: 22.5\nhosts: { a: {} }\n', 2, 'defaults.port: expected a whole number (e.g. 22), found 22.5'],
+  ['hosts:\n  a: { port: .nan }\n', 2, 'hosts.a.port: expected a number (e.g. 22), found NaN'],
+  ['hosts:\n  a: { port: "22" }\n', 2, 'hosts.a.port: expected a number (e.g. 22), found text'],
   ['defaults: { host_key_policy: maybe }\nhosts: { a: {} }\n', 1, 'host_key_policy'],
   ['hosts:\n  a: { address: "1.2.3.4; reboot" }\n', 2, 'an address is a host name'],
 ])('errors name file and line: %j', (text, line, message) => {

@@ -140,6 +140,14 @@ function loadError(phaseText: string, vars = ''): string {
   throw new Error('loaded without an error');
 }
 
+// (here for loadError: a step field's type error in the words its schema gives)
+test('a step field with its own words for a whole number says them and the number found', () => {
+  const phase = `name: one\nestimate_s: 5\nsteps:\n  - name: a\n    command: { run: "true" }\n    timeout_s: 1.5\n`;
+  expect(loadError(phase)).toMatch(
+    /one\.yml:6: steps\[0\]\.timeout_s: expected a whole number of seconds, found 1\.5$/,
+  );
+});
+
 describe('when: load errors name the file and line', () => {
   const step = (when: string) =>
     `name: one\nestimate_s: 5\nsteps:\n  - name: a\n    command: { run: "true" }\n  - name: b\n    when: ${when}\n    command: { run: "true" }\n`;
