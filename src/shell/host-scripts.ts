@@ -9,6 +9,7 @@ import {
   remoteRunPaths,
 } from '../monitor/monitor-commands.js';
 import { osReleaseRead } from '../facts/os-release.js';
+import { EUID_SH } from './effective-uid.js';
 
 export interface LockOwner {
   runId: string;
@@ -22,12 +23,6 @@ export interface LockOwner {
 export function lockSince(now = new Date()): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z');
 }
-
-/**
- * Shell text setting U to the shell's effective uid, as `id -u` prints it, read from
- * /proc/self/status by builtins (no process); `id -u` where there is no /proc.
- */
-const EUID_SH = `U=; { while read -r k r e _; do [ "$k" = Uid: ] && { U=$e; break; }; done </proc/self/status; } 2>/dev/null; [ -n "$U" ] || U=$(id -u)`;
 
 /** Shell text: the login user's name, as the driver read it (VPSP_USER), else `id -un`. */
 const USER_SH = '${VPSP_USER:-$(id -un)}';

@@ -10,6 +10,8 @@
 // folder). Each script is also self-checking (frameScript): its code is one function
 // called on the last line, so a script cut short anyhow defines nothing and runs nothing.
 
+import { EUID_SH } from '../shell/effective-uid.js';
+
 export const RECORD = '\x1e';
 
 export const DRIVER = [
@@ -26,10 +28,10 @@ export const DRIVER = [
   `trap 'exit 143' TERM`,
   // scripts name the driver (the lock's owner process), its user and its temp folder
   // through these, so they need no `id -un` of their own. The user: the effective uid
-  // from /proc and its name from /etc/passwd, by builtins (the first entry with that uid,
-  // as getpwuid reads the file); `id -un` for a user the file does not hold (LDAP, NSS).
-  'u=; { while read -r k _ e _; do [ "$k" != Uid: ] || { u=$e; break; }; done </proc/self/status; } 2>/dev/null',
-  'VPSP_USER=; [ -z "$u" ] || { while IFS=: read -r k _ i _; do [ "$i" != "$u" ] || { VPSP_USER=$k; break; }; done </etc/passwd; } 2>/dev/null',
+  // (EUID_SH, from /proc) and its name from /etc/passwd, by builtins (the first entry with
+  // that uid, as getpwuid reads the file); `id -un` for a user the file does not hold (LDAP, NSS).
+  EUID_SH,
+  'VPSP_USER=; { while IFS=: read -r k _ i _; do [ "$i" != "$U" ] || { VPSP_USER=$k; break; }; done </etc/passwd; } 2>/dev/null',
   '[ -n "$VPSP_USER" ] || VPSP_USER=$(id -un)',
   'VPSP_DRIVER=$$; VPSP_TMP=$T; export VPSP_DRIVER VPSP_USER VPSP_TMP',
   `printf '\\036READY %s %s\\n' "$$" "$VPSP_USER"`,
