@@ -158,19 +158,11 @@ ${raw(stopSamplerShell(opts.waitS))}
  * the lock take-over, which stops a stale run's sampler): prints the monitor: line.
  */
 export function stopSamplerShell(waitS = 5): string {
-  const tenths = posInt('waitS', waitS) * 10;
   return sh`${ALIVE_FN}
-readpid
-if alive "$p"; then
-  rm -f "$pf"
-  kill -TERM "$p" 2>/dev/null
-  i=0
-  while alive "$p" && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i + 1)); done
-  if alive "$p"; then kill -KILL "$p" 2>/dev/null; echo "monitor: killed $p"; else echo "monitor: stopped $p"; fi
-else
-  rm -f "$pf"
-  echo "monitor: not-running"
-fi`.text;
+readpid; SP=
+rm -f "$pf"
+if alive "$p"; then kill -TERM "$p" 2>/dev/null; SP=$p; fi
+${raw(samplerStopWait(waitS))}`.text;
 }
 
 /**
@@ -186,7 +178,7 @@ readpid; SP=; SQ=$p
 if alive "$p"; then kill -USR1 "$p" 2>/dev/null; SP=$p; fi`.text;
 }
 
-/** Shell text waiting (at most waitS) for the sampler samplerStopSignal told to stop, then KILL; prints the monitor: line. */
+/** Shell text waiting (at most waitS) for the sampler in $SP (told to stop: samplerStopSignal, stopSamplerShell) to end, then KILL; prints the monitor: line. */
 export function samplerStopWait(waitS = 5): string {
   const tenths = posInt('waitS', waitS) * 10;
   return sh`if [ -n "$SP" ]; then

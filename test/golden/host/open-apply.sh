@@ -29,15 +29,14 @@ alive() {
   return 1
 }
 readpid() { p=; { read -r p < "$pf"; } 2>/dev/null; }
-readpid
-if alive "$p"; then
-  rm -f "$pf"
-  kill -TERM "$p" 2>/dev/null
+readpid; SP=
+rm -f "$pf"
+if alive "$p"; then kill -TERM "$p" 2>/dev/null; SP=$p; fi
+if [ -n "$SP" ]; then
   i=0
-  while alive "$p" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  if alive "$p"; then kill -KILL "$p" 2>/dev/null; echo "monitor: killed $p"; else echo "monitor: stopped $p"; fi
+  while alive "$SP" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  if alive "$SP"; then kill -KILL "$SP" 2>/dev/null; echo "monitor: killed $SP"; else echo "monitor: stopped $SP"; fi
 else
-  rm -f "$pf"
   echo "monitor: not-running"
 fi
 } >/dev/null 2>&1
